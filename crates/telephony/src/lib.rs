@@ -1,0 +1,17 @@
+#![doc = include_str!("../README.md")]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+pub mod error;
+pub mod events;
+pub mod fake;
+pub mod form;
+pub mod signature;
+pub mod simulator;
+pub mod telephony;
+pub mod twiml;
+#[cfg(feature = "twilio")]
+pub mod twilio;
+#[cfg(feature = "testing")]
+pub mod testing;
+
+pub use error::{Error, Result};

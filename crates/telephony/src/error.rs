@@ -149,20 +149,57 @@ mod tests {
     #[test]
     fn only_transient_errors_are_retryable() {
         assert!(
-            Error::RateLimited { retry_after: None, message: String::new() }.is_retryable(),
+            Error::RateLimited {
+                retry_after: None,
+                message: String::new()
+            }
+            .is_retryable(),
             "429 was not processed, so it is safe to repeat"
         );
-        assert!(Error::Unavailable { status: Some(503), message: String::new() }.is_retryable());
+        assert!(
+            Error::Unavailable {
+                status: Some(503),
+                message: String::new()
+            }
+            .is_retryable()
+        );
         assert!(Error::Timeout.is_retryable());
-        assert!(!Error::Unauthenticated { code: Some(20003), message: String::new() }.is_retryable());
-        assert!(!Error::NumberUnavailable { code: 21422, message: String::new() }.is_retryable());
-        assert!(!Error::NotFound { resource: "x".into(), message: String::new() }.is_retryable());
-        assert!(!Error::InvalidInput { code: None, message: String::new() }.is_retryable());
+        assert!(
+            !Error::Unauthenticated {
+                code: Some(20003),
+                message: String::new()
+            }
+            .is_retryable()
+        );
+        assert!(
+            !Error::NumberUnavailable {
+                code: 21422,
+                message: String::new()
+            }
+            .is_retryable()
+        );
+        assert!(
+            !Error::NotFound {
+                resource: "x".into(),
+                message: String::new()
+            }
+            .is_retryable()
+        );
+        assert!(
+            !Error::InvalidInput {
+                code: None,
+                message: String::new()
+            }
+            .is_retryable()
+        );
     }
 
     #[test]
     fn retry_after_is_exposed() {
-        let e = Error::RateLimited { retry_after: Some(Duration::from_secs(3)), message: String::new() };
+        let e = Error::RateLimited {
+            retry_after: Some(Duration::from_secs(3)),
+            message: String::new(),
+        };
         assert_eq!(e.retry_after(), Some(Duration::from_secs(3)));
         assert_eq!(Error::Timeout.retry_after(), None);
     }

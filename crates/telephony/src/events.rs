@@ -37,7 +37,10 @@ pub struct MalformedWebhook {
 
 impl MalformedWebhook {
     fn missing(field: &'static str) -> Self {
-        Self { field, problem: "missing" }
+        Self {
+            field,
+            problem: "missing",
+        }
     }
     fn invalid(field: &'static str, problem: &'static str) -> Self {
         Self { field, problem }
@@ -52,7 +55,10 @@ struct Reader<'a> {
 
 impl<'a> Reader<'a> {
     fn new(params: &'a FormParams) -> Self {
-        Self { params, used: HashSet::new() }
+        Self {
+            params,
+            used: HashSet::new(),
+        }
     }
 
     /// A present, non-empty value.
@@ -81,7 +87,11 @@ impl<'a> Reader<'a> {
     fn number<T: FromStr>(&mut self, name: &'static str) -> Result<Option<T>, MalformedWebhook> {
         match self.opt(name) {
             None => Ok(None),
-            Some(v) => v.trim().parse().map(Some).map_err(|_| MalformedWebhook::invalid(name, "not a number")),
+            Some(v) => v
+                .trim()
+                .parse()
+                .map(Some)
+                .map_err(|_| MalformedWebhook::invalid(name, "not a number")),
         }
     }
 
@@ -105,7 +115,11 @@ impl<'a> Reader<'a> {
 
     fn extra(&self) -> FormParams {
         FormParams::from_pairs(
-            self.params.pairs().iter().filter(|(k, _)| !self.used.contains(k.as_str())).cloned(),
+            self.params
+                .pairs()
+                .iter()
+                .filter(|(k, _)| !self.used.contains(k.as_str()))
+                .cloned(),
         )
     }
 }
@@ -114,7 +128,10 @@ fn check_sid(field: &'static str, value: &str, prefix: &str) -> Result<(), Malfo
     if value.starts_with(prefix) && value.len() <= 64 && value.bytes().all(|b| b.is_ascii_alphanumeric()) {
         Ok(())
     } else {
-        Err(MalformedWebhook::invalid(field, "not a Twilio id of the expected kind"))
+        Err(MalformedWebhook::invalid(
+            field,
+            "not a Twilio id of the expected kind",
+        ))
     }
 }
 
@@ -208,12 +225,25 @@ impl CallDetails {
                 zip: r.opt("FromZip"),
                 country: r.opt("FromCountry"),
             },
-            to_geo: Geo { city: r.opt("ToCity"), state: r.opt("ToState"), zip: r.opt("ToZip"), country: r.opt("ToCountry") },
+            to_geo: Geo {
+                city: r.opt("ToCity"),
+                state: r.opt("ToState"),
+                zip: r.opt("ToZip"),
+                country: r.opt("ToCountry"),
+            },
         };
         // Legacy duplicates of From/To and their geo carry nothing new; mark them used.
         for legacy in [
-            "Caller", "Called", "CallerCity", "CallerState", "CallerZip", "CallerCountry", "CalledCity", "CalledState",
-            "CalledZip", "CalledCountry",
+            "Caller",
+            "Called",
+            "CallerCity",
+            "CallerState",
+            "CallerZip",
+            "CallerCountry",
+            "CalledCity",
+            "CalledState",
+            "CalledZip",
+            "CalledCountry",
         ] {
             r.opt(legacy);
         }
@@ -249,7 +279,11 @@ impl IncomingCall {
             return Err(MalformedWebhook::missing("To"));
         }
         let call_token = r.opt("CallToken");
-        Ok(Self { call, call_token, extra: r.extra() })
+        Ok(Self {
+            call,
+            call_token,
+            extra: r.extra(),
+        })
     }
 }
 
@@ -268,7 +302,11 @@ fn read_recording_ref(r: &mut Reader<'_>) -> Result<Option<RecordingRef>, Malfor
     let sid = r.opt_sid("RecordingSid", "RE")?;
     let url = r.opt("RecordingUrl");
     let duration_seconds = r.number("RecordingDuration")?;
-    Ok(sid.map(|sid| RecordingRef { sid: RecordingSid::new(sid), url, duration_seconds }))
+    Ok(sid.map(|sid| RecordingRef {
+        sid: RecordingSid::new(sid),
+        url,
+        duration_seconds,
+    }))
 }
 
 /// The number's `StatusCallback`: the call changed status (for inbound calls, usually once, at the end).
@@ -304,7 +342,10 @@ impl CallStatusEvent {
     pub fn from_params(params: &FormParams) -> Result<Self, MalformedWebhook> {
         let mut r = Reader::new(params);
         let call = CallDetails::read(&mut r)?;
-        let status = call.call_status.clone().ok_or(MalformedWebhook::missing("CallStatus"))?;
+        let status = call
+            .call_status
+            .clone()
+            .ok_or(MalformedWebhook::missing("CallStatus"))?;
         Ok(Self {
             status,
             call_duration_seconds: r.number("CallDuration")?,
@@ -413,7 +454,10 @@ impl RecordingStatusEvent {
             error_code: r.number("ErrorCode")?,
             extra: FormParams::default(),
         };
-        Ok(Self { extra: r.extra(), ..event })
+        Ok(Self {
+            extra: r.extra(),
+            ..event
+        })
     }
 
     /// Deduplication key `(RecordingSid, RecordingStatus)`.
@@ -448,7 +492,12 @@ impl RecordActionEvent {
         let call = CallDetails::read(&mut r)?;
         let recording = read_recording_ref(&mut r)?;
         let digits = r.opt("Digits");
-        Ok(Self { call, recording, digits, extra: r.extra() })
+        Ok(Self {
+            call,
+            recording,
+            digits,
+            extra: r.extra(),
+        })
     }
 
     /// Whether the caller hung up to end the recording.
@@ -565,23 +614,40 @@ mod tests {
         assert_eq!(e.call.from_geo.city.as_deref(), Some("SAN FRANCISCO"));
         assert_eq!(e.call.to_geo.city, None, "empty strings are absent");
         assert_eq!(e.call.stir_verstat.as_deref(), Some("TN-Validation-Passed-A"));
-        assert_eq!(e.extra.pairs(), &[("AddOns".to_owned(), r#"{"status":"successful"}"#.to_owned())]);
+        assert_eq!(
+            e.extra.pairs(),
+            &[("AddOns".to_owned(), r#"{"status":"successful"}"#.to_owned())]
+        );
     }
 
     #[test]
     fn missing_and_invalid_fields_are_named() {
         let err = IncomingCall::parse(b"AccountSid=AC1&From=%2B1&To=%2B2").unwrap_err();
-        assert_eq!(err, MalformedWebhook { field: "CallSid", problem: "missing" });
-        let err = IncomingCall::parse(format!("AccountSid={AC}&CallSid={CA}&To=%2B2").as_bytes()).unwrap_err();
+        assert_eq!(
+            err,
+            MalformedWebhook {
+                field: "CallSid",
+                problem: "missing"
+            }
+        );
+        let err =
+            IncomingCall::parse(format!("AccountSid={AC}&CallSid={CA}&To=%2B2").as_bytes()).unwrap_err();
         assert_eq!(err.field, "From");
-        let err = IncomingCall::parse(format!("AccountSid={AC}&CallSid={RE}&From=a&To=b").as_bytes()).unwrap_err();
+        let err =
+            IncomingCall::parse(format!("AccountSid={AC}&CallSid={RE}&From=a&To=b").as_bytes()).unwrap_err();
         assert_eq!(err.field, "CallSid", "a recording sid in CallSid is rejected");
         let err = RecordingStatusEvent::parse(
             format!("AccountSid={AC}&CallSid={CA}&RecordingSid={RE}&RecordingStatus=completed&RecordingDuration=4s")
                 .as_bytes(),
         )
         .unwrap_err();
-        assert_eq!(err, MalformedWebhook { field: "RecordingDuration", problem: "not a number" });
+        assert_eq!(
+            err,
+            MalformedWebhook {
+                field: "RecordingDuration",
+                problem: "not a number"
+            }
+        );
         assert!(!err.to_string().contains("4s"), "values are not echoed");
     }
 
@@ -644,7 +710,9 @@ mod tests {
         assert_eq!(e.dial_bridged, Some(false));
         assert!(e.recording.is_none());
         assert_eq!(
-            DialActionEvent::parse(format!("AccountSid={AC}&CallSid={CA}").as_bytes()).unwrap_err().field,
+            DialActionEvent::parse(format!("AccountSid={AC}&CallSid={CA}").as_bytes())
+                .unwrap_err()
+                .field,
             "DialCallStatus"
         );
     }

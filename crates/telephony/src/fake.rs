@@ -28,9 +28,10 @@ use bytes::Bytes;
 use chrono::{DateTime, Utc};
 
 use crate::telephony::{
-    AccountSid, AudioFormat, AvailableNumber, CallInfo, CallSid, CallStatus, Capabilities, E164, NumberCapabilities,
-    NumberKind, NumberSearch, NumberSid, OwnedNumber, Page, PageRequest, PageToken, PurchaseRequest, RecordingFilter,
-    RecordingInfo, RecordingMedia, RecordingSid, RecordingStatus, Telephony, WebhookConfig,
+    AccountSid, AudioFormat, AvailableNumber, CallInfo, CallSid, CallStatus, Capabilities, E164,
+    NumberCapabilities, NumberKind, NumberSearch, NumberSid, OwnedNumber, Page, PageRequest, PageToken,
+    PurchaseRequest, RecordingFilter, RecordingInfo, RecordingMedia, RecordingSid, RecordingStatus,
+    Telephony, WebhookConfig,
 };
 use crate::{Error, Result};
 
@@ -79,9 +80,11 @@ impl FakeTelephony {
     /// codes 415, 212 and 312 (`+1 AAA 555 01NN`, the range reserved for fiction) and toll-free `+1 800 555 01NN`.
     pub fn new() -> Self {
         let fake = Self::empty(AccountSid::new(FAKE_ACCOUNT_SID));
-        for (area, locality, region, postal) in
-            [(415, "San Francisco", "CA", "94103"), (212, "New York", "NY", "10001"), (312, "Chicago", "IL", "60601")]
-        {
+        for (area, locality, region, postal) in [
+            (415, "San Francisco", "CA", "94103"),
+            (212, "New York", "NY", "10001"),
+            (312, "Chicago", "IL", "60601"),
+        ] {
             for n in 0..10u16 {
                 fake.offer_number(
                     NumberKind::Local,
@@ -93,7 +96,12 @@ impl FakeTelephony {
                         postal_code: Some(postal.to_owned()),
                         iso_country: "US".to_owned(),
                         address_requirements: "none".to_owned(),
-                        capabilities: NumberCapabilities { voice: true, sms: true, mms: true, fax: false },
+                        capabilities: NumberCapabilities {
+                            voice: true,
+                            sms: true,
+                            mms: true,
+                            fax: false,
+                        },
                     },
                 );
             }
@@ -109,7 +117,12 @@ impl FakeTelephony {
                     postal_code: None,
                     iso_country: "US".to_owned(),
                     address_requirements: "none".to_owned(),
-                    capabilities: NumberCapabilities { voice: true, sms: true, mms: false, fax: false },
+                    capabilities: NumberCapabilities {
+                        voice: true,
+                        sms: true,
+                        mms: false,
+                        fax: false,
+                    },
                 },
             );
         }
@@ -126,7 +139,9 @@ impl FakeTelephony {
             calls: BTreeMap::new(),
             next_id: 1,
         };
-        Self { state: Arc::new(Mutex::new(state)) }
+        Self {
+            state: Arc::new(Mutex::new(state)),
+        }
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
@@ -141,7 +156,9 @@ impl FakeTelephony {
 
     /// Puts a number on offer.
     pub fn offer_number(&self, kind: NumberKind, number: AvailableNumber) {
-        self.lock().available.insert(number.phone_number.as_str().to_owned(), (kind, number));
+        self.lock()
+            .available
+            .insert(number.phone_number.as_str().to_owned(), (kind, number));
     }
 
     /// Makes `phone_number` an owned number directly (as if bought earlier), with `webhooks`.
@@ -155,7 +172,12 @@ impl FakeTelephony {
             friendly_name: phone_number.as_str().to_owned(),
             phone_number,
             webhooks,
-            capabilities: NumberCapabilities { voice: true, sms: true, mms: true, fax: false },
+            capabilities: NumberCapabilities {
+                voice: true,
+                sms: true,
+                mms: true,
+                fax: false,
+            },
             created_at: Some(Utc::now()),
         };
         s.owned.push(owned.clone());
@@ -168,9 +190,17 @@ impl FakeTelephony {
     }
 
     /// Updates a known call's status (and end time when final).
-    pub fn set_call_status(&self, call_sid: &CallSid, status: CallStatus, duration_seconds: Option<u32>) -> Result<()> {
+    pub fn set_call_status(
+        &self,
+        call_sid: &CallSid,
+        status: CallStatus,
+        duration_seconds: Option<u32>,
+    ) -> Result<()> {
         let mut s = self.lock();
-        let call = s.calls.get_mut(call_sid).ok_or_else(|| not_found("call", call_sid.as_str()))?;
+        let call = s
+            .calls
+            .get_mut(call_sid)
+            .ok_or_else(|| not_found("call", call_sid.as_str()))?;
         if status.is_final() {
             call.ended_at = Some(Utc::now());
         }
@@ -193,7 +223,10 @@ impl FakeTelephony {
         duration_seconds: u32,
     ) -> Result<RecordingInfo> {
         let mut s = self.lock();
-        let rec = s.recordings.get_mut(sid).ok_or_else(|| not_found("recording", sid.as_str()))?;
+        let rec = s
+            .recordings
+            .get_mut(sid)
+            .ok_or_else(|| not_found("recording", sid.as_str()))?;
         rec.info.status = RecordingStatus::Completed;
         rec.info.duration_seconds = Some(duration_seconds);
         rec.audio = Some((content_type.to_owned(), audio));
@@ -203,7 +236,10 @@ impl FakeTelephony {
     /// Marks a recording `absent` (nothing recorded; Twilio error 16101 too short / 16102 silent).
     pub fn mark_recording_absent(&self, sid: &RecordingSid, error_code: u32) -> Result<RecordingInfo> {
         let mut s = self.lock();
-        let rec = s.recordings.get_mut(sid).ok_or_else(|| not_found("recording", sid.as_str()))?;
+        let rec = s
+            .recordings
+            .get_mut(sid)
+            .ok_or_else(|| not_found("recording", sid.as_str()))?;
         rec.info.status = RecordingStatus::Absent;
         rec.info.duration_seconds = Some(0);
         rec.info.error_code = Some(error_code);
@@ -220,7 +256,8 @@ impl FakeTelephony {
         channels: u8,
     ) -> RecordingInfo {
         let media = Some((content_type.to_owned(), audio, duration_seconds));
-        self.lock().insert_recording(call_sid, channels, "RecordVerb", media)
+        self.lock()
+            .insert_recording(call_sid, channels, "RecordVerb", media)
     }
 
     /// Whether recording media is still held (false after deletion) — lets tests check a provider copy was deleted.
@@ -253,9 +290,11 @@ impl State {
         let n = self.bump();
         let now = Utc::now();
         let (status, duration_seconds, audio) = match media {
-            Some((content_type, bytes, seconds)) => {
-                (RecordingStatus::Completed, Some(seconds), Some((content_type, bytes)))
-            }
+            Some((content_type, bytes, seconds)) => (
+                RecordingStatus::Completed,
+                Some(seconds),
+                Some((content_type, bytes)),
+            ),
             None => (RecordingStatus::InProgress, None, None),
         };
         let info = RecordingInfo {
@@ -270,13 +309,22 @@ impl State {
             created_at: Some(now),
             error_code: None,
         };
-        self.recordings.insert(info.sid.clone(), StoredRecording { info: info.clone(), audio });
+        self.recordings.insert(
+            info.sid.clone(),
+            StoredRecording {
+                info: info.clone(),
+                audio,
+            },
+        );
         info
     }
 }
 
 fn not_found(kind: &str, id: &str) -> Error {
-    Error::NotFound { resource: format!("{kind} {id}"), message: format!("The requested {kind} was not found") }
+    Error::NotFound {
+        resource: format!("{kind} {id}"),
+        message: format!("The requested {kind} was not found"),
+    }
 }
 
 /// Twilio's `Contains` pattern: letters map to keypad digits, `*` matches one character; matched anywhere
@@ -308,7 +356,11 @@ fn matches_contains(number: &str, pattern: &str) -> bool {
     if pat.len() > digits.len() {
         return false;
     }
-    let fits = |at: usize| pat.iter().enumerate().all(|(i, p)| *p == '*' || *p == digits[at + i]);
+    let fits = |at: usize| {
+        pat.iter()
+            .enumerate()
+            .all(|(i, p)| *p == '*' || *p == digits[at + i])
+    };
     let last = digits.len() - pat.len();
     match (anchored_start, anchored_end) {
         (true, _) => fits(0) && (!anchored_end || last == 0),
@@ -318,7 +370,9 @@ fn matches_contains(number: &str, pattern: &str) -> bool {
 }
 
 fn paginate<T: Clone>(items: &[T], page: &PageRequest) -> Result<Page<T>> {
-    let size = page.page_size.map_or(DEFAULT_PAGE_SIZE, |s| (s as usize).clamp(1, MAX_PAGE_SIZE));
+    let size = page
+        .page_size
+        .map_or(DEFAULT_PAGE_SIZE, |s| (s as usize).clamp(1, MAX_PAGE_SIZE));
     let (offset, size) = match &page.token {
         None => (0, size),
         Some(token) => decode_token(token)?,
@@ -330,25 +384,41 @@ fn paginate<T: Clone>(items: &[T], page: &PageRequest) -> Result<Page<T>> {
 }
 
 fn decode_token(token: &PageToken) -> Result<(usize, usize)> {
-    let bad = || Error::InvalidInput { code: None, message: "unknown page token".into() };
+    let bad = || Error::InvalidInput {
+        code: None,
+        message: "unknown page token".into(),
+    };
     let (o, s) = token.as_str().split_once(':').ok_or_else(bad)?;
-    Ok((o.parse().map_err(|_| bad())?, s.parse::<usize>().map_err(|_| bad())?.clamp(1, MAX_PAGE_SIZE)))
+    Ok((
+        o.parse().map_err(|_| bad())?,
+        s.parse::<usize>().map_err(|_| bad())?.clamp(1, MAX_PAGE_SIZE),
+    ))
 }
 
 #[async_trait]
 impl Telephony for FakeTelephony {
     fn capabilities(&self) -> Capabilities {
-        Capabilities { buy_numbers: true, delete_recordings: true, mp3_download: false }
+        Capabilities {
+            buy_numbers: true,
+            delete_recordings: true,
+            mp3_download: false,
+        }
     }
 
     async fn search_available_numbers(&self, search: &NumberSearch) -> Result<Vec<AvailableNumber>> {
         if search.country.len() != 2 {
-            return Err(Error::InvalidInput { code: None, message: "country must be an ISO 3166-1 alpha-2 code".into() });
+            return Err(Error::InvalidInput {
+                code: None,
+                message: "country must be an ISO 3166-1 alpha-2 code".into(),
+            });
         }
         if let Some(pattern) = &search.contains {
             let literal = pattern.chars().filter(|c| c.is_ascii_alphanumeric()).count();
             if !(2..=16).contains(&pattern.len()) || literal < 2 {
-                return Err(Error::InvalidInput { code: Some(21451), message: "Contains pattern is invalid".into() });
+                return Err(Error::InvalidInput {
+                    code: Some(21451),
+                    message: "Contains pattern is invalid".into(),
+                });
             }
         }
         let s = self.lock();
@@ -362,7 +432,12 @@ impl Telephony for FakeTelephony {
                     n.iso_country == "US" && n.phone_number.as_str().get(2..5) == Some(a.to_string().as_str())
                 })
             })
-            .filter(|(_, n)| search.contains.as_deref().is_none_or(|p| matches_contains(n.phone_number.as_str(), p)))
+            .filter(|(_, n)| {
+                search
+                    .contains
+                    .as_deref()
+                    .is_none_or(|p| matches_contains(n.phone_number.as_str(), p))
+            })
             .filter(|(_, n)| search.voice_enabled.is_none_or(|v| n.capabilities.voice == v))
             .filter(|(_, n)| search.sms_enabled.is_none_or(|v| n.capabilities.sms == v))
             .filter(|(_, n)| search.in_postal_code.is_none() || n.postal_code == search.in_postal_code)
@@ -376,8 +451,15 @@ impl Telephony for FakeTelephony {
     }
 
     async fn purchase_number(&self, request: &PurchaseRequest) -> Result<OwnedNumber> {
-        if request.friendly_name.as_ref().is_some_and(|n| n.chars().count() > 64) {
-            return Err(Error::InvalidInput { code: None, message: "FriendlyName is longer than 64 characters".into() });
+        if request
+            .friendly_name
+            .as_ref()
+            .is_some_and(|n| n.chars().count() > 64)
+        {
+            return Err(Error::InvalidInput {
+                code: None,
+                message: "FriendlyName is longer than 64 characters".into(),
+            });
         }
         let mut s = self.lock();
         let Some((_, offered)) = s.available.remove(request.phone_number.as_str()) else {
@@ -402,12 +484,20 @@ impl Telephony for FakeTelephony {
 
     async fn fetch_number(&self, sid: &NumberSid) -> Result<OwnedNumber> {
         let s = self.lock();
-        s.owned.iter().find(|n| &n.sid == sid).cloned().ok_or_else(|| not_found("phone number", sid.as_str()))
+        s.owned
+            .iter()
+            .find(|n| &n.sid == sid)
+            .cloned()
+            .ok_or_else(|| not_found("phone number", sid.as_str()))
     }
 
     async fn configure_number(&self, sid: &NumberSid, webhooks: &WebhookConfig) -> Result<OwnedNumber> {
         let mut s = self.lock();
-        let n = s.owned.iter_mut().find(|n| &n.sid == sid).ok_or_else(|| not_found("phone number", sid.as_str()))?;
+        let n = s
+            .owned
+            .iter_mut()
+            .find(|n| &n.sid == sid)
+            .ok_or_else(|| not_found("phone number", sid.as_str()))?;
         n.webhooks = webhooks.clone();
         Ok(n.clone())
     }
@@ -418,9 +508,17 @@ impl Telephony for FakeTelephony {
 
     async fn release_number(&self, sid: &NumberSid) -> Result<()> {
         let mut s = self.lock();
-        let idx = s.owned.iter().position(|n| &n.sid == sid).ok_or_else(|| not_found("phone number", sid.as_str()))?;
+        let idx = s
+            .owned
+            .iter()
+            .position(|n| &n.sid == sid)
+            .ok_or_else(|| not_found("phone number", sid.as_str()))?;
         let released = s.owned.remove(idx);
-        let kind = if released.phone_number.as_str().starts_with("+1800") { NumberKind::TollFree } else { NumberKind::Local };
+        let kind = if released.phone_number.as_str().starts_with("+1800") {
+            NumberKind::TollFree
+        } else {
+            NumberKind::Local
+        };
         // Released numbers go back on the market, as they eventually do at Twilio.
         let offer = AvailableNumber {
             friendly_name: released.phone_number.as_str().to_owned(),
@@ -432,7 +530,8 @@ impl Telephony for FakeTelephony {
             address_requirements: "none".to_owned(),
             capabilities: released.capabilities,
         };
-        s.available.insert(offer.phone_number.as_str().to_owned(), (kind, offer));
+        s.available
+            .insert(offer.phone_number.as_str().to_owned(), (kind, offer));
         Ok(())
     }
 
@@ -445,7 +544,11 @@ impl Telephony for FakeTelephony {
             .ok_or_else(|| not_found("recording", sid.as_str()))
     }
 
-    async fn list_recordings(&self, filter: &RecordingFilter, page: &PageRequest) -> Result<Page<RecordingInfo>> {
+    async fn list_recordings(
+        &self,
+        filter: &RecordingFilter,
+        page: &PageRequest,
+    ) -> Result<Page<RecordingInfo>> {
         let s = self.lock();
         let mut found: Vec<RecordingInfo> = s
             .recordings
@@ -473,9 +576,15 @@ impl Telephony for FakeTelephony {
             .get(sid)
             .filter(|r| r.info.status == RecordingStatus::Completed)
             .ok_or_else(|| not_found("recording media", sid.as_str()))?;
-        let (content_type, bytes) = rec.audio.clone().ok_or_else(|| not_found("recording media", sid.as_str()))?;
+        let (content_type, bytes) = rec
+            .audio
+            .clone()
+            .ok_or_else(|| not_found("recording media", sid.as_str()))?;
         if format == AudioFormat::Mp3 && content_type != AudioFormat::Mp3.content_type() {
-            return Err(Error::InvalidInput { code: None, message: "the fake does not transcode to MP3".into() });
+            return Err(Error::InvalidInput {
+                code: None,
+                message: "the fake does not transcode to MP3".into(),
+            });
         }
         Ok(RecordingMedia { content_type, bytes })
     }
@@ -493,7 +602,11 @@ impl Telephony for FakeTelephony {
     }
 
     async fn fetch_call(&self, sid: &CallSid) -> Result<CallInfo> {
-        self.lock().calls.get(sid).cloned().ok_or_else(|| not_found("call", sid.as_str()))
+        self.lock()
+            .calls
+            .get(sid)
+            .cloned()
+            .ok_or_else(|| not_found("call", sid.as_str()))
     }
 }
 
@@ -509,7 +622,10 @@ mod tests {
         assert!(!matches_contains("+14155550100", "+415"));
         assert!(matches_contains("+14155550100", "0100$"));
         assert!(!matches_contains("+14155550100", "0101$"));
-        assert!(matches_contains("+18005550100", "JJJ"), "letters map to keypad digits (J=5)");
+        assert!(
+            matches_contains("+18005550100", "JJJ"),
+            "letters map to keypad digits (J=5)"
+        );
     }
 
     #[test]

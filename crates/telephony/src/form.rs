@@ -26,23 +26,33 @@ impl FormParams {
 
     /// Decodes a raw form body. Never fails: any byte string is some (possibly empty) list of pairs.
     pub fn parse(body: &[u8]) -> Self {
-        let pairs = form_urlencoded::parse(body).map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
+        let pairs = form_urlencoded::parse(body)
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
         Self { pairs }
     }
 
     /// Builds parameters from decoded pairs.
     pub fn from_pairs<K: Into<String>, V: Into<String>>(pairs: impl IntoIterator<Item = (K, V)>) -> Self {
-        Self { pairs: pairs.into_iter().map(|(k, v)| (k.into(), v.into())).collect() }
+        Self {
+            pairs: pairs.into_iter().map(|(k, v)| (k.into(), v.into())).collect(),
+        }
     }
 
     /// The first value of `name`, if present.
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+        self.pairs
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
     }
 
     /// Every value of `name`, in arrival order.
     pub fn get_all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
-        self.pairs.iter().filter(move |(k, _)| k == name).map(|(_, v)| v.as_str())
+        self.pairs
+            .iter()
+            .filter(move |(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
     }
 
     /// All pairs, in arrival order.
@@ -86,7 +96,9 @@ impl std::fmt::Debug for FormParams {
 pub(crate) fn query_param<'a>(url: &'a str, name: &str) -> Option<Cow<'a, str>> {
     let query = url.split_once('?')?.1;
     let query = query.split('#').next().unwrap_or(query);
-    form_urlencoded::parse(query.as_bytes()).find(|(k, _)| k == name).map(|(_, v)| v)
+    form_urlencoded::parse(query.as_bytes())
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v)
 }
 
 #[cfg(test)]
@@ -122,7 +134,10 @@ mod tests {
 
     #[test]
     fn query_param_reads_decoded_values() {
-        assert_eq!(query_param("https://x/p?a=1&bodySHA256=ab%63#frag", "bodySHA256").as_deref(), Some("abc"));
+        assert_eq!(
+            query_param("https://x/p?a=1&bodySHA256=ab%63#frag", "bodySHA256").as_deref(),
+            Some("abc")
+        );
         assert_eq!(query_param("https://x/p", "a"), None);
     }
 }

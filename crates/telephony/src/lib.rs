@@ -8,10 +8,10 @@ pub mod form;
 pub mod signature;
 pub mod simulator;
 pub mod telephony;
-pub mod twiml;
-#[cfg(feature = "twilio")]
-pub mod twilio;
 #[cfg(feature = "testing")]
 pub mod testing;
+#[cfg(feature = "twilio")]
+pub mod twilio;
+pub mod twiml;
 
 pub use error::{Error, Result};

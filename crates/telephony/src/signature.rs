@@ -168,15 +168,30 @@ pub struct WebhookRequest<'a> {
 impl<'a> WebhookRequest<'a> {
     /// A request with a form body.
     pub fn form(url: &'a str, body: &'a [u8]) -> Self {
-        Self { url, signature: None, signature_settings: None, body: WebhookBody::Form(body) }
+        Self {
+            url,
+            signature: None,
+            signature_settings: None,
+            body: WebhookBody::Form(body),
+        }
     }
     /// A request with a JSON body.
     pub fn json(url: &'a str, body: &'a [u8]) -> Self {
-        Self { url, signature: None, signature_settings: None, body: WebhookBody::Json(body) }
+        Self {
+            url,
+            signature: None,
+            signature_settings: None,
+            body: WebhookBody::Json(body),
+        }
     }
     /// A request with no body (GET).
     pub fn url_only(url: &'a str) -> Self {
-        Self { url, signature: None, signature_settings: None, body: WebhookBody::Empty }
+        Self {
+            url,
+            signature: None,
+            signature_settings: None,
+            body: WebhookBody::Empty,
+        }
     }
     /// Sets the `X-Twilio-Signature` value.
     pub fn with_signature(mut self, signature: &'a str) -> Self {
@@ -205,7 +220,10 @@ impl fmt::Debug for WebhookVerifier {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("WebhookVerifier")
             .field("auth_tokens", &self.auth_tokens.len())
-            .field("shared_key_ids", &self.shared_keys.iter().map(|(id, _)| id).collect::<Vec<_>>())
+            .field(
+                "shared_key_ids",
+                &self.shared_keys.iter().map(|(id, _)| id).collect::<Vec<_>>(),
+            )
             .field("lenient_query", &self.lenient_query)
             .finish()
     }
@@ -214,7 +232,11 @@ impl fmt::Debug for WebhookVerifier {
 impl WebhookVerifier {
     /// A verifier for webhooks signed with `auth_token`.
     pub fn new(auth_token: impl Into<Secret>) -> Self {
-        Self { auth_tokens: vec![auth_token.into()], shared_keys: Vec::new(), lenient_query: false }
+        Self {
+            auth_tokens: vec![auth_token.into()],
+            shared_keys: Vec::new(),
+            lenient_query: false,
+        }
     }
 
     /// Also accept signatures made with another auth token (a secondary token during rotation).
@@ -252,22 +274,23 @@ impl WebhookVerifier {
         let url = strip_fragment(request.url);
 
         // Pick the keys first so an unknown algorithm or key fails even before hashing.
-        let (algorithm, keys): (SignatureAlgorithm, Vec<&Secret>) = match parse_settings(request.signature_settings)? {
-            None => (SignatureAlgorithm::HmacSha1, self.auth_tokens.iter().collect()),
-            Some((algorithm, key_id)) => match key_id {
-                Some(id) => {
-                    let key = self
-                        .shared_keys
-                        .iter()
-                        .find(|(k, _)| k == id)
-                        .map(|(_, s)| s)
-                        .ok_or(SignatureRejected::UnknownKey)?;
-                    (algorithm, vec![key])
-                }
-                // An algorithm without a key id: the Python library uses the token it was built with.
-                None => (algorithm, self.auth_tokens.iter().collect()),
-            },
-        };
+        let (algorithm, keys): (SignatureAlgorithm, Vec<&Secret>) =
+            match parse_settings(request.signature_settings)? {
+                None => (SignatureAlgorithm::HmacSha1, self.auth_tokens.iter().collect()),
+                Some((algorithm, key_id)) => match key_id {
+                    Some(id) => {
+                        let key = self
+                            .shared_keys
+                            .iter()
+                            .find(|(k, _)| k == id)
+                            .map(|(_, s)| s)
+                            .ok_or(SignatureRejected::UnknownKey)?;
+                        (algorithm, vec![key])
+                    }
+                    // An algorithm without a key id: the Python library uses the token it was built with.
+                    None => (algorithm, self.auth_tokens.iter().collect()),
+                },
+            };
 
         let decoded;
         let params: &FormParams = match request.body {
@@ -296,7 +319,11 @@ impl WebhookVerifier {
                 matched |= expected.as_bytes().ct_eq(signature.as_bytes());
             }
         }
-        if bool::from(matched) { Ok(()) } else { Err(SignatureRejected::Mismatch) }
+        if bool::from(matched) {
+            Ok(())
+        } else {
+            Err(SignatureRejected::Mismatch)
+        }
     }
 }
 
@@ -313,7 +340,9 @@ fn check_body_hash(url: &str, raw: &[u8]) -> Result<(), SignatureRejected> {
 }
 
 /// `Ok(None)`: classic auth-token signing. `Ok(Some((alg, key)))`: SharedKey signing.
-fn parse_settings(header: Option<&str>) -> Result<Option<(SignatureAlgorithm, Option<&str>)>, SignatureRejected> {
+fn parse_settings(
+    header: Option<&str>,
+) -> Result<Option<(SignatureAlgorithm, Option<&str>)>, SignatureRejected> {
     let Some(header) = header else { return Ok(None) };
     let mut algorithm = None;
     let mut key = None;
@@ -352,13 +381,22 @@ fn parse_settings(header: Option<&str>) -> Result<Option<(SignatureAlgorithm, Op
 ///     "https://mycompany.com/myapp.php?foo=1&bar=2", &params);
 /// assert_eq!(sig, "RSOYDt4T1cUTdK1PDd93/VVr8B8=");
 /// ```
-pub fn compute_signature(secret: &[u8], algorithm: SignatureAlgorithm, url: &str, params: &FormParams) -> String {
+pub fn compute_signature(
+    secret: &[u8],
+    algorithm: SignatureAlgorithm,
+    url: &str,
+    params: &FormParams,
+) -> String {
     sign_string(secret, algorithm, url, &signed_params(params))
 }
 
 /// The parameter part of the signed string: names sorted by bytes, each distinct value once, sorted.
 fn signed_params(params: &FormParams) -> String {
-    let mut pairs: Vec<(&str, &str)> = params.pairs().iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let mut pairs: Vec<(&str, &str)> = params
+        .pairs()
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
     pairs.sort_unstable();
     pairs.dedup();
     let mut out = String::with_capacity(pairs.iter().map(|(k, v)| k.len() + v.len()).sum());
@@ -378,7 +416,9 @@ fn sign_string(secret: &[u8], algorithm: SignatureAlgorithm, url: &str, tail: &s
 
 fn mac<M: Mac + hmac::digest::KeyInit>(secret: &[u8], url: &str, tail: &str) -> String {
     // HMAC takes keys of any length, so `new_from_slice` cannot fail; an empty string never matches anyway.
-    let Ok(mut m) = <M as hmac::digest::KeyInit>::new_from_slice(secret) else { return String::new() };
+    let Ok(mut m) = <M as hmac::digest::KeyInit>::new_from_slice(secret) else {
+        return String::new();
+    };
     m.update(url.as_bytes());
     m.update(tail.as_bytes());
     BASE64.encode(m.finalize().into_bytes())
@@ -442,7 +482,14 @@ fn split_authority(url: &str) -> Option<Authority<'_>> {
     if port.is_some_and(|p| !p.bytes().all(|b| b.is_ascii_digit())) {
         return None;
     }
-    Some(Authority { prefix: &url[..after], userinfo, host, port, rest: &url[after + auth_len..], scheme })
+    Some(Authority {
+        prefix: &url[..after],
+        userinfo,
+        host,
+        port,
+        rest: &url[after + auth_len..],
+        scheme,
+    })
 }
 
 fn default_port(scheme: &str) -> Option<&'static str> {
@@ -514,12 +561,18 @@ mod tests {
         assert!(c.contains(&"https://user:pass@[::1]/p".to_owned()));
         assert!(c.contains(&"https://[::1]:8443/p".to_owned()));
         assert!(c.contains(&"https://[::1]/p".to_owned()));
-        assert!(!c.iter().any(|u| u.starts_with("https://user/")), "python's split(':') bug must not be copied");
+        assert!(
+            !c.iter().any(|u| u.starts_with("https://user/")),
+            "python's split(':') bug must not be copied"
+        );
     }
 
     #[test]
     fn url_without_scheme_is_used_as_given() {
-        assert_eq!(url_candidates("example.com/p", false), vec!["example.com/p".to_owned()]);
+        assert_eq!(
+            url_candidates("example.com/p", false),
+            vec!["example.com/p".to_owned()]
+        );
     }
 
     #[test]

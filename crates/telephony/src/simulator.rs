@@ -33,7 +33,9 @@ use chrono::{DateTime, Utc};
 
 use crate::fake::FakeTelephony;
 use crate::form::FormParams;
-use crate::signature::{IDEMPOTENCY_TOKEN_HEADER, SIGNATURE_HEADER, Secret, SignatureAlgorithm, compute_signature};
+use crate::signature::{
+    IDEMPOTENCY_TOKEN_HEADER, SIGNATURE_HEADER, Secret, SignatureAlgorithm, compute_signature,
+};
 use crate::telephony::{AccountSid, CallInfo, CallSid, CallStatus, RecordingSid};
 
 /// Which webhook a simulated request is for (and so which path it goes to).
@@ -102,7 +104,10 @@ pub struct SimulatedRequest {
 impl SimulatedRequest {
     /// A header's value.
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
     /// The `X-Twilio-Signature` value.
     pub fn signature(&self) -> &str {
@@ -111,13 +116,18 @@ impl SimulatedRequest {
     /// The path and query of `url` (what to send to a server at another address).
     pub fn path_and_query(&self) -> &str {
         let after_scheme = self.url.find("://").map_or(0, |i| i + 3);
-        self.url[after_scheme..].find('/').map_or("/", |i| &self.url[after_scheme + i..])
+        self.url[after_scheme..]
+            .find('/')
+            .map_or("/", |i| &self.url[after_scheme + i..])
     }
 }
 
 impl std::fmt::Debug for SimulatedRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SimulatedRequest").field("kind", &self.kind).field("url", &self.url).finish_non_exhaustive()
+        f.debug_struct("SimulatedRequest")
+            .field("kind", &self.kind)
+            .field("url", &self.url)
+            .finish_non_exhaustive()
     }
 }
 
@@ -153,7 +163,12 @@ impl CallSimulator {
 
     /// A simulator calling arbitrary webhook URLs.
     pub fn with_urls(fake: FakeTelephony, auth_token: impl Into<Secret>, urls: WebhookUrls) -> Self {
-        Self { fake, auth_token: auth_token.into(), urls, idempotency_counter: AtomicU64::new(0) }
+        Self {
+            fake,
+            auth_token: auth_token.into(),
+            urls,
+            idempotency_counter: AtomicU64::new(0),
+        }
     }
 
     /// The fake holding the simulated calls and recordings.
@@ -182,7 +197,13 @@ impl CallSimulator {
             duration_seconds: None,
             parent_call_sid: None,
         });
-        SimulatedCall { call_sid, from: from.to_owned(), to: to.to_owned(), started_at, sequence: 0 }
+        SimulatedCall {
+            call_sid,
+            from: from.to_owned(),
+            to: to.to_owned(),
+            started_at,
+            sequence: 0,
+        }
     }
 
     /// The incoming-call request to the voice URL.
@@ -192,7 +213,13 @@ impl CallSimulator {
     }
 
     /// The `<Record action>` request after the caller finished (`digits`: `#`, `hangup`, …).
-    pub fn record_done(&self, call: &SimulatedCall, recording: &RecordingSid, duration: u32, digits: &str) -> SimulatedRequest {
+    pub fn record_done(
+        &self,
+        call: &SimulatedCall,
+        recording: &RecordingSid,
+        duration: u32,
+        digits: &str,
+    ) -> SimulatedRequest {
         let mut params = self.call_params(call, "in-progress");
         params.push("RecordingSid", recording.as_str());
         params.push("RecordingUrl", self.recording_url(recording));
@@ -215,7 +242,10 @@ impl CallSimulator {
         params.push("RecordingSid", recording.as_str());
         params.push("RecordingUrl", self.recording_url(recording));
         params.push("RecordingStatus", status);
-        params.push("RecordingDuration", duration.map(|d| d.to_string()).unwrap_or_else(|| "-1".to_owned()));
+        params.push(
+            "RecordingDuration",
+            duration.map(|d| d.to_string()).unwrap_or_else(|| "-1".to_owned()),
+        );
         params.push("RecordingChannels", "1");
         params.push("RecordingSource", "RecordVerb");
         params.push("RecordingTrack", "both");
@@ -227,9 +257,16 @@ impl CallSimulator {
     }
 
     /// A call status callback; advances the call's sequence number.
-    pub fn call_status(&self, call: &mut SimulatedCall, status: CallStatus, duration: Option<u32>) -> SimulatedRequest {
+    pub fn call_status(
+        &self,
+        call: &mut SimulatedCall,
+        status: CallStatus,
+        duration: Option<u32>,
+    ) -> SimulatedRequest {
         // Keep the fake's view of the call in step; the call is always known to the fake that minted it.
-        let _ = self.fake.set_call_status(&call.call_sid, status.clone(), duration);
+        let _ = self
+            .fake
+            .set_call_status(&call.call_sid, status.clone(), duration);
         let mut params = self.call_params(call, status.as_str());
         if let Some(d) = duration {
             params.push("CallDuration", d.to_string());
@@ -244,7 +281,12 @@ impl CallSimulator {
     /// The whole voicemail call, in Twilio's order: incoming call → recording `in-progress` → `<Record
     /// action>` → recording `completed` (audio registered in the fake, downloadable from here on) → call
     /// `completed`. Returns the requests to send, in order.
-    pub fn voicemail_lifecycle(&self, call: &SimulatedCall, audio: Bytes, duration_seconds: u32) -> Vec<SimulatedRequest> {
+    pub fn voicemail_lifecycle(
+        &self,
+        call: &SimulatedCall,
+        audio: Bytes,
+        duration_seconds: u32,
+    ) -> Vec<SimulatedRequest> {
         let mut call = call.clone();
         let content_type = if audio.starts_with(b"ID3") || audio.starts_with(&[0xFF, 0xFB]) {
             "audio/mpeg"
@@ -256,7 +298,9 @@ impl CallSimulator {
         out.push(self.recording_status(&call, &recording, "in-progress", None));
         out.push(self.record_done(&call, &recording, duration_seconds, "hangup"));
         // The recording was started by the fake above, so completing it cannot fail.
-        let _ = self.fake.complete_recording(&recording, content_type, audio, duration_seconds);
+        let _ = self
+            .fake
+            .complete_recording(&recording, content_type, audio, duration_seconds);
         out.push(self.recording_status(&call, &recording, "completed", Some(duration_seconds)));
         out.push(self.call_status(&mut call, CallStatus::Completed, Some(duration_seconds + 3)));
         out
@@ -268,7 +312,11 @@ impl CallSimulator {
     }
 
     fn recording_url(&self, recording: &RecordingSid) -> String {
-        format!("https://api.twilio.com/2010-04-01/Accounts/{}/Recordings/{}", self.fake.account_sid(), recording)
+        format!(
+            "https://api.twilio.com/2010-04-01/Accounts/{}/Recordings/{}",
+            self.fake.account_sid(),
+            recording
+        )
     }
 
     fn call_params(&self, call: &SimulatedCall, status: &str) -> FormParams {
@@ -290,8 +338,12 @@ impl CallSimulator {
 
     fn signed(&self, kind: WebhookKind, params: FormParams) -> SimulatedRequest {
         let url = self.urls.for_kind(kind).to_owned();
-        let signature =
-            compute_signature(self.auth_token.expose().as_bytes(), SignatureAlgorithm::HmacSha1, &url, &params);
+        let signature = compute_signature(
+            self.auth_token.expose().as_bytes(),
+            SignatureAlgorithm::HmacSha1,
+            &url,
+            &params,
+        );
         let n = self.idempotency_counter.fetch_add(1, Ordering::Relaxed);
         let token = format!("{}-{}-{n:08}", self.fake.account_sid(), rand::random::<u64>());
         SimulatedRequest {
@@ -299,7 +351,10 @@ impl CallSimulator {
             method: "POST",
             url,
             headers: vec![
-                ("Content-Type".to_owned(), "application/x-www-form-urlencoded".to_owned()),
+                (
+                    "Content-Type".to_owned(),
+                    "application/x-www-form-urlencoded".to_owned(),
+                ),
                 (SIGNATURE_HEADER.to_owned(), signature),
                 (IDEMPOTENCY_TOKEN_HEADER.to_owned(), token),
                 ("User-Agent".to_owned(), "TwilioProxy/1.1".to_owned()),
@@ -326,7 +381,13 @@ mod tests {
         let kinds: Vec<_> = reqs.iter().map(|r| r.kind).collect();
         assert_eq!(
             kinds,
-            [WebhookKind::Voice, WebhookKind::Recording, WebhookKind::RecordDone, WebhookKind::Recording, WebhookKind::Status]
+            [
+                WebhookKind::Voice,
+                WebhookKind::Recording,
+                WebhookKind::RecordDone,
+                WebhookKind::Recording,
+                WebhookKind::Status
+            ]
         );
         let verifier = WebhookVerifier::new("tok");
         let wrong = WebhookVerifier::new("other");
@@ -346,14 +407,29 @@ mod tests {
         let status = CallStatusEvent::parse(reqs[4].body.as_bytes()).unwrap();
         assert_eq!(status.sequence_number, Some(0));
 
-        let media = fake.download_recording(&completed.recording_sid, AudioFormat::Wav).await.unwrap();
+        let media = fake
+            .download_recording(&completed.recording_sid, AudioFormat::Wav)
+            .await
+            .unwrap();
         assert_eq!(media.bytes, audio);
-        assert_eq!(fake.fetch_call(&call.call_sid).await.unwrap().status, CallStatus::Completed);
+        assert_eq!(
+            fake.fetch_call(&call.call_sid).await.unwrap().status,
+            CallStatus::Completed
+        );
 
-        let tokens: std::collections::HashSet<_> =
-            reqs.iter().map(|r| r.header(IDEMPOTENCY_TOKEN_HEADER).unwrap().to_owned()).collect();
-        assert_eq!(tokens.len(), reqs.len(), "each distinct request has its own idempotency token");
-        assert_eq!(CallSimulator::retry_of(&reqs[3]).header(IDEMPOTENCY_TOKEN_HEADER), reqs[3].header(IDEMPOTENCY_TOKEN_HEADER));
+        let tokens: std::collections::HashSet<_> = reqs
+            .iter()
+            .map(|r| r.header(IDEMPOTENCY_TOKEN_HEADER).unwrap().to_owned())
+            .collect();
+        assert_eq!(
+            tokens.len(),
+            reqs.len(),
+            "each distinct request has its own idempotency token"
+        );
+        assert_eq!(
+            CallSimulator::retry_of(&reqs[3]).header(IDEMPOTENCY_TOKEN_HEADER),
+            reqs[3].header(IDEMPOTENCY_TOKEN_HEADER)
+        );
     }
 
     #[test]
@@ -363,7 +439,9 @@ mod tests {
         let call = sim.place_call("+14155551234", "+14155550100");
         let rec = fake.start_recording(&call.call_sid, 1, "RecordVerb");
         let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
-        let err = rt.block_on(fake.download_recording(&rec, AudioFormat::Wav)).unwrap_err();
+        let err = rt
+            .block_on(fake.download_recording(&rec, AudioFormat::Wav))
+            .unwrap_err();
         assert!(matches!(err, crate::Error::NotFound { .. }));
     }
 }

@@ -106,7 +106,10 @@ impl std::str::FromStr for E164 {
         if valid {
             Ok(Self(s.to_owned()))
         } else {
-            Err(crate::Error::InvalidInput { code: None, message: "not an E.164 phone number".into() })
+            Err(crate::Error::InvalidInput {
+                code: None,
+                message: "not an E.164 phone number".into(),
+            })
         }
     }
 }
@@ -200,11 +203,19 @@ pub struct NumberSearch {
 impl NumberSearch {
     /// A search for local numbers in `country`.
     pub fn local(country: impl Into<String>) -> Self {
-        Self { country: country.into(), kind: NumberKind::Local, ..Self::default() }
+        Self {
+            country: country.into(),
+            kind: NumberKind::Local,
+            ..Self::default()
+        }
     }
     /// A search for toll-free numbers in `country`.
     pub fn toll_free(country: impl Into<String>) -> Self {
-        Self { country: country.into(), kind: NumberKind::TollFree, ..Self::default() }
+        Self {
+            country: country.into(),
+            kind: NumberKind::TollFree,
+            ..Self::default()
+        }
     }
     /// Restrict to an area code.
     pub fn with_area_code(mut self, area_code: u16) -> Self {
@@ -348,7 +359,11 @@ pub struct PurchaseRequest {
 impl PurchaseRequest {
     /// Buy `phone_number` with no webhooks configured yet.
     pub fn new(phone_number: E164) -> Self {
-        Self { phone_number, friendly_name: None, webhooks: WebhookConfig::default() }
+        Self {
+            phone_number,
+            friendly_name: None,
+            webhooks: WebhookConfig::default(),
+        }
     }
     /// Set the display name.
     pub fn with_friendly_name(mut self, name: impl Into<String>) -> Self {
@@ -404,11 +419,17 @@ pub struct PageRequest {
 impl PageRequest {
     /// The first page, `size` items per page.
     pub fn first(size: u32) -> Self {
-        Self { page_size: Some(size), token: None }
+        Self {
+            page_size: Some(size),
+            token: None,
+        }
     }
     /// The page after `token`.
     pub fn after(token: PageToken) -> Self {
-        Self { page_size: None, token: Some(token) }
+        Self {
+            page_size: None,
+            token: Some(token),
+        }
     }
 }
 
@@ -607,7 +628,10 @@ impl CallStatus {
     }
     /// Whether the call is over and will not change again.
     pub fn is_final(&self) -> bool {
-        matches!(self, Self::Completed | Self::Busy | Self::Failed | Self::NoAnswer | Self::Canceled)
+        matches!(
+            self,
+            Self::Completed | Self::Busy | Self::Failed | Self::NoAnswer | Self::Canceled
+        )
     }
 }
 
@@ -691,7 +715,11 @@ pub trait Telephony: Send + Sync + fmt::Debug + 'static {
     async fn fetch_recording(&self, sid: &RecordingSid) -> Result<RecordingInfo>;
 
     /// One page of recordings matching `filter`, newest first.
-    async fn list_recordings(&self, filter: &RecordingFilter, page: &PageRequest) -> Result<Page<RecordingInfo>>;
+    async fn list_recordings(
+        &self,
+        filter: &RecordingFilter,
+        page: &PageRequest,
+    ) -> Result<Page<RecordingInfo>>;
 
     /// Downloads a completed recording's audio.
     async fn download_recording(&self, sid: &RecordingSid, format: AudioFormat) -> Result<RecordingMedia>;
@@ -736,7 +764,11 @@ pub trait TelephonyExt: Telephony {
 
     /// The owned number with this E.164 value, if any.
     async fn find_owned_number(&self, phone_number: &E164) -> Result<Option<OwnedNumber>> {
-        Ok(self.list_all_numbers().await?.into_iter().find(|n| &n.phone_number == phone_number))
+        Ok(self
+            .list_all_numbers()
+            .await?
+            .into_iter()
+            .find(|n| &n.phone_number == phone_number))
     }
 }
 
@@ -758,7 +790,11 @@ macro_rules! forward_telephony {
             async fn fetch_number(&self, sid: &NumberSid) -> Result<OwnedNumber> {
                 (**self).fetch_number(sid).await
             }
-            async fn configure_number(&self, sid: &NumberSid, webhooks: &WebhookConfig) -> Result<OwnedNumber> {
+            async fn configure_number(
+                &self,
+                sid: &NumberSid,
+                webhooks: &WebhookConfig,
+            ) -> Result<OwnedNumber> {
                 (**self).configure_number(sid, webhooks).await
             }
             async fn list_numbers(&self, page: &PageRequest) -> Result<Page<OwnedNumber>> {
@@ -777,7 +813,11 @@ macro_rules! forward_telephony {
             ) -> Result<Page<RecordingInfo>> {
                 (**self).list_recordings(filter, page).await
             }
-            async fn download_recording(&self, sid: &RecordingSid, format: AudioFormat) -> Result<RecordingMedia> {
+            async fn download_recording(
+                &self,
+                sid: &RecordingSid,
+                format: AudioFormat,
+            ) -> Result<RecordingMedia> {
                 (**self).download_recording(sid, format).await
             }
             async fn delete_recording(&self, sid: &RecordingSid) -> Result<()> {

@@ -40,20 +40,37 @@ fn sign(url: &str, params: &FormParams) -> String {
 }
 
 fn verify_params(url: &str, params: &FormParams, signature: &str) -> Result<(), SignatureRejected> {
-    let req = WebhookRequest { url, signature: Some(signature), signature_settings: None, body: WebhookBody::Params(params) };
+    let req = WebhookRequest {
+        url,
+        signature: Some(signature),
+        signature_settings: None,
+        body: WebhookBody::Params(params),
+    };
     WebhookVerifier::new(T).verify(&req)
 }
 
 /// Verifies through the raw-body path too, so both entry points are held to the vector.
 fn accepts(url: &str, params: &FormParams, signature: &str) {
-    assert_eq!(verify_params(url, params, signature), Ok(()), "params path, url {url}");
+    assert_eq!(
+        verify_params(url, params, signature),
+        Ok(()),
+        "params path, url {url}"
+    );
     let body = params.encode();
     let req = WebhookRequest::form(url, body.as_bytes()).with_signature(signature);
-    assert_eq!(WebhookVerifier::new(T).verify(&req), Ok(()), "raw form path, url {url}");
+    assert_eq!(
+        WebhookVerifier::new(T).verify(&req),
+        Ok(()),
+        "raw form path, url {url}"
+    );
 }
 
 fn rejects(url: &str, params: &FormParams, signature: &str) {
-    assert_eq!(verify_params(url, params, signature), Err(SignatureRejected::Mismatch), "url {url}");
+    assert_eq!(
+        verify_params(url, params, signature),
+        Err(SignatureRejected::Mismatch),
+        "url {url}"
+    );
 }
 
 #[test]
@@ -66,15 +83,25 @@ fn v01_documented_example_all_sdks() {
 #[test]
 fn v02_adds_default_port_https() {
     // [py]/[node]/[java]/[rb]/[cs] "adds port https": signed with :443, validator given U.
-    assert_eq!(sign("https://mycompany.com:443/myapp.php?foo=1&bar=2", &p5()), "kvajT1Ptam85bY51eRf/AJRuM3w=");
+    assert_eq!(
+        sign("https://mycompany.com:443/myapp.php?foo=1&bar=2", &p5()),
+        "kvajT1Ptam85bY51eRf/AJRuM3w="
+    );
     accepts(U, &p5(), "kvajT1Ptam85bY51eRf/AJRuM3w=");
 }
 
 #[test]
 fn v03_adds_default_port_http() {
     // same files, "adds port http"
-    assert_eq!(sign("http://mycompany.com:80/myapp.php?foo=1&bar=2", &p5()), "0ZXoZLH/DfblKGATFgpif+LLRf4=");
-    accepts("http://mycompany.com/myapp.php?foo=1&bar=2", &p5(), "0ZXoZLH/DfblKGATFgpif+LLRf4=");
+    assert_eq!(
+        sign("http://mycompany.com:80/myapp.php?foo=1&bar=2", &p5()),
+        "0ZXoZLH/DfblKGATFgpif+LLRf4="
+    );
+    accepts(
+        "http://mycompany.com/myapp.php?foo=1&bar=2",
+        &p5(),
+        "0ZXoZLH/DfblKGATFgpif+LLRf4=",
+    );
 }
 
 #[test]
@@ -96,7 +123,11 @@ fn v05_https_with_custom_port() {
 #[test]
 fn v06_removes_port_on_https() {
     // [py] test_validation_removes_port_on_https; [node]; [java]; [rb]; [cs]
-    accepts("https://mycompany.com:1234/myapp.php?foo=1&bar=2", &p5(), "RSOYDt4T1cUTdK1PDd93/VVr8B8=");
+    accepts(
+        "https://mycompany.com:1234/myapp.php?foo=1&bar=2",
+        &p5(),
+        "RSOYDt4T1cUTdK1PDd93/VVr8B8=",
+    );
 }
 
 #[test]
@@ -157,10 +188,20 @@ fn v12_apostrophe_reencoding_is_opt_in() {
     assert_eq!(sign(raw, &p5()), "dsq4Ehbj6cs+KdTkpF5sSSplOWw=");
     rejects(raw, &p5(), "TfZzewPq8wqrGlMfyAud8+/IvJ0=");
     let lenient = WebhookVerifier::new(T).with_lenient_query(true);
-    let req = WebhookRequest { url: raw, signature: Some("TfZzewPq8wqrGlMfyAud8+/IvJ0="), signature_settings: None, body: WebhookBody::Params(&p5()) };
+    let req = WebhookRequest {
+        url: raw,
+        signature: Some("TfZzewPq8wqrGlMfyAud8+/IvJ0="),
+        signature_settings: None,
+        body: WebhookBody::Params(&p5()),
+    };
     assert_eq!(lenient.verify(&req), Ok(()));
     // And the reverse (twilio-node#1059): received `%27`, Twilio signed `'`.
-    let req = WebhookRequest { url: signed, signature: Some("dsq4Ehbj6cs+KdTkpF5sSSplOWw="), signature_settings: None, body: WebhookBody::Params(&p5()) };
+    let req = WebhookRequest {
+        url: signed,
+        signature: Some("dsq4Ehbj6cs+KdTkpF5sSSplOWw="),
+        signature_settings: None,
+        body: WebhookBody::Params(&p5()),
+    };
     assert_eq!(lenient.verify(&req), Ok(()));
 }
 
@@ -169,7 +210,10 @@ fn v13_userinfo_user_and_password() {
     // [node]; [rb]
     let url = "https://user:pass@mycompany.com/myapp.php?foo=1&bar=2";
     assert_eq!(sign(url, &p5()), "CukzLTc1tT5dXEDIHm/tKBanW10=");
-    assert_eq!(sign("https://user:pass@mycompany.com:443/myapp.php?foo=1&bar=2", &p5()), "ZQFR1PTIZXF2MXB8ZnKCvnnA+rI=");
+    assert_eq!(
+        sign("https://user:pass@mycompany.com:443/myapp.php?foo=1&bar=2", &p5()),
+        "ZQFR1PTIZXF2MXB8ZnKCvnnA+rI="
+    );
     accepts(url, &p5(), "CukzLTc1tT5dXEDIHm/tKBanW10=");
     accepts(url, &p5(), "ZQFR1PTIZXF2MXB8ZnKCvnnA+rI=");
 }
@@ -194,7 +238,11 @@ fn v15_url_only() {
 #[test]
 fn v16_no_query() {
     // [java] testValidateWithNoQueryParams
-    accepts("https://mycompany.com/myapp.php", &p5(), "1xaxFBvyzXYvWplzNOSs28HWO94=");
+    accepts(
+        "https://mycompany.com/myapp.php",
+        &p5(),
+        "1xaxFBvyzXYvWplzNOSs28HWO94=",
+    );
 }
 
 #[test]
@@ -207,7 +255,11 @@ fn v17_query_parameters_stay_in_the_url_only() {
 #[test]
 fn v18_escapes_in_query_kept_verbatim() {
     // [java]
-    accepts("https://mycompany.com/myapp.php?foo=hello%20world&bar=test%2Bvalue", &p5(), "er2tvAP1Wx+iuTTE2BPgvEaN1cs=");
+    accepts(
+        "https://mycompany.com/myapp.php?foo=hello%20world&bar=test%2Bvalue",
+        &p5(),
+        "er2tvAP1Wx+iuTTE2BPgvEaN1cs=",
+    );
 }
 
 #[test]
@@ -224,36 +276,61 @@ fn v19_special_characters_and_unicode_values() {
 #[test]
 fn v20_empty_values_contribute_the_name() {
     // [java]
-    let params = FormParams::from_pairs([("Digits", ""), ("CallSid", "CA1234567890ABCDE"), ("EmptyParam", "")]);
+    let params = FormParams::from_pairs([
+        ("Digits", ""),
+        ("CallSid", "CA1234567890ABCDE"),
+        ("EmptyParam", ""),
+    ]);
     accepts(U, &params, "9HHp/OqQMEwdrVebHDdA/+tqjX8=");
-    let params = FormParams::from_pairs([("Digits", ""), ("CallSid", "CA1234567890ABCDE"), ("NullParam", "")]);
+    let params = FormParams::from_pairs([
+        ("Digits", ""),
+        ("CallSid", "CA1234567890ABCDE"),
+        ("NullParam", ""),
+    ]);
     accepts(U, &params, "L9lTTwIlxM1xGAtLRwhOSZggRhM=");
 }
 
 #[test]
 fn v21_names_sorted() {
     // [java]
-    let params = FormParams::from_pairs([("Zebra", "last"), ("Alpha", "first"), ("Beta", "second"), ("Gamma", "third")]);
+    let params = FormParams::from_pairs([
+        ("Zebra", "last"),
+        ("Alpha", "first"),
+        ("Beta", "second"),
+        ("Gamma", "third"),
+    ]);
     accepts(U, &params, "enveUe73ZTVLAekHxez3Qx6JuuQ=");
 }
 
 #[test]
 fn v22_raw_utf8_url() {
     // [java]: url::Url would percent-encode this and break it.
-    accepts("https://mycompany.com/webhook/España?año=2023", &p5(), "G/Hx6mqqnjUNlPAoi2Sp9bGst0g=");
+    accepts(
+        "https://mycompany.com/webhook/España?año=2023",
+        &p5(),
+        "G/Hx6mqqnjUNlPAoi2Sp9bGst0g=",
+    );
 }
 
 #[test]
 fn v23_case_sensitive_name_sort() {
     // [java]
-    let params = FormParams::from_pairs([("callSid", "lowercase"), ("CallSid", "uppercase"), ("CALLSID", "allcaps")]);
+    let params = FormParams::from_pairs([
+        ("callSid", "lowercase"),
+        ("CallSid", "uppercase"),
+        ("CALLSID", "allcaps"),
+    ]);
     accepts(U, &params, "jDK7WKT8wiNrwggd4ceTv4e1MJ4=");
 }
 
 #[test]
 fn v24_double_slash_path_kept() {
     // [java]
-    accepts("https://mycompany.com:443//myapp.php?foo=1&bar=2", &p5(), "A9lH3u16NjyiiM/+wylw5rirFUs=");
+    accepts(
+        "https://mycompany.com:443//myapp.php?foo=1&bar=2",
+        &p5(),
+        "A9lH3u16NjyiiM/+wylw5rirFUs=",
+    );
 }
 
 #[test]
@@ -267,25 +344,56 @@ fn v25_host_case_preserved() {
 #[test]
 fn v26_host_case_with_port_and_http() {
     // [cs]
-    accepts("https://MyCompany.com:1234/myapp.php?foo=1&bar=2", &p5(), "PCqOZm8cnu/L6+u5i5fuEd+Iac4=");
-    accepts("http://MyCompany.com/myapp.php?foo=1&bar=2", &p5(), "XY7AlKOKL6im4yWyX84gldUrtis=");
+    accepts(
+        "https://MyCompany.com:1234/myapp.php?foo=1&bar=2",
+        &p5(),
+        "PCqOZm8cnu/L6+u5i5fuEd+Iac4=",
+    );
+    accepts(
+        "http://MyCompany.com/myapp.php?foo=1&bar=2",
+        &p5(),
+        "XY7AlKOKL6im4yWyX84gldUrtis=",
+    );
 }
 
 #[test]
 fn v27_userinfo_and_scheme_case_preserved() {
     // [cs]
-    accepts("http://username:password@MyCompany.com/myapp.php?foo=1&bar=2", &p5(), "PJ08CxXr7KLPjEQCTc8LkUSMwSM=");
-    accepts("HTTP://username:password@MyCompany.com/myapp.php?foo=1&bar=2", &p5(), "hy/l8pca+LFms4cvRdv8uiP6NGc=");
-    accepts("http://Username:Password@MyCompany.com/myapp.php?foo=1&bar=2", &p5(), "SkTSKyDJH9kUlhItI0slbgZ1UsI=");
-    rejects("http://username:password@MyCompany.com/myapp.php?foo=1&bar=2", &p5(), "SkTSKyDJH9kUlhItI0slbgZ1UsI=");
+    accepts(
+        "http://username:password@MyCompany.com/myapp.php?foo=1&bar=2",
+        &p5(),
+        "PJ08CxXr7KLPjEQCTc8LkUSMwSM=",
+    );
+    accepts(
+        "HTTP://username:password@MyCompany.com/myapp.php?foo=1&bar=2",
+        &p5(),
+        "hy/l8pca+LFms4cvRdv8uiP6NGc=",
+    );
+    accepts(
+        "http://Username:Password@MyCompany.com/myapp.php?foo=1&bar=2",
+        &p5(),
+        "SkTSKyDJH9kUlhItI0slbgZ1UsI=",
+    );
+    rejects(
+        "http://username:password@MyCompany.com/myapp.php?foo=1&bar=2",
+        &p5(),
+        "SkTSKyDJH9kUlhItI0slbgZ1UsI=",
+    );
 }
 
 #[test]
 fn v28_prefix_names_sort_by_bytes() {
     // [go] client/request_validator_test.go
-    let params = with(p5(), &[("Reason", "Participant"), ("ReasonConferenceEnded", "test")]);
+    let params = with(
+        p5(),
+        &[("Reason", "Participant"), ("ReasonConferenceEnded", "test")],
+    );
     accepts(U, &params, "vOEb5UThFn24KEfnOFLQY2AE5FY=");
-    accepts("http://mycompany.com/myapp.php?foo=1&bar=2", &params, "n2xBNyzSW7rfYStDtOFiFMv7qNo=");
+    accepts(
+        "http://mycompany.com/myapp.php?foo=1&bar=2",
+        &params,
+        "n2xBNyzSW7rfYStDtOFiFMv7qNo=",
+    );
     rejects(U, &params, "95+Bu0JVPi0r/SsESZCVf0dWAjw=");
 }
 
@@ -316,9 +424,13 @@ fn s1_shared_key_hmac_sha256() {
     let unknown_key = req.with_signature_settings("key=other,algorithm=HMAC_SHA256");
     assert_eq!(verifier.verify(&unknown_key), Err(SignatureRejected::UnknownKey));
     let unknown_alg = req.with_signature_settings("key=webhooks_sharedkey_1,algorithm=HMAC_SHA512");
-    assert!(matches!(verifier.verify(&unknown_alg), Err(SignatureRejected::UnsupportedAlgorithm(_))));
+    assert!(matches!(
+        verifier.verify(&unknown_alg),
+        Err(SignatureRejected::UnsupportedAlgorithm(_))
+    ));
     // Without the settings header it is a classic auth-token signature: the shared key does not apply.
-    let classic = WebhookRequest::form(U, body.as_bytes()).with_signature("033hgUJA9M/hXIZsYjwkerEP/DBm35nEri5FhCYjA5s=");
+    let classic = WebhookRequest::form(U, body.as_bytes())
+        .with_signature("033hgUJA9M/hXIZsYjwkerEP/DBm35nEri5FhCYjA5s=");
     assert_eq!(verifier.verify(&classic), Err(SignatureRejected::Mismatch));
 }
 
@@ -364,7 +476,11 @@ fn r1_realistic_inbound_call() {
         ("ToState", ""),
         ("ToZip", ""),
     ]);
-    accepts("https://example.com/twilio/voice", &params, "LyvnaEbgTZXb/bxtKas+d4k+JWE=");
+    accepts(
+        "https://example.com/twilio/voice",
+        &params,
+        "LyvnaEbgTZXb/bxtKas+d4k+JWE=",
+    );
 }
 
 #[test]
@@ -383,8 +499,16 @@ fn r2_recording_callback_with_query() {
         ("RecordingTrack", "both"),
         ("RecordingUrl", url_value.as_str()),
     ]);
-    accepts("https://example.com/twilio/recording?job=42", &params, "Ms7go/DLYwdugtxNyJuXojy9/AU=");
-    rejects("https://example.com/twilio/recording?job=43", &params, "Ms7go/DLYwdugtxNyJuXojy9/AU=");
+    accepts(
+        "https://example.com/twilio/recording?job=42",
+        &params,
+        "Ms7go/DLYwdugtxNyJuXojy9/AU=",
+    );
+    rejects(
+        "https://example.com/twilio/recording?job=43",
+        &params,
+        "Ms7go/DLYwdugtxNyJuXojy9/AU=",
+    );
 }
 
 // ---- negative cases from the SDK test suites ----
@@ -397,7 +521,12 @@ fn wrong_signature_is_rejected() {
     let other_params = with(p5(), &[("Extra", "1")]);
     rejects(U, &other_params, "RSOYDt4T1cUTdK1PDd93/VVr8B8=");
     let wrong_token = WebhookVerifier::new("54321");
-    let req = WebhookRequest { url: U, signature: Some("RSOYDt4T1cUTdK1PDd93/VVr8B8="), signature_settings: None, body: WebhookBody::Params(&p5()) };
+    let req = WebhookRequest {
+        url: U,
+        signature: Some("RSOYDt4T1cUTdK1PDd93/VVr8B8="),
+        signature_settings: None,
+        body: WebhookBody::Params(&p5()),
+    };
     assert_eq!(wrong_token.verify(&req), Err(SignatureRejected::Mismatch));
 }
 
@@ -406,15 +535,24 @@ fn missing_or_empty_signature_is_rejected() {
     // [node]: a missing header is answered 400, an empty one 403 — both are rejections here.
     let body = p5().encode();
     let v = WebhookVerifier::new(T);
-    assert_eq!(v.verify(&WebhookRequest::form(U, body.as_bytes())), Err(SignatureRejected::MissingSignature));
-    assert_eq!(v.verify(&WebhookRequest::form(U, body.as_bytes()).with_signature("")), Err(SignatureRejected::MissingSignature));
+    assert_eq!(
+        v.verify(&WebhookRequest::form(U, body.as_bytes())),
+        Err(SignatureRejected::MissingSignature)
+    );
+    assert_eq!(
+        v.verify(&WebhookRequest::form(U, body.as_bytes()).with_signature("")),
+        Err(SignatureRejected::MissingSignature)
+    );
 }
 
 #[test]
 fn json_without_body_hash_fails_closed() {
     // twilio.md §1.3: twilio-python#885, twilio-agent-connect-python PR #85.
     let sig = sign(U, &FormParams::default());
-    assert_eq!(verify_json(U, BODY_B, &sig), Err(SignatureRejected::MissingBodyHash));
+    assert_eq!(
+        verify_json(U, BODY_B, &sig),
+        Err(SignatureRejected::MissingBodyHash)
+    );
 }
 
 #[test]
@@ -423,13 +561,27 @@ fn json_with_wrong_body_hash_is_rejected() {
     let truncated = &SHA_B[..SHA_B.len() - 1];
     let url = format!("{U}&bodySHA256={truncated}");
     let sig = sign(&url, &FormParams::default());
-    assert_eq!(verify_json(&url, BODY_B, &sig), Err(SignatureRejected::BodyHashMismatch));
+    assert_eq!(
+        verify_json(&url, BODY_B, &sig),
+        Err(SignatureRejected::BodyHashMismatch)
+    );
     // A forged body under a genuine URL+signature (the replay attack of PR #85).
     let url = format!("{U}&bodySHA256={SHA_B}");
-    assert_eq!(verify_json(&url, br#"{"property": "evil", "boolean": true}"#, "a9nBmqA0ju/hNViExpshrM61xv4="), Err(SignatureRejected::BodyHashMismatch));
+    assert_eq!(
+        verify_json(
+            &url,
+            br#"{"property": "evil", "boolean": true}"#,
+            "a9nBmqA0ju/hNViExpshrM61xv4="
+        ),
+        Err(SignatureRejected::BodyHashMismatch)
+    );
     // A form body cannot dodge the hash check by claiming to be a form.
-    let req = WebhookRequest::form(&url, br#"{"property": "evil"}"#).with_signature("a9nBmqA0ju/hNViExpshrM61xv4=");
-    assert_eq!(WebhookVerifier::new(T).verify(&req), Err(SignatureRejected::BodyHashMismatch));
+    let req =
+        WebhookRequest::form(&url, br#"{"property": "evil"}"#).with_signature("a9nBmqA0ju/hNViExpshrM61xv4=");
+    assert_eq!(
+        WebhookVerifier::new(T).verify(&req),
+        Err(SignatureRejected::BodyHashMismatch)
+    );
 }
 
 #[test]
@@ -438,23 +590,53 @@ fn node_webhooks_spec_port_forms_validate_each_other() {
     let v = WebhookVerifier::new("s3cr3t");
     let plain = "https://example.com/path?test=param";
     let with_port = "https://example.com:443/path?test=param";
-    assert_eq!(compute_signature(b"s3cr3t", SignatureAlgorithm::HmacSha1, plain, &FormParams::default()), "loLgTitFAoWx57yy5oEU4Hlddzw=");
-    assert_eq!(compute_signature(b"s3cr3t", SignatureAlgorithm::HmacSha1, with_port, &FormParams::default()), "IdwMFypqvNxti3YgvWWmfcNL26M=");
+    assert_eq!(
+        compute_signature(
+            b"s3cr3t",
+            SignatureAlgorithm::HmacSha1,
+            plain,
+            &FormParams::default()
+        ),
+        "loLgTitFAoWx57yy5oEU4Hlddzw="
+    );
+    assert_eq!(
+        compute_signature(
+            b"s3cr3t",
+            SignatureAlgorithm::HmacSha1,
+            with_port,
+            &FormParams::default()
+        ),
+        "IdwMFypqvNxti3YgvWWmfcNL26M="
+    );
     for url in [plain, with_port] {
         for sig in ["loLgTitFAoWx57yy5oEU4Hlddzw=", "IdwMFypqvNxti3YgvWWmfcNL26M="] {
-            assert_eq!(v.verify(&WebhookRequest::url_only(url).with_signature(sig)), Ok(()), "{url} {sig}");
+            assert_eq!(
+                v.verify(&WebhookRequest::url_only(url).with_signature(sig)),
+                Ok(()),
+                "{url} {sig}"
+            );
         }
     }
-    let other = WebhookRequest::url_only("https://example.com/path?test=param2").with_signature("loLgTitFAoWx57yy5oEU4Hlddzw=");
+    let other = WebhookRequest::url_only("https://example.com/path?test=param2")
+        .with_signature("loLgTitFAoWx57yy5oEU4Hlddzw=");
     assert_eq!(v.verify(&other), Err(SignatureRejected::Mismatch));
 }
 
 #[test]
 fn fragment_is_ignored_and_secondary_token_accepted() {
     // Connection overrides (#rc=3&rp=all) never reach the server; strip them if a caller passes them.
-    accepts("https://mycompany.com/myapp.php?foo=1&bar=2#rc=3&rp=all", &p5(), "RSOYDt4T1cUTdK1PDd93/VVr8B8=");
+    accepts(
+        "https://mycompany.com/myapp.php?foo=1&bar=2#rc=3&rp=all",
+        &p5(),
+        "RSOYDt4T1cUTdK1PDd93/VVr8B8=",
+    );
     let rotating = WebhookVerifier::new("new-primary").with_auth_token(T);
-    let req = WebhookRequest { url: U, signature: Some("RSOYDt4T1cUTdK1PDd93/VVr8B8="), signature_settings: None, body: WebhookBody::Params(&p5()) };
+    let req = WebhookRequest {
+        url: U,
+        signature: Some("RSOYDt4T1cUTdK1PDd93/VVr8B8="),
+        signature_settings: None,
+        body: WebhookBody::Params(&p5()),
+    };
     assert_eq!(rotating.verify(&req), Ok(()));
 }
 

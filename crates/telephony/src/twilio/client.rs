@@ -27,24 +27,8 @@ const MAX_ERROR_BODY: usize = 64 * 1024;
 /// A provider message longer than this is cut.
 const MAX_MESSAGE_CHARS: usize = 300;
 
-/// A secret (auth token or API key secret). `Debug` never shows it.
-#[derive(Clone)]
-pub(crate) struct Secret(String);
-
-impl Secret {
-    pub(crate) fn new(secret: impl Into<String>) -> Self {
-        Self(secret.into())
-    }
-    pub(crate) fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Secret(<redacted>)")
-    }
-}
+/// Auth tokens and API key secrets share the crate's redacting wrapper.
+pub(crate) use crate::signature::Secret;
 
 /// One logical request; attempts are built from it afresh.
 pub(crate) struct Request<'a> {

@@ -56,7 +56,7 @@ fn verify_once(verifier: &WebhookVerifier, body: &[u8]) -> bool {
 
 /// The recommended inbound flow of twilio.md §3.5.
 fn render_inbound_twiml() -> String {
-    use twiml::{Method, Record, RecordingStatusEvent, Say, Trim, VoiceResponse};
+    use twiml::{Method, Record, RecordingCallbackEvent, Say, Trim, VoiceResponse};
     VoiceResponse::new()
         .say(
             Say::new("Thanks for calling Acme Plumbing. After the beep, tell us your name, address and when you need us.")
@@ -74,9 +74,9 @@ fn render_inbound_twiml() -> String {
                 .with_recording_status_callback("https://hooks.example.com/twilio/recording?job=7f3c")
                 .with_recording_status_callback_method(Method::Post)
                 .with_recording_status_callback_event([
-                    RecordingStatusEvent::InProgress,
-                    RecordingStatusEvent::Completed,
-                    RecordingStatusEvent::Absent,
+                    RecordingCallbackEvent::InProgress,
+                    RecordingCallbackEvent::Completed,
+                    RecordingCallbackEvent::Absent,
                 ]),
         )
         .say("We did not catch that. Goodbye.")

@@ -6,7 +6,7 @@
 //! Serve the result of [`VoiceResponse::to_xml`] with the [`CONTENT_TYPE`] header.
 //!
 //! ```
-//! use callbook_telephony::twiml::{Method, Record, RecordingStatusEvent, Say, VoiceResponse};
+//! use callbook_telephony::twiml::{Method, Record, RecordingCallbackEvent, Say, VoiceResponse};
 //!
 //! let twiml = VoiceResponse::new()
 //!     .say(Say::new("After the beep, tell us what you need.").with_voice("Polly.Joanna"))
@@ -16,8 +16,8 @@
 //!             .with_method(Method::Post)
 //!             .with_max_length(300)
 //!             .with_recording_status_callback_event([
-//!                 RecordingStatusEvent::Completed,
-//!                 RecordingStatusEvent::Absent,
+//!                 RecordingCallbackEvent::Completed,
+//!                 RecordingCallbackEvent::Absent,
 //!             ]),
 //!     )
 //!     .say("We did not catch that. Goodbye.")
@@ -147,7 +147,7 @@ attribute_enum! {
 
 attribute_enum! {
     /// A recording status Twilio reports to `recordingStatusCallback` (`recordingStatusCallbackEvent`).
-    pub enum RecordingStatusEvent {
+    pub enum RecordingCallbackEvent {
         /// `in-progress`: the recording has started.
         InProgress => "in-progress",
         /// `completed`: the media is ready to fetch. Twilio's default, and the one to start work from.
@@ -564,7 +564,7 @@ pub struct Record {
     pub recording_status_callback_method: Option<Method>,
     /// `recordingStatusCallbackEvent`: which events to report (Twilio's default `completed`).
     /// Empty writes no attribute.
-    pub recording_status_callback_event: Vec<RecordingStatusEvent>,
+    pub recording_status_callback_event: Vec<RecordingCallbackEvent>,
     /// `transcribe`: Twilio's own paid transcription (Twilio's default `false`).
     pub transcribe: Option<bool>,
     /// `transcribeCallback`: where Twilio posts its transcription.
@@ -636,7 +636,7 @@ impl Record {
     /// Sets [`Record::recording_status_callback_event`].
     pub fn with_recording_status_callback_event(
         mut self,
-        events: impl IntoIterator<Item = RecordingStatusEvent>,
+        events: impl IntoIterator<Item = RecordingCallbackEvent>,
     ) -> Self {
         self.recording_status_callback_event = events.into_iter().collect();
         self
@@ -729,7 +729,7 @@ pub struct Dial {
     pub recording_status_callback_method: Option<Method>,
     /// `recordingStatusCallbackEvent`: which events to report (Twilio's default `completed`).
     /// Empty writes no attribute.
-    pub recording_status_callback_event: Vec<RecordingStatusEvent>,
+    pub recording_status_callback_event: Vec<RecordingCallbackEvent>,
     /// `recordingConfigurationId`: a recording configuration of the account.
     pub recording_configuration_id: Option<String>,
     /// `recordingTrack`: which audio to record (Twilio's default `both`).
@@ -841,7 +841,7 @@ impl Dial {
     /// Sets [`Dial::recording_status_callback_event`].
     pub fn with_recording_status_callback_event(
         mut self,
-        events: impl IntoIterator<Item = RecordingStatusEvent>,
+        events: impl IntoIterator<Item = RecordingCallbackEvent>,
     ) -> Self {
         self.recording_status_callback_event = events.into_iter().collect();
         self
@@ -1476,8 +1476,8 @@ mod tests {
             assert_eq!(Trim::from(trim.as_str()), trim);
         }
         assert_eq!(
-            RecordingStatusEvent::from("in-progress"),
-            RecordingStatusEvent::InProgress
+            RecordingCallbackEvent::from("in-progress"),
+            RecordingCallbackEvent::InProgress
         );
         assert_eq!(
             DialRecording::from("record-from-ringing-dual"),

@@ -6,7 +6,7 @@
 
 use callbook_telephony::twiml::{
     CONTENT_TYPE, CallStatusEvent, Dial, DialRecording, Gather, GatherInput, Method, Number, Pause, Play,
-    Record, RecordingStatusEvent, RecordingTrack, Redirect, Reject, RejectReason, Say, SpeechTimeout, Trim,
+    Record, RecordingCallbackEvent, RecordingTrack, Redirect, Reject, RejectReason, Say, SpeechTimeout, Trim,
     VoiceResponse,
 };
 use proptest::prelude::*;
@@ -82,9 +82,9 @@ fn record_every_attribute() -> VoiceResponse {
             .with_recording_status_callback(format!("{HOOKS}/recording?job=7f3c"))
             .with_recording_status_callback_method(Method::Get)
             .with_recording_status_callback_event([
-                RecordingStatusEvent::InProgress,
-                RecordingStatusEvent::Completed,
-                RecordingStatusEvent::Absent,
+                RecordingCallbackEvent::InProgress,
+                RecordingCallbackEvent::Completed,
+                RecordingCallbackEvent::Absent,
             ])
             .with_transcribe(false)
             .with_transcribe_callback(format!("{HOOKS}/transcript"))
@@ -114,9 +114,9 @@ fn inbound_flow() -> VoiceResponse {
                 .with_recording_status_callback(format!("{HOOKS}/recording?job=7f3c"))
                 .with_recording_status_callback_method(Method::Post)
                 .with_recording_status_callback_event([
-                    RecordingStatusEvent::InProgress,
-                    RecordingStatusEvent::Completed,
-                    RecordingStatusEvent::Absent,
+                    RecordingCallbackEvent::InProgress,
+                    RecordingCallbackEvent::Completed,
+                    RecordingCallbackEvent::Absent,
                 ]),
         )
         .say("We did not catch that. Goodbye.")
@@ -195,9 +195,9 @@ fn dial_record_dual() -> VoiceResponse {
             .with_recording_configuration_id("JYbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb")
             .with_recording_status_callback_method(Method::Post)
             .with_recording_status_callback_event([
-                RecordingStatusEvent::InProgress,
-                RecordingStatusEvent::Completed,
-                RecordingStatusEvent::Absent,
+                RecordingCallbackEvent::InProgress,
+                RecordingCallbackEvent::Completed,
+                RecordingCallbackEvent::Absent,
             ])
             .with_answer_on_bridge(true)
             .with_ring_tone("us")

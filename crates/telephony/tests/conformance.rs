@@ -139,4 +139,25 @@ mod twilio {
             .unwrap();
         assert!(again.iter().any(|n| n.phone_number == offer.phone_number));
     }
+
+    #[tokio::test]
+    async fn api_key_credentials_are_accepted_once_added() {
+        let fake = FakeTelephony::new();
+        let fixture = seed_fixture(&fake);
+        let mock = MockTwilioApi::start(fake, TOKEN).await.unwrap();
+        let twilio = TwilioTelephony::builder()
+            .with_account_sid(mock.fake().account_sid().as_str())
+            .with_api_key("SK00000000000000000000000000000009", "key-secret")
+            .with_base_url(mock.base_url())
+            .build()
+            .unwrap();
+        let err = twilio.fetch_call(&fixture.call_sid).await.unwrap_err();
+        assert!(
+            matches!(err, Error::Unauthenticated { .. }),
+            "unknown key rejected: {err:?}"
+        );
+        mock.add_api_key("SK00000000000000000000000000000009", "key-secret");
+        let call = twilio.fetch_call(&fixture.call_sid).await.unwrap();
+        assert_eq!(call.sid, fixture.call_sid);
+    }
 }

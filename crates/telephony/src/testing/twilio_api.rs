@@ -83,7 +83,7 @@ pub struct RecordedRequest {
 #[derive(Debug)]
 struct MockState {
     fake: FakeTelephony,
-    credentials: Vec<(String, String)>,
+    credentials: Mutex<Vec<(String, String)>>,
     faults: Mutex<VecDeque<Fault>>,
     log: Mutex<Vec<RecordedRequest>>,
 }
@@ -108,7 +108,7 @@ impl MockTwilioApi {
         let credentials = vec![(fake.account_sid().as_str().to_owned(), auth_token.to_owned())];
         let state = Arc::new(MockState {
             fake,
-            credentials,
+            credentials: Mutex::new(credentials),
             faults: Mutex::new(VecDeque::new()),
             log: Mutex::new(Vec::new()),
         });
@@ -128,10 +128,8 @@ impl MockTwilioApi {
     }
 
     /// Also accept an API key (`SK…`) and secret as Basic credentials.
-    pub fn add_api_key(&mut self, key_sid: &str, secret: &str) {
-        if let Some(state) = Arc::get_mut(&mut self.state) {
-            state.credentials.push((key_sid.to_owned(), secret.to_owned()));
-        }
+    pub fn add_api_key(&self, key_sid: &str, secret: &str) {
+        lock(&self.state.credentials).push((key_sid.to_owned(), secret.to_owned()));
     }
 
     /// Answers the next request with `fault` (faults queue up in order).
@@ -245,7 +243,9 @@ fn authorized(state: &MockState, headers: &HeaderMap) -> bool {
     let Some((user, pass)) = text.split_once(':') else {
         return false;
     };
-    state.credentials.iter().any(|(u, p)| u == user && p == pass)
+    lock(&state.credentials)
+        .iter()
+        .any(|(u, p)| u == user && p == pass)
 }
 
 fn twilio_error_body(code: u32, message: &str, status: u16) -> Value {

@@ -1,0 +1,1 @@
+//! Local Whisper transcription (feature `whisper-local`). Not written yet.

@@ -116,6 +116,7 @@ pub struct AudioInput {
     bytes: Bytes,
     info: AudioInfo,
     filename: Option<String>,
+    path: Option<std::path::PathBuf>,
 }
 
 impl std::fmt::Debug for AudioInput {
@@ -125,6 +126,7 @@ impl std::fmt::Debug for AudioInput {
             .field("len", &self.bytes.len())
             .field("info", &self.info)
             .field("filename", &self.filename)
+            .field("path", &self.path)
             .finish()
     }
 }
@@ -143,6 +145,7 @@ impl AudioInput {
             bytes,
             info,
             filename: None,
+            path: None,
         })
     }
 
@@ -155,6 +158,7 @@ impl AudioInput {
         })?;
         let mut input = AudioInput::from_bytes(bytes)?;
         input.filename = path.file_name().map(|n| n.to_string_lossy().into_owned());
+        input.path = Some(path.to_path_buf());
         Ok(input)
     }
 
@@ -207,6 +211,12 @@ impl AudioInput {
     /// The original file name, if one was given.
     pub fn filename(&self) -> Option<&str> {
         self.filename.as_deref()
+    }
+
+    /// The file it was read from, when built with [`AudioInput::from_file`] (the sidecar transcriber looks
+    /// next to it).
+    pub fn path(&self) -> Option<&Path> {
+        self.path.as_deref()
     }
 
     /// A file name for uploads: the original one when its extension matches the format, else `audio.<ext>`

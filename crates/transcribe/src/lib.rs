@@ -4,6 +4,7 @@
 pub mod audio;
 pub mod confidence;
 pub mod error;
+pub mod fake;
 pub mod redact;
 pub mod transcriber;
 pub mod transcript;

@@ -2,9 +2,12 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod audio;
+pub mod chunking;
 pub mod confidence;
 pub mod error;
 pub mod fake;
+#[cfg(feature = "openai")]
+pub mod openai;
 pub mod redact;
 pub mod transcriber;
 pub mod transcript;

@@ -45,7 +45,10 @@ pub fn plan_chunks(energy: &[f32], duration: f64, max_seconds: f64, overlap: f64
         return Vec::new();
     }
     if duration <= max_seconds {
-        return vec![Chunk { start: 0.0, end: duration }];
+        return vec![Chunk {
+            start: 0.0,
+            end: duration,
+        }];
     }
     let overlap = overlap.clamp(0.0, max_seconds / 4.0);
     let mut chunks = Vec::new();
@@ -104,7 +107,11 @@ pub fn stitch(chunks: &[Chunk], parts: Vec<Transcript>) -> Result<Transcript> {
     let mut request_ids = Vec::new();
     for (i, (chunk, part)) in chunks.iter().zip(parts).enumerate() {
         // Keep [keep_from, keep_to) of this chunk, in absolute time.
-        let keep_from = if i == 0 { f64::NEG_INFINITY } else { (chunk.start + chunks[i - 1].end) / 2.0 };
+        let keep_from = if i == 0 {
+            f64::NEG_INFINITY
+        } else {
+            (chunk.start + chunks[i - 1].end) / 2.0
+        };
         let keep_to = match chunks.get(i + 1) {
             Some(next) => (next.start + chunk.end) / 2.0,
             None => f64::INFINITY,
@@ -273,7 +280,13 @@ mod tests {
 
     #[test]
     fn short_audio_is_one_chunk() {
-        assert_eq!(plan_chunks(&[], 10.0, 20.0, 2.0), vec![Chunk { start: 0.0, end: 10.0 }]);
+        assert_eq!(
+            plan_chunks(&[], 10.0, 20.0, 2.0),
+            vec![Chunk {
+                start: 0.0,
+                end: 10.0
+            }]
+        );
     }
 
     #[test]
@@ -290,7 +303,16 @@ mod tests {
 
     #[test]
     fn stitching_offsets_and_deduplicates_the_overlap() {
-        let chunks = [Chunk { start: 0.0, end: 10.0 }, Chunk { start: 8.0, end: 18.0 }];
+        let chunks = [
+            Chunk {
+                start: 0.0,
+                end: 10.0,
+            },
+            Chunk {
+                start: 8.0,
+                end: 18.0,
+            },
+        ];
         let seg = |s: f64, e: f64, t: &str| Segment {
             start: s,
             end: e,
@@ -322,7 +344,10 @@ mod tests {
     #[test]
     fn text_only_parts_drop_repeated_words() {
         assert_eq!(
-            join_overlapping_texts(&["my sink is leaking under".into(), "leaking under the cabinet".into()]),
+            join_overlapping_texts(&[
+                "my sink is leaking under".into(),
+                "leaking under the cabinet".into()
+            ]),
             "my sink is leaking under the cabinet"
         );
     }

@@ -96,7 +96,11 @@ impl ScriptedTranscriber {
     }
 
     /// Scripts a failure for this audio: every call returns a fresh error from `make`.
-    pub fn script_error(&self, audio: &AudioInput, make: impl Fn() -> Error + Send + Sync + 'static) -> &Self {
+    pub fn script_error(
+        &self,
+        audio: &AudioInput,
+        make: impl Fn() -> Error + Send + Sync + 'static,
+    ) -> &Self {
         if let Ok(mut script) = self.script.lock() {
             script.insert(audio.sha256_hex(), Scripted::Failure(Arc::new(make)));
         }
@@ -147,7 +151,12 @@ impl Transcriber for ScriptedTranscriber {
 }
 
 /// Fills in what every backend fills in, then runs the guards.
-fn complete(mut t: Transcript, audio: &AudioInput, options: &TranscribeOptions, provider: &str) -> Transcript {
+fn complete(
+    mut t: Transcript,
+    audio: &AudioInput,
+    options: &TranscribeOptions,
+    provider: &str,
+) -> Transcript {
     if t.provider.is_empty() {
         t.provider = provider.to_owned();
     }
@@ -196,7 +205,9 @@ impl SidecarTranscriber {
         if let Some(path) = audio.path()
             && let Some(stem) = path.file_stem()
         {
-            let dir = path.parent().map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+            let dir = path
+                .parent()
+                .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
             stems.push((dir, stem.to_string_lossy().into_owned()));
         }
         let hash = audio.sha256_hex();

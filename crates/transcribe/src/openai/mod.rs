@@ -200,7 +200,9 @@ impl OpenAiTranscriberBuilder {
         let mut b = Self::new(profile);
         if profile == Profile::Azure {
             b.base_url = var("AZURE_OPENAI_ENDPOINT").or_else(|| var("OPENAI_BASE_URL"));
-            b.api_key = var("AZURE_OPENAI_API_KEY").or_else(|| var("OPENAI_API_KEY")).map(Secret);
+            b.api_key = var("AZURE_OPENAI_API_KEY")
+                .or_else(|| var("OPENAI_API_KEY"))
+                .map(Secret);
             b.azure_deployment = var("AZURE_OPENAI_DEPLOYMENT");
             b.azure_api_version = var("AZURE_OPENAI_API_VERSION");
         } else {
@@ -414,7 +416,12 @@ impl OpenAiTranscriber {
         })
     }
 
-    fn form(&self, audio: &AudioInput, options: &TranscribeOptions, model: Option<&str>) -> Result<reqwest::multipart::Form> {
+    fn form(
+        &self,
+        audio: &AudioInput,
+        options: &TranscribeOptions,
+        model: Option<&str>,
+    ) -> Result<reqwest::multipart::Form> {
         let file = reqwest::multipart::Part::stream_with_length(
             reqwest::Body::from(audio.bytes().clone()),
             audio.len() as u64,
@@ -574,7 +581,11 @@ impl OpenAiTranscriber {
     }
 
     /// Sends one request without splitting (used for each chunk of an over-limit recording).
-    pub(crate) async fn transcribe_one(&self, audio: &AudioInput, options: &TranscribeOptions) -> Result<Transcript> {
+    pub(crate) async fn transcribe_one(
+        &self,
+        audio: &AudioInput,
+        options: &TranscribeOptions,
+    ) -> Result<Transcript> {
         self.check_limits(audio)?;
         self.send(audio, options).await
     }

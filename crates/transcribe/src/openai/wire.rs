@@ -244,9 +244,9 @@ pub(crate) fn retry_after(headers: &reqwest::header::HeaderMap, message: &str) -
         Some(ms / 1000.0)
     } else if let Some(v) = header("retry-after") {
         v.parse::<f64>().ok().or_else(|| {
-            chrono::DateTime::parse_from_rfc2822(v)
-                .ok()
-                .map(|at| (at.with_timezone(&chrono::Utc) - chrono::Utc::now()).num_milliseconds() as f64 / 1000.0)
+            chrono::DateTime::parse_from_rfc2822(v).ok().map(|at| {
+                (at.with_timezone(&chrono::Utc) - chrono::Utc::now()).num_milliseconds() as f64 / 1000.0
+            })
         })
     } else {
         let lower = message.to_ascii_lowercase();
@@ -298,7 +298,11 @@ pub(crate) fn map_error(status: u16, headers: &reqwest::header::HeaderMap, body:
             retry_after,
             message,
         },
-        _ => Error::Provider { status, code, message },
+        _ => Error::Provider {
+            status,
+            code,
+            message,
+        },
     };
     // openai-python obeys `x-should-retry` before the status rules.
     match headers.get("x-should-retry").and_then(|v| v.to_str().ok()) {
@@ -333,10 +337,16 @@ mod tests {
             matches!(&e, Error::InvalidRequest { code: Some(c), message } if c == "unsupported_value" && message.starts_with("Unsupported"))
         );
         let e = map_error(500, &h, br#"{"error":"failed to load model"}"#);
-        assert!(matches!(&e, Error::Unavailable { status: Some(500), message, .. } if message == "failed to load model"));
+        assert!(
+            matches!(&e, Error::Unavailable { status: Some(500), message, .. } if message == "failed to load model")
+        );
         let e = map_error(404, &h, br#"{"detail":"Model 'x' is not installed locally."}"#);
         assert!(matches!(&e, Error::NotFound { message } if message.contains("not installed")));
-        let e = map_error(422, &h, br#"{"detail":[{"loc":["body","file"],"msg":"Field required","type":"missing"}]}"#);
+        let e = map_error(
+            422,
+            &h,
+            br#"{"detail":[{"loc":["body","file"],"msg":"Field required","type":"missing"}]}"#,
+        );
         assert!(matches!(&e, Error::InvalidRequest { message, .. } if message == "Field required"));
         let e = map_error(404, &h, b"File Not Found (/v1/audio/transcriptions)");
         assert!(matches!(&e, Error::NotFound { message } if message.starts_with("File Not Found")));
@@ -371,9 +381,15 @@ mod tests {
         let at = (chrono::Utc::now() + chrono::Duration::seconds(30)).to_rfc2822();
         h.insert("retry-after", HeaderValue::from_str(&at).unwrap());
         let d = retry_after(&h, "").unwrap();
-        assert!(d > Duration::from_secs(27) && d <= Duration::from_secs(30), "{d:?}");
+        assert!(
+            d > Duration::from_secs(27) && d <= Duration::from_secs(30),
+            "{d:?}"
+        );
         assert_eq!(
-            retry_after(&HeaderMap::new(), "Rate limit reached. Please retry after 86400 seconds."),
+            retry_after(
+                &HeaderMap::new(),
+                "Rate limit reached. Please retry after 86400 seconds."
+            ),
             Some(Duration::from_secs(86400))
         );
         let mut h = HeaderMap::new();

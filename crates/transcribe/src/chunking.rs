@@ -41,7 +41,7 @@ pub struct Chunk {
 /// non-empty and at most `max_seconds` long, starts strictly increase, and each chunk starts no later than
 /// the previous one ends (no gap).
 pub fn plan_chunks(energy: &[f32], duration: f64, max_seconds: f64, overlap: f64) -> Vec<Chunk> {
-    if !(duration > 0.0) || !(max_seconds > 0.0) {
+    if duration.is_nan() || max_seconds.is_nan() || duration <= 0.0 || max_seconds <= 0.0 {
         return Vec::new();
     }
     if duration <= max_seconds {
@@ -248,7 +248,7 @@ where
     if let Some(bytes) = max_bytes {
         max_seconds = max_seconds.min((bytes as f64 * 0.95 - 1024.0) / (f64::from(rate) * 2.0));
     }
-    if !(max_seconds > DEFAULT_OVERLAP_SECONDS * 4.0) {
+    if max_seconds.is_nan() || max_seconds <= DEFAULT_OVERLAP_SECONDS * 4.0 {
         return Err(Error::AudioTooLarge {
             message: "the provider's limits are too small to split this audio".into(),
         });

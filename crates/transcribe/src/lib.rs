@@ -8,7 +8,10 @@ pub mod error;
 pub mod fake;
 #[cfg(feature = "openai")]
 pub mod openai;
+pub mod policy;
 pub mod redact;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
 pub mod transcriber;
 pub mod transcript;
 

@@ -14,6 +14,6 @@ pub use audio::{AudioFormat, AudioInfo, AudioInput, DecodedAudio, decode_pcm, to
 pub use error::{Error, Result};
 pub use transcriber::{Capabilities, DynTranscriber, TranscribeOptions, Transcriber};
 pub use transcript::{
-    AGENT_CHANNEL, CALLER_CHANNEL, GuardReport, Segment, SegmentStats, Transcript, TranscriptConfidence,
-    Usage, Word,
+    GuardReport, Segment, SegmentStats, Transcript, TranscriptConfidence, Usage, Word, AGENT_CHANNEL,
+    CALLER_CHANNEL,
 };

@@ -198,9 +198,7 @@ impl Usage {
     /// Adds two usages of the same kind (for stitched chunks); a mismatch keeps `self`.
     pub fn combine(&self, other: &Usage) -> Usage {
         match (self, other) {
-            (Usage::Duration { seconds: a }, Usage::Duration { seconds: b }) => {
-                Usage::Duration { seconds: a + b }
-            }
+            (Usage::Duration { seconds: a }, Usage::Duration { seconds: b }) => Usage::Duration { seconds: a + b },
             (
                 Usage::Tokens {
                     input_tokens: a_in,

@@ -5,7 +5,8 @@
 //!   third of each allowed stretch; chunks overlap by `overlap` seconds and cover the audio in order
 //!   (property-tested).
 //! * [`stitch`] — pure: shifts every part's segments and words by the part's start and keeps, in each
-//!   overlap, the earlier part's material before the overlap's midpoint and the later part's after it; parts
+//!   overlap, the earlier part's material that starts before the overlap's midpoint and the later part's that
+//!   starts after it (so the result stays in time order); parts
 //!   without segments are joined by text with the repeated words of the overlap removed.
 //! * [`transcribe_in_chunks`] — decodes, plans, encodes each part as 16-bit PCM WAV (mono, at most 16 kHz),
 //!   transcribes them in order and stitches.
@@ -116,10 +117,8 @@ pub fn stitch(chunks: &[Chunk], parts: Vec<Transcript>) -> Result<Transcript> {
             Some(next) => (next.start + chunk.end) / 2.0,
             None => f64::INFINITY,
         };
-        let keep = |start: f64, end: f64| {
-            let mid = (start + end) / 2.0;
-            mid >= keep_from && mid < keep_to
-        };
+        // Decided by the start, so everything kept from one chunk precedes everything kept from the next.
+        let keep = |start: f64, _end: f64| start >= keep_from && start < keep_to;
         for mut s in part.segments.iter().cloned() {
             s.start += chunk.start;
             s.end += chunk.start;
@@ -333,7 +332,7 @@ mod tests {
             ..Default::default()
         };
         let t = stitch(&chunks, vec![a, b]).unwrap();
-        // The overlap's midpoint is 9 s: "two" from chunk 1 (mid 8.75) stays, chunk 2's copy (mid 8.75) goes.
+        // The overlap's midpoint is 9 s: "two" from chunk 1 (starts at 8) stays, chunk 2's copy (8) goes.
         let texts: Vec<(&str, f64)> = t.segments.iter().map(|s| (s.text.as_str(), s.start)).collect();
         assert_eq!(texts, vec![("one", 0.0), ("two", 8.0), ("three", 10.0)]);
         assert_eq!(t.text, "one two three");

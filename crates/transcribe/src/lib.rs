@@ -2,6 +2,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod audio;
+pub mod channels;
 pub mod chunking;
 pub mod confidence;
 pub mod error;

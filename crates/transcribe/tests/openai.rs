@@ -652,3 +652,66 @@ async fn over_limit_audio_is_split_and_stitched_with_offsets() {
         other => panic!("{other:?}"),
     }
 }
+
+/// Answers the first upload as the caller and the second as the agent, checking each is a mono WAV.
+struct ByChannel(std::sync::atomic::AtomicUsize);
+
+impl Respond for ByChannel {
+    fn respond(&self, req: &Request) -> ResponseTemplate {
+        let n = self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let p = parts(req);
+        let file = p.iter().find(|p| p.0 == "file").unwrap();
+        let part = AudioInput::from_bytes(file.3.clone()).unwrap();
+        assert_eq!(part.channels(), Some(1), "each channel goes up on its own");
+        assert!(file.1.as_deref().unwrap().ends_with(&format!(".ch{}.wav", n + 1)));
+        let (start, text) = if n == 0 {
+            (0.0, "Hi, my sink is leaking.")
+        } else {
+            (0.5, "Sorry to hear that.")
+        };
+        ResponseTemplate::new(200).set_body_json(json!({
+            "language": "english", "duration": 1.0, "text": text,
+            "segments": [{"start": start, "end": start + 0.4, "text": text, "avg_logprob": -0.1, "no_speech_prob": 0.01}],
+            "usage": {"type": "duration", "seconds": 1.0}
+        }))
+    }
+}
+
+#[tokio::test]
+async fn twilio_dual_channel_is_transcribed_channel_by_channel() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ByChannel(Default::default()))
+        .expect(2)
+        .mount(&server)
+        .await;
+    let stereo = std::fs::read(format!(
+        "{}/tests/fixtures/tone_8k_ulaw_stereo.wav",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap();
+    let audio = AudioInput::from_bytes(stereo).unwrap().with_filename("call.wav");
+    let backend = OpenAiTranscriber::builder(Profile::OpenAi)
+        .with_base_url(server.uri())
+        .with_api_key("sk-test")
+        .build()
+        .unwrap();
+    let t = backend
+        .transcribe(&audio, &TranscribeOptions::new().with_split_channels(true))
+        .await
+        .unwrap();
+    let got: Vec<(Option<u16>, &str)> = t.segments.iter().map(|s| (s.channel, s.text.as_str())).collect();
+    assert_eq!(
+        got,
+        [
+            (
+                Some(callbook_transcribe::CALLER_CHANNEL),
+                "Hi, my sink is leaking."
+            ),
+            (Some(callbook_transcribe::AGENT_CHANNEL), "Sorry to hear that.")
+        ]
+    );
+    assert_eq!(t.text, "Hi, my sink is leaking. Sorry to hear that.");
+    assert_eq!(t.usage, Some(Usage::Duration { seconds: 2.0 }));
+    assert_eq!(t.duration_seconds, Some(1.0));
+}

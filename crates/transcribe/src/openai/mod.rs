@@ -561,6 +561,12 @@ impl Transcriber for OpenAiTranscriber {
     }
 
     async fn transcribe(&self, audio: &AudioInput, options: &TranscribeOptions) -> Result<Transcript> {
+        if options.split_channels && audio.channels().unwrap_or(1) > 1 {
+            return crate::channels::transcribe_channels_apart(audio, options, |part, opts| {
+                Box::pin(async move { self.transcribe(&part, &opts).await })
+            })
+            .await;
+        }
         if self.exceeds_limits(audio) {
             return crate::chunking::transcribe_in_chunks(
                 audio,

@@ -52,7 +52,9 @@ impl AudioFormat {
     /// The file extension providers expect (`wav`, `mp3`, `ogg`, `flac`, `m4a`, `webm`).
     pub fn extension(self) -> &'static str {
         match self {
-            AudioFormat::WavPcm | AudioFormat::WavFloat | AudioFormat::WavMulaw | AudioFormat::WavAlaw => "wav",
+            AudioFormat::WavPcm | AudioFormat::WavFloat | AudioFormat::WavMulaw | AudioFormat::WavAlaw => {
+                "wav"
+            }
             AudioFormat::Mp3 => "mp3",
             AudioFormat::OggOpus | AudioFormat::OggVorbis => "ogg",
             AudioFormat::Flac => "flac",
@@ -114,6 +116,7 @@ pub struct AudioInput {
     bytes: Bytes,
     info: AudioInfo,
     filename: Option<String>,
+    path: Option<std::path::PathBuf>,
 }
 
 impl std::fmt::Debug for AudioInput {
@@ -123,6 +126,7 @@ impl std::fmt::Debug for AudioInput {
             .field("len", &self.bytes.len())
             .field("info", &self.info)
             .field("filename", &self.filename)
+            .field("path", &self.path)
             .finish()
     }
 }
@@ -141,6 +145,7 @@ impl AudioInput {
             bytes,
             info,
             filename: None,
+            path: None,
         })
     }
 
@@ -153,6 +158,7 @@ impl AudioInput {
         })?;
         let mut input = AudioInput::from_bytes(bytes)?;
         input.filename = path.file_name().map(|n| n.to_string_lossy().into_owned());
+        input.path = Some(path.to_path_buf());
         Ok(input)
     }
 
@@ -205,6 +211,12 @@ impl AudioInput {
     /// The original file name, if one was given.
     pub fn filename(&self) -> Option<&str> {
         self.filename.as_deref()
+    }
+
+    /// The file it was read from, when built with [`AudioInput::from_file`] (the sidecar transcriber looks
+    /// next to it).
+    pub fn path(&self) -> Option<&Path> {
+        self.path.as_deref()
     }
 
     /// A file name for uploads: the original one when its extension matches the format, else `audio.<ext>`
@@ -327,7 +339,9 @@ pub fn parse_wav_header(bytes: &[u8]) -> Result<WavHeader> {
         });
     }
     if bytes.len() < 12 {
-        return Err(Error::invalid_audio("truncated WAV: header shorter than 12 bytes"));
+        return Err(Error::invalid_audio(
+            "truncated WAV: header shorter than 12 bytes",
+        ));
     }
     if &bytes[8..12] != b"WAVE" {
         return Err(Error::invalid_audio("RIFF file that is not WAVE"));
@@ -459,8 +473,15 @@ fn mp3_frame_header(b: &[u8]) -> Option<(usize, u32, u32, u16)> {
     if version == 1 || layer == 0 || bitrate_index == 0 || bitrate_index == 15 || rate_index == 3 {
         return None;
     }
-    const RATES: [[u32; 3]; 4] = [[11025, 12000, 8000], [0, 0, 0], [22050, 24000, 16000], [44100, 48000, 32000]];
-    const V1_L1: [u32; 15] = [0, 32, 64, 96, 128, 160, 192, 224, 256, 288, 320, 352, 384, 416, 448];
+    const RATES: [[u32; 3]; 4] = [
+        [11025, 12000, 8000],
+        [0, 0, 0],
+        [22050, 24000, 16000],
+        [44100, 48000, 32000],
+    ];
+    const V1_L1: [u32; 15] = [
+        0, 32, 64, 96, 128, 160, 192, 224, 256, 288, 320, 352, 384, 416, 448,
+    ];
     const V1_L2: [u32; 15] = [0, 32, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320, 384];
     const V1_L3: [u32; 15] = [0, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320];
     const V2_L1: [u32; 15] = [0, 32, 48, 56, 64, 80, 96, 112, 128, 144, 160, 176, 192, 224, 256];
@@ -540,7 +561,8 @@ fn sniff_mp3(bytes: &[u8]) -> Result<AudioInfo> {
 fn sniff_ogg(bytes: &[u8]) -> Result<AudioInfo> {
     let nsegs = *bytes
         .get(26)
-        .ok_or_else(|| Error::invalid_audio("truncated Ogg: first page header cut short"))? as usize;
+        .ok_or_else(|| Error::invalid_audio("truncated Ogg: first page header cut short"))?
+        as usize;
     let serial = u32_le(bytes, 14).unwrap_or(0);
     let payload = bytes
         .get(27 + nsegs..)
@@ -656,7 +678,9 @@ fn sniff_webm(bytes: &[u8]) -> Result<AudioInfo> {
     // DocType "webm" or "matroska" must appear in the EBML header.
     let head = &bytes[..bytes.len().min(64)];
     if !head.windows(4).any(|w| w == b"webm") && !head.windows(8).any(|w| w == b"matroska") {
-        return Err(Error::invalid_audio("EBML file that is neither WebM nor Matroska"));
+        return Err(Error::invalid_audio(
+            "EBML file that is neither WebM nor Matroska",
+        ));
     }
     Ok(AudioInfo::new(AudioFormat::WebM))
 }
@@ -714,12 +738,7 @@ pub fn decode_pcm(audio: &AudioInput) -> Result<DecodedAudio> {
     let mut hint = Hint::new();
     hint.with_extension(audio.format().extension());
     let probed = symphonia::default::get_probe()
-        .format(
-            &hint,
-            mss,
-            &FormatOptions::default(),
-            &MetadataOptions::default(),
-        )
+        .format(&hint, mss, &FormatOptions::default(), &MetadataOptions::default())
         .map_err(|e| bad("cannot read the container", e))?;
     let mut reader = probed.format;
     let track = reader
@@ -793,7 +812,14 @@ pub fn to_mono_16k(audio: &DecodedAudio) -> Vec<f32> {
     let frames = audio.frames();
     let n = audio.channels.len().max(1) as f32;
     let mono: Vec<f32> = (0..frames)
-        .map(|i| audio.channels.iter().map(|c| c.get(i).copied().unwrap_or(0.0)).sum::<f32>() / n)
+        .map(|i| {
+            audio
+                .channels
+                .iter()
+                .map(|c| c.get(i).copied().unwrap_or(0.0))
+                .sum::<f32>()
+                / n
+        })
         .collect();
     resample(&mono, audio.sample_rate, WHISPER_SAMPLE_RATE)
 }
@@ -931,8 +957,14 @@ mod tests {
         assert_eq!(info.channels, Some(2));
         assert_eq!(info.sample_rate, Some(8000));
         assert_eq!(info.duration_seconds, Some(1.0));
-        assert_eq!(sniff(&wav(6, 1, 8000, 8, &[0xD5; 8])).unwrap().format, AudioFormat::WavAlaw);
-        assert_eq!(sniff(&wav(1, 1, 16000, 16, &[0; 32])).unwrap().format, AudioFormat::WavPcm);
+        assert_eq!(
+            sniff(&wav(6, 1, 8000, 8, &[0xD5; 8])).unwrap().format,
+            AudioFormat::WavAlaw
+        );
+        assert_eq!(
+            sniff(&wav(1, 1, 16000, 16, &[0; 32])).unwrap().format,
+            AudioFormat::WavPcm
+        );
     }
 
     #[test]
@@ -941,7 +973,10 @@ mod tests {
             (Vec::new(), "empty"),
             (b"RIFF\x00\x00".to_vec(), "truncated"),
             (b"hello world, not audio".to_vec(), "unknown"),
-            (b"ID3\x04\x00\x00\x00\x00\x00\x00".to_vec(), "MP3 without a valid frame"),
+            (
+                b"ID3\x04\x00\x00\x00\x00\x00\x00".to_vec(),
+                "MP3 without a valid frame",
+            ),
         ] {
             match sniff(&bytes) {
                 Err(Error::InvalidAudio { reason }) => assert!(reason.contains(needle), "{reason}"),
@@ -953,7 +988,10 @@ mod tests {
         cut.truncate(500);
         assert!(matches!(sniff(&cut), Err(Error::InvalidAudio { reason }) if reason.contains("truncated")));
         // Empty data chunk.
-        assert!(matches!(sniff(&wav(1, 1, 8000, 16, &[])), Err(Error::InvalidAudio { .. })));
+        assert!(matches!(
+            sniff(&wav(1, 1, 8000, 16, &[])),
+            Err(Error::InvalidAudio { .. })
+        ));
         // ADPCM is recognised but unsupported.
         assert!(matches!(
             sniff(&wav(2, 1, 8000, 4, &[0; 10])),
@@ -1008,7 +1046,12 @@ mod tests {
         flac.extend_from_slice(&si);
         let info = sniff(&flac).unwrap();
         assert_eq!(
-            (info.format, info.sample_rate, info.channels, info.duration_seconds),
+            (
+                info.format,
+                info.sample_rate,
+                info.channels,
+                info.duration_seconds
+            ),
             (AudioFormat::Flac, Some(8000), Some(1), Some(2.0))
         );
 
@@ -1024,7 +1067,10 @@ mod tests {
         mp4.extend_from_slice(b"mvhd");
         mp4.extend_from_slice(&mvhd);
         let info = sniff(&mp4).unwrap();
-        assert_eq!((info.format, info.duration_seconds), (AudioFormat::Mp4, Some(2.5)));
+        assert_eq!(
+            (info.format, info.duration_seconds),
+            (AudioFormat::Mp4, Some(2.5))
+        );
         assert!(matches!(sniff(&mp4[..24]), Err(Error::InvalidAudio { .. })));
 
         let mut webm = vec![0x1A, 0x45, 0xDF, 0xA3, 0x9F, 0x42, 0x82, 0x84];

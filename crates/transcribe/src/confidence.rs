@@ -103,7 +103,11 @@ pub fn is_repetition_loop(text: &str) -> bool {
                     repeats += 1;
                 }
                 // Single words need one more repeat to tell a loop from emphasis.
-                let needed = if n == 1 { LOOP_MIN_REPEATS + 1 } else { LOOP_MIN_REPEATS };
+                let needed = if n == 1 {
+                    LOOP_MIN_REPEATS + 1
+                } else {
+                    LOOP_MIN_REPEATS
+                };
                 if repeats >= needed && repeats * n * 2 >= words.len() {
                     return true;
                 }

@@ -138,7 +138,9 @@ pub enum Error {
 impl Error {
     /// Shorthand for [`Error::InvalidAudio`].
     pub fn invalid_audio(reason: impl Into<String>) -> Self {
-        Error::InvalidAudio { reason: reason.into() }
+        Error::InvalidAudio {
+            reason: reason.into(),
+        }
     }
 
     /// Shorthand for [`Error::Local`] without a source.

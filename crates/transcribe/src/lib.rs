@@ -2,8 +2,17 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod audio;
+pub mod channels;
+pub mod chunking;
 pub mod confidence;
 pub mod error;
+pub mod fake;
+#[cfg(feature = "openai")]
+pub mod openai;
+pub mod policy;
+pub mod redact;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
 pub mod transcriber;
 pub mod transcript;
 
@@ -14,6 +23,6 @@ pub use audio::{AudioFormat, AudioInfo, AudioInput, DecodedAudio, decode_pcm, to
 pub use error::{Error, Result};
 pub use transcriber::{Capabilities, DynTranscriber, TranscribeOptions, Transcriber};
 pub use transcript::{
-    GuardReport, Segment, SegmentStats, Transcript, TranscriptConfidence, Usage, Word, AGENT_CHANNEL,
-    CALLER_CHANNEL,
+    AGENT_CHANNEL, CALLER_CHANNEL, GuardReport, Segment, SegmentStats, Transcript, TranscriptConfidence,
+    Usage, Word,
 };

@@ -59,7 +59,11 @@ macro_rules! forward_transcriber {
             fn capabilities(&self) -> Capabilities {
                 (**self).capabilities()
             }
-            async fn transcribe(&self, audio: &AudioInput, options: &TranscribeOptions) -> Result<Transcript> {
+            async fn transcribe(
+                &self,
+                audio: &AudioInput,
+                options: &TranscribeOptions,
+            ) -> Result<Transcript> {
                 (**self).transcribe(audio, options).await
             }
         }
@@ -184,7 +188,10 @@ mod tests {
         let o = TranscribeOptions::new().with_prompt("Call to Acme Plumbing.");
         assert_eq!(o.effective_prompt().as_deref(), Some("Call to Acme Plumbing."));
         let o = o.with_vocabulary(["PEX", " GFCI ", ""]);
-        assert_eq!(o.effective_prompt().as_deref(), Some("Call to Acme Plumbing. PEX, GFCI."));
+        assert_eq!(
+            o.effective_prompt().as_deref(),
+            Some("Call to Acme Plumbing. PEX, GFCI.")
+        );
         let o = TranscribeOptions::new().with_vocabulary(["Oak Street"]);
         assert_eq!(o.effective_prompt().as_deref(), Some("Oak Street."));
     }

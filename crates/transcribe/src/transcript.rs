@@ -14,6 +14,7 @@ pub const AGENT_CHANNEL: u16 = 2;
 
 /// A transcript of one audio file.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Transcript {
     /// The full text (segments joined by spaces, after the hallucination guards).
     pub text: String,
@@ -99,6 +100,7 @@ pub(crate) fn join_texts<'a>(pieces: impl Iterator<Item = &'a str>) -> String {
 
 /// One time-stamped stretch of speech.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Segment {
     /// Start, seconds from the start of the audio.
     pub start: f64,
@@ -125,6 +127,7 @@ impl Segment {
 
 /// Whisper's per-segment decoder statistics (all optional: not every provider sends every one).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct SegmentStats {
     /// Mean log-probability of the segment's tokens.
     pub avg_logprob: Option<f64>,
@@ -138,6 +141,7 @@ pub struct SegmentStats {
 
 /// One word with its timing.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Word {
     /// Start, seconds from the start of the audio.
     pub start: f64,
@@ -153,6 +157,7 @@ pub struct Word {
 
 /// Transcript-level confidence: the duration-weighted mean over segments and the weakest segment.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct TranscriptConfidence {
     /// Duration-weighted mean of segment confidences (or `exp(mean token logprob)` without segments).
     pub mean: f64,
@@ -162,6 +167,7 @@ pub struct TranscriptConfidence {
 
 /// What the hallucination guards removed from a transcript.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct GuardReport {
     /// Segments dropped as silence (`no_speech_prob > 0.6` and `avg_logprob < −1`).
     pub dropped_silence: u32,
@@ -198,7 +204,9 @@ impl Usage {
     /// Adds two usages of the same kind (for stitched chunks); a mismatch keeps `self`.
     pub fn combine(&self, other: &Usage) -> Usage {
         match (self, other) {
-            (Usage::Duration { seconds: a }, Usage::Duration { seconds: b }) => Usage::Duration { seconds: a + b },
+            (Usage::Duration { seconds: a }, Usage::Duration { seconds: b }) => {
+                Usage::Duration { seconds: a + b }
+            }
             (
                 Usage::Tokens {
                     input_tokens: a_in,

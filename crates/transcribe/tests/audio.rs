@@ -2,8 +2,8 @@
 //! `tests/fixtures/README.md`), plus the "never panics" property.
 #![allow(clippy::unwrap_used)]
 
-use callbook_transcribe::audio::{self, AudioFormat, AudioInput, channel_16k, decode_pcm, to_mono_16k};
 use callbook_transcribe::Error;
+use callbook_transcribe::audio::{self, AudioFormat, AudioInput, channel_16k, decode_pcm, to_mono_16k};
 use proptest::prelude::*;
 
 fn fixture(name: &str) -> Vec<u8> {
@@ -95,10 +95,19 @@ fn hound_round_trip_through_our_encoder() {
 #[test]
 fn truncated_fixtures_are_invalid_audio() {
     let wav = fixture("tone_8k_pcm16.wav");
-    assert!(matches!(AudioInput::from_bytes(wav[..1000].to_vec()), Err(Error::InvalidAudio { .. })));
+    assert!(matches!(
+        AudioInput::from_bytes(wav[..1000].to_vec()),
+        Err(Error::InvalidAudio { .. })
+    ));
     let flac = fixture("tone_8k.flac");
-    assert!(matches!(AudioInput::from_bytes(flac[..20].to_vec()), Err(Error::InvalidAudio { .. })));
-    assert!(matches!(AudioInput::from_bytes(Vec::new()), Err(Error::InvalidAudio { .. })));
+    assert!(matches!(
+        AudioInput::from_bytes(flac[..20].to_vec()),
+        Err(Error::InvalidAudio { .. })
+    ));
+    assert!(matches!(
+        AudioInput::from_bytes(Vec::new()),
+        Err(Error::InvalidAudio { .. })
+    ));
 }
 
 #[test]

@@ -20,7 +20,7 @@ for tool in espeak-ng sox; do
 done
 
 text="Hi, this is Maria Lopez. I live at 42 Oak Street. My kitchen sink is leaking all over the floor. \
-Could someone come on Tuesday at three in the afternoon? Thank you."
+Could a plumber come out on Tuesday, at ten in the morning? Thank you."
 printf '%s\n' "$text" >"$out/call.txt"
 
 tmp=$(mktemp -d)

@@ -46,6 +46,7 @@
 //! ```
 
 mod mapping;
+mod model_file;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -85,8 +86,6 @@ const SAMPLE_RATE: usize = 16_000;
 const MIN_SAMPLES: usize = SAMPLE_RATE; // 1 s
 /// Frame length of the silence gate (30 ms at 16 kHz).
 const GATE_FRAME: usize = 480;
-/// Magic number at the start of a whisper.cpp ggml model file ("ggml" as a little-endian u32).
-const GGML_MAGIC: [u8; 4] = 0x6767_6d6c_u32.to_le_bytes();
 
 /// Builds a [`WhisperLocalTranscriber`]; [`build`](Self::build) validates the settings and loads the model.
 ///
@@ -713,9 +712,9 @@ fn check_language(lang: &str, multilingual: bool) -> std::result::Result<String,
     }
 }
 
-/// Checks the model file before whisper.cpp sees it, so a wrong path gets a clear message.
+/// Checks the model file before whisper.cpp sees it, so a wrong path or a truncated download gets a clear
+/// message instead of a garbage model (see [`model_file`]).
 fn check_model_file(path: &Path) -> Result<()> {
-    use std::io::Read;
     let shown = path.display();
     let meta = std::fs::metadata(path).map_err(|e| {
         Error::Config(format!(
@@ -726,16 +725,16 @@ fn check_model_file(path: &Path) -> Result<()> {
     if !meta.is_file() {
         return Err(Error::Config(format!("whisper model {shown} is not a file")));
     }
-    let mut magic = [0u8; 4];
-    std::fs::File::open(path)
-        .and_then(|mut f| f.read_exact(&mut magic))
-        .map_err(|e| Error::Config(format!("whisper model {shown} cannot be read ({e})")))?;
-    if magic != GGML_MAGIC {
-        return Err(Error::Config(format!(
-            "{shown} is not a whisper.cpp ggml model (it does not start with the ggml magic number); \
-             convert the model with crates/transcribe/scripts/ct2_whisper_to_ggml.py or use whisper.cpp's ggml-*.bin files"
-        )));
-    }
+    let mut file = std::io::BufReader::new(
+        std::fs::File::open(path)
+            .map_err(|e| Error::Config(format!("whisper model {shown} cannot be read ({e})")))?,
+    );
+    model_file::inspect(&mut file).map_err(|problem| {
+        Error::Config(format!(
+            "{shown} is not a usable whisper.cpp ggml model: {problem}. Use whisper.cpp's ggml-*.bin files or convert \
+             a model with crates/transcribe/scripts/ct2_whisper_to_ggml.py"
+        ))
+    })?;
     Ok(())
 }
 

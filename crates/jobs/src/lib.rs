@@ -1,1 +1,24 @@
 #![doc = include_str!("../README.md")]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+pub mod calendar;
+pub mod error;
+pub mod ids;
+pub mod matching;
+pub mod memory;
+pub mod model;
+mod open;
+pub mod store;
+#[cfg(feature = "testing")]
+pub mod testing;
+mod validate;
+
+pub use error::{Error, FieldError, Result};
+pub use ids::*;
+pub use memory::InMemoryJobStore;
+pub use model::*;
+pub use open::open;
+pub use store::{
+    ActivityStore, CallStore, CustomerStore, DynJobStore, JobBoard, JobStore, RetryPolicy, TenantStore,
+    WorkQueue, WorkQueueExt,
+};

@@ -8,6 +8,10 @@ pub mod matching;
 pub mod memory;
 pub mod model;
 mod open;
+#[cfg(feature = "postgres")]
+pub mod postgres;
+#[cfg(feature = "sqlite")]
+pub mod sqlite;
 pub mod store;
 #[cfg(feature = "testing")]
 pub mod testing;

@@ -20,10 +20,11 @@ pub async fn open(url: &str) -> Result<Arc<dyn JobStore>> {
         return Ok(Arc::new(InMemoryJobStore::new()));
     }
     if url.starts_with("sqlite:") {
-        #[cfg(all(feature = "sqlite", any()))]
+        #[cfg(feature = "sqlite")]
         {
             return Ok(Arc::new(crate::sqlite::SqliteJobStore::open(url).await?));
         }
+        #[cfg(not(feature = "sqlite"))]
         return Err(Error::Config(
             "sqlite support is not compiled in (feature `sqlite`)".into(),
         ));

@@ -22,6 +22,10 @@ pub use ids::*;
 pub use memory::InMemoryJobStore;
 pub use model::*;
 pub use open::open;
+#[cfg(feature = "postgres")]
+pub use postgres::PostgresJobStore;
+#[cfg(feature = "sqlite")]
+pub use sqlite::SqliteJobStore;
 pub use store::{
     ActivityStore, CallStore, CustomerStore, DynJobStore, JobBoard, JobStore, RetryPolicy, TenantStore,
     WorkQueue, WorkQueueExt,

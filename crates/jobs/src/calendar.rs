@@ -63,8 +63,12 @@ pub fn job_ics(job: &Job) -> String {
 
 /// An `.ics` feed of a tenant's jobs: one `VEVENT` per scheduled job, in the order given.
 pub fn feed_ics(name: &str, jobs: &[Job]) -> String {
-    let mut calendar = Calendar::new();
-    calendar.append_property(("PRODID", PRODID));
+    // `Calendar::new()` would add its own PRODID; RFC 5545 allows exactly one.
+    let mut calendar = Calendar::empty();
+    calendar
+        .append_property(("VERSION", "2.0"))
+        .append_property(("PRODID", PRODID))
+        .append_property(("CALSCALE", "GREGORIAN"));
     calendar.name(name);
     let mut zones: BTreeMap<&'static str, (Tz, i32, i32)> = BTreeMap::new();
     for job in jobs {

@@ -311,7 +311,7 @@ impl TenantStore for InMemoryJobStore {
             .filter(|u| u.tenant_id == tenant)
             .cloned()
             .collect();
-        users.sort_by(|a, b| (a.login.to_ascii_lowercase(), a.id).cmp(&(b.login.to_ascii_lowercase(), b.id)));
+        users.sort_by_key(|u| (u.login.to_ascii_lowercase(), u.id));
         Ok(users)
     }
 
@@ -374,7 +374,7 @@ impl CallStore for InMemoryJobStore {
         let mut st = self.lock();
         st.tenant(tenant)?;
         if let Some(line) = new.phone_line_id
-            && !st.lines.get(&line).is_some_and(|l| l.tenant_id == tenant)
+            && st.lines.get(&line).is_none_or(|l| l.tenant_id != tenant)
         {
             return Err(Error::not_found("phone line"));
         }
@@ -441,7 +441,7 @@ impl CallStore for InMemoryJobStore {
             .values()
             .filter(|c| c.tenant_id == tenant && state.is_none_or(|s| c.processing.state == s))
             .collect();
-        calls.sort_by(|a, b| (b.started_at, b.id).cmp(&(a.started_at, a.id)));
+        calls.sort_by_key(|c| std::cmp::Reverse((c.started_at, c.id)));
         Ok(calls
             .into_iter()
             .skip(page.offset as usize)
@@ -876,14 +876,14 @@ impl CustomerStore for InMemoryJobStore {
             .filter(|c| c.tenant_id == tenant && c.customer_id.is_some_and(|x| members.contains(&x)))
             .cloned()
             .collect();
-        calls.sort_by(|a, b| (b.started_at, b.id).cmp(&(a.started_at, a.id)));
+        calls.sort_by_key(|c| std::cmp::Reverse((c.started_at, c.id)));
         let mut jobs: Vec<Job> = st
             .jobs
             .values()
             .filter(|j| j.tenant_id == tenant && j.customer_id.is_some_and(|x| members.contains(&x)))
             .cloned()
             .collect();
-        jobs.sort_by(|a, b| (b.created_at, b.id).cmp(&(a.created_at, a.id)));
+        jobs.sort_by_key(|j| std::cmp::Reverse((j.created_at, j.id)));
         Ok(CustomerHistory { calls, jobs })
     }
 
@@ -899,7 +899,7 @@ impl CustomerStore for InMemoryJobStore {
             .filter(|s| s.tenant_id == tenant && status.is_none_or(|x| s.status == x))
             .cloned()
             .collect();
-        out.sort_by(|a, b| (b.created_at, b.id).cmp(&(a.created_at, a.id)));
+        out.sort_by_key(|x| std::cmp::Reverse((x.created_at, x.id)));
         Ok(out)
     }
 
@@ -1361,7 +1361,7 @@ impl ActivityStore for InMemoryJobStore {
         let mut st = self.lock();
         st.tenant(tenant)?;
         if let Some(u) = user
-            && !st.users.get(&u).is_some_and(|u| u.tenant_id == tenant)
+            && st.users.get(&u).is_none_or(|u| u.tenant_id != tenant)
         {
             return Err(Error::not_found("user"));
         }
@@ -1393,7 +1393,7 @@ impl ActivityStore for InMemoryJobStore {
             .filter(|n| !unread_only || n.read_at.is_none())
             .cloned()
             .collect();
-        out.sort_by(|a, b| (b.created_at, b.id).cmp(&(a.created_at, a.id)));
+        out.sort_by_key(|x| std::cmp::Reverse((x.created_at, x.id)));
         Ok(out)
     }
 

@@ -41,8 +41,11 @@ async fn lock_tenant_schedule(tx: &mut sqlx::Transaction<'static, Db>, tenant: T
     Ok(())
 }
 
+// The same SQL implementation is compiled once per dialect (each with its own `Db`); see `sql/store.rs`.
+#[allow(clippy::duplicate_mod)]
 #[path = "sql/rows.rs"]
 mod rows;
+#[allow(clippy::duplicate_mod)]
 #[path = "sql/store.rs"]
 mod store;
 

@@ -2,6 +2,9 @@
 //! `Arc<dyn JobStore>`). Each `check_*` function creates its own tenants, so the checks can share one store and
 //! run in any order. They panic with a message on the first violation. Not a stable API.
 
+// This module is test code compiled into the library (feature `testing`): a failed step is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::sync::Arc;
 use std::time::Duration;
 

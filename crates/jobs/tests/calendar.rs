@@ -1,6 +1,7 @@
 //! `.ics` output: RFC 5545 structure, escaping and folding checked here; zone handling and recurrence checked
 //! against libical (an independent, strict implementation) through `tests/ical/icalcheck.c`; the exact text
 //! pinned with insta.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::io::Write as _;
 use std::path::PathBuf;

@@ -1,4 +1,5 @@
 //! The conformance suite on Postgres (feature `postgres`), each test on a fresh database.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 #![cfg(feature = "postgres")]
 
 #[path = "support/pg.rs"]

@@ -1,5 +1,6 @@
 //! The conformance suite on SQLite: a fresh file database (migrations from empty), in-memory SQLite, and
 //! through `open("sqlite://…")`.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 #![cfg(feature = "sqlite")]
 
 use callbook_jobs::testing;

@@ -3,6 +3,7 @@
 //! the order in which it first appeared; store-clock timestamps (`created_at`, `updated_at` …) are dropped,
 //! caller-supplied instants (leases, schedules) are compared exactly. Entities are referenced by index, and
 //! a reference may point at another tenant's entity, so isolation is exercised too.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 #![cfg(feature = "sqlite")]
 
 use std::collections::HashMap;
@@ -255,7 +256,7 @@ impl Side {
         let s = self.store.clone();
         let owner = |o: u8| format!("worker-{o}");
         let lease = Duration::from_secs(120);
-        let Some(tenant_of) = (!self.tenants.is_empty()).then_some(()) else {
+        if self.tenants.is_empty() {
             if !matches!(op, Op::CreateTenant) {
                 return json!("no tenant");
             }
@@ -265,10 +266,9 @@ impl Side {
                 .unwrap();
             self.tenants.push(t.id);
             return json!("tenant");
-        };
-        let _ = tenant_of;
+        }
         let t = |i: usize| self.tenants[i % self.tenants.len()];
-        let v = match op {
+        match op {
             Op::CreateTenant => {
                 let r = s.create_tenant(NewTenant::new("T", TimeZone::UTC)).await;
                 if let Ok(x) = &r {
@@ -372,14 +372,12 @@ impl Side {
                     notes: Some("gate code".into()),
                     ..NewJob::titled(TITLES[*title as usize])
                 };
-                let before = self.jobs.len();
                 let r = s.create_job(t(*tenant), job, Actor::pipeline()).await;
                 if let Ok(j) = &r
                     && !self.jobs.contains(&j.id)
                 {
                     self.jobs.push(j.id);
                 }
-                let _ = before;
                 obs(&r)
             }
             Op::UpdateJob {
@@ -461,8 +459,7 @@ impl Side {
                 let (start, end) = slot(*sl);
                 obs(&s.overlapping_jobs(t(*tenant), start, end, None).await)
             }
-        };
-        v
+        }
     }
 }
 

@@ -2,7 +2,7 @@
 //! exports it); otherwise a throwaway cluster this process starts from the Debian Postgres binaries (as user
 //! `postgres` when running as root) and that a watchdog stops when the process exits; otherwise `None` and a
 //! message on stderr. Every caller gets a fresh, empty database, so migrations always run from empty.
-#![allow(dead_code)]
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;

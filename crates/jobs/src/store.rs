@@ -8,12 +8,12 @@
 //! # Contract (every backend)
 //!
 //! * **Tenant isolation.** Every method that reads or writes a tenant's data takes the [`TenantId`] and only
-//!   sees that tenant's rows: a record of another tenant is [`Error::NotFound`](crate::Error::NotFound), exactly
+//!   sees that tenant's rows: a record of another tenant is [`Error::NotFound`], exactly
 //!   as if it did not exist, and references to another tenant's records in inputs (a customer id in a
 //!   [`NewJob`]) are rejected the same way. The only deliberate exceptions are the two operations that find the
 //!   tenant in the first place: [`TenantStore::route_phone_line`] (a webhook names a number, not a tenant) and
 //!   [`WorkQueue::claim_calls`] (workers serve all tenants); both return records carrying their tenant id.
-//! * **Validation before writing.** Invalid input is [`Error::InvalidInput`](crate::Error::InvalidInput) with
+//! * **Validation before writing.** Invalid input is [`Error::InvalidInput`] with
 //!   every bad field listed, and nothing is written.
 //! * **Atomicity.** Each method is one transaction: it happens completely or not at all.
 //! * **Timestamps** are UTC, truncated to microseconds; `created_at`/`updated_at` come from the store's clock,

@@ -2,8 +2,8 @@
 //!
 //! * Board query: one tenant with 10,000 jobs spread over the six stages; one page (50) of one column,
 //!   p50/p99 over 300 queries, on the in-memory store, SQLite (file, WAL) and Postgres.
-//! * Claim throughput: 4 concurrent claimers drain 2,000 queued calls, claiming one call at a time and
-//!   finishing it (the worker loop), and claiming in batches of 10.
+//! * Claim throughput: 4 concurrent claimers drain 2,000 queued calls: claiming one call at a time and
+//!   finishing it (the worker loop), claiming one at a time, and claiming in batches of 10.
 //!
 //! Every figure is printed with its ratio to the in-memory store measured in the same run, because the
 //! machine is shared (other builds run at the same time) and absolute numbers move. Postgres is
@@ -81,7 +81,7 @@ async fn board(store: &dyn JobStore, tenant: TenantId) -> (Duration, Duration) {
     (percentile(&times, 0.5), percentile(&times, 0.99))
 }
 
-async fn claims(store: Arc<dyn JobStore>, batch: u32) -> f64 {
+async fn claims(store: Arc<dyn JobStore>, batch: u32, finish: bool) -> f64 {
     let tenant = store.create_tenant(NewTenant::new("Claims", TimeZone::UTC)).await.unwrap();
     for i in 0..CALLS {
         let (call, _) = store.record_call(tenant.id, testing::new_call(&format!("CB{batch}-{i}"))).await.unwrap();
@@ -111,8 +111,10 @@ async fn claims(store: Arc<dyn JobStore>, batch: u32) -> f64 {
                 if got.is_empty() {
                     break;
                 }
-                for c in &got {
-                    store.finish_call(c.tenant_id, c.id, &owner, now, CallState::Done).await.unwrap();
+                if finish {
+                    for c in &got {
+                        store.finish_call(c.tenant_id, c.id, &owner, now, CallState::Done).await.unwrap();
+                    }
                 }
                 n += got.len();
             }
@@ -165,11 +167,12 @@ async fn main() {
         );
     }
 
-    for batch in [1u32, 10] {
-        println!("claim throughput: {CLAIMERS} concurrent claimers, {CALLS} calls, batch {batch}, claim + finish");
+    for (batch, finish) in [(1u32, true), (1, false), (10, false)] {
+        let what = if finish { "claim + finish (the worker loop)" } else { "claim only" };
+        println!("claim throughput: {CLAIMERS} concurrent claimers, {CALLS} calls, batch {batch}, {what}");
         let mut base = None;
         for (name, store) in &backends {
-            let rate = claims(store.clone(), batch).await;
+            let rate = claims(store.clone(), batch, finish).await;
             let b = *base.get_or_insert(rate);
             println!("  {name:<8} {rate:>10.0} claims/s ({:>6.3}x memory)", rate / b);
         }

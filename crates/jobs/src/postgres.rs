@@ -20,7 +20,7 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres
 const COLLATE_C: &str = " COLLATE \"C\"";
 
 const CLAIM_SQL: &str = "WITH due AS (SELECT id FROM calls \
-    WHERE (state = 'queued' OR (state = 'processing' AND (lease_until IS NULL OR lease_until <= $4))) \
+    WHERE state IN ('queued', 'processing') AND (state = 'queued' OR (state = 'processing' AND (lease_until IS NULL OR lease_until <= $4))) \
     AND (next_attempt_at IS NULL OR next_attempt_at <= $4) \
     ORDER BY COALESCE(next_attempt_at, created_at), id LIMIT $5 FOR UPDATE SKIP LOCKED) \
     UPDATE calls SET state = 'processing', lease_owner = $1, lease_until = $2, attempts = calls.attempts + 1, \

@@ -22,7 +22,7 @@ const COLLATE_C: &str = "";
 
 const CLAIM_SQL: &str = "UPDATE calls SET state = 'processing', lease_owner = $1, lease_until = $2, \
     attempts = attempts + 1, updated_at = $3 WHERE id IN (SELECT id FROM calls \
-    WHERE (state = 'queued' OR (state = 'processing' AND (lease_until IS NULL OR lease_until <= $4))) \
+    WHERE state IN ('queued', 'processing') AND (state = 'queued' OR (state = 'processing' AND (lease_until IS NULL OR lease_until <= $4))) \
     AND (next_attempt_at IS NULL OR next_attempt_at <= $4) \
     ORDER BY COALESCE(next_attempt_at, created_at), id LIMIT $5) RETURNING *";
 

@@ -85,7 +85,8 @@ CREATE TABLE calls (
     updated_at         TIMESTAMPTZ NOT NULL,
     UNIQUE (tenant_id, provider, provider_call_id)
 );
-CREATE INDEX calls_due ON calls (state, next_attempt_at);
+-- Claiming scans only unfinished calls, in due order.
+CREATE INDEX calls_due ON calls ((COALESCE(next_attempt_at, created_at)), id) WHERE state IN ('queued', 'processing');
 CREATE INDEX calls_tenant_started ON calls (tenant_id, started_at);
 CREATE INDEX calls_customer ON calls (customer_id);
 

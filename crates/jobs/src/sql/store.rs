@@ -97,70 +97,14 @@ async fn job_in(tx: &mut Tx, tenant: TenantId, id: JobId) -> Result<Job> {
         .into_domain()
 }
 
-/// Writes the processing columns of a leased call after checking the lease, in one statement.
-async fn leased_update(
-    tx: &mut Tx,
-    tenant: TenantId,
-    id: CallId,
-    owner: &str,
-    now: DateTime<Utc>,
-    p: &Processing,
-) -> Result<Call> {
-    let sql = format!(
-        "UPDATE calls SET state = $1, step = $2, checkpoint = $3, attempts = $4, next_attempt_at = $5, \
-         lease_owner = $6, lease_until = $7, last_error = $8, updated_at = $9 \
-         WHERE id = $10 AND tenant_id = $11 AND state = 'processing' AND lease_owner = $12 AND lease_until > $13 \
-         RETURNING {CALL_COLS}"
-    );
-    let row = sqlx::query_as::<_, CallRow>(AssertSqlSafe(sql))
-        .bind(p.state.as_str())
-        .bind(p.step.clone())
-        .bind(p.checkpoint.clone().map(Json))
-        .bind(p.attempts)
-        .bind(p.next_attempt_at)
-        .bind(p.lease_owner.clone())
-        .bind(p.lease_until)
-        .bind(p.last_error.clone())
-        .bind(now_())
-        .bind(id)
-        .bind(tenant)
-        .bind(owner.to_owned())
-        .bind(to_micros(now))
-        .fetch_optional(&mut **tx)
-        .await?;
-    match row {
-        Some(r) => r.into_domain(),
-        None => {
-            call_in(tx, tenant, id).await?;
-            Err(Error::LeaseLost)
-        }
-    }
-}
-
 fn now_() -> DateTime<Utc> {
     crate::model::now()
 }
 
 impl SqlJobStore {
-    async fn leased(
-        &self,
-        tenant: TenantId,
-        id: CallId,
-        owner: &str,
-        now: DateTime<Utc>,
-    ) -> Result<(Tx, Call)> {
-        let mut tx = begin_write(&self.pool).await?;
-        let call = call_in(&mut tx, tenant, id).await?;
-        let p = &call.processing;
-        if p.state != CallState::Processing
-            || p.lease_owner.as_deref() != Some(owner)
-            || p.lease_until.is_none_or(|u| u <= to_micros(now))
-        {
-            return Err(Error::LeaseLost);
-        }
-        Ok((tx, call))
-    }
-
+    /// Reads the call, checks the lease, applies `change` and writes it back with one conditional `UPDATE`
+    /// (lease still held by `owner`, unexpired, and `attempts` unchanged), so no transaction is held across
+    /// round trips; if the condition fails the lease was lost in between.
     async fn lease_op(
         &self,
         tenant: TenantId,
@@ -169,12 +113,42 @@ impl SqlJobStore {
         now: DateTime<Utc>,
         change: impl FnOnce(&mut Processing) + Send,
     ) -> Result<Call> {
-        let (mut tx, call) = self.leased(tenant, id, owner, now).await?;
-        let mut p = call.processing.clone();
-        change(&mut p);
-        let call = leased_update(&mut tx, tenant, id, owner, now, &p).await?;
-        tx.commit().await?;
-        Ok(call)
+        let now = to_micros(now);
+        let call = self.get_call(tenant, id).await?;
+        let p = &call.processing;
+        if p.state != CallState::Processing
+            || p.lease_owner.as_deref() != Some(owner)
+            || p.lease_until.is_none_or(|u| u <= now)
+        {
+            return Err(Error::LeaseLost);
+        }
+        let mut next = p.clone();
+        change(&mut next);
+        let sql = format!(
+            "UPDATE calls SET state = $1, step = $2, checkpoint = $3, attempts = $4, next_attempt_at = $5, \
+             lease_owner = $6, lease_until = $7, last_error = $8, updated_at = $9 \
+             WHERE id = $10 AND tenant_id = $11 AND state = 'processing' AND lease_owner = $12 \
+             AND lease_until > $13 AND attempts = $14 RETURNING {CALL_COLS}"
+        );
+        sqlx::query_as::<_, CallRow>(AssertSqlSafe(sql))
+            .bind(next.state.as_str())
+            .bind(next.step)
+            .bind(next.checkpoint.map(Json))
+            .bind(next.attempts)
+            .bind(next.next_attempt_at)
+            .bind(next.lease_owner)
+            .bind(next.lease_until)
+            .bind(next.last_error)
+            .bind(now_())
+            .bind(id)
+            .bind(tenant)
+            .bind(owner.to_owned())
+            .bind(now)
+            .bind(p.attempts)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or(Error::LeaseLost)?
+            .into_domain()
     }
 }
 

@@ -27,7 +27,10 @@ const CLAIMERS: usize = 4;
 
 async fn seed_board(store: &dyn JobStore) -> TenantId {
     let tenant = store
-        .create_tenant(NewTenant::new("Bench", TimeZone::parse("America/New_York").unwrap()))
+        .create_tenant(NewTenant::new(
+            "Bench",
+            TimeZone::parse("America/New_York").unwrap(),
+        ))
         .await
         .unwrap();
     for i in 0..JOBS {
@@ -48,7 +51,10 @@ async fn seed_board(store: &dyn JobStore) -> TenantId {
             .unwrap();
         let stage = Stage::ALL[i % Stage::ALL.len()];
         if stage != Stage::QuoteRequested {
-            store.move_job(tenant.id, job.id, 1, stage, None, Actor::pipeline()).await.unwrap();
+            store
+                .move_job(tenant.id, job.id, 1, stage, None, Actor::pipeline())
+                .await
+                .unwrap();
         }
     }
     tenant.id
@@ -82,9 +88,15 @@ async fn board(store: &dyn JobStore, tenant: TenantId) -> (Duration, Duration) {
 }
 
 async fn claims(store: Arc<dyn JobStore>, batch: u32, finish: bool) -> f64 {
-    let tenant = store.create_tenant(NewTenant::new("Claims", TimeZone::UTC)).await.unwrap();
+    let tenant = store
+        .create_tenant(NewTenant::new("Claims", TimeZone::UTC))
+        .await
+        .unwrap();
     for i in 0..CALLS {
-        let (call, _) = store.record_call(tenant.id, testing::new_call(&format!("CB{batch}-{i}"))).await.unwrap();
+        let (call, _) = store
+            .record_call(tenant.id, testing::new_call(&format!("CB{batch}-{i}")))
+            .await
+            .unwrap();
         store
             .set_recording(
                 tenant.id,
@@ -107,13 +119,19 @@ async fn claims(store: Arc<dyn JobStore>, batch: u32, finish: bool) -> f64 {
             let mut n = 0usize;
             loop {
                 let now = Utc::now();
-                let got = store.claim_calls(&owner, now, Duration::from_secs(300), batch).await.unwrap();
+                let got = store
+                    .claim_calls(&owner, now, Duration::from_secs(300), batch)
+                    .await
+                    .unwrap();
                 if got.is_empty() {
                     break;
                 }
                 if finish {
                     for c in &got {
-                        store.finish_call(c.tenant_id, c.id, &owner, now, CallState::Done).await.unwrap();
+                        store
+                            .finish_call(c.tenant_id, c.id, &owner, now, CallState::Done)
+                            .await
+                            .unwrap();
                     }
                 }
                 n += got.len();
@@ -142,7 +160,12 @@ async fn main() {
     let dir = std::env::temp_dir().join(format!("callbook-jobs-bench-{}", std::process::id()));
     let mut backends: Vec<(&str, Arc<dyn JobStore>)> = vec![
         ("memory", Arc::new(InMemoryJobStore::new())),
-        ("sqlite", open(&format!("sqlite://{}/bench.db", dir.display())).await.unwrap()),
+        (
+            "sqlite",
+            open(&format!("sqlite://{}/bench.db", dir.display()))
+                .await
+                .unwrap(),
+        ),
     ];
     match pg::fresh_database("benchmarks").await {
         Some(url) => backends.push(("postgres", open(&url).await.unwrap())),
@@ -168,7 +191,11 @@ async fn main() {
     }
 
     for (batch, finish) in [(1u32, true), (1, false), (10, false)] {
-        let what = if finish { "claim + finish (the worker loop)" } else { "claim only" };
+        let what = if finish {
+            "claim + finish (the worker loop)"
+        } else {
+            "claim only"
+        };
         println!("claim throughput: {CLAIMERS} concurrent claimers, {CALLS} calls, batch {batch}, {what}");
         let mut base = None;
         for (name, store) in &backends {

@@ -76,6 +76,34 @@ pub(crate) fn check_outcome(outcome: CallState) -> Result<()> {
     }
 }
 
+/// The tenant's name and opening hours (weekday 1–7, opening before closing).
+pub(crate) fn validate_tenant(new: &NewTenant) -> Result<String> {
+    let mut errors = Vec::new();
+    let name = new.name.trim().to_owned();
+    if name.is_empty() {
+        errors.push(crate::error::FieldError::new("name", "must not be empty"));
+    }
+    for h in &new.business_hours {
+        if !(1..=7).contains(&h.weekday) {
+            errors.push(crate::error::FieldError::new(
+                "business_hours",
+                "weekday must be 1 (Monday) to 7",
+            ));
+        }
+        if h.open >= h.close {
+            errors.push(crate::error::FieldError::new(
+                "business_hours",
+                "opening must be before closing",
+            ));
+        }
+    }
+    if errors.is_empty() {
+        Ok(name)
+    } else {
+        Err(Error::InvalidInput(errors))
+    }
+}
+
 pub(crate) fn validate_customer_input(input: &CustomerInput) -> Result<String> {
     let name = input.name.as_deref().map(str::trim).unwrap_or("").to_owned();
     if name.is_empty() && input.phone.is_none() && input.address.is_empty() {
@@ -229,10 +257,7 @@ impl State {
 #[async_trait]
 impl TenantStore for InMemoryJobStore {
     async fn create_tenant(&self, new: NewTenant) -> Result<Tenant> {
-        let name = new.name.trim().to_owned();
-        if name.is_empty() {
-            return Err(Error::invalid("name", "must not be empty"));
-        }
+        let name = validate_tenant(&new)?;
         let tenant = Tenant {
             id: TenantId::new(),
             name,

@@ -26,6 +26,9 @@ const CLAIM_SQL: &str = "WITH due AS (SELECT id FROM calls \
     UPDATE calls SET state = 'processing', lease_owner = $1, lease_until = $2, attempts = calls.attempts + 1, \
     updated_at = $3 FROM due WHERE calls.id = due.id RETURNING calls.*";
 
+/// One statement is atomic on its own (`SKIP LOCKED` row locks held until it commits): one round trip.
+const CLAIM_IN_TRANSACTION: bool = false;
+
 async fn begin_write(
     pool: &sqlx::Pool<Db>,
 ) -> std::result::Result<sqlx::Transaction<'static, Db>, sqlx::Error> {

@@ -26,6 +26,10 @@ const CLAIM_SQL: &str = "UPDATE calls SET state = 'processing', lease_owner = $1
     AND (next_attempt_at IS NULL OR next_attempt_at <= $4) \
     ORDER BY COALESCE(next_attempt_at, created_at), id LIMIT $5) RETURNING *";
 
+/// The claim's subquery reads before the statement writes; in an immediate transaction the write lock is
+/// taken first, so a concurrent writer can never invalidate the read snapshot (`SQLITE_BUSY_SNAPSHOT`).
+const CLAIM_IN_TRANSACTION: bool = true;
+
 async fn begin_write(
     pool: &sqlx::Pool<Db>,
 ) -> std::result::Result<sqlx::Transaction<'static, Db>, sqlx::Error> {

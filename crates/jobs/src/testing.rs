@@ -296,8 +296,7 @@ pub async fn check_calls(store: &dyn JobStore) {
 pub async fn check_claiming(store: &dyn JobStore) {
     let t = new_tenant(store, "Queue").await;
     let lease = Duration::from_secs(60);
-    // Far future so calls of other checks sharing the store are never due first... they are due too, so
-    // work with claims filtered to this tenant.
+    // Other checks sharing the store may have queued calls too: claims are filtered to this tenant.
     let a = queued_call(store, t.id, "CQ-A").await;
     let received = store.record_call(t.id, new_call("CQ-R")).await.unwrap().0;
     let now = t0() + chrono::Duration::days(3650);

@@ -174,6 +174,12 @@ fn feed_jobs() -> Vec<Job> {
 /// The libical checker: `CALLBOOK_ICALCHECK` (built by `.ci/setup.d/50-jobs.sh`), else built here when gcc and
 /// libical-dev are present, else `None` with a message.
 fn icalcheck() -> Option<PathBuf> {
+    // Built once per test binary: tests run in parallel and must not overwrite a running executable.
+    static CHECKER: std::sync::OnceLock<Option<PathBuf>> = std::sync::OnceLock::new();
+    CHECKER.get_or_init(build_icalcheck).clone()
+}
+
+fn build_icalcheck() -> Option<PathBuf> {
     if let Ok(path) = std::env::var("CALLBOOK_ICALCHECK") {
         return Some(PathBuf::from(path));
     }

@@ -12,12 +12,13 @@ use sqlx::types::Json;
 use sqlx::{AssertSqlSafe, Pool};
 
 use super::rows::*;
-use super::{CLAIM_SQL, COLLATE_C, Db, MIGRATOR, begin_write};
+use super::{CLAIM_IN_TRANSACTION, CLAIM_SQL, COLLATE_C, Db, MIGRATOR, begin_write};
 use crate::error::{Error, Result};
 use crate::ids::*;
 use crate::matching::{self, Candidate};
 use crate::memory::{
     Decision, check_mergeable, check_outcome, decide, enrich, validate_customer_input, validate_photo,
+    validate_tenant,
 };
 use crate::model::*;
 use crate::store::*;
@@ -155,10 +156,7 @@ impl SqlJobStore {
 #[async_trait]
 impl TenantStore for SqlJobStore {
     async fn create_tenant(&self, new: NewTenant) -> Result<Tenant> {
-        let name = new.name.trim().to_owned();
-        if name.is_empty() {
-            return Err(Error::invalid("name", "must not be empty"));
-        }
+        let name = validate_tenant(&new)?;
         let settings = if new.settings.is_null() {
             Value::Object(Default::default())
         } else {
@@ -668,16 +666,20 @@ impl WorkQueue for SqlJobStore {
         }
         let now = to_micros(now);
         let until = lease_deadline(now, lease)?;
-        let mut tx = begin_write(&self.pool).await?;
-        let rows = sqlx::query_as::<_, CallRow>(CLAIM_SQL)
+        let claim = sqlx::query_as::<_, CallRow>(CLAIM_SQL)
             .bind(owner.to_owned())
             .bind(until)
             .bind(now_())
             .bind(now)
-            .bind(i64::from(limit))
-            .fetch_all(&mut *tx)
-            .await?;
-        tx.commit().await?;
+            .bind(i64::from(limit));
+        let rows = if CLAIM_IN_TRANSACTION {
+            let mut tx = begin_write(&self.pool).await?;
+            let rows = claim.fetch_all(&mut *tx).await?;
+            tx.commit().await?;
+            rows
+        } else {
+            claim.fetch_all(&self.pool).await?
+        };
         let mut calls = rows
             .into_iter()
             .map(CallRow::into_domain)

@@ -1,4 +1,5 @@
 //! The conformance suite on the in-memory store, directly and through `open("memory://")`.
+#![cfg(feature = "testing")]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::sync::Arc;

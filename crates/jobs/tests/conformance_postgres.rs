@@ -1,6 +1,6 @@
 //! The conformance suite on Postgres (feature `postgres`), each test on a fresh database.
+#![cfg(all(feature = "postgres", feature = "testing"))]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
-#![cfg(feature = "postgres")]
 
 #[path = "support/pg.rs"]
 mod pg;

@@ -3,8 +3,8 @@
 //! the order in which it first appeared; store-clock timestamps (`created_at`, `updated_at` …) are dropped,
 //! caller-supplied instants (leases, schedules) are compared exactly. Entities are referenced by index, and
 //! a reference may point at another tenant's entity, so isolation is exercised too.
+#![cfg(all(feature = "sqlite", feature = "testing"))]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
-#![cfg(feature = "sqlite")]
 
 use std::collections::HashMap;
 use std::sync::Arc;

@@ -27,6 +27,6 @@ pub use postgres::PostgresJobStore;
 #[cfg(feature = "sqlite")]
 pub use sqlite::SqliteJobStore;
 pub use store::{
-    ActivityStore, CallStore, CustomerStore, DynJobStore, JobBoard, JobStore, RetryPolicy, TenantStore,
-    WorkQueue, WorkQueueExt,
+    ActivityStore, Booking, CallStore, CustomerStore, DynJobStore, JobBoard, JobStore, JobStoreExt,
+    RetryPolicy, TenantStore, WorkQueue, WorkQueueExt,
 };

@@ -1107,6 +1107,15 @@ impl JobBoard for InMemoryJobStore {
         self.lock().job(tenant, id).cloned()
     }
 
+    async fn find_job_by_source(&self, tenant: TenantId, source: JobSource) -> Result<Option<Job>> {
+        Ok(self
+            .lock()
+            .jobs
+            .values()
+            .find(|j| j.tenant_id == tenant && j.source == Some(source))
+            .cloned())
+    }
+
     async fn list_jobs(&self, tenant: TenantId, filter: &JobFilter, page: Page) -> Result<Vec<Job>> {
         let st = self.lock();
         let mut jobs: Vec<&Job> = st

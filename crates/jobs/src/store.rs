@@ -318,6 +318,8 @@ pub trait JobBoard: Send + Sync + Debug + 'static {
     async fn create_job(&self, tenant: TenantId, job: NewJob, actor: Actor) -> Result<Job>;
     /// A job by id.
     async fn get_job(&self, tenant: TenantId, id: JobId) -> Result<Job>;
+    /// The job created from a call's appointment, if any.
+    async fn find_job_by_source(&self, tenant: TenantId, source: JobSource) -> Result<Option<Job>>;
     /// Jobs matching the filter, ordered by position then id (the board's order within a stage).
     async fn list_jobs(&self, tenant: TenantId, filter: &JobFilter, page: Page) -> Result<Vec<Job>>;
     /// Edits a job if its version is still `expected_version` (else [`Error::Conflict`], nothing written);
@@ -400,6 +402,53 @@ pub trait ActivityStore: Send + Sync + Debug + 'static {
     /// Marks a notification read (idempotent: the first read time stays).
     async fn mark_notification_read(&self, tenant: TenantId, id: NotificationId) -> Result<Notification>;
 }
+
+/// What [`JobStoreExt::book_appointment`] did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Booking {
+    /// The job (new, or the one already booked from the same source).
+    pub job: Job,
+    /// How the customer was found; `None` when the job already existed (nothing was matched again).
+    pub customer: Option<CustomerMatch>,
+}
+
+/// Convenience over the whole store, for every backend.
+#[async_trait]
+pub trait JobStoreExt: CustomerStore + JobBoard {
+    /// Books one appointment from a call: find-or-create the customer, then create the job for it.
+    ///
+    /// Idempotent for pipeline retries when `job.source` is set: if a job from that source exists it is
+    /// returned and no customer is matched or created again. The two steps are separate transactions; a
+    /// crash between them leaves a customer without the job, and the retry matches that customer again
+    /// when the appointment has a phone or an address (a name alone creates a second customer, which then
+    /// shows up as a merge suggestion only if phone or address coincide — checkpoint the customer id if that
+    /// matters).
+    async fn book_appointment(
+        &self,
+        tenant: TenantId,
+        customer: CustomerInput,
+        mut job: NewJob,
+        actor: Actor,
+    ) -> Result<Booking> {
+        if let Some(source) = job.source
+            && let Some(existing) = self.find_job_by_source(tenant, source).await?
+        {
+            return Ok(Booking {
+                job: existing,
+                customer: None,
+            });
+        }
+        let found = self.find_or_create_customer(tenant, customer).await?;
+        job.customer_id = Some(found.customer.id);
+        let job = self.create_job(tenant, job, actor).await?;
+        Ok(Booking {
+            job,
+            customer: Some(found),
+        })
+    }
+}
+
+impl<T: CustomerStore + JobBoard + ?Sized> JobStoreExt for T {}
 
 /// Everything the application needs, as one object: `Arc<dyn JobStore>`.
 pub trait JobStore: TenantStore + CallStore + WorkQueue + CustomerStore + JobBoard + ActivityStore {}

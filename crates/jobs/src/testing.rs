@@ -23,6 +23,7 @@ pub async fn check_all(store: Arc<dyn JobStore>) {
     check_claiming(store.as_ref()).await;
     check_customers(store.as_ref()).await;
     check_jobs(store.as_ref()).await;
+    check_booking(store.as_ref()).await;
     check_activity(store.as_ref()).await;
     check_tenant_isolation(store.as_ref()).await;
     check_concurrent_claims(store.clone(), 4, 40).await;
@@ -1062,6 +1063,43 @@ pub async fn check_jobs(store: &dyn JobStore) {
         .await
         .unwrap();
     assert_eq!(store.list_photos(t.id, a.id).await.unwrap(), vec![photo]);
+}
+
+/// Booking an appointment twice (a pipeline retry) gives one job and one customer.
+pub async fn check_booking(store: &dyn JobStore) {
+    let t = new_tenant(store, "Booking").await;
+    let (call, _) = store.record_call(t.id, new_call("BK1")).await.unwrap();
+    let customer = CustomerInput {
+        name: Some("Ana Ruiz".into()),
+        phone: Some(phone("+13125550123")),
+        address: Address::default(),
+        source_call: Some(call.id),
+    };
+    let job = NewJob {
+        source: Some(JobSource {
+            call_id: call.id,
+            appointment_index: 0,
+        }),
+        ..NewJob::titled("Furnace check")
+    };
+    let first = store
+        .book_appointment(t.id, customer.clone(), job.clone(), Actor::pipeline())
+        .await
+        .unwrap();
+    let created = first.customer.clone().unwrap();
+    assert_eq!(created.resolution, CustomerResolution::Created);
+    assert_eq!(first.job.customer_id, Some(created.customer.id));
+    let again = store
+        .book_appointment(t.id, customer, job, Actor::pipeline())
+        .await
+        .unwrap();
+    assert_eq!(again.job, first.job);
+    assert_eq!(again.customer, None, "nothing matched or created on a retry");
+    assert_eq!(store.search_customers(t.id, "", 10).await.unwrap().len(), 1);
+    assert_eq!(
+        store.get_call(t.id, call.id).await.unwrap().customer_id,
+        Some(created.customer.id)
+    );
 }
 
 /// Webhook keys, audit log, usage counters, notifications.

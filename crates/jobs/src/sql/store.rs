@@ -1433,6 +1433,19 @@ impl JobBoard for SqlJobStore {
             .into_domain()
     }
 
+    async fn find_job_by_source(&self, tenant: TenantId, source: JobSource) -> Result<Option<Job>> {
+        sqlx::query_as::<_, JobRow>(
+            "SELECT * FROM jobs WHERE tenant_id = $1 AND source_call_id = $2 AND source_index = $3",
+        )
+        .bind(tenant)
+        .bind(source.call_id)
+        .bind(source.appointment_index)
+        .fetch_optional(&self.pool)
+        .await?
+        .map(JobRow::into_domain)
+        .transpose()
+    }
+
     async fn list_jobs(&self, tenant: TenantId, filter: &JobFilter, page: Page) -> Result<Vec<Job>> {
         let mut sql = String::from("SELECT * FROM jobs WHERE tenant_id = $1");
         let mut n = 1;

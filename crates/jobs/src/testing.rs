@@ -1,0 +1,1335 @@
+//! The conformance suite (feature `testing`): written once, run against every backend (and through
+//! `Arc<dyn JobStore>`). Each `check_*` function creates its own tenants, so the checks can share one store and
+//! run in any order. They panic with a message on the first violation. Not a stable API.
+
+// This module is test code compiled into the library (feature `testing`): a failed step is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, TimeZone as _, Utc};
+use serde_json::json;
+
+use crate::error::Error;
+use crate::ids::*;
+use crate::model::*;
+use crate::store::*;
+
+/// Runs every check.
+pub async fn check_all(store: Arc<dyn JobStore>) {
+    check_tenants(store.as_ref()).await;
+    check_calls(store.as_ref()).await;
+    check_claiming(store.as_ref()).await;
+    check_customers(store.as_ref()).await;
+    check_jobs(store.as_ref()).await;
+    check_booking(store.as_ref()).await;
+    check_activity(store.as_ref()).await;
+    check_tenant_isolation(store.as_ref()).await;
+    check_concurrent_claims(store.clone(), 4, 40).await;
+    check_concurrent_edits(store.clone(), 8).await;
+}
+
+/// A tenant in `America/New_York` with a unique name.
+pub async fn new_tenant(store: &dyn JobStore, name: &str) -> Tenant {
+    store
+        .create_tenant(NewTenant::new(name, TimeZone::parse("America/New_York").unwrap()))
+        .await
+        .unwrap()
+}
+
+/// A fixed instant: 2026-03-10 14:00 UTC.
+pub fn t0() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 3, 10, 14, 0, 0).unwrap()
+}
+
+fn phone(s: &str) -> PhoneNumber {
+    PhoneNumber::parse(s).unwrap()
+}
+
+/// A new call with a provider id.
+pub fn new_call(sid: &str) -> NewCall {
+    NewCall {
+        provider: "twilio".into(),
+        provider_call_id: sid.into(),
+        phone_line_id: None,
+        from: Some(phone("+19145552177")),
+        to: Some(phone("+14155550100")),
+        started_at: t0(),
+        provider_status: "ringing".into(),
+    }
+}
+
+/// A call recorded and queued (recording set).
+pub async fn queued_call(store: &dyn JobStore, tenant: TenantId, sid: &str) -> Call {
+    let (call, _) = store.record_call(tenant, new_call(sid)).await.unwrap();
+    store
+        .set_recording(
+            tenant,
+            call.id,
+            RecordingRef {
+                provider_recording_id: format!("RE{sid}"),
+                duration_seconds: Some(30),
+                storage_key: None,
+            },
+        )
+        .await
+        .unwrap()
+}
+
+/// Tenants, users, phone lines.
+pub async fn check_tenants(store: &dyn JobStore) {
+    let t = new_tenant(store, "Acme Plumbing").await;
+    assert_eq!(store.get_tenant(t.id).await.unwrap(), t);
+    assert_eq!(t.settings, json!({}));
+    assert!(matches!(
+        store.create_tenant(NewTenant::new("  ", TimeZone::UTC)).await,
+        Err(Error::InvalidInput(_))
+    ));
+    let t2 = store
+        .update_tenant_settings(t.id, json!({"notify": {"email": true}}))
+        .await
+        .unwrap();
+    assert_eq!(t2.settings["notify"]["email"], json!(true));
+    assert!(matches!(
+        store.get_tenant(TenantId::new()).await,
+        Err(Error::NotFound { .. })
+    ));
+
+    let u = store
+        .create_user(t.id, "Ana@Acme.test", Role::Owner, Some("$argon2id$x".into()))
+        .await
+        .unwrap();
+    assert!(matches!(
+        store.create_user(t.id, "ana@acme.test", Role::Staff, None).await,
+        Err(Error::AlreadyExists { .. })
+    ));
+    assert_eq!(
+        store.find_user_by_login(t.id, "ANA@acme.test").await.unwrap(),
+        Some(u.clone())
+    );
+    assert_eq!(store.find_user_by_login(t.id, "bob").await.unwrap(), None);
+    store.create_user(t.id, "bob", Role::Staff, None).await.unwrap();
+    let logins: Vec<String> = store
+        .list_users(t.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|u| u.login)
+        .collect();
+    assert_eq!(logins, ["Ana@Acme.test", "bob"]);
+
+    let number = phone(&format!("+1415555{:04}", rand_digits()));
+    let line = store
+        .add_phone_line(
+            t.id,
+            NewPhoneLine {
+                provider: "twilio".into(),
+                number: number.clone(),
+                provider_account_id: "AC1".into(),
+                provider_number_id: Some("PN1".into()),
+                credentials: Some(vec![1, 2, 3]),
+                webhook_mode: WebhookMode::Record,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(line.credentials, Some(vec![1, 2, 3]));
+    assert_eq!(
+        store.route_phone_line("twilio", &number).await.unwrap(),
+        Some(line.clone())
+    );
+    assert_eq!(store.route_phone_line("telnyx", &number).await.unwrap(), None);
+    let other = new_tenant(store, "Other").await;
+    let dup = NewPhoneLine {
+        provider: "twilio".into(),
+        number: number.clone(),
+        provider_account_id: "AC2".into(),
+        provider_number_id: None,
+        credentials: None,
+        webhook_mode: WebhookMode::DialRecord,
+    };
+    assert!(
+        matches!(
+            store.add_phone_line(other.id, dup).await,
+            Err(Error::AlreadyExists { .. })
+        ),
+        "a number belongs to one tenant"
+    );
+    assert_eq!(store.list_phone_lines(t.id).await.unwrap(), vec![line]);
+    assert!(store.list_phone_lines(other.id).await.unwrap().is_empty());
+}
+
+fn rand_digits() -> u16 {
+    (uuid::Uuid::new_v4().as_u128() % 10_000) as u16
+}
+
+/// Calls: idempotent recording, status, recording, transcripts, extractions, corrections.
+pub async fn check_calls(store: &dyn JobStore) {
+    let t = new_tenant(store, "Calls").await;
+    let (call, created) = store.record_call(t.id, new_call("CA1")).await.unwrap();
+    assert!(created);
+    assert_eq!(call.processing.state, CallState::Received);
+    assert_eq!(call.started_at, t0());
+    let (again, created) = store.record_call(t.id, new_call("CA1")).await.unwrap();
+    assert!(!created, "the same CallSid is recorded once");
+    assert_eq!(again.id, call.id);
+    assert_eq!(store.get_call(t.id, call.id).await.unwrap(), call);
+    assert_eq!(
+        store
+            .find_call_by_provider_id(t.id, "twilio", "CA1")
+            .await
+            .unwrap()
+            .map(|c| c.id),
+        Some(call.id)
+    );
+    assert!(matches!(
+        store.record_call(t.id, new_call("")).await,
+        Err(Error::InvalidInput(_))
+    ));
+
+    let ended = t0() + chrono::Duration::seconds(95);
+    let c = store
+        .update_call_status(t.id, call.id, "completed", Some(ended))
+        .await
+        .unwrap();
+    assert_eq!(c.processing.state, CallState::AwaitingRecording);
+    assert_eq!(c.ended_at, Some(ended));
+    let rec = RecordingRef {
+        provider_recording_id: "RE1".into(),
+        duration_seconds: Some(90),
+        storage_key: Some("t/c/rec".into()),
+    };
+    let c = store.set_recording(t.id, call.id, rec.clone()).await.unwrap();
+    assert_eq!(c.processing.state, CallState::Queued);
+    assert_eq!(c.recording, Some(rec));
+    let c = store
+        .update_call_status(t.id, call.id, "completed", None)
+        .await
+        .unwrap();
+    assert_eq!(
+        c.processing.state,
+        CallState::Queued,
+        "a late status does not move a queued call back"
+    );
+    assert_eq!(c.ended_at, Some(ended));
+
+    assert!(matches!(
+        store.requeue_call(t.id, call.id).await,
+        Err(Error::InvalidState(_))
+    ));
+
+    assert_eq!(store.get_transcript(t.id, call.id).await.unwrap(), None);
+    let transcript = StoredTranscript {
+        call_id: call.id,
+        tenant_id: t.id,
+        document: json!({"text": "hello", "segments": []}),
+        language: Some("en".into()),
+        confidence: Some(0.875),
+        provider: "demo".into(),
+        model: None,
+        created_at: t0(),
+    };
+    store.put_transcript(t.id, transcript.clone()).await.unwrap();
+    let got = store.get_transcript(t.id, call.id).await.unwrap().unwrap();
+    assert_eq!(got.document, transcript.document);
+    assert_eq!(got.confidence, Some(0.875));
+    let extraction = StoredExtraction {
+        call_id: call.id,
+        tenant_id: t.id,
+        document: json!({"call_kind": "live", "appointments": [{}], "confidence": 0.5}),
+        call_kind: "live".into(),
+        appointment_count: 1,
+        confidence: Some(0.5),
+        extractor: "rules".into(),
+        model: None,
+        created_at: t0(),
+    };
+    store.put_extraction(t.id, extraction.clone()).await.unwrap();
+    let mut replaced = extraction.clone();
+    replaced.call_kind = "voicemail".into();
+    store.put_extraction(t.id, replaced).await.unwrap();
+    assert_eq!(
+        store
+            .get_extraction(t.id, call.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .call_kind,
+        "voicemail",
+        "put replaces"
+    );
+    let corr = store
+        .add_correction(
+            t.id,
+            NewCorrection {
+                call_id: call.id,
+                job_id: None,
+                field: "appointments[0].when".into(),
+                before: json!("tomorrow"),
+                after: json!("2026-03-11"),
+                user_id: None,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(store.list_corrections(t.id, call.id).await.unwrap(), vec![corr]);
+
+    for i in 0..3 {
+        let mut n = new_call(&format!("CAL{i}"));
+        n.started_at = t0() + chrono::Duration::minutes(i);
+        store.record_call(t.id, n).await.unwrap();
+    }
+    let listed = store
+        .list_calls(t.id, Some(CallState::Received), Page::first(2))
+        .await
+        .unwrap();
+    let sids: Vec<&str> = listed.iter().map(|c| c.provider_call_id.as_str()).collect();
+    assert_eq!(sids, ["CAL2", "CAL1"], "newest first, paged");
+    let page2 = store
+        .list_calls(t.id, Some(CallState::Received), Page { offset: 2, limit: 2 })
+        .await
+        .unwrap();
+    assert_eq!(page2.len(), 1);
+}
+
+/// Claiming, leases, checkpoints, retries, dead calls.
+pub async fn check_claiming(store: &dyn JobStore) {
+    let t = new_tenant(store, "Queue").await;
+    let lease = Duration::from_secs(60);
+    // Other checks sharing the store may have queued calls too: claims are filtered to this tenant.
+    let a = queued_call(store, t.id, "CQ-A").await;
+    let received = store.record_call(t.id, new_call("CQ-R")).await.unwrap().0;
+    let now = t0() + chrono::Duration::days(3650);
+    let mut mine = Vec::new();
+    loop {
+        let claimed = store.claim_calls("w1", now, lease, 50).await.unwrap();
+        if claimed.is_empty() {
+            break;
+        }
+        mine.extend(claimed.into_iter().filter(|c| c.tenant_id == t.id));
+    }
+    assert_eq!(
+        mine.len(),
+        1,
+        "only the queued call is due, the received one is not"
+    );
+    let c = &mine[0];
+    assert_eq!(c.id, a.id);
+    assert_eq!(c.processing.state, CallState::Processing);
+    assert_eq!(c.processing.lease_owner.as_deref(), Some("w1"));
+    assert_eq!(c.processing.attempts, 1);
+    assert_eq!(
+        c.processing.lease_until,
+        Some(to_micros(now + chrono::Duration::seconds(60)))
+    );
+    assert!(
+        store
+            .claim_calls("w2", now, lease, 50)
+            .await
+            .unwrap()
+            .iter()
+            .all(|c| c.id != a.id)
+    );
+    let _ = received;
+
+    let c = store
+        .checkpoint(t.id, a.id, "w1", now, "transcribed", Some(json!({"chars": 120})))
+        .await
+        .unwrap();
+    assert_eq!(c.processing.step.as_deref(), Some("transcribed"));
+    assert_eq!(c.processing.checkpoint, Some(json!({"chars": 120})));
+    assert!(matches!(
+        store.checkpoint(t.id, a.id, "w2", now, "x", None).await,
+        Err(Error::LeaseLost)
+    ));
+
+    // The lease expires: another worker reclaims; the first worker has lost it.
+    let later = now + chrono::Duration::seconds(61);
+    let re: Vec<Call> = store
+        .claim_calls("w2", later, lease, 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|c| c.tenant_id == t.id)
+        .collect();
+    assert_eq!(re.len(), 1);
+    assert_eq!(re[0].processing.attempts, 2);
+    assert_eq!(
+        re[0].processing.step.as_deref(),
+        Some("transcribed"),
+        "checkpoint survives a reclaim"
+    );
+    assert!(matches!(
+        store.finish_call(t.id, a.id, "w1", later, CallState::Done).await,
+        Err(Error::LeaseLost)
+    ));
+    let c = store
+        .extend_lease(t.id, a.id, "w2", later, Duration::from_secs(600))
+        .await
+        .unwrap();
+    assert_eq!(
+        c.processing.lease_until,
+        Some(to_micros(later + chrono::Duration::seconds(600)))
+    );
+
+    // Retry later: not due before next_attempt_at.
+    let next = later + chrono::Duration::seconds(30);
+    let c = store
+        .retry_call(t.id, a.id, "w2", later, "transcriber timed out", next)
+        .await
+        .unwrap();
+    assert_eq!(c.processing.state, CallState::Queued);
+    assert_eq!(c.processing.last_error.as_deref(), Some("transcriber timed out"));
+    assert_eq!(c.processing.lease_owner, None);
+    let early = store
+        .claim_calls("w3", later + chrono::Duration::seconds(29), lease, 100)
+        .await
+        .unwrap();
+    assert!(early.iter().all(|c| c.id != a.id), "not due yet");
+    let c = store
+        .claim_calls("w3", next, lease, 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|c| c.id == a.id)
+        .expect("due at next_attempt_at");
+    assert_eq!(c.processing.attempts, 3);
+
+    // Release does not count as an attempt.
+    let c = store.release_call(t.id, a.id, "w3", next).await.unwrap();
+    assert_eq!(c.processing.attempts, 2);
+    assert_eq!(c.processing.state, CallState::Queued);
+
+    // fail_call kills after max attempts.
+    let policy = RetryPolicy {
+        base: Duration::from_secs(10),
+        max_delay: Duration::from_secs(100),
+        max_attempts: 3,
+    };
+    let c = claim_one(store, t.id, a.id, "w4", next).await;
+    assert_eq!(c.processing.attempts, 3);
+    let dead = store
+        .fail_call(&c, "w4", next, "provider said 400", true, &policy)
+        .await
+        .unwrap();
+    assert_eq!(dead.processing.state, CallState::Dead);
+    assert_eq!(dead.processing.last_error.as_deref(), Some("provider said 400"));
+    assert!(matches!(
+        store.finish_call(t.id, a.id, "w4", next, CallState::Done).await,
+        Err(Error::LeaseLost)
+    ));
+    let c = store.requeue_call(t.id, a.id).await.unwrap();
+    assert_eq!(
+        (c.processing.state, c.processing.attempts),
+        (CallState::Queued, 0)
+    );
+    let c = claim_one(store, t.id, a.id, "w5", next).await;
+    let retried = store
+        .fail_call(&c, "w5", next, "flaky", true, &policy)
+        .await
+        .unwrap();
+    assert_eq!(retried.processing.state, CallState::Queued);
+    let delay = retried.processing.next_attempt_at.unwrap() - next;
+    assert!(
+        delay >= chrono::Duration::seconds(5) && delay <= chrono::Duration::seconds(10),
+        "{delay}"
+    );
+    claim_one(store, t.id, a.id, "w6", next + chrono::Duration::seconds(10)).await;
+    assert!(matches!(
+        store.finish_call(t.id, a.id, "w6", next, CallState::Queued).await,
+        Err(Error::InvalidInput(_))
+    ));
+    let done = store
+        .finish_call(
+            t.id,
+            a.id,
+            "w6",
+            next + chrono::Duration::seconds(10),
+            CallState::NeedsReview,
+        )
+        .await
+        .unwrap();
+    assert_eq!(done.processing.state, CallState::NeedsReview);
+    assert_eq!(done.processing.lease_until, None);
+}
+
+async fn claim_one(
+    store: &dyn JobStore,
+    tenant: TenantId,
+    id: CallId,
+    owner: &str,
+    now: DateTime<Utc>,
+) -> Call {
+    for _ in 0..1000 {
+        let claimed = store
+            .claim_calls(owner, now, Duration::from_secs(60), 100)
+            .await
+            .unwrap();
+        if let Some(c) = claimed.iter().find(|c| c.id == id) {
+            assert_eq!(c.tenant_id, tenant);
+            return c.clone();
+        }
+        assert!(!claimed.is_empty(), "call {id} was not claimable");
+    }
+    panic!("call {id} never claimed");
+}
+
+/// N concurrent claimers over M calls: every call is claimed exactly once per lease.
+pub async fn check_concurrent_claims(store: Arc<dyn JobStore>, claimers: usize, calls: usize) {
+    let t = new_tenant(store.as_ref(), "Concurrent").await;
+    let mut ids = std::collections::BTreeSet::new();
+    for i in 0..calls {
+        ids.insert(queued_call(store.as_ref(), t.id, &format!("CC{i}")).await.id);
+    }
+    let now = t0() + chrono::Duration::days(7300);
+    let mut handles = Vec::new();
+    for w in 0..claimers {
+        let store = store.clone();
+        handles.push(tokio::spawn(async move {
+            let owner = format!("worker-{w}");
+            let mut got = Vec::new();
+            loop {
+                let batch = store
+                    .claim_calls(&owner, now, Duration::from_secs(300), 3)
+                    .await
+                    .unwrap();
+                if batch.is_empty() {
+                    break;
+                }
+                for c in &batch {
+                    assert_eq!(c.processing.lease_owner.as_deref(), Some(owner.as_str()));
+                }
+                got.extend(batch.into_iter().map(|c| c.id));
+                tokio::task::yield_now().await;
+            }
+            got
+        }));
+    }
+    let mut seen = Vec::new();
+    for h in handles {
+        seen.extend(h.await.unwrap());
+    }
+    let mine: Vec<CallId> = seen.into_iter().filter(|id| ids.contains(id)).collect();
+    let unique: std::collections::BTreeSet<CallId> = mine.iter().copied().collect();
+    assert_eq!(
+        mine.len(),
+        unique.len(),
+        "a call was claimed twice within one lease"
+    );
+    assert_eq!(unique, ids, "every call was claimed");
+}
+
+/// Concurrent edits of one job: exactly one wins per version, the others get `Conflict`.
+pub async fn check_concurrent_edits(store: Arc<dyn JobStore>, writers: usize) {
+    let t = new_tenant(store.as_ref(), "Edits").await;
+    let job = store
+        .create_job(t.id, NewJob::titled("Fix sink"), Actor::pipeline())
+        .await
+        .unwrap();
+    let mut handles = Vec::new();
+    for w in 0..writers {
+        let store = store.clone();
+        let (tenant, id, version) = (t.id, job.id, job.version);
+        handles.push(tokio::spawn(async move {
+            let patch = JobPatch {
+                title: Some(format!("edit {w}")),
+                ..JobPatch::default()
+            };
+            store
+                .update_job(tenant, id, version, patch, Actor::pipeline())
+                .await
+        }));
+    }
+    let mut wins = Vec::new();
+    for h in handles {
+        match h.await.unwrap() {
+            Ok(j) => wins.push(j),
+            Err(Error::Conflict { expected, actual, .. }) => {
+                assert_eq!((expected, actual), (1, 2));
+            }
+            Err(e) => panic!("unexpected error {e}"),
+        }
+    }
+    assert_eq!(wins.len(), 1, "exactly one concurrent edit wins");
+    let stored = store.get_job(t.id, job.id).await.unwrap();
+    assert_eq!(stored.version, 2);
+    assert_eq!(
+        stored.title, wins[0].title,
+        "the winner's write is what is stored"
+    );
+}
+
+fn addr(line1: &str, postal: &str) -> Address {
+    Address {
+        line1: Some(line1.into()),
+        city: Some("Yonkers".into()),
+        postal_code: Some(postal.into()),
+        ..Address::default()
+    }
+}
+
+/// Customers: find-or-create, suggestions, merges and undo, search, history.
+pub async fn check_customers(store: &dyn JobStore) {
+    let t = new_tenant(store, "Customers").await;
+    let (call, _) = store.record_call(t.id, new_call("CU1")).await.unwrap();
+    let maria = CustomerInput {
+        name: Some("Maria Lopez".into()),
+        phone: Some(phone("+19145552177")),
+        address: addr("42 Oak Street", "10701"),
+        source_call: Some(call.id),
+    };
+    let first = store.find_or_create_customer(t.id, maria.clone()).await.unwrap();
+    assert_eq!(first.resolution, CustomerResolution::Created);
+    assert!(first.suggestions.is_empty());
+    assert_eq!(
+        store.get_call(t.id, call.id).await.unwrap().customer_id,
+        Some(first.customer.id)
+    );
+
+    // Same phone, name spelled differently, new second phone in a later call: confident match.
+    let again = store
+        .find_or_create_customer(
+            t.id,
+            CustomerInput {
+                name: Some("maria lopes".into()),
+                phone: Some(phone("+19145552177")),
+                address: Address::default(),
+                source_call: None,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(again.customer.id, first.customer.id);
+    match &again.resolution {
+        CustomerResolution::Matched { score, reason } => {
+            assert!(reason.same_phone && !reason.same_address);
+            assert!(reason.name_similarity.unwrap() >= 0.85);
+            assert!(*score > 0.5);
+        }
+        other => panic!("expected a match, got {other:?}"),
+    }
+    // Same address, similar name, new phone: match, and the phone is added.
+    let by_address = store
+        .find_or_create_customer(
+            t.id,
+            CustomerInput {
+                name: Some("Maria Lopez".into()),
+                phone: Some(phone("+19145550001")),
+                address: addr("42 oak st.", "10701"),
+                source_call: None,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(by_address.customer.id, first.customer.id);
+    assert_eq!(
+        by_address.customer.phones,
+        vec![phone("+19145552177"), phone("+19145550001")]
+    );
+
+    // Same address, different name: a new customer plus a suggestion, never a silent merge.
+    let john = store
+        .find_or_create_customer(
+            t.id,
+            CustomerInput {
+                name: Some("John Smith".into()),
+                phone: Some(phone("+19145559999")),
+                address: addr("42 Oak St", "10701"),
+                source_call: None,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(john.resolution, CustomerResolution::Created);
+    assert_eq!(john.suggestions.len(), 1);
+    let s = &john.suggestions[0];
+    assert_eq!(
+        (s.customer_id, s.candidate_id),
+        (john.customer.id, first.customer.id)
+    );
+    assert!(s.reason.same_address && !s.reason.same_phone);
+    assert_eq!(
+        store
+            .list_merge_suggestions(t.id, Some(SuggestionStatus::Open))
+            .await
+            .unwrap(),
+        john.suggestions
+    );
+    assert!(matches!(
+        store
+            .find_or_create_customer(t.id, CustomerInput::default())
+            .await,
+        Err(Error::InvalidInput(_))
+    ));
+
+    // Search over name, phone and address.
+    let found = store.search_customers(t.id, "oak", 10).await.unwrap();
+    assert_eq!(found.len(), 2);
+    assert_eq!(found[0].name, "John Smith", "ordered by name");
+    assert_eq!(
+        store
+            .search_customers(t.id, "maria 2177", 10)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    assert!(
+        store
+            .search_customers(t.id, "maria 9999", 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        store.search_customers(t.id, "100%", 10).await.unwrap().is_empty(),
+        "% is literal"
+    );
+
+    // A job for John, then merge John into Maria: history includes it; undo restores.
+    let job = store
+        .create_job(
+            t.id,
+            NewJob {
+                customer_id: Some(john.customer.id),
+                ..NewJob::titled("Leak")
+            },
+            Actor::pipeline(),
+        )
+        .await
+        .unwrap();
+    let merge = store
+        .merge_customers(t.id, first.customer.id, john.customer.id, Actor::pipeline())
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .get_customer(t.id, john.customer.id)
+            .await
+            .unwrap()
+            .merged_into,
+        Some(first.customer.id)
+    );
+    assert_eq!(
+        store
+            .list_merge_suggestions(t.id, Some(SuggestionStatus::Accepted))
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    let history = store.customer_history(t.id, first.customer.id).await.unwrap();
+    assert_eq!(
+        history.jobs.iter().map(|j| j.id).collect::<Vec<_>>(),
+        vec![job.id]
+    );
+    assert_eq!(
+        history.calls.iter().map(|c| c.id).collect::<Vec<_>>(),
+        vec![call.id]
+    );
+    assert_eq!(
+        store.search_customers(t.id, "oak", 10).await.unwrap().len(),
+        1,
+        "merged are hidden"
+    );
+    // A later call from John's number resolves to the survivor.
+    let via_merged = store
+        .find_or_create_customer(
+            t.id,
+            CustomerInput {
+                name: Some("John Smith".into()),
+                phone: Some(phone("+19145559999")),
+                ..CustomerInput::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(via_merged.customer.id, first.customer.id);
+    assert!(matches!(
+        store
+            .merge_customers(t.id, first.customer.id, john.customer.id, Actor::pipeline())
+            .await,
+        Err(Error::InvalidState(_))
+    ));
+    assert!(matches!(
+        store
+            .merge_customers(t.id, first.customer.id, first.customer.id, Actor::pipeline())
+            .await,
+        Err(Error::InvalidState(_))
+    ));
+    let undone = store.undo_merge(t.id, merge.id).await.unwrap();
+    assert!(undone.undone_at.is_some());
+    assert_eq!(
+        store
+            .get_customer(t.id, john.customer.id)
+            .await
+            .unwrap()
+            .merged_into,
+        None
+    );
+    assert!(
+        store
+            .customer_history(t.id, first.customer.id)
+            .await
+            .unwrap()
+            .jobs
+            .is_empty()
+    );
+    assert_eq!(
+        store
+            .list_merge_suggestions(t.id, Some(SuggestionStatus::Open))
+            .await
+            .unwrap()
+            .len(),
+        1,
+        "undo reopens the suggestion"
+    );
+    assert!(matches!(
+        store.undo_merge(t.id, merge.id).await,
+        Err(Error::InvalidState(_))
+    ));
+    let dismissed = store.dismiss_merge_suggestion(t.id, s.id).await.unwrap();
+    assert_eq!(dismissed.status, SuggestionStatus::Dismissed);
+}
+
+/// Jobs: validation, idempotent creation, stages, positions, versions, filters, notes, photos, double booking.
+pub async fn check_jobs(store: &dyn JobStore) {
+    let t = new_tenant(store, "Jobs").await;
+    let start = Utc.with_ymd_and_hms(2026, 3, 11, 19, 0, 0).unwrap();
+    let end = start + chrono::Duration::hours(2);
+
+    let bad = NewJob {
+        scheduled_start: Some(end),
+        scheduled_end: Some(start),
+        price: Some(Money::new(-5, "usd")),
+        recurrence: Some("FREQ=SOMETIMES".into()),
+        ..NewJob::titled("")
+    };
+    let err = store.create_job(t.id, bad, Actor::pipeline()).await.unwrap_err();
+    let fields: Vec<&str> = err.field_errors().iter().map(|e| e.field).collect();
+    assert_eq!(
+        fields,
+        ["title", "scheduled_end", "price", "price", "recurrence"],
+        "{err}"
+    );
+    assert!(
+        store
+            .list_jobs(t.id, &JobFilter::default(), Page::default())
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let half = NewJob {
+        scheduled_start: Some(start),
+        ..NewJob::titled("x")
+    };
+    assert_eq!(
+        store
+            .create_job(t.id, half, Actor::pipeline())
+            .await
+            .unwrap_err()
+            .field_errors()[0]
+            .field,
+        "scheduled_end"
+    );
+    let ghost = NewJob {
+        customer_id: Some(CustomerId::new()),
+        ..NewJob::titled("x")
+    };
+    assert!(matches!(
+        store.create_job(t.id, ghost, Actor::pipeline()).await,
+        Err(Error::NotFound { .. })
+    ));
+
+    let (call, _) = store.record_call(t.id, new_call("CJ1")).await.unwrap();
+    let source = JobSource {
+        call_id: call.id,
+        appointment_index: 0,
+    };
+    let new = NewJob {
+        source: Some(source),
+        description: "kitchen sink leaking, under the cabinet".into(),
+        address: addr("42 Oak Street", "10701"),
+        scheduled_start: Some(start),
+        scheduled_end: Some(end),
+        recurrence: Some("FREQ=MONTHLY;COUNT=3".into()),
+        price: Some(Money::new(8900, "USD")),
+        urgency: Urgency::Urgent,
+        notes: Some("gate code 1234".into()),
+        ..NewJob::titled("Leaking sink")
+    };
+    let a = store
+        .create_job(t.id, new.clone(), Actor::pipeline())
+        .await
+        .unwrap();
+    assert_eq!((a.stage, a.version, a.position), (Stage::QuoteRequested, 1, 1024));
+    assert_eq!(
+        a.schedule.as_ref().unwrap().timezone.name(),
+        "America/New_York",
+        "tenant zone by default"
+    );
+    assert_eq!(a.price, Some(Money::new(8900, "USD")));
+    assert_eq!(store.get_job(t.id, a.id).await.unwrap(), a);
+    let same = store
+        .create_job(t.id, new.clone(), Actor::pipeline())
+        .await
+        .unwrap();
+    assert_eq!(same, a, "same source, same job");
+
+    let b = store
+        .create_job(t.id, NewJob::titled("Water heater"), Actor::pipeline())
+        .await
+        .unwrap();
+    assert_eq!(b.position, 2048, "appended to the column");
+    let clash = NewJob {
+        scheduled_start: Some(start + chrono::Duration::hours(1)),
+        scheduled_end: Some(end + chrono::Duration::hours(1)),
+        reject_double_booking: true,
+        ..NewJob::titled("Overlap")
+    };
+    match store.create_job(t.id, clash.clone(), Actor::pipeline()).await {
+        Err(Error::DoubleBooked { conflicting }) => assert_eq!(conflicting, vec![a.id]),
+        other => panic!("expected DoubleBooked, got {other:?}"),
+    }
+    let adjacent = NewJob {
+        scheduled_start: Some(end),
+        scheduled_end: Some(end + chrono::Duration::hours(1)),
+        ..clash.clone()
+    };
+    let c = store.create_job(t.id, adjacent, Actor::pipeline()).await.unwrap();
+    assert_eq!(
+        store
+            .overlapping_jobs(t.id, start, end + chrono::Duration::minutes(1), None)
+            .await
+            .unwrap()
+            .iter()
+            .map(|j| j.id)
+            .collect::<Vec<_>>(),
+        vec![a.id, c.id]
+    );
+    assert!(
+        store
+            .overlapping_jobs(t.id, start, end, Some(a.id))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // Moves: history, versions, positions.
+    let user = store.create_user(t.id, "ana", Role::Staff, None).await.unwrap();
+    let moved = store
+        .move_job(t.id, a.id, 1, Stage::QuoteSent, None, Actor::User(user.id))
+        .await
+        .unwrap();
+    assert_eq!(
+        (moved.stage, moved.version, moved.position),
+        (Stage::QuoteSent, 2, 1024)
+    );
+    assert!(matches!(
+        store
+            .move_job(t.id, a.id, 1, Stage::Confirmed, None, Actor::pipeline())
+            .await,
+        Err(Error::Conflict {
+            expected: 1,
+            actual: 2,
+            ..
+        })
+    ));
+    let reordered = store
+        .move_job(
+            t.id,
+            b.id,
+            b.version,
+            Stage::QuoteRequested,
+            Some(10),
+            Actor::User(user.id),
+        )
+        .await
+        .unwrap();
+    assert_eq!(reordered.position, 10);
+    let history = store.stage_history(t.id, a.id).await.unwrap();
+    assert_eq!(
+        history.iter().map(|h| (h.from, h.to)).collect::<Vec<_>>(),
+        vec![
+            (None, Stage::QuoteRequested),
+            (Some(Stage::QuoteRequested), Stage::QuoteSent)
+        ]
+    );
+    assert_eq!(history[1].actor, Actor::User(user.id));
+    assert_eq!(
+        store.stage_history(t.id, b.id).await.unwrap().len(),
+        1,
+        "reorder is not a stage change"
+    );
+    let column = store
+        .list_jobs(
+            t.id,
+            &JobFilter {
+                stage: Some(Stage::QuoteRequested),
+                ..JobFilter::default()
+            },
+            Page::default(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(column.iter().map(|j| j.id).collect::<Vec<_>>(), vec![b.id, c.id]);
+
+    // Edits.
+    let patch = JobPatch {
+        price: Some(None),
+        notes: Some(Some("call before".into())),
+        ..JobPatch::default()
+    };
+    let edited = store
+        .update_job(t.id, a.id, 2, patch.clone(), Actor::pipeline())
+        .await
+        .unwrap();
+    assert_eq!(
+        (edited.version, edited.price.clone(), edited.notes.as_deref()),
+        (3, None, Some("call before"))
+    );
+    assert!(matches!(
+        store.update_job(t.id, a.id, 2, patch, Actor::pipeline()).await,
+        Err(Error::Conflict { .. })
+    ));
+    let invalid = JobPatch {
+        title: Some(" ".into()),
+        ..JobPatch::default()
+    };
+    assert!(matches!(
+        store.update_job(t.id, a.id, 3, invalid, Actor::pipeline()).await,
+        Err(Error::InvalidInput(_))
+    ));
+    assert_eq!(
+        store.get_job(t.id, a.id).await.unwrap().version,
+        3,
+        "nothing written"
+    );
+
+    // Filters.
+    let text = JobFilter {
+        text: Some("SINK".into()),
+        ..JobFilter::default()
+    };
+    assert_eq!(
+        store.list_jobs(t.id, &text, Page::default()).await.unwrap().len(),
+        1
+    );
+    let window = JobFilter {
+        scheduled_from: Some(end),
+        scheduled_to: Some(end + chrono::Duration::days(1)),
+        ..JobFilter::default()
+    };
+    assert_eq!(
+        store
+            .list_jobs(t.id, &window, Page::default())
+            .await
+            .unwrap()
+            .iter()
+            .map(|j| j.id)
+            .collect::<Vec<_>>(),
+        vec![c.id]
+    );
+    let paged = store
+        .list_jobs(t.id, &JobFilter::default(), Page { offset: 1, limit: 1 })
+        .await
+        .unwrap();
+    assert_eq!(paged.len(), 1);
+
+    // Notes and photos.
+    let note = store
+        .add_note(t.id, a.id, Actor::User(user.id), "  bring a wrench ")
+        .await
+        .unwrap();
+    assert_eq!(note.body, "bring a wrench");
+    assert!(matches!(
+        store.add_note(t.id, a.id, Actor::pipeline(), "   ").await,
+        Err(Error::InvalidInput(_))
+    ));
+    assert_eq!(store.list_notes(t.id, a.id).await.unwrap(), vec![note]);
+    let photo = store
+        .add_photo(
+            t.id,
+            a.id,
+            Actor::User(user.id),
+            NewPhoto {
+                blob_key: "photos/1.jpg".into(),
+                content_type: "image/jpeg".into(),
+                size_bytes: 12345,
+                caption: Some("under the sink".into()),
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(store.list_photos(t.id, a.id).await.unwrap(), vec![photo]);
+}
+
+/// Booking an appointment twice (a pipeline retry) gives one job and one customer.
+pub async fn check_booking(store: &dyn JobStore) {
+    let t = new_tenant(store, "Booking").await;
+    let (call, _) = store.record_call(t.id, new_call("BK1")).await.unwrap();
+    let customer = CustomerInput {
+        name: Some("Ana Ruiz".into()),
+        phone: Some(phone("+13125550123")),
+        address: Address::default(),
+        source_call: Some(call.id),
+    };
+    let job = NewJob {
+        source: Some(JobSource {
+            call_id: call.id,
+            appointment_index: 0,
+        }),
+        ..NewJob::titled("Furnace check")
+    };
+    let first = store
+        .book_appointment(t.id, customer.clone(), job.clone(), Actor::pipeline())
+        .await
+        .unwrap();
+    let created = first.customer.clone().unwrap();
+    assert_eq!(created.resolution, CustomerResolution::Created);
+    assert_eq!(first.job.customer_id, Some(created.customer.id));
+    let again = store
+        .book_appointment(t.id, customer, job, Actor::pipeline())
+        .await
+        .unwrap();
+    assert_eq!(again.job, first.job);
+    assert_eq!(again.customer, None, "nothing matched or created on a retry");
+    assert_eq!(store.search_customers(t.id, "", 10).await.unwrap().len(), 1);
+    assert_eq!(
+        store.get_call(t.id, call.id).await.unwrap().customer_id,
+        Some(created.customer.id)
+    );
+}
+
+/// Webhook keys, audit log, usage counters, notifications.
+pub async fn check_activity(store: &dyn JobStore) {
+    let t = new_tenant(store, "Activity").await;
+    assert!(store.first_delivery(t.id, "CA1:completed").await.unwrap());
+    assert!(!store.first_delivery(t.id, "CA1:completed").await.unwrap());
+    assert!(store.first_delivery(t.id, "CA1:in-progress").await.unwrap());
+    for (i, action) in ["job.created", "job.moved"].into_iter().enumerate() {
+        store
+            .append_audit(AuditEntry {
+                tenant_id: t.id,
+                actor: Actor::pipeline(),
+                action: action.into(),
+                entity: "job".into(),
+                entity_id: "j1".into(),
+                details: json!({"i": i}),
+                at: t0(),
+            })
+            .await
+            .unwrap();
+    }
+    let log = store.list_audit(t.id, Page::default()).await.unwrap();
+    assert_eq!(
+        log.iter().map(|e| e.action.as_str()).collect::<Vec<_>>(),
+        ["job.moved", "job.created"]
+    );
+    assert_eq!(store.add_usage(t.id, "calls", "2026-03", 1).await.unwrap(), 1);
+    assert_eq!(store.add_usage(t.id, "calls", "2026-03", 2).await.unwrap(), 3);
+    assert_eq!(store.usage(t.id, "calls", "2026-03").await.unwrap(), 3);
+    assert_eq!(store.usage(t.id, "calls", "2026-04").await.unwrap(), 0);
+    let user = store.create_user(t.id, "ana", Role::Staff, None).await.unwrap();
+    let all = store
+        .notify(t.id, None, "job.created", json!({"job": 1}))
+        .await
+        .unwrap();
+    let own = store
+        .notify(t.id, Some(user.id), "job.moved", json!({}))
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .list_notifications(t.id, Some(user.id), true)
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
+    assert_eq!(
+        store.list_notifications(t.id, None, true).await.unwrap(),
+        vec![all.clone()]
+    );
+    let read = store.mark_notification_read(t.id, own.id).await.unwrap();
+    assert!(read.read_at.is_some());
+    assert_eq!(
+        store.mark_notification_read(t.id, own.id).await.unwrap().read_at,
+        read.read_at
+    );
+    assert_eq!(
+        store.list_notifications(t.id, Some(user.id), true).await.unwrap(),
+        vec![all]
+    );
+}
+
+/// No read or write path crosses tenants.
+pub async fn check_tenant_isolation(store: &dyn JobStore) {
+    let a = new_tenant(store, "Tenant A").await;
+    let b = new_tenant(store, "Tenant B").await;
+    let (call, _) = store.record_call(a.id, new_call("ISO1")).await.unwrap();
+    let customer = store
+        .create_customer(
+            a.id,
+            CustomerInput {
+                name: Some("Maria".into()),
+                phone: Some(phone("+19145552177")),
+                ..CustomerInput::default()
+            },
+        )
+        .await
+        .unwrap();
+    let job = store
+        .create_job(a.id, NewJob::titled("A's job"), Actor::pipeline())
+        .await
+        .unwrap();
+    let nf = |r: Result<(), Error>, what: &str| match r {
+        Err(Error::NotFound { .. }) => {}
+        other => panic!("{what}: expected NotFound across tenants, got {other:?}"),
+    };
+    let bt = b.id;
+    nf(store.get_call(bt, call.id).await.map(drop), "get_call");
+    nf(
+        store
+            .update_call_status(bt, call.id, "completed", None)
+            .await
+            .map(drop),
+        "update_call_status",
+    );
+    nf(
+        store
+            .set_recording(
+                bt,
+                call.id,
+                RecordingRef {
+                    provider_recording_id: "RE".into(),
+                    duration_seconds: None,
+                    storage_key: None,
+                },
+            )
+            .await
+            .map(drop),
+        "set_recording",
+    );
+    nf(
+        store.get_transcript(bt, call.id).await.map(drop),
+        "get_transcript",
+    );
+    nf(
+        store.link_call_customer(bt, call.id, customer.id).await.map(drop),
+        "link_call_customer",
+    );
+    nf(
+        store
+            .link_call_customer(a.id, call.id, CustomerId::new())
+            .await
+            .map(drop),
+        "link foreign customer",
+    );
+    nf(
+        store.get_customer(bt, customer.id).await.map(drop),
+        "get_customer",
+    );
+    nf(
+        store.customer_history(bt, customer.id).await.map(drop),
+        "customer_history",
+    );
+    nf(store.get_job(bt, job.id).await.map(drop), "get_job");
+    nf(
+        store
+            .update_job(bt, job.id, 1, JobPatch::default(), Actor::pipeline())
+            .await
+            .map(drop),
+        "update_job",
+    );
+    nf(
+        store
+            .move_job(bt, job.id, 1, Stage::Completed, None, Actor::pipeline())
+            .await
+            .map(drop),
+        "move_job",
+    );
+    nf(
+        store.add_note(bt, job.id, Actor::pipeline(), "x").await.map(drop),
+        "add_note",
+    );
+    nf(store.list_notes(bt, job.id).await.map(drop), "list_notes");
+    nf(store.stage_history(bt, job.id).await.map(drop), "stage_history");
+    let foreign_refs = NewJob {
+        customer_id: Some(customer.id),
+        ..NewJob::titled("B's job")
+    };
+    nf(
+        store
+            .create_job(bt, foreign_refs, Actor::pipeline())
+            .await
+            .map(drop),
+        "create_job with A's customer",
+    );
+    let foreign_source = NewJob {
+        source: Some(JobSource {
+            call_id: call.id,
+            appointment_index: 0,
+        }),
+        ..NewJob::titled("B's job")
+    };
+    nf(
+        store
+            .create_job(bt, foreign_source, Actor::pipeline())
+            .await
+            .map(drop),
+        "create_job with A's call",
+    );
+    nf(
+        store
+            .merge_customers(bt, customer.id, customer.id, Actor::pipeline())
+            .await
+            .map(drop),
+        "merge",
+    );
+    // Lists and searches never show the other tenant's rows.
+    assert!(
+        store
+            .list_jobs(bt, &JobFilter::default(), Page::default())
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        store
+            .list_calls(bt, None, Page::default())
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(store.search_customers(bt, "", 50).await.unwrap().is_empty());
+    assert_eq!(
+        store
+            .find_call_by_provider_id(bt, "twilio", "ISO1")
+            .await
+            .unwrap(),
+        None
+    );
+    // Matching in B never finds A's customer with the same phone.
+    let m = store
+        .find_or_create_customer(
+            bt,
+            CustomerInput {
+                name: Some("Maria".into()),
+                phone: Some(phone("+19145552177")),
+                ..CustomerInput::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(m.resolution, CustomerResolution::Created);
+    assert_ne!(m.customer.id, customer.id);
+    // The same CallSid in another tenant is another call; webhook keys are per tenant.
+    let (bcall, created) = store.record_call(bt, new_call("ISO1")).await.unwrap();
+    assert!(created && bcall.id != call.id);
+    assert!(store.first_delivery(a.id, "k").await.unwrap());
+    assert!(store.first_delivery(bt, "k").await.unwrap());
+    // A's data is unchanged.
+    assert_eq!(store.get_job(a.id, job.id).await.unwrap(), job);
+}

@@ -1,0 +1,167 @@
+//! Job validation shared by every backend: one function builds a job from [`NewJob`], one applies a
+//! [`JobPatch`], and both check the result the same way.
+
+use chrono::{DateTime, Utc};
+
+use crate::error::{Error, FieldError, Result};
+use crate::ids::{JobId, TenantId};
+use crate::model::*;
+
+/// Builds the job a [`NewJob`] describes (stage, position and version are filled in by the caller) and
+/// validates it.
+pub(crate) fn job_from_new(
+    tenant: TenantId,
+    new: &NewJob,
+    tenant_zone: TimeZone,
+    now: DateTime<Utc>,
+) -> Result<Job> {
+    let mut errors = Vec::new();
+    let schedule = match (new.scheduled_start, new.scheduled_end) {
+        (Some(start), Some(end)) => Some(Schedule {
+            start: to_micros(start),
+            end: to_micros(end),
+            timezone: new.timezone.unwrap_or(tenant_zone),
+        }),
+        (None, None) => None,
+        (Some(_), None) => {
+            errors.push(FieldError::new(
+                "scheduled_end",
+                "required when scheduled_start is set",
+            ));
+            None
+        }
+        (None, Some(_)) => {
+            errors.push(FieldError::new(
+                "scheduled_start",
+                "required when scheduled_end is set",
+            ));
+            None
+        }
+    };
+    let job = Job {
+        id: JobId::new(),
+        tenant_id: tenant,
+        customer_id: new.customer_id,
+        source: new.source,
+        title: new.title.trim().to_owned(),
+        description: new.description.clone(),
+        address: new.address.clone(),
+        schedule,
+        recurrence: new.recurrence.as_ref().map(|r| r.trim().to_owned()),
+        price: new.price.clone(),
+        urgency: new.urgency,
+        notes: new.notes.clone(),
+        stage: Stage::QuoteRequested,
+        position: 0,
+        version: 1,
+        created_at: now,
+        updated_at: now,
+    };
+    validate_job(&job, &mut errors);
+    if errors.is_empty() {
+        Ok(job)
+    } else {
+        Err(Error::InvalidInput(errors))
+    }
+}
+
+/// Applies a patch to a copy of the job and validates the result (version and `updated_at` are the caller's).
+pub(crate) fn apply_patch(job: &Job, patch: JobPatch) -> Result<Job> {
+    let mut next = job.clone();
+    if let Some(title) = patch.title {
+        next.title = title.trim().to_owned();
+    }
+    if let Some(description) = patch.description {
+        next.description = description;
+    }
+    if let Some(address) = patch.address {
+        next.address = address;
+    }
+    if let Some(schedule) = patch.schedule {
+        next.schedule = schedule.map(|s| Schedule {
+            start: to_micros(s.start),
+            end: to_micros(s.end),
+            timezone: s.timezone,
+        });
+    }
+    if let Some(recurrence) = patch.recurrence {
+        next.recurrence = recurrence.map(|r| r.trim().to_owned());
+    }
+    if let Some(price) = patch.price {
+        next.price = price;
+    }
+    if let Some(urgency) = patch.urgency {
+        next.urgency = urgency;
+    }
+    if let Some(notes) = patch.notes {
+        next.notes = notes;
+    }
+    if let Some(customer) = patch.customer_id {
+        next.customer_id = customer;
+    }
+    let mut errors = Vec::new();
+    validate_job(&next, &mut errors);
+    if errors.is_empty() {
+        Ok(next)
+    } else {
+        Err(Error::InvalidInput(errors))
+    }
+}
+
+fn validate_job(job: &Job, errors: &mut Vec<FieldError>) {
+    let len = job.title.chars().count();
+    if len == 0 {
+        errors.push(FieldError::new("title", "must not be empty"));
+    } else if len > 200 {
+        errors.push(FieldError::new("title", "must be at most 200 characters"));
+    }
+    if let Some(s) = &job.schedule
+        && s.end <= s.start
+    {
+        errors.push(FieldError::new("scheduled_end", "must be after scheduled_start"));
+    }
+    if let Some(price) = &job.price {
+        price.validate("price", errors);
+    }
+    if let Some(rule) = &job.recurrence {
+        match &job.schedule {
+            None => errors.push(FieldError::new("recurrence", "needs a schedule to repeat")),
+            Some(s) => {
+                if let Err(message) = crate::calendar::parse_rrule(rule, s) {
+                    errors.push(FieldError::new("recurrence", message));
+                }
+            }
+        }
+    }
+}
+
+/// Whether two half-open intervals overlap.
+pub(crate) fn overlaps(schedule: &Schedule, start: DateTime<Utc>, end: DateTime<Utc>) -> bool {
+    schedule.start < end && schedule.end > start
+}
+
+/// Escapes `%`, `_` and `\` for a `LIKE … ESCAPE '\'` pattern and wraps it in `%…%`.
+#[cfg_attr(not(any(feature = "sqlite", feature = "postgres")), allow(dead_code))]
+pub(crate) fn like_pattern(term: &str) -> String {
+    let mut p = String::with_capacity(term.len() + 2);
+    p.push('%');
+    for c in term.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            p.push('\\');
+        }
+        p.push(c);
+    }
+    p.push('%');
+    p
+}
+
+/// The job text filter, as the in-memory store applies it (ASCII case-insensitive substring).
+pub(crate) fn job_text_matches(job: &Job, text: &str) -> bool {
+    let needle = text.to_ascii_lowercase();
+    job.title.to_ascii_lowercase().contains(&needle)
+        || job.description.to_ascii_lowercase().contains(&needle)
+        || job
+            .notes
+            .as_deref()
+            .is_some_and(|n| n.to_ascii_lowercase().contains(&needle))
+}

@@ -1,0 +1,87 @@
+//! The conformance suite on SQLite: a fresh file database (migrations from empty), in-memory SQLite, and
+//! through `open("sqlite://…")`.
+#![cfg(all(feature = "sqlite", feature = "testing"))]
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use callbook_jobs::testing;
+
+fn temp_db(name: &str) -> String {
+    let dir = std::env::temp_dir().join(format!("callbook-jobs-{}-{}", name, uuid::Uuid::new_v4()));
+    format!("sqlite://{}/nested/jobs.db", dir.display())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sqlite_file_store_passes_the_suite() {
+    let store = callbook_jobs::open(&temp_db("suite")).await.unwrap();
+    testing::check_all(store).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sqlite_memory_store_passes_the_suite() {
+    let store = callbook_jobs::open("sqlite::memory:").await.unwrap();
+    testing::check_all(store).await;
+}
+
+#[tokio::test]
+async fn reopening_keeps_data_and_does_not_rerun_migrations() {
+    let url = temp_db("reopen");
+    let tenant = {
+        let store = callbook_jobs::open(&url).await.unwrap();
+        testing::new_tenant(store.as_ref(), "Persisted").await
+    };
+    let store = callbook_jobs::open(&url).await.unwrap();
+    assert_eq!(store.get_tenant(tenant.id).await.unwrap(), tenant);
+}
+
+/// Two stores (two pools, as two processes would have) on one file: claimers on both never share a call.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn claimers_in_two_pools_on_one_file_never_share_a_call() {
+    use std::collections::BTreeSet;
+    use std::time::Duration;
+
+    let url = temp_db("two-pools");
+    let a = callbook_jobs::open(&url).await.unwrap();
+    let b = callbook_jobs::open(&url).await.unwrap();
+    let tenant = testing::new_tenant(a.as_ref(), "Shared file").await;
+    let mut ids = BTreeSet::new();
+    for i in 0..120 {
+        ids.insert(
+            testing::queued_call(a.as_ref(), tenant.id, &format!("TP{i}"))
+                .await
+                .id,
+        );
+    }
+    let now = chrono::Utc::now();
+    let mut handles = Vec::new();
+    for w in 0..6 {
+        let store = if w % 2 == 0 { a.clone() } else { b.clone() };
+        handles.push(tokio::spawn(async move {
+            let owner = format!("p{}-w{w}", w % 2);
+            let mut got = Vec::new();
+            loop {
+                let batch = store
+                    .claim_calls(&owner, now, Duration::from_secs(60), 2)
+                    .await
+                    .unwrap();
+                if batch.is_empty() {
+                    break;
+                }
+                for c in &batch {
+                    store
+                        .finish_call(c.tenant_id, c.id, &owner, now, callbook_jobs::CallState::Done)
+                        .await
+                        .unwrap();
+                }
+                got.extend(batch.into_iter().map(|c| c.id));
+            }
+            got
+        }));
+    }
+    let mut all = Vec::new();
+    for h in handles {
+        all.extend(h.await.unwrap());
+    }
+    let unique: BTreeSet<_> = all.iter().copied().collect();
+    assert_eq!(all.len(), unique.len(), "a call was claimed twice");
+    assert_eq!(unique, ids);
+}

@@ -150,12 +150,14 @@ impl AudioInput {
     }
 
     /// Reads and sniffs a file; the file name is kept for uploads and sidecar look-ups.
+    ///
+    /// # Errors
+    /// [`Error::InvalidAudio`] when the file cannot be read or is not audio.
     pub async fn from_file(path: impl AsRef<Path>) -> Result<Self> {
         let path = path.as_ref();
-        let bytes = tokio::fs::read(path).await.map_err(|e| Error::Local {
-            message: format!("cannot read {}", path.display()),
-            source: Some(Box::new(e)),
-        })?;
+        let bytes = tokio::fs::read(path)
+            .await
+            .map_err(|e| Error::invalid_audio(format!("cannot read {}: {e}", path.display())))?;
         let mut input = AudioInput::from_bytes(bytes)?;
         input.filename = path.file_name().map(|n| n.to_string_lossy().into_owned());
         input.path = Some(path.to_path_buf());

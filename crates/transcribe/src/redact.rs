@@ -240,49 +240,161 @@ struct Token {
     start: usize,
     end: usize,
     tok: Tok,
+    /// Ordinal of the word among all words and numbers of the text (plain words are counted, not stored).
+    idx: u32,
+}
+
+/// The lower-cased word packed into an integer (words of at most 16 ASCII letters).
+fn pack(word: &[u8]) -> Option<u128> {
+    if word.is_empty() || word.len() > 16 {
+        return None;
+    }
+    let mut key = 0u128;
+    for &c in word {
+        key = (key << 8) | u128::from(c.to_ascii_lowercase());
+    }
+    Some(key)
+}
+
+const VOCABULARY: &[(&[&str], Tok)] = &[
+    (&["zero", "oh"], Tok::DigitWord(0)),
+    (&["one"], Tok::DigitWord(1)),
+    (&["two"], Tok::DigitWord(2)),
+    (&["three"], Tok::DigitWord(3)),
+    (&["four"], Tok::DigitWord(4)),
+    (&["five"], Tok::DigitWord(5)),
+    (&["six"], Tok::DigitWord(6)),
+    (&["seven"], Tok::DigitWord(7)),
+    (&["eight"], Tok::DigitWord(8)),
+    (&["nine"], Tok::DigitWord(9)),
+    (&["double"], Tok::Multiplier(2)),
+    (&["triple"], Tok::Multiplier(3)),
+    (
+        &[
+            "card",
+            "cards",
+            "credit",
+            "debit",
+            "visa",
+            "mastercard",
+            "amex",
+            "discover",
+        ],
+        Tok::Word(Kw::Card),
+    ),
+    (
+        &["cvv", "cvc", "cid", "csc", "cvv2", "cvc2"],
+        Tok::Word(Kw::CvvStrong),
+    ),
+    (
+        &["code", "security", "verification", "back", "pin"],
+        Tok::Word(Kw::CvvWeak),
+    ),
+    (
+        &[
+            "expires",
+            "expiry",
+            "expiration",
+            "exp",
+            "expire",
+            "expiring",
+            "expired",
+            "thru",
+        ],
+        Tok::Word(Kw::Expiry),
+    ),
+    (
+        &[
+            "january",
+            "february",
+            "march",
+            "april",
+            "may",
+            "june",
+            "july",
+            "august",
+            "september",
+            "october",
+            "november",
+            "december",
+            "jan",
+            "feb",
+            "mar",
+            "apr",
+            "jun",
+            "jul",
+            "aug",
+            "sep",
+            "sept",
+            "oct",
+            "nov",
+            "dec",
+        ],
+        Tok::Word(Kw::Month),
+    ),
+    (&["social", "ssn"], Tok::Word(Kw::Ssn)),
+];
+
+const TABLE_BITS: u32 = 8;
+
+/// An open-addressing table over the packed vocabulary: one multiply and usually one compare per word,
+/// which keeps redaction near memory speed on text that is mostly plain words.
+struct Vocabulary {
+    slots: Vec<Option<(u128, Tok)>>,
+}
+
+impl Vocabulary {
+    fn slot(key: u128) -> usize {
+        let folded = (key as u64) ^ ((key >> 64) as u64).rotate_left(29);
+        (folded.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - TABLE_BITS)) as usize
+    }
+
+    fn build() -> Self {
+        let mut slots = vec![None; 1 << TABLE_BITS];
+        for (words, tok) in VOCABULARY {
+            for word in *words {
+                let Some(key) = pack(word.as_bytes()) else {
+                    continue;
+                };
+                let mut i = Self::slot(key);
+                while slots[i].is_some() {
+                    i = (i + 1) & ((1 << TABLE_BITS) - 1);
+                }
+                slots[i] = Some((key, *tok));
+            }
+        }
+        Vocabulary { slots }
+    }
+
+    fn get(&self, word: &[u8]) -> Tok {
+        let Some(key) = pack(word) else {
+            return Tok::Word(Kw::Plain);
+        };
+        let mut i = Self::slot(key);
+        while let Some((k, tok)) = self.slots[i] {
+            if k == key {
+                return tok;
+            }
+            i = (i + 1) & ((1 << TABLE_BITS) - 1);
+        }
+        Tok::Word(Kw::Plain)
+    }
+}
+
+fn vocabulary() -> &'static Vocabulary {
+    static VOCAB: std::sync::OnceLock<Vocabulary> = std::sync::OnceLock::new();
+    VOCAB.get_or_init(Vocabulary::build)
 }
 
 fn classify(word: &[u8]) -> Tok {
-    if word.len() > 12 {
-        return Tok::Word(Kw::Plain);
-    }
-    let mut buf = [0u8; 12];
-    let lower = &mut buf[..word.len()];
-    lower.copy_from_slice(word);
-    lower.make_ascii_lowercase();
-    let lower: &[u8] = lower;
-    match lower {
-        b"zero" | b"oh" => Tok::DigitWord(0),
-        b"one" => Tok::DigitWord(1),
-        b"two" => Tok::DigitWord(2),
-        b"three" => Tok::DigitWord(3),
-        b"four" => Tok::DigitWord(4),
-        b"five" => Tok::DigitWord(5),
-        b"six" => Tok::DigitWord(6),
-        b"seven" => Tok::DigitWord(7),
-        b"eight" => Tok::DigitWord(8),
-        b"nine" => Tok::DigitWord(9),
-        b"double" => Tok::Multiplier(2),
-        b"triple" => Tok::Multiplier(3),
-        b"card" | b"cards" | b"credit" | b"debit" | b"visa" | b"mastercard" | b"amex" | b"discover" => {
-            Tok::Word(Kw::Card)
-        }
-        b"cvv" | b"cvc" | b"cid" | b"csc" | b"cvv2" | b"cvc2" => Tok::Word(Kw::CvvStrong),
-        b"code" | b"security" | b"verification" | b"back" | b"pin" => Tok::Word(Kw::CvvWeak),
-        b"expires" | b"expiry" | b"expiration" | b"exp" | b"expire" | b"expiring" | b"expired" | b"thru" => {
-            Tok::Word(Kw::Expiry)
-        }
-        b"january" | b"february" | b"march" | b"april" | b"may" | b"june" | b"july" | b"august"
-        | b"september" | b"october" | b"november" | b"december" | b"jan" | b"feb" | b"mar" | b"apr"
-        | b"jun" | b"jul" | b"aug" | b"sep" | b"sept" | b"oct" | b"nov" | b"dec" => Tok::Word(Kw::Month),
-        b"social" | b"ssn" => Tok::Word(Kw::Ssn),
-        _ => Tok::Word(Kw::Plain),
-    }
+    vocabulary().get(word)
 }
 
+/// Tokenizes into numbers, digit words and keywords; plain words are only counted (in `idx`).
 fn tokenize(text: &str, tokens: &mut Vec<Token>) {
     let b = text.as_bytes();
     let mut i = 0;
+    let mut idx = 0u32;
     while i < b.len() {
         let c = b[i];
         if c.is_ascii_digit() {
@@ -294,7 +406,9 @@ fn tokenize(text: &str, tokens: &mut Vec<Token>) {
                 start,
                 end: i,
                 tok: Tok::Digits,
+                idx,
             });
+            idx += 1;
         } else if c.is_ascii_alphabetic() {
             let start = i;
             while i < b.len() && b[i].is_ascii_alphanumeric() {
@@ -307,15 +421,17 @@ fn tokenize(text: &str, tokens: &mut Vec<Token>) {
                 .position(|c| c.is_ascii_digit())
                 .map_or(i, |p| start + p);
             let alpha = &b[start..alpha_end];
-            let mut tok = classify(alpha);
             if alpha_end < i && matches!(classify(word), Tok::Word(Kw::CvvStrong)) {
                 tokens.push(Token {
                     start,
                     end: i,
                     tok: Tok::Word(Kw::CvvStrong),
+                    idx,
                 });
+                idx += 1;
                 continue;
             }
+            let mut tok = classify(alpha);
             if start > 0 && b[start - 1] == b'[' && b.get(alpha_end) == Some(&b']') {
                 tok = if alpha == b"CARD" {
                     Tok::Word(Kw::CardPlaceholder)
@@ -323,11 +439,15 @@ fn tokenize(text: &str, tokens: &mut Vec<Token>) {
                     Tok::Word(Kw::Plain)
                 };
             }
-            tokens.push(Token {
-                start,
-                end: alpha_end,
-                tok,
-            });
+            if !matches!(tok, Tok::Word(Kw::Plain)) {
+                tokens.push(Token {
+                    start,
+                    end: alpha_end,
+                    tok,
+                    idx,
+                });
+            }
+            idx += 1;
             i = alpha_end;
         } else {
             i += 1;
@@ -405,6 +525,7 @@ fn find_spans(text: &str, options: &RedactionOptions) -> Vec<PiiSpan> {
             }
             Tok::Multiplier(n) => {
                 if let Some(next) = tokens.get(t + 1)
+                    && next.idx == tk.idx + 1
                     && let Tok::DigitWord(d) = next.tok
                     && is_separator_gap(&b[tk.end..next.start])
                 {
@@ -440,11 +561,10 @@ fn find_spans(text: &str, options: &RedactionOptions) -> Vec<PiiSpan> {
     }
 
     // Card numbers.
-    let mut card_anchor_tokens: Vec<usize> = tokens
+    let mut card_anchor_tokens: Vec<u32> = tokens
         .iter()
-        .enumerate()
-        .filter(|(_, t)| matches!(t.tok, Tok::Word(Kw::Card | Kw::CardPlaceholder)))
-        .map(|(i, _)| i)
+        .filter(|t| matches!(t.tok, Tok::Word(Kw::Card | Kw::CardPlaceholder)))
+        .map(|t| t.idx)
         .collect();
     let mut unit_used = vec![false; units.len()];
     if options.cards {
@@ -492,7 +612,7 @@ fn find_spans(text: &str, options: &RedactionOptions) -> Vec<PiiSpan> {
                 let hit = covered[units[u].d0 - d0..units[u].d1 - d0].iter().any(|&c| c);
                 if hit {
                     unit_used[u] = true;
-                    card_anchor_tokens.push(units[u].tok);
+                    card_anchor_tokens.push(tokens[units[u].tok].idx);
                     open = Some(match open {
                         Some((s, _)) => (s, units[u].end),
                         None => (units[u].start, units[u].end),
@@ -515,26 +635,30 @@ fn find_spans(text: &str, options: &RedactionOptions) -> Vec<PiiSpan> {
         }
     }
     card_anchor_tokens.sort_unstable();
-    let card_near = |tok: usize| {
-        let lo = tok.saturating_sub(40);
-        let hi = tok + 40;
+    // Closures take a position in `tokens`; distances are counted in words (`idx`).
+    let card_near = |pos: usize| {
+        let idx = tokens[pos].idx;
+        let lo = idx.saturating_sub(40);
+        let hi = idx + 40;
         let i = card_anchor_tokens.partition_point(|&a| a < lo);
         card_anchor_tokens.get(i).is_some_and(|&a| a <= hi)
     };
-    // The nearest code/expiry keyword within a few words before a number decides what the number is.
-    let nearest_keyword = |tok: usize| {
-        tokens[tok.saturating_sub(6)..tok]
+    let words_before = |pos: usize, within: u32| {
+        let idx = tokens[pos].idx;
+        tokens[..pos]
             .iter()
             .rev()
-            .find_map(|t| match t.tok {
-                Tok::Word(k @ (Kw::Expiry | Kw::CvvStrong | Kw::CvvWeak)) => Some(k),
-                _ => None,
-            })
+            .take_while(move |t| t.idx + within >= idx)
     };
-    let keyword_before = |tok: usize, within: usize, want: &dyn Fn(Kw) -> bool| {
-        tokens[tok.saturating_sub(within)..tok]
-            .iter()
-            .any(|t| matches!(t.tok, Tok::Word(k) if want(k)))
+    // The nearest code/expiry keyword within a few words before a number decides what the number is.
+    let nearest_keyword = |pos: usize| {
+        words_before(pos, 6).find_map(|t| match t.tok {
+            Tok::Word(k @ (Kw::Expiry | Kw::CvvStrong | Kw::CvvWeak)) => Some(k),
+            _ => None,
+        })
+    };
+    let keyword_before = |pos: usize, within: u32, want: &dyn Fn(Kw) -> bool| {
+        words_before(pos, within).any(|t| matches!(t.tok, Tok::Word(k) if want(k)))
     };
 
     for (gi, g) in groups.iter().enumerate() {
@@ -570,6 +694,7 @@ fn find_spans(text: &str, options: &RedactionOptions) -> Vec<PiiSpan> {
                     continue;
                 }
                 let month_before = first.tok > 0
+                    && tokens[first.tok - 1].idx + 1 == tokens[first.tok].idx
                     && matches!(tokens[first.tok - 1].tok, Tok::Word(Kw::Month))
                     && matches!(n, 2 | 4);
                 if month_before {
@@ -625,10 +750,13 @@ fn find_spans(text: &str, options: &RedactionOptions) -> Vec<PiiSpan> {
     normalise(spans)
 }
 
-/// A card word within 40 tokens before or 10 after `tok`.
-fn card_words_near(tokens: &[Token], tok: usize) -> bool {
-    tokens[tok.saturating_sub(40)..(tok + 10).min(tokens.len())]
-        .iter()
+/// A card word within 40 words before or 10 after the token at `pos`.
+fn card_words_near(tokens: &[Token], pos: usize) -> bool {
+    let idx = tokens[pos].idx;
+    let before = tokens[..pos].iter().rev().take_while(|t| t.idx + 40 >= idx);
+    let after = tokens[pos..].iter().take_while(|t| t.idx <= idx + 10);
+    before
+        .chain(after)
         .any(|t| matches!(t.tok, Tok::Word(Kw::Card | Kw::CardPlaceholder)))
 }
 

@@ -226,3 +226,25 @@ async fn openai_transcriber_against_a_mock() {
     assert!((t["segments"][0]["confidence"].as_f64().unwrap() - c).abs() < 1e-9);
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[cfg(feature = "whisper-local")]
+#[test]
+fn whisper_local_with_a_missing_model_is_a_clear_error() {
+    let dir = temp_dir("whisper-missing");
+    std::fs::write(dir.join("call.wav"), wav(1.0, 0.4)).unwrap();
+    let missing = dir.join("no-such-model.bin");
+    let out = callbook(
+        &[("CALLBOOK_WHISPER_MODEL", missing.to_str().unwrap())],
+        &[&dir.join("call.wav")],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("whisper-local"), "{stderr}");
+    assert!(out.stdout.is_empty());
+    let _ = std::fs::remove_dir_all(dir);
+}

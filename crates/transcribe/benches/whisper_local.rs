@@ -98,7 +98,8 @@ mod bench {
             ("greedy, 2 threads", 1, 2),
             ("beam 5, 1 thread", 5, 1),
         ];
-        let mut results = Vec::new();
+        let options = TranscribeOptions::new();
+        let mut backends = Vec::new();
         for (name, beam, threads) in configs {
             let started = Instant::now();
             let whisper = WhisperLocalTranscriber::builder(&model)
@@ -107,19 +108,27 @@ mod bench {
                 .build()
                 .unwrap();
             let load = started.elapsed();
-            let options = TranscribeOptions::new();
-            let mut times = Vec::with_capacity(runs);
-            let mut words = 0;
-            for i in 0..=runs {
+            // One warm-up run each (page cache, allocator).
+            let words = runtime
+                .block_on(whisper.transcribe(&audio, &options))
+                .unwrap()
+                .text
+                .split_whitespace()
+                .count();
+            backends.push((name, whisper, load, words, Vec::with_capacity(runs)));
+        }
+        // Round-robin, so that load from other processes falls on every configuration alike.
+        for _ in 0..runs {
+            for (_, whisper, _, _, times) in &mut backends {
                 let started = Instant::now();
-                let transcript = runtime.block_on(whisper.transcribe(&audio, &options)).unwrap();
-                if i > 0 {
-                    times.push(started.elapsed());
-                }
-                words = transcript.text.split_whitespace().count();
+                runtime.block_on(whisper.transcribe(&audio, &options)).unwrap();
+                times.push(started.elapsed());
             }
+        }
+        let mut medians = Vec::new();
+        for (name, _, load, words, times) in &mut backends {
             let min = *times.iter().min().unwrap();
-            let median = median(&mut times);
+            let median = median(times);
             println!(
                 "{name:<28} median {:>7.1} ms  min {:>7.1} ms  real-time factor {:>5.1}× (best {:>5.1}×)  \
                  model load {:>5.1} ms  {words} words",
@@ -129,15 +138,15 @@ mod bench {
                 seconds / min.as_secs_f64(),
                 load.as_secs_f64() * 1000.0,
             );
-            results.push(median);
+            medians.push(median);
         }
-        let ratio = |a: &Duration, b: &Duration| a.as_secs_f64() / b.as_secs_f64();
+        let ratio = |a: Duration, b: Duration| a.as_secs_f64() / b.as_secs_f64();
         println!(
-            "same-run ratios: beam 5 costs {:.2}× the time of greedy; 2 threads are {:.2}× faster than 1",
-            ratio(&results[0], &results[1]),
-            ratio(&results[2], &results[0]),
+            "same-run ratios of median times: beam 5 / greedy = {:.2}; 1 thread / 2 threads = {:.2}",
+            ratio(medians[0], medians[1]),
+            ratio(medians[2], medians[0]),
         );
-        let goal = seconds / results[0].as_secs_f64();
+        let goal = seconds / medians[0].as_secs_f64();
         println!(
             "goal ≥ 10× real time with the default: {} ({goal:.1}×)",
             if goal >= 10.0 {

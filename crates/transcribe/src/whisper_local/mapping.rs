@@ -164,7 +164,8 @@ fn build_words(tokens: &[RawToken], seg_start: f64, seg_end: f64, channel: Optio
 ///
 /// A word survives when it has a letter or digit outside every span; its text then keeps only what lies
 /// outside. Words without any letter or digit (a lone dash) survive unless they touch a span. An opening
-/// bracket that is never closed in the segment is ordinary text.
+/// bracket that is never closed in the segment is ordinary text, and so is a span with a digit in it (an area
+/// code in parentheses is speech, not an annotation).
 fn strip_annotations(words: &[Word]) -> Vec<Word> {
     // Work on the segment's characters, each tagged with the index of the word it belongs to.
     let chars: Vec<(usize, char)> = words
@@ -190,9 +191,13 @@ fn strip_annotations(words: &[Word]) -> Vec<Word> {
             && let Some(offset) = chars[i + 1..].iter().position(|&(_, c)| c == close)
         {
             let end = i + 1 + offset;
-            in_span[i..=end].fill(true);
-            i = end + 1;
-            continue;
+            // Whisper's annotations are words ("[BLANK_AUDIO]", "(wind howling)"); a bracketed span with a
+            // digit is speech the caller said, such as the area code in "(914) 555-2177".
+            if !chars[i + 1..end].iter().any(|&(_, c)| c.is_ascii_digit()) {
+                in_span[i..=end].fill(true);
+                i = end + 1;
+                continue;
+            }
         }
         i += 1;
     }
@@ -418,6 +423,25 @@ mod tests {
         let words: Vec<&str> = mapped.words.iter().map(|w| w.text.as_str()).collect();
         assert_eq!(words, vec!["Hello", "there."]);
         assert_eq!(mapped.dropped_non_speech, 0);
+    }
+
+    #[test]
+    fn a_bracketed_area_code_is_speech_not_an_annotation() {
+        let raw = [seg(
+            0,
+            300,
+            0.1,
+            vec![
+                tok(" call", 0.9, 0, 50),
+                tok(" (914)", 0.9, 50, 100),
+                tok(" 555-2177", 0.9, 100, 200),
+                tok(" (coughs)", 0.9, 200, 300),
+            ],
+        )];
+        let mapped = map_segments(&raw, None, true);
+        assert_eq!(mapped.segments[0].text, "call (914) 555-2177");
+        let words: Vec<&str> = mapped.words.iter().map(|w| w.text.as_str()).collect();
+        assert_eq!(words, vec!["call", "(914)", "555-2177"]);
     }
 
     #[test]

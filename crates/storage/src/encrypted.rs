@@ -345,20 +345,7 @@ impl EncryptedStore {
         let scope = KeyScope::parse(&header.key_scope)
             .filter(|s| s.tenant() == &key.tenant)
             .ok_or_else(|| Error::integrity("blob header names a data key of another tenant"))?;
-        let data_key = match self.keys().load(&scope).await? {
-            None => {
-                return Err(Error::KeyShredded {
-                    scope: scope.as_header_string(),
-                });
-            }
-            Some(k) if bool::from(subtle::ConstantTimeEq::ct_eq(&k.id[..], &header.key_id[..])) => k,
-            Some(_) => {
-                return Err(Error::integrity(
-                    "blob names a data key id the scope does not have (tampered header, or a blob left over \
-                     from before the scope was shredded)",
-                ));
-            }
-        };
+        let data_key = self.keys().load_for_blob(&scope, &header.key_id).await?;
         SegmentCipher::for_blob(&data_key.key, header, header_bytes)
     }
 
@@ -773,10 +760,10 @@ impl RecordingStore for EncryptedStore {
                 what: format!("tenant {tenant}"),
             });
         }
-        let mut report = ShredReport::default();
-        if self.keys().destroy(&scope).await? {
-            report.keys_destroyed = 1;
-        }
+        let mut report = ShredReport {
+            keys_destroyed: self.keys().destroy(&scope).await?,
+            ..Default::default()
+        };
         self.delete_blobs(blobs, &mut report).await;
         tracing::info!(tenant = %tenant, blobs = report.blobs_deleted, "shredded customer");
         Ok(report)

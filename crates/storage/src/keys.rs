@@ -3,17 +3,18 @@
 //!
 //! ```text
 //! master key (KEK, id "k2")  ── from CALLBOOK_MASTER_KEY, never stored by this crate
-//!   └─ wraps ─▶ data key of tenant t1           keys/t1/tenant.dek            (JSON, AES-256-GCM-wrapped)
-//!   └─ wraps ─▶ data key of customer u9 of t1   keys/t1/customers/u9.dek
+//!   └─ wraps ─▶ data key of tenant t1           keys/t1/tenant/{key id}.dek         (JSON, AES-256-GCM-wrapped)
+//!   └─ wraps ─▶ data key of customer u9 of t1   keys/t1/customers/u9/{key id}.dek
 //!                 └─ HKDF per blob ─▶ blob key ─▶ segments
 //! ```
 //!
 //! * **Durable and shared**: the wrapped data keys live in the object store, so every server instance that
 //!   has the master key sees the same data keys.
-//! * **First key, concurrently**: a data key is created with a create-only put
-//!   ([`object_store::PutMode::Create`]); the loser of a race gets `AlreadyExists`, re-reads and uses the
-//!   winner's key, so a tenant never ends up with two keys. Memory, the local file system and S3 (conditional
-//!   `If-None-Match: *`) support this.
+//! * **First key, concurrently**: each data key is stored at its own path named by its random id, and every
+//!   blob header names the id it used. Two instances creating a tenant's first key at the same moment both
+//!   succeed and never overwrite each other; every blob stays readable and later puts all pick the smallest
+//!   id. This does not rely on conditional puts (`If-None-Match: *`), which real S3 honours but several
+//!   S3-compatible servers, s3s-fs among them, silently ignore (our conformance suite caught exactly that).
 //! * **Rotation**: put a new master key first in the [`Keyring`], keep the old one after it, and run
 //!   [`RecordingStore::rewrap_data_keys`](crate::RecordingStore::rewrap_data_keys): every data key is
 //!   unwrapped with the old and wrapped with the new master key. Blobs are not touched (their headers name
@@ -222,23 +223,30 @@ impl KeyScope {
         }
     }
 
-    pub(crate) fn object_path(&self) -> String {
+    /// The folder holding this scope's wrapped data keys.
+    pub(crate) fn key_prefix(&self) -> String {
         match self {
-            KeyScope::Tenant(t) => format!("keys/{t}/tenant.dek"),
-            KeyScope::Customer(t, c) => format!("keys/{t}/customers/{c}.dek"),
+            KeyScope::Tenant(t) => format!("keys/{t}/tenant"),
+            KeyScope::Customer(t, c) => format!("keys/{t}/customers/{c}"),
         }
     }
 
-    fn from_object_path(path: &str) -> Option<Self> {
+    fn key_path(&self, key_id: &[u8; 16]) -> Path {
+        Path::from(format!("{}/{}.dek", self.key_prefix(), hex::encode(key_id)))
+    }
+
+    fn from_object_path(path: &str) -> Option<(Self, [u8; 16])> {
         let parts: Vec<&str> = path.split('/').collect();
-        match parts.as_slice() {
-            ["keys", t, "tenant.dek"] => Some(KeyScope::Tenant(TenantId::new(*t).ok()?)),
-            ["keys", t, "customers", file] => Some(KeyScope::Customer(
-                TenantId::new(*t).ok()?,
-                CustomerId::new(file.strip_suffix(".dek")?).ok()?,
-            )),
-            _ => None,
-        }
+        let (scope, file) = match parts.as_slice() {
+            ["keys", t, "tenant", file] => (KeyScope::Tenant(TenantId::new(*t).ok()?), *file),
+            ["keys", t, "customers", c, file] => (
+                KeyScope::Customer(TenantId::new(*t).ok()?, CustomerId::new(*c).ok()?),
+                *file,
+            ),
+            _ => return None,
+        };
+        let id = hex::decode(file.strip_suffix(".dek")?).ok()?.try_into().ok()?;
+        Some((scope, id))
     }
 }
 
@@ -376,22 +384,68 @@ impl KeyStore<'_> {
         ))
     }
 
-    /// Loads the scope's data key, or `None` when it does not exist.
-    pub(crate) async fn load(&self, scope: &KeyScope) -> Result<Option<DataKey>> {
-        let path = Path::from(scope.object_path());
-        match self.store.get(&path).await {
+    /// The ids of the scope's data keys, sorted.
+    async fn key_ids(&self, scope: &KeyScope) -> Result<Vec<[u8; 16]>> {
+        use futures_util::TryStreamExt;
+        let metas: Vec<_> = self
+            .store
+            .list(Some(&Path::from(scope.key_prefix())))
+            .try_collect()
+            .await?;
+        let mut ids: Vec<[u8; 16]> = metas
+            .iter()
+            .filter_map(|m| KeyScope::from_object_path(m.location.as_ref()))
+            .filter(|(s, _)| s == scope)
+            .map(|(_, id)| id)
+            .collect();
+        ids.sort();
+        Ok(ids)
+    }
+
+    /// Loads one data key by id, or `None` when it does not exist.
+    async fn load(&self, scope: &KeyScope, key_id: &[u8; 16]) -> Result<Option<DataKey>> {
+        match self.store.get(&scope.key_path(key_id)).await {
             Ok(got) => {
                 let bytes = got.bytes().await.map_err(Error::from_store)?;
-                Ok(Some(self.unwrap(scope, &bytes)?.0))
+                let (key, _) = self.unwrap(scope, &bytes)?;
+                if key.id != *key_id {
+                    return Err(Error::integrity("wrapped data key stored under another id"));
+                }
+                Ok(Some(key))
             }
             Err(object_store::Error::NotFound { .. }) => Ok(None),
             Err(e) => Err(e.into()),
         }
     }
 
-    /// Loads the scope's data key, creating it when absent. Safe against concurrent creators.
+    /// Loads the data key a blob names. A scope without any key has been shredded; a scope whose keys do
+    /// not include this id means the blob's header was tampered with (or the blob predates a shred).
+    pub(crate) async fn load_for_blob(&self, scope: &KeyScope, key_id: &[u8; 16]) -> Result<DataKey> {
+        if let Some(key) = self.load(scope, key_id).await? {
+            return Ok(key);
+        }
+        if self.key_ids(scope).await?.is_empty() {
+            Err(Error::KeyShredded {
+                scope: scope.as_header_string(),
+            })
+        } else {
+            Err(Error::integrity(
+                "blob names a data key its scope does not have (tampered header, or a blob left over from before \
+                 the scope was shredded)",
+            ))
+        }
+    }
+
+    /// The scope's data key for new blobs, created when the scope has none.
+    ///
+    /// Keys live at unique paths (`{scope}/{key id}.dek`), so concurrent creators never overwrite each
+    /// other, with or without conditional-put support in the store: if two instances create the first key
+    /// at the same moment, both keys are stored, each blob names the one it used, and from then on every
+    /// instance picks the smallest id. Shredding deletes all of them.
     pub(crate) async fn get_or_create(&self, scope: &KeyScope) -> Result<DataKey> {
-        if let Some(key) = self.load(scope).await? {
+        if let Some(id) = self.key_ids(scope).await?.first()
+            && let Some(key) = self.load(scope, id).await?
+        {
             return Ok(key);
         }
         let key = DataKey {
@@ -399,40 +453,28 @@ impl KeyStore<'_> {
             key: Zeroizing::new(random()?),
         };
         let record = self.wrap(scope, &key, self.keyring.primary())?;
-        let path = Path::from(scope.object_path());
         let opts = PutOptions {
             mode: PutMode::Create,
             ..Default::default()
         };
-        match self.store.put_opts(&path, PutPayload::from(record), opts).await {
-            Ok(_) => {
-                tracing::info!(scope = %scope.as_header_string(), "created data key");
-                Ok(key)
-            }
-            Err(object_store::Error::AlreadyExists { .. })
-            | Err(object_store::Error::Precondition { .. }) => {
-                // Another instance won the race: use its key.
-                self.load(scope).await?.ok_or_else(|| Error::Unavailable {
-                    source: "data key vanished right after a conflicting create".into(),
-                })
-            }
-            Err(e) => Err(e.into()),
-        }
+        self.store
+            .put_opts(&scope.key_path(&key.id), PutPayload::from(record), opts)
+            .await?;
+        tracing::info!(scope = %scope.as_header_string(), "created data key");
+        Ok(key)
     }
 
-    /// Deletes the scope's wrapped key. Returns whether it existed.
-    pub(crate) async fn destroy(&self, scope: &KeyScope) -> Result<bool> {
-        let path = Path::from(scope.object_path());
-        let existed = match self.store.head(&path).await {
-            Ok(_) => true,
-            Err(object_store::Error::NotFound { .. }) => false,
-            Err(e) => return Err(e.into()),
-        };
-        match self.store.delete(&path).await {
-            Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
-            Err(e) => return Err(e.into()),
+    /// Deletes every wrapped key of the scope. Returns how many existed.
+    pub(crate) async fn destroy(&self, scope: &KeyScope) -> Result<u64> {
+        let mut destroyed = 0;
+        for id in self.key_ids(scope).await? {
+            match self.store.delete(&scope.key_path(&id)).await {
+                Ok(()) => destroyed += 1,
+                Err(object_store::Error::NotFound { .. }) => {}
+                Err(e) => return Err(e.into()),
+            }
         }
-        Ok(existed)
+        Ok(destroyed)
     }
 
     /// Rewraps every data key under the primary master key.
@@ -441,7 +483,7 @@ impl KeyStore<'_> {
         let mut report = RewrapReport::default();
         let metas: Vec<_> = self.store.list(Some(&Path::from("keys"))).try_collect().await?;
         for meta in metas {
-            let Some(scope) = KeyScope::from_object_path(meta.location.as_ref()) else {
+            let Some((scope, _)) = KeyScope::from_object_path(meta.location.as_ref()) else {
                 continue;
             };
             report.examined += 1;

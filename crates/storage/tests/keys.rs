@@ -1,0 +1,197 @@
+//! Key hierarchy: master key rotation by rewrapping (audio untouched), missing master keys, crypto-shredding
+//! of copies, and key parsing.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use callbook_storage::{
+    CustomerId, EncryptedStore, Error, Keyring, MasterKey, RecordingKey, RecordingOptions, RecordingStore,
+    RecordingStoreExt, TenantId,
+};
+use object_store::memory::InMemory;
+use object_store::path::Path;
+use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
+
+fn k(id: &str, byte: u8) -> MasterKey {
+    MasterKey::from_bytes(Some(id), [byte; 32]).unwrap()
+}
+
+fn on(store: &Arc<dyn ObjectStore>, keyring: Keyring) -> EncryptedStore {
+    EncryptedStore::builder()
+        .with_object_store(store.clone())
+        .with_keyring(keyring)
+        .build()
+        .unwrap()
+}
+
+async fn snapshot(store: &Arc<dyn ObjectStore>, prefix: &str) -> Vec<(String, Bytes)> {
+    use futures_util::TryStreamExt;
+    let metas: Vec<_> = store.list(Some(&Path::from(prefix))).try_collect().await.unwrap();
+    let mut out = Vec::new();
+    for m in metas {
+        out.push((
+            m.location.to_string(),
+            store.get(&m.location).await.unwrap().bytes().await.unwrap(),
+        ));
+    }
+    out.sort();
+    out
+}
+
+#[tokio::test]
+async fn rotation_rewraps_data_keys_without_touching_audio() {
+    let backend: Arc<dyn ObjectStore> = Arc::new(InMemory::new());
+    let old = on(&backend, Keyring::new(k("k1", 1)));
+    let key = RecordingKey::audio("t1", "c1", "r1").unwrap();
+    let cust = RecordingKey::audio("t1", "c2", "r1").unwrap();
+    let audio = Bytes::from(vec![9u8; 200_000]);
+    old.put_bytes(&key, RecordingOptions::new("audio/wav"), audio.clone())
+        .await
+        .unwrap();
+    old.put_bytes(
+        &cust,
+        RecordingOptions::new("audio/wav").with_customer(CustomerId::new("u1").unwrap()),
+        audio.clone(),
+    )
+    .await
+    .unwrap();
+    let blobs_before = snapshot(&backend, "tenants").await;
+
+    // A server with only the new master key cannot read the old data keys.
+    let new_only = on(&backend, Keyring::new(k("k2", 2)));
+    assert!(
+        matches!(new_only.get_bytes(&key).await, Err(Error::MasterKeyMissing { ref kek_id }) if kek_id == "k1")
+    );
+
+    // Rotation: new primary, old kept for unwrapping, rewrap.
+    let rotating = on(&backend, Keyring::new(k("k2", 2)).with_previous(k("k1", 1)));
+    let report = rotating.rewrap_data_keys().await.unwrap();
+    assert_eq!(
+        (report.examined, report.rewrapped, report.already_current),
+        (2, 2, 0),
+        "{report:?}"
+    );
+    assert!(report.failures.is_empty());
+    let again = rotating.rewrap_data_keys().await.unwrap();
+    assert_eq!((again.rewrapped, again.already_current), (0, 2));
+
+    // Audio blobs are byte-identical, and the new key alone now reads them.
+    assert_eq!(snapshot(&backend, "tenants").await, blobs_before);
+    assert_eq!(new_only.get_bytes(&key).await.unwrap(), audio);
+    assert_eq!(new_only.get_bytes(&cust).await.unwrap(), audio);
+    // And the old key alone no longer can.
+    assert!(matches!(
+        old.get_bytes(&key).await,
+        Err(Error::MasterKeyMissing { .. })
+    ));
+}
+
+#[tokio::test]
+async fn shredding_makes_copies_unreadable() {
+    let backend: Arc<dyn ObjectStore> = Arc::new(InMemory::new());
+    let store = on(&backend, Keyring::new(k("k1", 1)));
+    let key = RecordingKey::audio("t1", "c1", "r1").unwrap();
+    store
+        .put_bytes(
+            &key,
+            RecordingOptions::new("audio/wav"),
+            Bytes::from_static(b"audio"),
+        )
+        .await
+        .unwrap();
+    // A backup copy of the blob taken before the shred.
+    let blob = backend
+        .get(&EncryptedStore::object_path(&key))
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    store.shred_tenant(&TenantId::new("t1").unwrap()).await.unwrap();
+    backend
+        .put(&EncryptedStore::object_path(&key), PutPayload::from(blob.clone()))
+        .await
+        .unwrap();
+    assert!(matches!(
+        store.get_bytes(&key).await,
+        Err(Error::KeyShredded { .. })
+    ));
+    assert!(matches!(
+        store.head_recording(&key).await,
+        Err(Error::KeyShredded { .. })
+    ));
+    // A new key for the tenant (after new uploads) does not make the old copy readable either.
+    let other = RecordingKey::audio("t1", "c9", "r1").unwrap();
+    store
+        .put_bytes(
+            &other,
+            RecordingOptions::new("audio/wav"),
+            Bytes::from_static(b"new"),
+        )
+        .await
+        .unwrap();
+    assert!(matches!(
+        store.get_bytes(&key).await,
+        Err(Error::Integrity { .. })
+    ));
+}
+
+#[tokio::test]
+async fn two_instances_share_data_keys_through_the_store() {
+    let backend: Arc<dyn ObjectStore> = Arc::new(InMemory::new());
+    let a = on(&backend, Keyring::new(k("k1", 1)));
+    let b = on(&backend, Keyring::new(k("k1", 1)));
+    let key = RecordingKey::audio("t1", "c1", "r1").unwrap();
+    a.put_bytes(
+        &key,
+        RecordingOptions::new("audio/wav"),
+        Bytes::from_static(b"from a"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(b.get_bytes(&key).await.unwrap(), Bytes::from_static(b"from a"));
+}
+
+#[test]
+fn keyring_parsing() {
+    let b64 = "AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=";
+    let ring = Keyring::parse(&format!("k2:{b64}, {b64}")).unwrap();
+    assert_eq!(ring.primary().id(), "k2");
+    assert!(ring.ids()[1].starts_with("fp-"));
+    assert!(Keyring::parse("").is_err());
+    assert!(Keyring::parse("k1:AAAA").is_err(), "short key");
+    assert!(Keyring::parse("k1:not base64!").is_err());
+    assert!(
+        Keyring::parse(&format!("k1:{b64},k1:{b64}")).is_err(),
+        "duplicate id"
+    );
+    let exported = ring.primary().export();
+    assert_eq!(Keyring::parse(&exported).unwrap().primary().id(), "k2");
+    let debug = format!("{ring:?} {:?}", ring.primary());
+    assert!(!debug.contains(b64) && debug.contains("redacted"), "{debug}");
+}
+
+#[test]
+fn builder_rejects_bad_configuration() {
+    let ring = Keyring::new(k("k1", 1));
+    for url in ["ftp://x", "memory://x", "file://", "s3://"] {
+        let r = EncryptedStore::builder()
+            .with_url(url)
+            .with_keyring(ring.clone())
+            .build();
+        assert!(matches!(r, Err(Error::Config(_))), "{url}");
+    }
+    assert!(matches!(
+        EncryptedStore::builder().with_url("memory://").build(),
+        Err(Error::Config(_))
+    ));
+    let r = EncryptedStore::builder()
+        .with_url("memory://")
+        .with_keyring(ring.clone())
+        .with_segment_size(1000)
+        .build();
+    assert!(matches!(r, Err(Error::Config(_))));
+    let builder = EncryptedStore::builder().with_s3_credentials("AKIDEXAMPLE", "very-secret-value");
+    assert!(!format!("{builder:?}").contains("very-secret-value"));
+}

@@ -573,6 +573,46 @@ impl RecordingStore for EncryptedStore {
         })
     }
 
+    async fn get_recording_range(&self, key: &RecordingKey, range: std::ops::Range<u64>) -> Result<Bytes> {
+        let path = Self::object_path(key);
+        let meta = self.inner.store.head(&path).await?;
+        let (header, header_bytes) = self.read_header(&path, meta.size).await?;
+        let cipher = self.open_header(key, &header, &header_bytes).await?;
+        let header_len = header_bytes.len() as u64;
+        let layout = Layout::for_body(meta.size - header_len, header.segment_size)?;
+        // The trailer authenticates the length, so a truncated blob cannot pass for a shorter recording.
+        let trailer_bytes = self
+            .inner
+            .store
+            .get_range(&path, meta.size - TRAILER_LEN as u64..meta.size)
+            .await?;
+        let trailer = open_trailer(&cipher, &layout, &trailer_bytes)?;
+        if range.start > range.end || range.end > trailer.size {
+            return Err(Error::InvalidInput(format!(
+                "range {}..{} is outside the recording (0..{})",
+                range.start, range.end, trailer.size
+            )));
+        }
+        if range.is_empty() {
+            return Ok(Bytes::new());
+        }
+        let seg = layout.segment_size();
+        let (first, last) = (range.start / seg, (range.end - 1) / seg);
+        let (start, _) = layout.segment_span(first);
+        let (last_start, last_len) = layout.segment_span(last);
+        let ciphertext = self
+            .inner
+            .store
+            .get_range(
+                &path,
+                header_len + start..header_len + last_start + last_len as u64,
+            )
+            .await?;
+        let plain = crate::format::open_data_segments(&cipher, &layout, first, &ciphertext)?;
+        let offset = (range.start - first * seg) as usize;
+        Ok(Bytes::from(plain).slice(offset..offset + (range.end - range.start) as usize))
+    }
+
     async fn head_recording(&self, key: &RecordingKey) -> Result<RecordingMeta> {
         let path = Self::object_path(key);
         let meta = self.inner.store.head(&path).await?;

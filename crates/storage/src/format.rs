@@ -284,6 +284,19 @@ impl Layout {
             + TRAILER_LEN as u64
     }
 
+    /// Byte offset (from the body start) and ciphertext length of data segment `index`.
+    pub(crate) fn segment_span(&self, index: u64) -> (u64, usize) {
+        (
+            index * (self.segment_size + TAG_LEN) as u64,
+            self.segment_len(index),
+        )
+    }
+
+    /// Plaintext bytes per segment.
+    pub(crate) fn segment_size(&self) -> u64 {
+        self.segment_size as u64
+    }
+
     fn data_segments(&self) -> u64 {
         self.full_segments + u64::from(self.partial_len > 0)
     }
@@ -361,6 +374,34 @@ impl SegmentCipher {
         buf.truncate(ct_len);
         Ok(())
     }
+}
+
+/// Decrypts data segments `first..` from `ciphertext`, which starts at segment `first`'s first byte and
+/// ends at a segment boundary. Returns the concatenated plaintext.
+pub(crate) fn open_data_segments(
+    cipher: &SegmentCipher,
+    layout: &Layout,
+    first: u64,
+    ciphertext: &[u8],
+) -> Result<Vec<u8>> {
+    let mut out = Vec::with_capacity(ciphertext.len());
+    let mut rest = ciphertext;
+    let mut index = first;
+    while !rest.is_empty() {
+        if index >= layout.data_segments() {
+            return Err(Error::integrity("range runs past the data segments"));
+        }
+        let len = layout.segment_len(index);
+        if rest.len() < len {
+            return Err(Error::integrity("short segment in range read"));
+        }
+        let mut segment = rest[..len].to_vec();
+        cipher.open(index as u32, false, &mut segment)?;
+        out.extend_from_slice(&segment);
+        rest = &rest[len..];
+        index += 1;
+    }
+    Ok(out)
 }
 
 /// Plaintext size and digest, as authenticated by the trailer.

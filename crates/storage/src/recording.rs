@@ -206,6 +206,12 @@ pub trait RecordingStore: Send + Sync + fmt::Debug + 'static {
     /// Opens a recording for streaming decryption (see [`RecordingStream`] for when data may be trusted).
     async fn get_recording(&self, key: &RecordingKey) -> Result<RecordingStream>;
 
+    /// Plaintext bytes `range` of a recording (for HTTP `Range` requests and seeking), decrypting only the
+    /// segments that cover it. Every segment read is authenticated and the length is checked against the
+    /// authenticated trailer; the whole-file SHA-256 is not (use a full read for that). A range beyond the end
+    /// is [`Error::InvalidInput`].
+    async fn get_recording_range(&self, key: &RecordingKey, range: std::ops::Range<u64>) -> Result<Bytes>;
+
     /// Metadata of a recording, with the header and trailer authenticated (the body is not read).
     async fn head_recording(&self, key: &RecordingKey) -> Result<RecordingMeta>;
 
@@ -261,6 +267,13 @@ macro_rules! forward_recording_store {
             }
             async fn get_recording(&self, key: &RecordingKey) -> Result<RecordingStream> {
                 (**self).get_recording(key).await
+            }
+            async fn get_recording_range(
+                &self,
+                key: &RecordingKey,
+                range: std::ops::Range<u64>,
+            ) -> Result<Bytes> {
+                (**self).get_recording_range(key, range).await
             }
             async fn head_recording(&self, key: &RecordingKey) -> Result<RecordingMeta> {
                 (**self).head_recording(key).await

@@ -89,6 +89,8 @@ pub async fn check_all(store: &dyn RecordingStore, segment_size: u32) -> CheckRe
     check_shred_tenant(store).await?;
     check_shred_customer(store).await?;
     check_legal_hold_and_purge(store).await?;
+    check_concurrent_purges(store).await?;
+    check_range_reads(store, segment_size).await?;
     Ok(())
 }
 
@@ -591,5 +593,96 @@ pub async fn check_legal_hold_and_purge(store: &dyn RecordingStore) -> CheckResu
         .shred_tenant(&tenant)
         .await
         .map_err(fail("shred after release"))?;
+    Ok(())
+}
+
+/// Two purges of the same tenant at once both succeed without failures, and together delete everything due.
+pub async fn check_concurrent_purges(store: &dyn RecordingStore) -> CheckResult {
+    let tenant = fresh_tenant("purgerace");
+    for i in 0..12 {
+        store
+            .put_bytes(
+                &audio_key(&tenant, "c1", &format!("r{i}")),
+                RecordingOptions::new("audio/wav"),
+                synthetic_wav(100),
+            )
+            .await
+            .map_err(fail("put"))?;
+    }
+    let policy = RetentionPolicy::default().with_retention(ArtefactKind::Audio, Some(TimeDelta::zero()));
+    let now = Utc::now() + TimeDelta::seconds(5);
+    let (a, b) = futures_util::future::join(
+        store.purge_expired(&policy, now, Some(&tenant)),
+        store.purge_expired(&policy, now, Some(&tenant)),
+    )
+    .await;
+    let (a, b) = (a.map_err(fail("purge a"))?, b.map_err(fail("purge b"))?);
+    ensure!(
+        a.failures.is_empty() && b.failures.is_empty(),
+        "concurrent purge failures: {a:?} {b:?}"
+    );
+    ensure!(
+        a.deleted >= 12 || b.deleted >= 12 || a.deleted + b.deleted >= 12,
+        "purges deleted too little: {a:?} {b:?}"
+    );
+    ensure!(
+        store
+            .list_recordings(&tenant, None)
+            .await
+            .map_err(fail("list"))?
+            .is_empty(),
+        "purge left blobs behind"
+    );
+    Ok(())
+}
+
+/// Byte ranges (for HTTP `Range` / seeking) return exactly the slice; out-of-bounds ranges are invalid input.
+pub async fn check_range_reads(store: &dyn RecordingStore, segment_size: u32) -> CheckResult {
+    let tenant = fresh_tenant("range");
+    let key = audio_key(&tenant, "c1", "r1");
+    let seg = u64::from(segment_size);
+    let len = 3 * seg + 123;
+    let audio = synthetic_wav(len as usize);
+    store
+        .put_bytes(&key, RecordingOptions::new("audio/wav"), audio.clone())
+        .await
+        .map_err(fail("put"))?;
+    for range in [
+        0..0,
+        0..1,
+        0..len,
+        1..seg,
+        seg - 1..seg + 1,
+        seg..2 * seg,
+        2 * seg + 5..len,
+        len..len,
+    ] {
+        let got = store
+            .get_recording_range(&key, range.clone())
+            .await
+            .map_err(fail("range"))?;
+        ensure!(
+            got[..] == audio[range.start as usize..range.end as usize],
+            "range {range:?} differs"
+        );
+    }
+    #[allow(clippy::reversed_empty_ranges)]
+    let bad_ranges = [0..len + 1, 5..4, len + 1..len + 2];
+    for bad in bad_ranges {
+        let r = store.get_recording_range(&key, bad.clone()).await;
+        ensure!(
+            matches!(r, Err(Error::InvalidInput(_))),
+            "range {bad:?} gave {:?}",
+            r.map(|b| b.len())
+        );
+    }
+    let missing = audio_key(&tenant, "c1", "missing");
+    ensure!(
+        matches!(
+            store.get_recording_range(&missing, 0..1).await,
+            Err(Error::NotFound { .. })
+        ),
+        "missing range"
+    );
     Ok(())
 }

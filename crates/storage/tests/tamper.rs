@@ -237,3 +237,37 @@ fn not_a_blob_is_rejected_and_never_returned() {
         assert_rejected(store.get_bytes(&key).await, "plain WAV");
     });
 }
+
+#[test]
+fn range_reads_authenticate_the_segments_they_read() {
+    rt().block_on(async {
+        let store = store();
+        let key = RecordingKey::audio("t1", "c1", "r").unwrap();
+        let data = pattern(1000, 6);
+        store
+            .put_bytes(&key, RecordingOptions::new("audio/wav"), data.clone())
+            .await
+            .unwrap();
+        let original = raw(&store, &key).await;
+        let seg = SEG as usize + 16;
+        let body_start = original.len() - (3 * seg + (1000 - 3 * SEG as usize + 16) + 56);
+        let mut tampered = original.to_vec();
+        tampered[body_start + seg + 10] ^= 0x01; // inside segment 1
+        replace_raw(&store, &key, tampered).await;
+        assert_eq!(
+            store.get_recording_range(&key, 0..256).await.unwrap(),
+            data.slice(0..256)
+        );
+        assert!(matches!(
+            store.get_recording_range(&key, 300..400).await,
+            Err(Error::Integrity { .. })
+        ));
+        assert!(matches!(
+            store.get_recording_range(&key, 200..300).await,
+            Err(Error::Integrity { .. })
+        ));
+        // A truncated blob cannot pass for a shorter recording.
+        replace_raw(&store, &key, original[..original.len() - 56].to_vec()).await;
+        assert!(store.get_recording_range(&key, 0..10).await.is_err());
+    });
+}

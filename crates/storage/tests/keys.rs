@@ -195,3 +195,48 @@ fn builder_rejects_bad_configuration() {
     let builder = EncryptedStore::builder().with_s3_credentials("AKIDEXAMPLE", "very-secret-value");
     assert!(!format!("{builder:?}").contains("very-secret-value"));
 }
+
+#[tokio::test]
+async fn a_tampered_wrapped_key_is_an_integrity_error() {
+    use futures_util::TryStreamExt;
+    let backend: Arc<dyn ObjectStore> = Arc::new(InMemory::new());
+    let store = on(&backend, Keyring::new(k("k1", 1)));
+    let key = RecordingKey::audio("t1", "c1", "r1").unwrap();
+    store
+        .put_bytes(
+            &key,
+            RecordingOptions::new("audio/wav"),
+            Bytes::from_static(b"audio"),
+        )
+        .await
+        .unwrap();
+    let metas: Vec<_> = backend
+        .list(Some(&Path::from("keys/t1")))
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(metas.len(), 1);
+    let path = metas[0].location.clone();
+    assert!(
+        path.as_ref().starts_with("keys/t1/tenant/") && path.as_ref().ends_with(".dek"),
+        "{path}"
+    );
+    let original = backend.get(&path).await.unwrap().bytes().await.unwrap();
+    let json: serde_json::Value = serde_json::from_slice(&original).unwrap();
+    assert_eq!(json["kek_id"], "k1");
+    // Not JSON, and a wrapped key whose ciphertext was altered.
+    let mut altered = json.clone();
+    let wrapped = altered["wrapped"].as_str().unwrap().to_owned();
+    let first = if wrapped.starts_with('A') { "B" } else { "A" };
+    let flipped = format!("{first}{}", &wrapped[1..]);
+    altered["wrapped"] = serde_json::Value::String(flipped);
+    for bad in [b"garbage".to_vec(), serde_json::to_vec(&altered).unwrap()] {
+        backend.put(&path, PutPayload::from(bad)).await.unwrap();
+        assert!(matches!(
+            store.get_bytes(&key).await,
+            Err(Error::Integrity { .. })
+        ));
+    }
+    backend.put(&path, PutPayload::from(original)).await.unwrap();
+    assert_eq!(store.get_bytes(&key).await.unwrap(), Bytes::from_static(b"audio"));
+}

@@ -28,6 +28,10 @@ use crate::{Error, Result};
 /// The environment variable naming the storage URL.
 pub const STORAGE_URL_ENV: &str = "CALLBOOK_STORAGE_URL";
 
+/// How many list-keys → delete → list-blobs → delete rounds a shred runs at most before reporting that
+/// data kept appearing (a put racing the shred).
+const SHRED_ROUNDS: usize = 5;
+
 /// Default size of one multipart part of ciphertext (S3's minimum part size is 5 MiB).
 pub const DEFAULT_PART_SIZE: usize = 5 * 1024 * 1024;
 
@@ -388,6 +392,47 @@ impl EncryptedStore {
             .list(Some(&Path::from(prefix)))
             .try_collect()
             .await?)
+    }
+
+    async fn exists(&self, path: &Path) -> Result<bool> {
+        match self.inner.store.head(path).await {
+            Ok(_) => Ok(true),
+            Err(object_store::Error::NotFound { .. }) => Ok(false),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// The tenant's blobs whose header names the customer's key scope.
+    async fn customer_blobs(&self, tenant: &TenantId, scope: &KeyScope) -> Result<Vec<(RecordingKey, u64)>> {
+        let scope_string = scope.as_header_string();
+        let mut blobs = Vec::new();
+        for meta in self.list_prefix(&format!("tenants/{tenant}")).await? {
+            let Some(key) = RecordingKey::from_object_path(meta.location.as_ref()) else {
+                continue;
+            };
+            match self.read_header(&meta.location, meta.size).await {
+                Ok((header, _)) if header.key_scope == scope_string => blobs.push((key, meta.size)),
+                Ok(_) | Err(Error::Integrity { .. }) | Err(Error::NotFound { .. }) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(blobs)
+    }
+
+    async fn check_customer_holds(&self, tenant: &TenantId, blobs: &[(RecordingKey, u64)]) -> Result<()> {
+        for (key, _) in blobs {
+            if self.holds_cover(tenant, Some(&key.call)).await? {
+                return Err(Error::LegalHold {
+                    what: format!("call {} of tenant {}", key.call, tenant),
+                });
+            }
+        }
+        if self.holds_cover(tenant, None).await? {
+            return Err(Error::LegalHold {
+                what: format!("tenant {tenant}"),
+            });
+        }
+        Ok(())
     }
 
     async fn delete_blobs(&self, blobs: Vec<(RecordingKey, u64)>, report: &mut ShredReport) {
@@ -752,61 +797,114 @@ impl RecordingStore for EncryptedStore {
                 what: format!("{hold:?}"),
             });
         }
-        let mut report = ShredReport::default();
-        // Keys first: from this moment every copy of every blob is unreadable.
-        for meta in self.list_prefix(&format!("keys/{tenant}")).await? {
-            match self.inner.store.delete(&meta.location).await {
-                Ok(()) => report.keys_destroyed += 1,
-                Err(object_store::Error::NotFound { .. }) => {}
-                Err(e) => return Err(e.into()),
+        let scope = KeyScope::Tenant(tenant.clone());
+        let keys = self.keys();
+        let had_tombstone = keys.is_shredded(&scope).await?;
+        // Tombstone first: from now on no put creates a new key for the tenant or its customers.
+        keys.write_tombstone(&scope).await?;
+        // Re-check holds right before destroying anything: a hold placed meanwhile is honoured.
+        if let Some(hold) = self.legal_holds(tenant).await?.into_iter().next() {
+            if !had_tombstone {
+                keys.remove_tombstone(&scope).await?;
             }
+            return Err(Error::LegalHold {
+                what: format!("{hold:?}"),
+            });
         }
-        let blobs = self
-            .list_prefix(&format!("tenants/{tenant}"))
-            .await?
-            .into_iter()
-            .filter_map(|m| Some((RecordingKey::from_object_path(m.location.as_ref())?, m.size)))
-            .collect();
-        self.delete_blobs(blobs, &mut report).await;
+        let mut report = ShredReport::default();
+        let mut settled = false;
+        for _ in 0..SHRED_ROUNDS {
+            // Keys first: from this moment every copy of every blob is unreadable.
+            let key_objects = self.list_prefix(&format!("keys/{tenant}")).await?;
+            for meta in &key_objects {
+                if let Some((key_scope, id)) = KeyStore::parse_key_path(meta.location.as_ref()) {
+                    keys.mark_shredded(&key_scope, &id).await?;
+                }
+                match self.inner.store.delete(&meta.location).await {
+                    Ok(()) => report.keys_destroyed += 1,
+                    Err(object_store::Error::NotFound { .. }) => {}
+                    Err(e) => return Err(e.into()),
+                }
+            }
+            let blobs: Vec<_> = self
+                .list_prefix(&format!("tenants/{tenant}"))
+                .await?
+                .into_iter()
+                .filter_map(|m| Some((RecordingKey::from_object_path(m.location.as_ref())?, m.size)))
+                .collect();
+            if key_objects.is_empty() && blobs.is_empty() {
+                settled = true;
+                break;
+            }
+            self.delete_blobs(blobs, &mut report).await;
+        }
+        if !settled {
+            report.failures.push((
+                format!("tenants/{tenant}"),
+                format!("keys or blobs still appeared after {SHRED_ROUNDS} rounds; run the shred again"),
+            ));
+        }
         tracing::info!(tenant = %tenant, keys = report.keys_destroyed, blobs = report.blobs_deleted, "shredded tenant");
         Ok(report)
     }
 
     async fn shred_customer(&self, tenant: &TenantId, customer: &CustomerId) -> Result<ShredReport> {
         let scope = KeyScope::Customer(tenant.clone(), customer.clone());
-        let scope_string = scope.as_header_string();
         // Find the customer's blobs first (headers name their key), so a hold can refuse before anything
         // is destroyed.
-        let mut blobs = Vec::new();
-        for meta in self.list_prefix(&format!("tenants/{tenant}")).await? {
-            let Some(key) = RecordingKey::from_object_path(meta.location.as_ref()) else {
-                continue;
+        let blobs = self.customer_blobs(tenant, &scope).await?;
+        self.check_customer_holds(tenant, &blobs).await?;
+        let keys = self.keys();
+        let had_tombstone = self.exists(&scope.tombstone_path()).await?;
+        keys.write_tombstone(&scope).await?;
+        // Re-check holds right before destroying the key (a blob or hold may have appeared meanwhile).
+        let blobs = self.customer_blobs(tenant, &scope).await?;
+        if let Err(e) = self.check_customer_holds(tenant, &blobs).await {
+            if !had_tombstone {
+                keys.remove_tombstone(&scope).await?;
+            }
+            return Err(e);
+        }
+        let mut report = ShredReport::default();
+        let mut blobs = Some(blobs);
+        let mut settled = false;
+        for _ in 0..SHRED_ROUNDS {
+            let destroyed = keys.destroy(&scope).await?;
+            report.keys_destroyed += destroyed;
+            let found = match blobs.take() {
+                Some(b) => b,
+                None => self.customer_blobs(tenant, &scope).await?,
             };
-            match self.read_header(&meta.location, meta.size).await {
-                Ok((header, _)) if header.key_scope == scope_string => blobs.push((key, meta.size)),
-                Ok(_) | Err(Error::Integrity { .. }) | Err(Error::NotFound { .. }) => {}
-                Err(e) => return Err(e),
+            if destroyed == 0 && found.is_empty() {
+                settled = true;
+                break;
             }
+            self.delete_blobs(found, &mut report).await;
         }
-        for (key, _) in &blobs {
-            if self.holds_cover(tenant, Some(&key.call)).await? {
-                return Err(Error::LegalHold {
-                    what: format!("call {} of tenant {}", key.call, tenant),
-                });
-            }
+        if !settled {
+            report.failures.push((
+                scope.as_header_string(),
+                format!("keys or blobs still appeared after {SHRED_ROUNDS} rounds; run the shred again"),
+            ));
         }
-        if self.holds_cover(tenant, None).await? {
-            return Err(Error::LegalHold {
-                what: format!("tenant {tenant}"),
-            });
-        }
-        let mut report = ShredReport {
-            keys_destroyed: self.keys().destroy(&scope).await?,
-            ..Default::default()
-        };
-        self.delete_blobs(blobs, &mut report).await;
         tracing::info!(tenant = %tenant, blobs = report.blobs_deleted, "shredded customer");
         Ok(report)
+    }
+
+    async fn reinstate_tenant(&self, tenant: &TenantId) -> Result<()> {
+        self.keys()
+            .remove_tombstone(&KeyScope::Tenant(tenant.clone()))
+            .await?;
+        tracing::info!(tenant = %tenant, "reinstated shredded tenant");
+        Ok(())
+    }
+
+    async fn reinstate_customer(&self, tenant: &TenantId, customer: &CustomerId) -> Result<()> {
+        self.keys()
+            .remove_tombstone(&KeyScope::Customer(tenant.clone(), customer.clone()))
+            .await?;
+        tracing::info!(tenant = %tenant, "reinstated shredded customer");
+        Ok(())
     }
 
     async fn rewrap_data_keys(&self) -> Result<RewrapReport> {

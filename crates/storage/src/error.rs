@@ -29,8 +29,9 @@ pub enum Error {
         /// Which check failed.
         reason: String,
     },
-    /// The data key this blob was encrypted under has been destroyed (crypto-shredding), or replaced by a
-    /// new key after shredding. The audio is unrecoverable by design.
+    /// The data key this blob was encrypted under has been destroyed (crypto-shredding; also after the scope
+    /// was reinstated and has a new key), or a put targets a shredded tenant or customer that has not been
+    /// reinstated. The audio is unrecoverable by design.
     #[error("the data key for {scope} has been shredded")]
     KeyShredded {
         /// The key scope (`tenant/{id}` or `tenant/{id}/customer/{id}`).

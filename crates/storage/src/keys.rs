@@ -19,9 +19,15 @@
 //!   [`RecordingStore::rewrap_data_keys`](crate::RecordingStore::rewrap_data_keys): every data key is
 //!   unwrapped with the old and wrapped with the new master key. Blobs are not touched (their headers name
 //!   the data key, not the master key). Once the report shows nothing left under the old key, drop it.
-//! * **Shredding** deletes the wrapped data key; every blob encrypted under it, in every copy and backup, is
-//!   unreadable from then on ([`Error::KeyShredded`]). A key created later for the same scope has a new id,
-//!   so an old blob is still reported as shredded, never decrypted with the wrong key.
+//! * **Shredding** first writes a tombstone for the scope (`tombstones/{tenant}/tenant.tomb` or
+//!   `tombstones/{tenant}/customers/{customer}.tomb`), then a marker per destroyed key id
+//!   (`tombstones/{tenant}/keys/{key id}.tomb`), then deletes the wrapped data key. While the tombstone exists no
+//!   new data key is created for the scope (a racing put fails with [`Error::KeyShredded`]), and every blob
+//!   encrypted under a destroyed key, in every copy and backup, reads as [`Error::KeyShredded`] — also after
+//!   the scope was reinstated and has a new key (the per-key marker outlives the tombstone), never decrypted
+//!   with the wrong key.
+//! * **Rotation and shredding should not overlap**: a rewrap that races a shred re-checks the tombstone
+//!   after writing and deletes the key again, but run them at different times.
 
 use std::fmt;
 
@@ -231,6 +237,34 @@ impl KeyScope {
         }
     }
 
+    /// The scope's tombstone, written before its keys are destroyed.
+    pub(crate) fn tombstone_path(&self) -> Path {
+        match self {
+            KeyScope::Tenant(t) => Path::from(format!("tombstones/{t}/tenant.tomb")),
+            KeyScope::Customer(t, c) => Path::from(format!("tombstones/{t}/customers/{c}.tomb")),
+        }
+    }
+
+    /// The marker left for one destroyed key id (outlives a reinstated scope).
+    fn shredded_key_path(&self, key_id: &[u8; 16]) -> Path {
+        Path::from(format!(
+            "tombstones/{}/keys/{}.tomb",
+            self.tenant(),
+            hex::encode(key_id)
+        ))
+    }
+
+    /// The tombstones that stop this scope: a customer is also stopped by its tenant's.
+    fn tombstones(&self) -> Vec<Path> {
+        match self {
+            KeyScope::Tenant(_) => vec![self.tombstone_path()],
+            KeyScope::Customer(t, _) => vec![
+                KeyScope::Tenant(t.clone()).tombstone_path(),
+                self.tombstone_path(),
+            ],
+        }
+    }
+
     fn key_path(&self, key_id: &[u8; 16]) -> Path {
         Path::from(format!("{}/{}.dek", self.key_prefix(), hex::encode(key_id)))
     }
@@ -418,21 +452,63 @@ impl KeyStore<'_> {
         }
     }
 
-    /// Loads the data key a blob names. A scope without any key has been shredded; a scope whose keys do
-    /// not include this id means the blob's header was tampered with (or the blob predates a shred).
+    async fn exists(&self, path: &Path) -> Result<bool> {
+        match self.store.head(path).await {
+            Ok(_) => Ok(true),
+            Err(object_store::Error::NotFound { .. }) => Ok(false),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Whether the scope (or, for a customer, its tenant) is shredded and not reinstated.
+    pub(crate) async fn is_shredded(&self, scope: &KeyScope) -> Result<bool> {
+        for path in scope.tombstones() {
+            if self.exists(&path).await? {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
+    fn shredded(scope: &KeyScope) -> Error {
+        Error::KeyShredded {
+            scope: scope.as_header_string(),
+        }
+    }
+
+    /// Loads the data key a blob names. A missing key whose id was shredded, in a shredded scope or in a
+    /// scope without any key is [`Error::KeyShredded`]; a missing key in a live scope that has other keys
+    /// means the blob's header was tampered with.
     pub(crate) async fn load_for_blob(&self, scope: &KeyScope, key_id: &[u8; 16]) -> Result<DataKey> {
         if let Some(key) = self.load(scope, key_id).await? {
             return Ok(key);
         }
-        if self.key_ids(scope).await?.is_empty() {
-            Err(Error::KeyShredded {
-                scope: scope.as_header_string(),
-            })
+        if self.exists(&scope.shredded_key_path(key_id)).await?
+            || self.is_shredded(scope).await?
+            || self.key_ids(scope).await?.is_empty()
+        {
+            Err(Self::shredded(scope))
         } else {
             Err(Error::integrity(
-                "blob names a data key its scope does not have (tampered header, or a blob left over from before \
-                 the scope was shredded)",
+                "blob names a data key its scope does not have (tampered header)",
             ))
+        }
+    }
+
+    /// Writes the scope's tombstone (before anything is destroyed).
+    pub(crate) async fn write_tombstone(&self, scope: &KeyScope) -> Result<()> {
+        let marker = serde_json::json!({ "shredded_at": chrono::Utc::now().to_rfc3339() }).to_string();
+        self.store
+            .put(&scope.tombstone_path(), PutPayload::from(marker.into_bytes()))
+            .await?;
+        Ok(())
+    }
+
+    /// Removes the scope's tombstone, so new data keys can be created for it again.
+    pub(crate) async fn remove_tombstone(&self, scope: &KeyScope) -> Result<()> {
+        match self.store.delete(&scope.tombstone_path()).await {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(e) => Err(e.into()),
         }
     }
 
@@ -442,7 +518,14 @@ impl KeyStore<'_> {
     /// other, with or without conditional-put support in the store: if two instances create the first key
     /// at the same moment, both keys are stored, each blob names the one it used, and from then on every
     /// instance picks the smallest id. Shredding deletes all of them.
+    ///
+    /// A shredded scope (tombstone present) gets no key: [`Error::KeyShredded`]. The tombstone is checked
+    /// again after the new key is written, and the key deleted if a shred started meanwhile, so a put racing
+    /// a shred never leaves a key the shred did not see.
     pub(crate) async fn get_or_create(&self, scope: &KeyScope) -> Result<DataKey> {
+        if self.is_shredded(scope).await? {
+            return Err(Self::shredded(scope));
+        }
         if let Some(id) = self.key_ids(scope).await?.first()
             && let Some(key) = self.load(scope, id).await?
         {
@@ -457,17 +540,37 @@ impl KeyStore<'_> {
             mode: PutMode::Create,
             ..Default::default()
         };
-        self.store
-            .put_opts(&scope.key_path(&key.id), PutPayload::from(record), opts)
-            .await?;
+        let path = scope.key_path(&key.id);
+        match self
+            .store
+            .put_opts(&path, PutPayload::from(record.clone()), opts)
+            .await
+        {
+            Ok(_) => {}
+            // Key paths are unique (random id), so a plain put is just as safe where `Create` is unsupported.
+            Err(object_store::Error::NotImplemented { .. })
+            | Err(object_store::Error::NotSupported { .. }) => {
+                self.store.put(&path, PutPayload::from(record)).await?;
+            }
+            Err(e) => return Err(e.into()),
+        }
+        if self.is_shredded(scope).await? {
+            match self.store.delete(&path).await {
+                Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
+                Err(e) => return Err(e.into()),
+            }
+            return Err(Self::shredded(scope));
+        }
         tracing::info!(scope = %scope.as_header_string(), "created data key");
         Ok(key)
     }
 
-    /// Deletes every wrapped key of the scope. Returns how many existed.
+    /// Deletes every wrapped key of the scope, leaving a shredded-key marker for each first. Returns how
+    /// many this call deleted.
     pub(crate) async fn destroy(&self, scope: &KeyScope) -> Result<u64> {
         let mut destroyed = 0;
         for id in self.key_ids(scope).await? {
+            self.mark_shredded(scope, &id).await?;
             match self.store.delete(&scope.key_path(&id)).await {
                 Ok(()) => destroyed += 1,
                 Err(object_store::Error::NotFound { .. }) => {}
@@ -475,6 +578,19 @@ impl KeyStore<'_> {
             }
         }
         Ok(destroyed)
+    }
+
+    /// Leaves the per-key marker that makes blobs under this key read as shredded for good.
+    pub(crate) async fn mark_shredded(&self, scope: &KeyScope, key_id: &[u8; 16]) -> Result<()> {
+        self.store
+            .put(&scope.shredded_key_path(key_id), PutPayload::from_static(b"{}"))
+            .await?;
+        Ok(())
+    }
+
+    /// Parses a wrapped-key path (`keys/…/{id}.dek`) into its scope and key id.
+    pub(crate) fn parse_key_path(path: &str) -> Option<(KeyScope, [u8; 16])> {
+        KeyScope::from_object_path(path)
     }
 
     /// Rewraps every data key under the primary master key.
@@ -496,7 +612,21 @@ impl KeyStore<'_> {
         Ok(report)
     }
 
+    /// Rewraps one key; if the scope was shredded while we wrote, deletes the key again (stores that ignore
+    /// `If-Match`, and the local head-then-put fallback, can otherwise resurrect it).
     async fn rewrap_one(&self, scope: &KeyScope, path: &Path) -> Result<bool> {
+        let rewrapped = self.rewrap_one_unchecked(scope, path).await?;
+        if rewrapped && self.is_shredded(scope).await? {
+            match self.store.delete(path).await {
+                Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
+                Err(e) => return Err(e.into()),
+            }
+            return Ok(false);
+        }
+        Ok(rewrapped)
+    }
+
+    async fn rewrap_one_unchecked(&self, scope: &KeyScope, path: &Path) -> Result<bool> {
         let got = match self.store.get(path).await {
             Ok(got) => got,
             // Shredded meanwhile: nothing to rewrap, and we must not resurrect it.

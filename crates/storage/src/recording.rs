@@ -239,11 +239,27 @@ pub trait RecordingStore: Send + Sync + fmt::Debug + 'static {
         tenant: Option<&TenantId>,
     ) -> Result<PurgeReport>;
 
-    /// Crypto-shreds a tenant: destroys all its data keys (tenant and customers), then deletes its blobs.
+    /// Crypto-shreds a tenant: writes a tombstone (no new data keys for the tenant or its customers from
+    /// then on; a racing put fails with [`Error::KeyShredded`](crate::Error::KeyShredded)), destroys all
+    /// its data keys (tenant and customers), then deletes its blobs, repeating until none reappear.
+    /// Refuses with [`Error::LegalHold`](crate::Error::LegalHold) while a hold covers the tenant (checked
+    /// again right before the keys are destroyed).
     async fn shred_tenant(&self, tenant: &TenantId) -> Result<ShredReport>;
 
-    /// Crypto-shreds one customer: destroys the customer's data key, then deletes the blobs encrypted under it.
+    /// Crypto-shreds one customer: writes the customer's tombstone, destroys the customer's data key, then
+    /// deletes the blobs encrypted under it. Only blobs stored
+    /// [`with_customer`](crate::RecordingOptions::with_customer) are covered: blobs under the tenant key
+    /// are not the customer's in this store's eyes, so the pipeline must store a known customer's
+    /// artefacts `with_customer`.
     async fn shred_customer(&self, tenant: &TenantId, customer: &CustomerId) -> Result<ShredReport>;
+
+    /// Lifts a tenant's shred tombstone so puts can create a new data key for it again. For the GDPR case
+    /// "deleted, then the same tenant id is reused" (rare: ids are UUIDs). Blobs under the destroyed keys
+    /// stay unreadable ([`Error::KeyShredded`](crate::Error::KeyShredded)).
+    async fn reinstate_tenant(&self, tenant: &TenantId) -> Result<()>;
+
+    /// Lifts a customer's shred tombstone, like [`reinstate_tenant`](Self::reinstate_tenant).
+    async fn reinstate_customer(&self, tenant: &TenantId, customer: &CustomerId) -> Result<()>;
 
     /// Rewraps every data key under the keyring's primary master key (key rotation; blobs untouched).
     async fn rewrap_data_keys(&self) -> Result<RewrapReport>;
@@ -310,6 +326,12 @@ macro_rules! forward_recording_store {
             }
             async fn shred_customer(&self, tenant: &TenantId, customer: &CustomerId) -> Result<ShredReport> {
                 (**self).shred_customer(tenant, customer).await
+            }
+            async fn reinstate_tenant(&self, tenant: &TenantId) -> Result<()> {
+                (**self).reinstate_tenant(tenant).await
+            }
+            async fn reinstate_customer(&self, tenant: &TenantId, customer: &CustomerId) -> Result<()> {
+                (**self).reinstate_customer(tenant, customer).await
             }
             async fn rewrap_data_keys(&self) -> Result<RewrapReport> {
                 (**self).rewrap_data_keys().await

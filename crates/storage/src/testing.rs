@@ -408,6 +408,16 @@ pub async fn check_shred_tenant(store: &dyn RecordingStore) -> CheckResult {
         again.keys_destroyed == 0 && again.blobs_deleted == 0,
         "second shred {again:?}"
     );
+    ensure!(
+        matches!(
+            store
+                .put_bytes(&k1, RecordingOptions::new("audio/wav"), synthetic_wav(10))
+                .await,
+            Err(Error::KeyShredded { .. })
+        ),
+        "a put into a shredded tenant must fail until it is reinstated"
+    );
+    store.reinstate_tenant(&doomed).await.map_err(fail("reinstate"))?;
     store
         .put_bytes(&k1, RecordingOptions::new("audio/wav"), synthetic_wav(10))
         .await

@@ -90,7 +90,10 @@ async fn local_passes_the_suite_with_multipart_uploads() {
             } else {
                 let name = path.file_name().unwrap().to_string_lossy().into_owned();
                 assert!(
-                    name.ends_with(".cbenc") || name.ends_with(".dek") || name.ends_with(".hold"),
+                    name.ends_with(".cbenc")
+                        || name.ends_with(".dek")
+                        || name.ends_with(".hold")
+                        || name.ends_with(".tomb"),
                     "{name}"
                 );
             }

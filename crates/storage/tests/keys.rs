@@ -121,8 +121,26 @@ async fn shredding_makes_copies_unreadable() {
         store.head_recording(&key).await,
         Err(Error::KeyShredded { .. })
     ));
-    // A new key for the tenant (after new uploads) does not make the old copy readable either.
+    // While the tombstone stands, a put (e.g. one racing the shred) gets no new key.
     let other = RecordingKey::audio("t1", "c9", "r1").unwrap();
+    assert!(matches!(
+        store
+            .put_bytes(
+                &other,
+                RecordingOptions::new("audio/wav"),
+                Bytes::from_static(b"new")
+            )
+            .await,
+        Err(Error::KeyShredded { .. })
+    ));
+    assert!(
+        snapshot(&backend, "keys").await.is_empty(),
+        "a put after the shred created a data key"
+    );
+    // Reinstated (the tenant id is reused): new puts work, and a new key for the tenant does not make the
+    // old copy readable either — it is still reported as shredded, not as tampering.
+    let tenant = TenantId::new("t1").unwrap();
+    store.reinstate_tenant(&tenant).await.unwrap();
     store
         .put_bytes(
             &other,
@@ -131,10 +149,75 @@ async fn shredding_makes_copies_unreadable() {
         )
         .await
         .unwrap();
+    assert_eq!(store.get_bytes(&other).await.unwrap(), Bytes::from_static(b"new"));
     assert!(matches!(
         store.get_bytes(&key).await,
-        Err(Error::Integrity { .. })
+        Err(Error::KeyShredded { .. })
     ));
+}
+
+#[tokio::test]
+async fn customer_shred_blocks_new_keys_until_reinstated() {
+    let backend: Arc<dyn ObjectStore> = Arc::new(InMemory::new());
+    let store = on(&backend, Keyring::new(k("k1", 1)));
+    let (tenant, customer) = (TenantId::new("t1").unwrap(), CustomerId::new("u1").unwrap());
+    let opts = || RecordingOptions::new("audio/wav").with_customer(customer.clone());
+    let first = RecordingKey::audio("t1", "c1", "r1").unwrap();
+    store
+        .put_bytes(&first, opts(), Bytes::from_static(b"a"))
+        .await
+        .unwrap();
+    let report = store.shred_customer(&tenant, &customer).await.unwrap();
+    assert_eq!((report.keys_destroyed, report.blobs_deleted), (1, 1));
+    let second = RecordingKey::audio("t1", "c2", "r1").unwrap();
+    assert!(matches!(
+        store.put_bytes(&second, opts(), Bytes::from_static(b"b")).await,
+        Err(Error::KeyShredded { .. })
+    ));
+    // The tenant key is unaffected.
+    store
+        .put_bytes(
+            &second,
+            RecordingOptions::new("audio/wav"),
+            Bytes::from_static(b"t"),
+        )
+        .await
+        .unwrap();
+    store.reinstate_customer(&tenant, &customer).await.unwrap();
+    let third = RecordingKey::audio("t1", "c3", "r1").unwrap();
+    store
+        .put_bytes(&third, opts(), Bytes::from_static(b"c"))
+        .await
+        .unwrap();
+    assert_eq!(store.get_bytes(&third).await.unwrap(), Bytes::from_static(b"c"));
+}
+
+#[tokio::test]
+async fn rewrap_racing_a_shred_does_not_resurrect_the_key() {
+    let backend: Arc<dyn ObjectStore> = Arc::new(InMemory::new());
+    let old = on(&backend, Keyring::new(k("k1", 1)));
+    let key = RecordingKey::audio("t1", "c1", "r1").unwrap();
+    old.put_bytes(&key, RecordingOptions::new("audio/wav"), Bytes::from_static(b"a"))
+        .await
+        .unwrap();
+    let wrapped = snapshot(&backend, "keys").await;
+    assert_eq!(wrapped.len(), 1);
+    old.shred_tenant(&TenantId::new("t1").unwrap()).await.unwrap();
+    // A rewrap that read the key before the shred writes it back (a store ignoring If-Match).
+    backend
+        .put(
+            &Path::from(wrapped[0].0.as_str()),
+            PutPayload::from(wrapped[0].1.clone()),
+        )
+        .await
+        .unwrap();
+    let new = on(&backend, Keyring::new(k("k2", 2)).with_previous(k("k1", 1)));
+    let report = new.rewrap_data_keys().await.unwrap();
+    assert_eq!(report.rewrapped, 0);
+    assert!(
+        snapshot(&backend, "keys").await.is_empty(),
+        "rewrap resurrected a shredded key"
+    );
 }
 
 #[tokio::test]

@@ -240,9 +240,9 @@ pub trait RecordingStore: Send + Sync + fmt::Debug + 'static {
     ) -> Result<PurgeReport>;
 
     /// Crypto-shreds a tenant: writes a tombstone (no new data keys for the tenant or its customers from
-    /// then on; a racing put fails with [`Error::KeyShredded`](crate::Error::KeyShredded)), destroys all
+    /// then on; a racing put fails with [`Error::KeyShredded`]), destroys all
     /// its data keys (tenant and customers), then deletes its blobs, repeating until none reappear.
-    /// Refuses with [`Error::LegalHold`](crate::Error::LegalHold) while a hold covers the tenant (checked
+    /// Refuses with [`Error::LegalHold`] while a hold covers the tenant (checked
     /// again right before the keys are destroyed).
     async fn shred_tenant(&self, tenant: &TenantId) -> Result<ShredReport>;
 
@@ -255,7 +255,7 @@ pub trait RecordingStore: Send + Sync + fmt::Debug + 'static {
 
     /// Lifts a tenant's shred tombstone so puts can create a new data key for it again. For the GDPR case
     /// "deleted, then the same tenant id is reused" (rare: ids are UUIDs). Blobs under the destroyed keys
-    /// stay unreadable ([`Error::KeyShredded`](crate::Error::KeyShredded)).
+    /// stay unreadable ([`Error::KeyShredded`]).
     async fn reinstate_tenant(&self, tenant: &TenantId) -> Result<()>;
 
     /// Lifts a customer's shred tombstone, like [`reinstate_tenant`](Self::reinstate_tenant).

@@ -34,7 +34,7 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
-    let keyring = Keyring::new(MasterKey::from_bytes(Some("bench"), [1; 32]).unwrap());
+    let keyring = Keyring::new(MasterKey::from_bytes(Some("bench"), &mut [1; 32]).unwrap());
     let size = 16 << 20;
     let audio = Bytes::from(vec![0x5a; size]);
     let min = Duration::from_secs(2);

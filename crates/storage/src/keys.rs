@@ -67,8 +67,13 @@ impl fmt::Debug for MasterKey {
 impl MasterKey {
     /// A master key from raw bytes. Without an id, the id is a fingerprint (`fp-` + 8 hex digits of
     /// SHA-256 over a label and the key), so the same key always gets the same id.
-    pub fn from_bytes(id: Option<&str>, key: [u8; 32]) -> Result<Self> {
-        let key = Zeroizing::new(key);
+    ///
+    /// The bytes are copied into zeroize-on-drop storage and `key` is overwritten with zeros, so no
+    /// unprotected copy of the key is left behind by this call (also on error).
+    pub fn from_bytes(id: Option<&str>, key: &mut [u8; 32]) -> Result<Self> {
+        let stored = Zeroizing::new(*key);
+        zeroize::Zeroize::zeroize(key);
+        let key = stored;
         let id = match id {
             Some(id) => {
                 if id.is_empty()
@@ -100,11 +105,15 @@ impl MasterKey {
             B64.decode(b64.trim())
                 .map_err(|_| Error::Config("master key is not valid base64".into()))?,
         );
-        let key: [u8; 32] = bytes
-            .as_slice()
-            .try_into()
-            .map_err(|_| Error::Config(format!("master key must be 32 bytes, got {}", bytes.len())))?;
-        Self::from_bytes(id, key)
+        if bytes.len() != 32 {
+            return Err(Error::Config(format!(
+                "master key must be 32 bytes, got {}",
+                bytes.len()
+            )));
+        }
+        let mut key = Zeroizing::new([0u8; 32]);
+        key.copy_from_slice(&bytes);
+        Self::from_bytes(id, &mut key)
     }
 
     /// A fresh random master key (for first start and tests).
@@ -113,7 +122,7 @@ impl MasterKey {
         rand::rngs::OsRng
             .try_fill_bytes(key.as_mut())
             .map_err(|e| Error::Config(format!("no OS randomness: {e}")))?;
-        Self::from_bytes(id, *key)
+        Self::from_bytes(id, &mut key)
     }
 
     /// The key id stored next to every data key it wraps.
@@ -405,17 +414,12 @@ impl KeyStore<'_> {
             )
             .map_err(|_| corrupt("does not authenticate under its master key"))?,
         );
-        let key: [u8; 32] = plain
-            .as_slice()
-            .try_into()
-            .map_err(|_| corrupt("wrong key length"))?;
-        Ok((
-            DataKey {
-                id,
-                key: Zeroizing::new(key),
-            },
-            record.kek_id,
-        ))
+        if plain.len() != 32 {
+            return Err(corrupt("wrong key length"));
+        }
+        let mut key = Zeroizing::new([0u8; 32]);
+        key.copy_from_slice(&plain);
+        Ok((DataKey { id, key }, record.kek_id))
     }
 
     /// The ids of the scope's data keys, sorted.
@@ -531,9 +535,13 @@ impl KeyStore<'_> {
         {
             return Ok(key);
         }
+        let mut fresh = Zeroizing::new([0u8; 32]);
+        rand::rngs::OsRng
+            .try_fill_bytes(fresh.as_mut())
+            .map_err(|e| Error::Config(format!("no OS randomness: {e}")))?;
         let key = DataKey {
             id: random()?,
-            key: Zeroizing::new(random()?),
+            key: fresh,
         };
         let record = self.wrap(scope, &key, self.keyring.primary())?;
         let opts = PutOptions {

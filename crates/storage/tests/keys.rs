@@ -14,7 +14,7 @@ use object_store::path::Path;
 use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
 
 fn k(id: &str, byte: u8) -> MasterKey {
-    MasterKey::from_bytes(Some(id), [byte; 32]).unwrap()
+    MasterKey::from_bytes(Some(id), &mut [byte; 32]).unwrap()
 }
 
 fn on(store: &Arc<dyn ObjectStore>, keyring: Keyring) -> EncryptedStore {
@@ -322,4 +322,18 @@ async fn a_tampered_wrapped_key_is_an_integrity_error() {
     }
     backend.put(&path, PutPayload::from(original)).await.unwrap();
     assert_eq!(store.get_bytes(&key).await.unwrap(), Bytes::from_static(b"audio"));
+}
+
+#[test]
+fn master_key_from_bytes_zeroes_the_source() {
+    let mut raw = [7u8; 32];
+    let key = MasterKey::from_bytes(Some("k1"), &mut raw).unwrap();
+    assert_eq!(raw, [0u8; 32], "the caller's copy of the key was left in memory");
+    // The key itself was kept: the same bytes give the same export.
+    assert_eq!(
+        key.export(),
+        MasterKey::from_bytes(Some("k1"), &mut [7u8; 32])
+            .unwrap()
+            .export()
+    );
 }

@@ -115,7 +115,7 @@ fn tokens_are_hmac_sha256_over_label_and_payload() {
 
 #[test]
 fn signer_from_master_key_is_stable_and_secret() {
-    let master = MasterKey::from_bytes(Some("k1"), [3; 32]).unwrap();
+    let master = MasterKey::from_bytes(Some("k1"), &mut [3; 32]).unwrap();
     let a = PlaybackSigner::from_master_key(&master);
     let b = PlaybackSigner::from_master_key(&master);
     let key = RecordingKey::audio("t1", "c1", "r").unwrap();

@@ -4,7 +4,7 @@
 use callbook_storage::{EncryptedStore, Keyring, MasterKey};
 
 pub(crate) fn keyring() -> Keyring {
-    Keyring::new(MasterKey::from_bytes(Some("test-k1"), [42; 32]).unwrap())
+    Keyring::new(MasterKey::from_bytes(Some("test-k1"), &mut [42; 32]).unwrap())
 }
 
 pub(crate) fn local(dir: &std::path::Path, segment_size: u32) -> EncryptedStore {

@@ -619,6 +619,14 @@ impl RecordingStore for EncryptedStore {
     }
 
     async fn get_recording_range(&self, key: &RecordingKey, range: std::ops::Range<u64>) -> Result<Bytes> {
+        if range.end.saturating_sub(range.start) > crate::recording::MAX_RANGE_LEN {
+            return Err(Error::InvalidInput(format!(
+                "range {}..{} is longer than the {} bytes one range read may return; clamp it",
+                range.start,
+                range.end,
+                crate::recording::MAX_RANGE_LEN
+            )));
+        }
         let path = Self::object_path(key);
         let meta = self.inner.store.head(&path).await?;
         let (header, header_bytes) = self.read_header(&path, meta.size).await?;

@@ -18,7 +18,7 @@ pub use ids::{ArtefactKind, CallId, CustomerId, ObjectName, RecordingKey, Tenant
 pub use keys::{KeyScope, Keyring, MasterKey, RewrapReport};
 pub use links::{LinkError, LinkPurpose, PlaybackGrant, PlaybackSigner};
 pub use recording::{
-    ByteStream, RecordingMeta, RecordingOptions, RecordingStore, RecordingStoreExt, RecordingStream,
-    ShredReport, StoredObject, chunks_stream,
+    ByteStream, MAX_RANGE_LEN, RecordingMeta, RecordingOptions, RecordingStore, RecordingStoreExt,
+    RecordingStream, ShredReport, StoredObject, chunks_stream,
 };
 pub use retention::{LegalHold, PurgeReport, RetentionPolicy};

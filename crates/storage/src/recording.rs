@@ -193,6 +193,10 @@ impl Stream for RecordingStream {
 /// * **Purging** is idempotent and safe to run concurrently from several instances: an object another
 ///   purger deleted first counts as deleted, not as a failure.
 /// * Every method is safe to call concurrently, from any number of processes sharing one object store.
+/// The longest range [`RecordingStore::get_recording_range`] returns (4 MiB), so a range request never
+/// holds a large recording in memory.
+pub const MAX_RANGE_LEN: u64 = 4 * 1024 * 1024;
+
 #[async_trait]
 pub trait RecordingStore: Send + Sync + fmt::Debug + 'static {
     /// Encrypts and stores `body` at `key`, streaming (bounded memory; multipart upload for large bodies).
@@ -209,7 +213,9 @@ pub trait RecordingStore: Send + Sync + fmt::Debug + 'static {
     /// Plaintext bytes `range` of a recording (for HTTP `Range` requests and seeking), decrypting only the
     /// segments that cover it. Every segment read is authenticated and the length is checked against the
     /// authenticated trailer; the whole-file SHA-256 is not (use a full read for that). A range beyond the end
-    /// is [`Error::InvalidInput`].
+    /// is [`Error::InvalidInput`], and so is a range longer than [`MAX_RANGE_LEN`] (the result is held in
+    /// memory): clamp open-ended HTTP ranges (`bytes=0-`) to that length and answer `206` with the part, which
+    /// players handle by asking for the next range.
     async fn get_recording_range(&self, key: &RecordingKey, range: std::ops::Range<u64>) -> Result<Bytes>;
 
     /// Metadata of a recording, with the header and trailer authenticated (the body is not read).

@@ -271,3 +271,29 @@ fn range_reads_authenticate_the_segments_they_read() {
         assert!(store.get_recording_range(&key, 0..10).await.is_err());
     });
 }
+
+#[tokio::test]
+async fn a_range_longer_than_the_cap_is_refused_not_loaded() {
+    use callbook_storage::{MAX_RANGE_LEN, RecordingStoreExt};
+    let store = callbook_storage::EncryptedStore::in_memory(common::keyring());
+    let key = callbook_storage::RecordingKey::audio("t1", "c1", "big").unwrap();
+    let audio = bytes::Bytes::from(vec![5u8; MAX_RANGE_LEN as usize + 1]);
+    store
+        .put_bytes(
+            &key,
+            callbook_storage::RecordingOptions::new("audio/wav"),
+            audio.clone(),
+        )
+        .await
+        .unwrap();
+    let err = store
+        .get_recording_range(&key, 0..MAX_RANGE_LEN + 1)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, callbook_storage::Error::InvalidInput(_)), "{err:?}");
+    let part = store
+        .get_recording_range(&key, 1..MAX_RANGE_LEN + 1)
+        .await
+        .unwrap();
+    assert_eq!(part, audio.slice(1..));
+}

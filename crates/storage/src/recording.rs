@@ -170,6 +170,10 @@ impl Stream for RecordingStream {
     }
 }
 
+/// The longest range [`RecordingStore::get_recording_range`] returns (4 MiB), so a range request never
+/// holds a large recording in memory.
+pub const MAX_RANGE_LEN: u64 = 4 * 1024 * 1024;
+
 /// Encrypted storage of call recordings (and other per-call artefacts).
 ///
 /// # Contract
@@ -187,16 +191,13 @@ impl Stream for RecordingStream {
 /// * **Missing** artefacts are [`Error::NotFound`] for get and head.
 /// * **Tenants are isolated**: listing, shredding and purging one tenant never touch another's objects, and
 ///   a blob copied under another tenant's path does not decrypt.
-/// * **Shredding** destroys the data key first (making every copy unreadable at once) and then deletes the
-///   blobs; it is idempotent and refuses ([`Error::LegalHold`]) while a legal hold covers what it would
+/// * **Shredding** writes a tombstone (no new keys for the scope until reinstated), destroys the data key
+///   (making every copy unreadable at once) and then deletes the blobs; it is idempotent and refuses ([`Error::LegalHold`]) while a legal hold covers what it would
 ///   delete.
 /// * **Purging** is idempotent and safe to run concurrently from several instances: an object another
-///   purger deleted first counts as deleted, not as a failure.
+///   purger deleted first counts as deleted by every purger that issued the delete (stores do not say
+///   which delete removed it), and an object re-put since it was listed is kept.
 /// * Every method is safe to call concurrently, from any number of processes sharing one object store.
-/// The longest range [`RecordingStore::get_recording_range`] returns (4 MiB), so a range request never
-/// holds a large recording in memory.
-pub const MAX_RANGE_LEN: u64 = 4 * 1024 * 1024;
-
 #[async_trait]
 pub trait RecordingStore: Send + Sync + fmt::Debug + 'static {
     /// Encrypts and stores `body` at `key`, streaming (bounded memory; multipart upload for large bodies).

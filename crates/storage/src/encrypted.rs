@@ -755,14 +755,20 @@ impl RecordingStore for EncryptedStore {
             Some(t) => format!("tenants/{t}"),
             None => "tenants".to_owned(),
         };
-        for meta in self.list_prefix(&prefix).await? {
+        // Stream the listing: memory stays bounded however many tenants and blobs there are.
+        let mut listing = self.inner.store.list(Some(&Path::from(prefix)));
+        while let Some(meta) = listing.next().await {
+            let meta = meta?;
             let Some(key) = RecordingKey::from_object_path(meta.location.as_ref()) else {
                 continue;
             };
             report.examined += 1;
-            let expired = policy
-                .retention(key.kind)
-                .is_some_and(|keep| meta.last_modified + keep <= now);
+            // A retention so long that the expiry overflows never expires (no overflow panic).
+            let expired = policy.retention(key.kind).is_some_and(|keep| {
+                meta.last_modified
+                    .checked_add_signed(keep)
+                    .is_some_and(|expiry| expiry <= now)
+            });
             if !expired {
                 report.retained += 1;
                 continue;
@@ -779,11 +785,27 @@ impl RecordingStore for EncryptedStore {
                     continue;
                 }
             }
-            match not_found_is_ok(self.inner.store.delete(&meta.location).await) {
+            // Re-head right before deleting: a recording re-put since the listing is new data, not expired.
+            match self.inner.store.head(&meta.location).await {
+                Ok(current) if current.last_modified != meta.last_modified || current.e_tag != meta.e_tag => {
+                    report.retained += 1;
+                    continue;
+                }
+                Ok(_) => {}
+                // Another purger (or a delete) got there first: not ours to count.
+                Err(object_store::Error::NotFound { .. }) => continue,
+                Err(e) => {
+                    report.failures.push((meta.location.to_string(), e.to_string()));
+                    continue;
+                }
+            }
+            match self.inner.store.delete(&meta.location).await {
                 Ok(()) => {
                     report.deleted += 1;
                     report.bytes_deleted += meta.size;
                 }
+                // The store says someone else deleted it between our head and delete.
+                Err(object_store::Error::NotFound { .. }) => {}
                 Err(e) => report.failures.push((meta.location.to_string(), e.to_string())),
             }
         }

@@ -95,13 +95,15 @@ impl LegalHold {
 pub struct PurgeReport {
     /// Blobs looked at.
     pub examined: u64,
-    /// Blobs past retention and deleted (including ones a concurrent purge deleted first).
+    /// Blobs past retention and deleted by this run. Where the store reports deleting a missing object
+    /// as success (S3, memory), a blob a concurrent purge deleted between this run's check and its delete
+    /// is counted by both runs (an overcount); the local file system reports it, and it is not counted.
     pub deleted: u64,
     /// Encrypted bytes deleted.
     pub bytes_deleted: u64,
     /// Blobs past retention but kept because of a legal hold.
     pub held: u64,
-    /// Blobs still within retention (or of a kind kept forever).
+    /// Blobs still within retention (or of a kind kept forever), or re-put since they were listed.
     pub retained: u64,
     /// Blobs that could not be deleted (storage path, reason); a later run retries them.
     pub failures: Vec<(String, String)>,

@@ -337,3 +337,23 @@ fn master_key_from_bytes_zeroes_the_source() {
             .export()
     );
 }
+
+#[tokio::test]
+async fn purge_with_a_retention_that_overflows_keeps_the_blob_instead_of_panicking() {
+    use callbook_storage::{ArtefactKind, RetentionPolicy};
+    let backend: Arc<dyn ObjectStore> = Arc::new(InMemory::new());
+    let store = on(&backend, Keyring::new(k("k1", 1)));
+    let key = RecordingKey::audio("t1", "c1", "r1").unwrap();
+    store
+        .put_bytes(&key, RecordingOptions::new("audio/wav"), Bytes::from_static(b"a"))
+        .await
+        .unwrap();
+    let policy =
+        RetentionPolicy::keep_everything().with_retention(ArtefactKind::Audio, Some(chrono::TimeDelta::MAX));
+    let report = store
+        .purge_expired(&policy, chrono::Utc::now(), None)
+        .await
+        .unwrap();
+    assert_eq!((report.examined, report.retained, report.deleted), (1, 1, 0));
+    assert_eq!(store.get_bytes(&key).await.unwrap(), Bytes::from_static(b"a"));
+}

@@ -4,6 +4,12 @@
 //! opaque strings and only checks that they are safe to put in an object path: 1–128 bytes of ASCII letters,
 //! digits, `-`, `_` and `.`, not starting with `.`. That rules out `/`, `..`, empty segments, percent signs
 //! and anything object stores or file systems would reinterpret.
+//!
+//! **Tenant and customer ids must be lowercase**: on a case-insensitive file system (macOS, Windows) `Abc`
+//! and `abc` would be the same directory, so two tenants could share blobs and keys. Uppercase is rejected
+//! rather than silently lowercased (that would merge two distinct ids); `Uuid::to_string` is lowercase.
+//! Call ids and object names keep their case (Twilio's `CA…`/`RE…` sids are case-sensitive and never
+//! differ only in case); they only name objects inside one tenant, whose key scope is unaffected.
 
 use std::fmt;
 
@@ -11,7 +17,12 @@ use crate::{Error, Result};
 
 const MAX_ID_LEN: usize = 128;
 
-fn validate(kind: &str, s: &str) -> Result<()> {
+fn validate(kind: &str, s: &str, lowercase_only: bool) -> Result<()> {
+    if lowercase_only && s.bytes().any(|b| b.is_ascii_uppercase()) {
+        return Err(Error::InvalidInput(format!(
+            "{kind} must be lowercase (ids differing only in case collide on case-insensitive file systems)"
+        )));
+    }
     if s.is_empty() || s.len() > MAX_ID_LEN {
         return Err(Error::InvalidInput(format!(
             "{kind} must be 1-{MAX_ID_LEN} bytes long"
@@ -32,7 +43,7 @@ fn validate(kind: &str, s: &str) -> Result<()> {
 }
 
 macro_rules! path_safe_id {
-    ($(#[$doc:meta])* $name:ident, $kind:literal) => {
+    ($(#[$doc:meta])* $name:ident, $kind:literal, $lowercase_only:literal) => {
         $(#[$doc])*
         #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
         pub struct $name(String);
@@ -41,7 +52,7 @@ macro_rules! path_safe_id {
             /// Validates and wraps an id (see the [module docs](self) for the rules).
             pub fn new(id: impl Into<String>) -> Result<Self> {
                 let id = id.into();
-                validate($kind, &id)?;
+                validate($kind, &id, $lowercase_only)?;
                 Ok(Self(id))
             }
 
@@ -73,24 +84,28 @@ macro_rules! path_safe_id {
 }
 
 path_safe_id!(
-    /// A tenant (business account) id.
+    /// A tenant (business account) id; lowercase only.
     TenantId,
-    "tenant id"
+    "tenant id",
+    true
 );
 path_safe_id!(
     /// A call id (the jobs crate's call id, or a `CallSid`).
     CallId,
-    "call id"
+    "call id",
+    false
 );
 path_safe_id!(
-    /// A customer id, for per-customer data keys.
+    /// A customer id, for per-customer data keys; lowercase only.
     CustomerId,
-    "customer id"
+    "customer id",
+    true
 );
 path_safe_id!(
     /// The name of one artefact within a call, e.g. the provider's recording sid `RE…` or `recording`.
     ObjectName,
-    "object name"
+    "object name",
+    false
 );
 
 /// What kind of artefact a blob holds; retention policies are per kind.
@@ -239,12 +254,22 @@ mod tests {
         }
         for good in [
             "0b9e5b7e-9c1d-4a57-a7a2-5f6a3e0c2b11",
-            "CA123",
+            "ca123",
             "a.b_c-d",
             &"x".repeat(128),
         ] {
             assert!(TenantId::new(good).is_ok(), "{good:?} rejected");
         }
+    }
+
+    #[test]
+    fn tenant_and_customer_ids_must_be_lowercase() {
+        assert!(TenantId::new("Acme").is_err());
+        assert!(CustomerId::new("0B9E5B7E-9C1D-4A57-A7A2-5F6A3E0C2B11").is_err());
+        assert!(TenantId::new("acme").is_ok());
+        // Provider sids keep their case.
+        assert!(CallId::new("CA123").is_ok());
+        assert!(ObjectName::new("RE123").is_ok());
     }
 
     #[test]

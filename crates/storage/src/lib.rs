@@ -16,7 +16,7 @@ pub use encrypted::{EncryptedStore, StoreBuilder};
 pub use error::{Error, Result};
 pub use ids::{ArtefactKind, CallId, CustomerId, ObjectName, RecordingKey, TenantId};
 pub use keys::{KeyScope, Keyring, MasterKey, RewrapReport};
-pub use links::{LinkError, LinkPurpose, PlaybackGrant, PlaybackSigner};
+pub use links::{LinkError, LinkPurpose, MAX_LINK_TTL, MIN_SECRET_LEN, PlaybackGrant, PlaybackSigner};
 pub use recording::{
     ByteStream, MAX_RANGE_LEN, RecordingMeta, RecordingOptions, RecordingStore, RecordingStoreExt,
     RecordingStream, ShredReport, StoredObject, chunks_stream,

@@ -24,6 +24,13 @@ use crate::keys::MasterKey;
 const LABEL: &[u8] = b"callbook playback link v1\0";
 const MAX_TOKEN_LEN: usize = 2048;
 
+/// The longest a playback link may be valid (24 h): [`PlaybackSigner::sign_for`] refuses longer, and
+/// [`PlaybackSigner::verify`] rejects tokens expiring further ahead (a minute of clock skew allowed).
+pub const MAX_LINK_TTL: chrono::TimeDelta = chrono::TimeDelta::hours(24);
+
+/// The shortest secret [`PlaybackSigner::new`] accepts, in bytes.
+pub const MIN_SECRET_LEN: usize = 32;
+
 /// Why a playback token was rejected.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -45,6 +52,16 @@ pub enum LinkError {
     Expired {
         /// When it expired.
         expired_at: DateTime<Utc>,
+    },
+    /// The link would be (or claims to be) valid for longer than [`MAX_LINK_TTL`], or its TTL is not
+    /// positive.
+    #[error("playback link lifetime must be between 1 second and 24 hours")]
+    BadLifetime,
+    /// [`PlaybackSigner::new`] was given a secret shorter than [`MIN_SECRET_LEN`] bytes.
+    #[error("playback link secret must be at least 32 bytes, got {len}")]
+    SecretTooShort {
+        /// The length given.
+        len: usize,
     },
 }
 
@@ -95,11 +112,16 @@ impl fmt::Debug for PlaybackSigner {
 }
 
 impl PlaybackSigner {
-    /// A signer with its own secret (at least 32 bytes recommended; every instance must share it).
-    pub fn new(secret: impl AsRef<[u8]>) -> Self {
-        Self {
-            key: Zeroizing::new(secret.as_ref().to_vec()),
+    /// A signer with its own secret of at least [`MIN_SECRET_LEN`] (32) random bytes; every instance must
+    /// share it. A shorter secret is [`LinkError::SecretTooShort`].
+    pub fn new(secret: impl AsRef<[u8]>) -> Result<Self, LinkError> {
+        let secret = secret.as_ref();
+        if secret.len() < MIN_SECRET_LEN {
+            return Err(LinkError::SecretTooShort { len: secret.len() });
         }
+        Ok(Self {
+            key: Zeroizing::new(secret.to_vec()),
+        })
     }
 
     /// A signer whose key is derived (HKDF-SHA256) from a master key, so instances sharing
@@ -119,7 +141,8 @@ impl PlaybackSigner {
         mac
     }
 
-    /// Issues a token for `grant`.
+    /// Issues a token for `grant`. Prefer [`sign_for`](Self::sign_for): a grant expiring more than
+    /// [`MAX_LINK_TTL`] after the time it is verified is rejected by [`verify`](Self::verify).
     pub fn sign(&self, grant: &PlaybackGrant) -> String {
         let claims = Claims {
             t: grant.key.tenant.to_string(),
@@ -136,19 +159,24 @@ impl PlaybackSigner {
         format!("v1.{payload}.{}", B64URL.encode(mac.finalize().into_bytes()))
     }
 
-    /// Issues a token valid for `ttl` from `now`.
+    /// Issues a token valid for `ttl` from `now`; `ttl` must be positive and at most [`MAX_LINK_TTL`]
+    /// (24 h), else [`LinkError::BadLifetime`].
     pub fn sign_for(
         &self,
         key: &RecordingKey,
         purpose: LinkPurpose,
         now: DateTime<Utc>,
         ttl: chrono::TimeDelta,
-    ) -> String {
-        self.sign(&PlaybackGrant {
+    ) -> Result<String, LinkError> {
+        if ttl <= chrono::TimeDelta::zero() || ttl > MAX_LINK_TTL {
+            return Err(LinkError::BadLifetime);
+        }
+        let expires_at = now.checked_add_signed(ttl).ok_or(LinkError::BadLifetime)?;
+        Ok(self.sign(&PlaybackGrant {
             key: key.clone(),
-            expires_at: now + ttl,
+            expires_at,
             purpose,
-        })
+        }))
     }
 
     /// Verifies a token presented by a user of `tenant` for `purpose` at `now`.
@@ -200,6 +228,12 @@ impl PlaybackSigner {
             return Err(LinkError::Expired {
                 expired_at: expires_at,
             });
+        }
+        let limit = now
+            .checked_add_signed(MAX_LINK_TTL + chrono::TimeDelta::minutes(1))
+            .ok_or(LinkError::Malformed)?;
+        if expires_at > limit {
+            return Err(LinkError::BadLifetime);
         }
         Ok(PlaybackGrant {
             key,

@@ -2,7 +2,9 @@
 #![allow(clippy::unwrap_used)]
 
 use base64::Engine as _;
-use callbook_storage::{LinkError, LinkPurpose, MasterKey, PlaybackSigner, RecordingKey, TenantId};
+use callbook_storage::{
+    LinkError, LinkPurpose, MAX_LINK_TTL, MasterKey, PlaybackGrant, PlaybackSigner, RecordingKey, TenantId,
+};
 use chrono::{TimeDelta, TimeZone, Utc};
 use hmac::Mac;
 
@@ -12,9 +14,11 @@ fn now() -> chrono::DateTime<Utc> {
 
 #[test]
 fn a_valid_token_grants_exactly_its_recording() {
-    let signer = PlaybackSigner::new([7u8; 32]);
+    let signer = PlaybackSigner::new([7u8; 32]).unwrap();
     let key = RecordingKey::audio("t1", "c1", "RE123").unwrap();
-    let token = signer.sign_for(&key, LinkPurpose::Playback, now(), TimeDelta::minutes(10));
+    let token = signer
+        .sign_for(&key, LinkPurpose::Playback, now(), TimeDelta::minutes(10))
+        .unwrap();
     assert!(
         token.starts_with("v1.")
             && token
@@ -35,10 +39,12 @@ fn a_valid_token_grants_exactly_its_recording() {
 
 #[test]
 fn each_failure_has_its_own_error() {
-    let signer = PlaybackSigner::new([7u8; 32]);
+    let signer = PlaybackSigner::new([7u8; 32]).unwrap();
     let t1 = TenantId::new("t1").unwrap();
     let key = RecordingKey::audio("t1", "c1", "RE123").unwrap();
-    let token = signer.sign_for(&key, LinkPurpose::Playback, now(), TimeDelta::minutes(10));
+    let token = signer
+        .sign_for(&key, LinkPurpose::Playback, now(), TimeDelta::minutes(10))
+        .unwrap();
     let verify = |t: &str| signer.verify(t, &t1, LinkPurpose::Playback, now());
 
     // Expired (exactly at expiry too).
@@ -59,7 +65,7 @@ fn each_failure_has_its_own_error() {
         Err(LinkError::WrongPurpose)
     );
     // Another key.
-    let other = PlaybackSigner::new([8u8; 32]);
+    let other = PlaybackSigner::new([8u8; 32]).unwrap();
     assert_eq!(
         other.verify(&token, &t1, LinkPurpose::Playback, now()),
         Err(LinkError::BadSignature)
@@ -102,9 +108,11 @@ fn each_failure_has_its_own_error() {
 fn tokens_are_hmac_sha256_over_label_and_payload() {
     // External truth: recompute the MAC with the hmac crate directly.
     let secret = [9u8; 32];
-    let signer = PlaybackSigner::new(secret);
+    let signer = PlaybackSigner::new(secret).unwrap();
     let key = RecordingKey::audio("t1", "c1", "r").unwrap();
-    let token = signer.sign_for(&key, LinkPurpose::Download, now(), TimeDelta::hours(1));
+    let token = signer
+        .sign_for(&key, LinkPurpose::Download, now(), TimeDelta::hours(1))
+        .unwrap();
     let (payload, mac) = token.strip_prefix("v1.").unwrap().split_once('.').unwrap();
     let mut expected = hmac::Hmac::<sha2::Sha256>::new_from_slice(&secret).unwrap();
     expected.update(b"callbook playback link v1\0");
@@ -119,7 +127,9 @@ fn signer_from_master_key_is_stable_and_secret() {
     let a = PlaybackSigner::from_master_key(&master);
     let b = PlaybackSigner::from_master_key(&master);
     let key = RecordingKey::audio("t1", "c1", "r").unwrap();
-    let token = a.sign_for(&key, LinkPurpose::Playback, now(), TimeDelta::minutes(1));
+    let token = a
+        .sign_for(&key, LinkPurpose::Playback, now(), TimeDelta::minutes(1))
+        .unwrap();
     assert!(
         b.verify(
             &token,
@@ -130,4 +140,37 @@ fn signer_from_master_key_is_stable_and_secret() {
         .is_ok()
     );
     assert!(format!("{a:?}").contains("redacted"));
+}
+
+#[test]
+fn short_secrets_and_long_lifetimes_are_refused() {
+    assert_eq!(
+        PlaybackSigner::new([1u8; 31]).unwrap_err(),
+        LinkError::SecretTooShort { len: 31 }
+    );
+    let signer = PlaybackSigner::new([7u8; 32]).unwrap();
+    let key = RecordingKey::audio("t1", "c1", "r1").unwrap();
+    for ttl in [TimeDelta::hours(25), TimeDelta::zero(), TimeDelta::MAX] {
+        assert_eq!(
+            signer.sign_for(&key, LinkPurpose::Playback, now(), ttl),
+            Err(LinkError::BadLifetime),
+            "{ttl:?}"
+        );
+    }
+    assert!(
+        signer
+            .sign_for(&key, LinkPurpose::Playback, now(), MAX_LINK_TTL)
+            .is_ok()
+    );
+    // A hand-made grant for a year is rejected at verification.
+    let token = signer.sign(&PlaybackGrant {
+        key,
+        expires_at: now() + TimeDelta::days(365),
+        purpose: LinkPurpose::Playback,
+    });
+    let tenant = callbook_storage::TenantId::new("t1").unwrap();
+    assert_eq!(
+        signer.verify(&token, &tenant, LinkPurpose::Playback, now()),
+        Err(LinkError::BadLifetime)
+    );
 }

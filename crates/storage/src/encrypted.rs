@@ -480,18 +480,20 @@ impl RecordingStore for EncryptedStore {
         let path = Self::object_path(key);
         let part_size = self.inner.part_size;
         let mut out = header_bytes;
-        let mut upload: Option<WriteMultipart> = None;
+        // Aborts the multipart upload if this future is dropped before it completes (e.g. the caller's
+        // request was cancelled), so no incomplete S3 upload is left behind.
+        let mut upload = AbortOnDrop(None);
 
         let result: Result<()> = async {
             while let Some(chunk) = body.next().await {
                 let chunk = chunk.map_err(|source| Error::Body { source })?;
                 encryptor.push(&chunk, &mut out)?;
                 if out.len() >= part_size {
-                    if upload.is_none() {
+                    if upload.0.is_none() {
                         let multipart = self.inner.store.put_multipart(&path).await?;
-                        upload = Some(WriteMultipart::new_with_chunk_size(multipart, part_size));
+                        upload.0 = Some(WriteMultipart::new_with_chunk_size(multipart, part_size));
                     }
-                    if let Some(up) = upload.as_mut() {
+                    if let Some(up) = upload.0.as_mut() {
                         // At most two parts in flight: memory stays bounded for any recording length.
                         up.wait_for_capacity(2).await?;
                         up.put(Bytes::from(std::mem::take(&mut out)));
@@ -504,17 +506,22 @@ impl RecordingStore for EncryptedStore {
         let trailer = match result.and_then(|()| encryptor.finish(&mut out)) {
             Ok(trailer) => trailer,
             Err(e) => {
-                if let Some(up) = upload {
+                if let Some(up) = upload.0.take() {
                     let _ = up.abort().await;
                 }
                 return Err(e);
             }
         };
-        let stored_size = match upload {
-            Some(mut up) => {
+        let stored_size = match upload.0.as_mut() {
+            Some(up) => {
                 let total = Layout::body_len(trailer.size, self.inner.segment_size);
                 up.put(Bytes::from(out));
-                up.finish().await?;
+                // Upload every part while the guard still holds the upload; only the final complete call
+                // runs unguarded (a drop there leaves the upload to the bucket's lifecycle rule).
+                up.wait_for_capacity(0).await?;
+                if let Some(up) = upload.0.take() {
+                    up.finish().await?;
+                }
                 total + header_len_of(&header)?
             }
             None => {
@@ -787,7 +794,7 @@ impl RecordingStore for EncryptedStore {
             }
             // Re-head right before deleting: a recording re-put since the listing is new data, not expired.
             match self.inner.store.head(&meta.location).await {
-                Ok(current) if current.last_modified != meta.last_modified || current.e_tag != meta.e_tag => {
+                Ok(current) if changed_since_listing(&meta, &current) => {
                     report.retained += 1;
                     continue;
                 }
@@ -942,6 +949,36 @@ impl RecordingStore for EncryptedStore {
     }
 }
 
+/// Whether `current` (from a head) is a different object version than `listed` (from the listing). Listings
+/// and heads can differ in ETag quoting and time precision (S3 lists milliseconds, heads whole seconds), so
+/// equal unquoted ETags mean unchanged; without both ETags, a later last-modified second means re-put.
+fn changed_since_listing(listed: &object_store::ObjectMeta, current: &object_store::ObjectMeta) -> bool {
+    let unquote = |t: &str| t.trim_matches('"').to_owned();
+    match (&listed.e_tag, &current.e_tag) {
+        (Some(a), Some(b)) => unquote(a) != unquote(b),
+        _ => current.last_modified.timestamp() > listed.last_modified.timestamp(),
+    }
+}
+
+/// Holds a multipart upload in progress; if dropped while still holding it (the put future was cancelled),
+/// spawns its abort on the current Tokio runtime (if there is one; otherwise the bucket's lifecycle rule for
+/// incomplete multipart uploads cleans up).
+struct AbortOnDrop(Option<WriteMultipart>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        if let Some(upload) = self.0.take()
+            && let Ok(runtime) = tokio::runtime::Handle::try_current()
+        {
+            runtime.spawn(async move {
+                if let Err(e) = upload.abort().await {
+                    tracing::warn!(error = %e, "aborting a cancelled multipart upload failed");
+                }
+            });
+        }
+    }
+}
+
 /// The object's bytes as a stream. Local files are read in 1 MiB blocking reads instead of object_store's
 /// 8 KiB chunks (one `spawn_blocking` each), which made a 1 MiB local get ~70× slower than a plain read.
 fn into_large_chunks(
@@ -989,4 +1026,35 @@ fn header_len_of(header: &BlobHeader) -> Result<u64> {
         .encode()
         .map_err(|e| Error::InvalidInput(e.to_string()))?
         .len() as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn meta(secs: i64, millis: u32, e_tag: Option<&str>) -> object_store::ObjectMeta {
+        object_store::ObjectMeta {
+            location: Path::from("tenants/t/calls/c/audio/r.cbenc"),
+            last_modified: Utc.timestamp_opt(secs, millis * 1_000_000).unwrap(),
+            size: 1,
+            e_tag: e_tag.map(str::to_owned),
+            version: None,
+        }
+    }
+
+    #[test]
+    fn a_re_put_is_detected_but_listing_and_head_format_differences_are_not() {
+        // Same object: quoting and millisecond precision differ between listing and head.
+        assert!(!changed_since_listing(
+            &meta(100, 250, Some("\"abc\"")),
+            &meta(100, 0, Some("abc"))
+        ));
+        assert!(!changed_since_listing(&meta(100, 250, None), &meta(100, 0, None)));
+        // Re-put: new ETag, or (without ETags) a later second.
+        assert!(changed_since_listing(
+            &meta(100, 0, Some("abc")),
+            &meta(100, 0, Some("def"))
+        ));
+        assert!(changed_since_listing(&meta(100, 0, None), &meta(101, 0, None)));
+    }
 }

@@ -121,6 +121,10 @@ const BOOKED: &[&str] = &[
     " your appointment is", " your appointment has", " appointment is set", " we'll have someone",
     " i'll have someone", " i'll have a ", " i'll send ", " we'll send ", " sending someone", " i'll put you",
     " i'll book", " booking you", " i'll get you in", " we'll get you in", " have a tech ", " have a technician ",
+    " successful", " was able to book", " booked your", " i booked", " booked it", " booked the", " booked that",
+    " able to schedule", " has been scheduled", " have been scheduled", " been made", " is made", " been set up",
+    " is set up", " set up for you", " confirmed your", " reserved your", " reserved the", " reserved it",
+    " is complete", " been completed", " is done", " all done", " went through", " is in place",
 ];
 
 const FAILED: &[&str] = &[
@@ -130,6 +134,7 @@ const FAILED: &[&str] = &[
     " no appointment available", " no appointments available", " no available appointments", " fully booked",
     " is not available", " isn't available", " not available at", " could not be made", " couldn't reserve",
     " could not reserve", " no availability", " unable to make", " cannot book", " can't book", " can not book",
+    " all booked for", " booked up", " no longer available", " already taken", " is taken", " not possible",
 ];
 
 const DECLINED: &[&str] = &[
@@ -157,7 +162,9 @@ const REQUEST: &[&str] = &[
     " like to get", " i'd like", " we'd like", " need a ", " need an ", " need to get", " we need", " i need",
     " fit me in", " fit us in", " squeeze", " get me in", " get us in", " someone to ", " somebody to ",
     " reschedule", " move my", " move the", " move it", " view the", " viewing", " see the ", " reserve",
-    " estimate", " quote", " inspection", " consultation", " service",
+    " estimate", " quote", " inspection", " consultation", " service", " come ", " i want", " we want",
+    " looking to", " needs ", " need it", " need them", " can you do", " could you do", " do you have anything",
+    " available", " is good for me", " works for me", " please come",
 ];
 
 const ENQUIRY: &[&str] = &[
@@ -168,8 +175,18 @@ const ENQUIRY: &[&str] = &[
 
 const NON_JOB: &[&str] = &[
     " warranty", " invoice", " billing", " my bill", " charged twice", " refund", " receipt", " paperwork",
+];
+
+const OTHER_DOMAIN: &[&str] = &[
+    " cab ", " cab.", " taxi", " ride ", " shared ride", " pool ride", " table ", " table.", " restaurant",
+    " movie", " flight", " bus ", " train ", " tickets", " ticket ", " car rental", " rental car", " song",
+    " music", " playing ", " alarm ", " event ", " transfer ", " payment ", " money ", " showing", " theatre",
+    " theater", " concert", " hotel room", " weather", " calendar", " to your calendar", " dinner", " lunch reservation",
+];
+
+const OUT_OF_AREA: &[&str] = &[
     " we only cover", " we don't cover", " don't service", " outside our", " out of our area", " don't go out",
-    " we don't do", " we don't work", " don't come out", " only serve", " only service",
+    " we don't do that", " we don't work", " don't come out", " only serve", " only service",
 ];
 
 const SPAM: &[&str] = &[
@@ -252,27 +269,54 @@ impl<'a> Call<'a> {
     fn booking_events(&self) -> Vec<(usize, Event)> {
         let mut events = Vec::new();
         for (i, turn) in self.turns.iter().enumerate() {
-            let other_domain = turn.has(&[
-                " cab ", " taxi", " ride ", " shared ride", " table ", " restaurant", " movie", " flight", " bus ",
-                " train ", " tickets", " ticket ", " car rental", " rental car", " song", " music", " playing ",
-                " alarm ", " event ", " transfer ", " payment ", " money ",
-            ]);
             if turn.speaker == Speaker::Agent || turn.speaker == Speaker::Unknown {
-                if turn.has(FAILED) && !other_domain {
-                    events.push((i, Event::Failed));
-                } else if turn.has(BOOKED) && !other_domain && !turn.norm.trim_end().ends_with('?') && !turn.text.trim_end().ends_with('?') {
-                    events.push((i, Event::Booked));
+                let failed = turn.has(FAILED) || failed_booking(turn);
+                let booked = !failed
+                    && turn.has(BOOKED)
+                    && !turn.norm.trim_end().ends_with('?')
+                    && !turn.text.trim_end().ends_with('?');
+                if (failed || booked) && !self.other_domain(i) {
+                    events.push((i, if failed { Event::Failed } else { Event::Booked }));
                 }
             }
             if turn.is_caller() {
+                let prompt = self.prompt_before(i);
+                // "Anything else?" — "No, not now." is a goodbye; "Want the tickets?" — "Not now." is about another
+                // task.
+                let goodbye = prompt.is_some_and(|p| {
+                    p.has(&[" anything else", " something else", " more help", " further", " need anything", " else i can", " help with anything", " else you need", " anything more", " other help"])
+                });
+                let elsewhere = prompt.is_some_and(|p| p.has(OTHER_DOMAIN));
                 if turn.has(CANCELLED) && !turn.has(&[" reschedule", " move ", " instead", " different day", " another day", " push it"]) {
                     events.push((i, Event::Cancelled));
-                } else if turn.has(DECLINED) {
+                } else if turn.has(DECLINED) && !goodbye && !elsewhere {
                     events.push((i, Event::Declined));
                 }
             }
         }
         events
+    }
+
+    /// Whether the booking talk at turn `i` is about another task (a cab, a table, tickets): the nearest turn at or
+    /// before `i` that names a task decides.
+    fn other_domain(&self, i: usize) -> bool {
+        const APPOINTMENT: &[&str] = &[
+            " appointment", " visit", " dentist", " doctor", " dr ", " salon", " stylist", " barber", " viewing",
+            " property", " apartment", " house", " consultation", " service", " technician", " tech ", " plumber",
+            " electrician", " inspection", " estimate", " clinic", " haircut", " cleaning", " come out", " come by",
+        ];
+        for k in (i.saturating_sub(3)..=i).rev() {
+            let turn = &self.turns[k];
+            let other = turn.has(OTHER_DOMAIN);
+            let ours = turn.has(APPOINTMENT);
+            if other && !ours {
+                return true;
+            }
+            if ours {
+                return false;
+            }
+        }
+        false
     }
 
     fn extract(&self, info: ExtractorInfo) -> Extraction {
@@ -284,9 +328,13 @@ impl<'a> Call<'a> {
         let last_booked = events.iter().rev().find(|(_, e)| *e == Event::Booked).map(|(i, _)| *i);
         let last = events.last().map(|(_, e)| *e);
         let requested = self.caller_turns().any(|(_, t)| t.has(REQUEST));
-        let enquiry = self.has(ENQUIRY);
-        let non_job = self.has(NON_JOB);
-        let has_time = self.turns.iter().any(|t| !datetime::scan_tokens(&t.tokens).is_empty());
+        let enquiry = self.caller_turns().any(|(_, t)| t.has(ENQUIRY));
+        let non_job = self.caller_turns().any(|(_, t)| t.has(NON_JOB))
+            || self.turns.iter().any(|t| t.speaker == Speaker::Agent && t.has(OUT_OF_AREA));
+        let accepted = self.accepted_slot();
+        let details = self.caller_gave_details();
+        let address_given = address::find(self).is_some();
+        let has_time = self.turns.iter().any(|t| t.is_caller() && !datetime::scan_tokens(&t.tokens).is_empty());
         let (booked, confidence) = match last {
             Some(Event::Booked) => (true, 0.9),
             Some(Event::Failed) => (false, 0.8),
@@ -294,14 +342,19 @@ impl<'a> Call<'a> {
             Some(Event::Declined) => {
                 // "No thanks, that's all" after a booking is a goodbye, not a decline.
                 let declined_at = events.last().map_or(0, |(i, _)| *i);
-                let booked_before = last_booked.is_some_and(|b| b < declined_at)
+                let booked_before = (last_booked.is_some_and(|b| b < declined_at) || accepted)
                     && self.turns[declined_at].has(&[" that's all", " that is all", " nothing else", " no thanks", " no thank you"])
                     && !self.turns[declined_at].has(&[" call back", " get back", " think about"]);
                 if booked_before { (true, 0.75) } else { (false, 0.7) }
             }
+            None if non_job && !accepted => (false, 0.6),
+            None if kind == CallKind::Voicemail => {
+                let wants = (requested && (!enquiry || has_time)) || address_given && !enquiry || has_time && requested;
+                (wants, 0.7)
+            }
             None => {
-                let wants = requested && !non_job && (!enquiry || has_time || self.caller_gave_details());
-                (wants, if wants { 0.65 } else { 0.6 })
+                let wants = accepted || details && !enquiry || details && has_time || requested && !enquiry && (has_time || address_given);
+                (wants, if wants { 0.7 } else { 0.6 })
             }
         };
         if !booked {
@@ -333,6 +386,27 @@ impl<'a> Call<'a> {
         .count();
         let overall = (confidence * 0.7 + 0.3 * (filled as f64 / 4.0)).clamp(0.0, 1.0);
         Extraction { call_kind: kind, appointments: vec![appointment], confidence: overall, extractor: info }
+    }
+
+    /// The caller accepted a slot: a caller turn with a date/time and an acceptance word, or a plain "yes" to an
+    /// agent turn that offered one.
+    fn accepted_slot(&self) -> bool {
+        const ACCEPT: &[&str] = &[
+            " works", " work for", " fine", " good", " perfect", " great", " suits", " sounds", " okay", " ok ",
+            " yes", " yeah", " sure", " that's", " let's do", " book it", " do it", " lovely", " brilliant",
+            " please", " yep", " deal",
+        ];
+        self.turns.iter().enumerate().any(|(i, turn)| {
+            if !turn.is_caller() || !turn.has(ACCEPT) || turn.has(DECLINED) || turn.has(CANCELLED) {
+                return false;
+            }
+            let own = !datetime::scan_tokens(&turn.tokens).iter().all(|m| m.kind == MentionKind::Or);
+            let offered = self.prompt_before(i).is_some_and(|p| {
+                p.has(&[" can ", " could ", " how about", " would ", " is open", " i have ", " we have ", " i've got", " available", " works", "?"])
+                    && datetime::scan_tokens(&p.tokens).iter().any(|m| m.kind != MentionKind::Or)
+            }) || self.prompt_before(i).is_some_and(|p| p.text.trim_end().ends_with('?') && datetime::scan_tokens(&p.tokens).iter().any(|m| m.kind != MentionKind::Or));
+            own && offered || offered && turn.tokens.len() <= 6
+        })
     }
 
     /// The caller gave contact details (a sign of booking intent in a call without explicit confirmation).
@@ -595,6 +669,20 @@ impl<'a> Call<'a> {
         }
         Some(Field::new(notes.join("; "), 0.5, evidence.join(" … ")))
     }
+}
+
+/// "I was not able to book", "I fail to book your appointment", "couldn't secure that timeslot": a negation
+/// followed closely by a booking verb.
+fn failed_booking(turn: &Utterance) -> bool {
+    let words: Vec<&str> = turn.tokens.iter().map(|t| t.text.as_str()).collect();
+    words.iter().enumerate().any(|(i, w)| {
+        let negation = matches!(*w, "fail" | "failed" | "unable" | "couldn't" | "cannot" | "can't" | "wasn't" | "weren't")
+            || (*w == "not" && i > 0 && matches!(words[i - 1], "was" | "could" | "were" | "am" | "is" | "did"));
+        negation
+            && words[i + 1..(i + 6).min(words.len())].iter().any(|v| {
+                matches!(*v, "book" | "make" | "schedule" | "secure" | "reserve" | "complete" | "confirm" | "get" | "set" | "booked" | "made" | "scheduled" | "reserved")
+            })
+    })
 }
 
 /// Candidate phone digit strings inside a run (a run may also hold a ZIP code or a house number before the phone).

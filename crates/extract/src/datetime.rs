@@ -503,6 +503,8 @@ pub(crate) struct Token {
     pub(crate) span: Range<usize>,
     /// A clause break (`.,?!;` or a dash) follows the token.
     pub(crate) breaks: bool,
+    /// A currency sign (`$`, `£`, `€`) comes right before the token.
+    pub(crate) money: bool,
 }
 
 /// Splits text into lower-cased words with their byte ranges. `3:30`, `o'clock`, `a.m.` stay one token;
@@ -540,6 +542,7 @@ pub(crate) fn tokenize(text: &str) -> Vec<Token> {
                 i += 1;
             }
             let word = text[start..i].to_lowercase().replace('\u{2019}', "'");
+            let money = matches!(text[..start].chars().next_back(), Some('$' | '£' | '€'));
             // Split "3pm", "10:30am", "7am".
             let split = ["am", "pm"].iter().find_map(|suffix| {
                 word.strip_suffix(suffix)
@@ -548,10 +551,10 @@ pub(crate) fn tokenize(text: &str) -> Vec<Token> {
             });
             match split {
                 Some((head_len, suffix)) => {
-                    tokens.push(Token { text: word[..head_len].to_owned(), span: start..start + head_len, breaks: false });
-                    tokens.push(Token { text: suffix.to_owned(), span: start + head_len..i, breaks: false });
+                    tokens.push(Token { text: word[..head_len].to_owned(), span: start..start + head_len, breaks: false, money });
+                    tokens.push(Token { text: suffix.to_owned(), span: start + head_len..i, breaks: false, money: false });
                 }
-                None => tokens.push(Token { text: word, span: start..i, breaks: false }),
+                None => tokens.push(Token { text: word, span: start..i, breaks: false, money }),
             }
         } else {
             let ch_len = text[i..].chars().next().map_or(1, char::len_utf8);
@@ -629,6 +632,10 @@ pub(crate) fn small_number(word: &str) -> Option<u32> {
         "thirty" => 30,
         "forty" => 40,
         "fifty" => 50,
+        "sixty" => 60,
+        "seventy" => 70,
+        "eighty" => 80,
+        "ninety" => 90,
         _ => return None,
     })
 }
@@ -795,7 +802,9 @@ fn clock_at(tokens: &[Token], i: usize) -> Option<(Clock, usize, bool)> {
                 }
             }
         }
-        (hour, minute, used, used > 1)
+        // Word minutes read as a time on their own only for the usual quarters ("three thirty", "ten fifteen");
+        // "seven oh two" is more often the start of a phone number.
+        (hour, minute, used, used > 1 && minute % 15 == 0)
     };
     if hour > 23 || minute > 59 {
         return None;
@@ -863,6 +872,9 @@ pub(crate) fn scan_tokens(tokens: &[Token]) -> Vec<Mention> {
             ("anytime", Some("next" | "this"), _) => Some(3),
             ("sometime" | "some", Some("next" | "this"), _) => Some(3),
             ("sometime" | "some", Some("time"), Some("next" | "this")) => Some(4),
+            ("sometime" | "anytime", Some("in" | "within"), Some("the")) => Some(4),
+            ("next", Some("few" | "couple"), _) => Some(3),
+            ("in", Some("the"), Some("next")) if tokens.get(i + 3).is_some_and(|t| matches!(t.text.as_str(), "few" | "couple" | "month" | "week" | "weeks" | "two")) => Some(4),
             ("no", Some("rush" | "hurry"), _) => Some(2),
             ("whenever", _, _) => Some(1),
             ("the", Some("week"), Some("of" | "after")) => Some(3),
@@ -1069,12 +1081,38 @@ pub(crate) fn scan_tokens(tokens: &[Token]) -> Vec<Mention> {
 
         // Clock times.
         if let Some((clock, n, certain)) = clock_at(tokens, i) {
+            // Part of a longer spoken number (a phone number, a house number, a postcode): not a time.
+            let number_before = prev.is_some_and(|p| small_number(p).is_some() || p == "hundred")
+                && i > 0
+                && !tokens[i - 1].breaks;
+            let number_after = !tokens[i + n - 1].breaks
+                && tokens.get(i + n).is_some_and(|t| small_number(&t.text).is_some() || t.text == "hundred");
+            if (number_before || number_after) && !tokens[i].text.contains(':') || tokens[i].money {
+                i += 1;
+                continue;
+            }
             let follower = tokens.get(i + n).map(|t| t.text.as_str());
             let ends_clause = tokens[i + n - 1].breaks || i + n == tokens.len();
             let led = prev.is_some_and(time_leader);
             let plausible = clock.hour <= 12 || clock.minute > 0 || certain;
+            // Unpunctuated speech ("come monday at nine we're at …"): a led hour is a time unless a street or a
+            // unit follows it.
+            let street_follows = clock.minute % 15 != 0 || tokens[i + n..(i + n + 4).min(tokens.len())].iter().any(|t| {
+                matches!(
+                    t.text.as_str(),
+                    "street" | "st" | "avenue" | "ave" | "road" | "rd" | "drive" | "lane" | "court" | "boulevard" | "way"
+                        | "place" | "unit" | "apartment" | "apt" | "suite" | "floor" | "pounds" | "dollars" | "bucks"
+                        | "feet" | "foot" | "inches" | "degrees" | "percent" | "years" | "months" | "weeks" | "days"
+                        | "people" | "units" | "windows" | "rooms" | "bedrooms" | "stories" | "minutes" | "hours"
+                        | "north" | "south" | "east" | "west" | "northeast" | "northwest" | "southeast" | "southwest"
+                        | "by" | "x" | "grand" | "thousand" | "hundred" | "bucks" | "quid" | "square" | "sq"
+                )
+            });
             let accepted = certain
-                || (led && plausible && clock.hour >= 1 && (ends_clause || follower.is_some_and(time_follower)));
+                || (led
+                    && plausible
+                    && clock.hour >= 1
+                    && (ends_clause || follower.is_some_and(time_follower) || !street_follows));
             if accepted {
                 out.push(Mention { span: span(i, i + n), kind: MentionKind::Time(TimeExpr::At { clock }) });
                 i += n;
@@ -1093,14 +1131,19 @@ pub fn fold(mentions: &[Mention]) -> Phrase {
     let mut clock_seen = false;
     let mut last_kind: Option<MentionKind> = None;
     let mut pending_or = false;
+    let mut date_before_or = false;
     for mention in mentions {
         match mention.kind {
             MentionKind::Or => {
                 pending_or = true;
+                date_before_or = phrase.date.is_some();
                 continue;
             }
             MentionKind::Date(expr) => {
-                if pending_or && matches!(last_kind, Some(MentionKind::Date(_))) && phrase.date != Some(expr) {
+                if pending_or
+                    && (matches!(last_kind, Some(MentionKind::Date(_))) || date_before_or)
+                    && phrase.date != Some(expr)
+                {
                     phrase.alternatives = true;
                 } else {
                     phrase.alternatives = false;

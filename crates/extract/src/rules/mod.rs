@@ -22,6 +22,7 @@ pub mod phone;
 mod price;
 
 use async_trait::async_trait;
+use chrono::Datelike;
 
 use crate::datetime::{self, Mention, MentionKind, Phrase, Reference, TimeExpr, Token};
 use crate::error::Result;
@@ -182,6 +183,7 @@ const OTHER_DOMAIN: &[&str] = &[
     " movie", " flight", " bus ", " train ", " tickets", " ticket ", " car rental", " rental car", " song",
     " music", " playing ", " alarm ", " event ", " transfer ", " payment ", " money ", " showing", " theatre",
     " theater", " concert", " hotel room", " weather", " calendar", " to your calendar", " dinner", " lunch reservation",
+    " car ", " car.", " cars ", " rental", " rent a", " pick up", " pickup", " drop off", " return it", " the car",
 ];
 
 const OUT_OF_AREA: &[&str] = &[
@@ -290,6 +292,15 @@ impl<'a> Call<'a> {
                 if turn.has(CANCELLED) && !turn.has(&[" reschedule", " move ", " instead", " different day", " another day", " push it"]) {
                     events.push((i, Event::Cancelled));
                 } else if turn.has(DECLINED) && !goodbye && !elsewhere {
+                    events.push((i, Event::Declined));
+                } else if !elsewhere
+                    && (turn.norm.starts_with(" no ") || turn.norm.starts_with(" nope ") || turn.norm.starts_with(" not "))
+                    && prompt.is_some_and(|p| {
+                        p.text.trim_end().ends_with('?')
+                            && p.has(&[" book", " schedule", " appointment", " visit", " reserve", " set up", " make one", " pencil"])
+                            && !p.has(&[" correct", " right?", " is that", " confirm"])
+                    })
+                {
                     events.push((i, Event::Declined));
                 }
             }
@@ -412,9 +423,12 @@ impl<'a> Call<'a> {
     /// The caller gave contact details (a sign of booking intent in a call without explicit confirmation).
     fn caller_gave_details(&self) -> bool {
         self.turns.iter().enumerate().any(|(i, t)| {
+            let question = t.text.trim_end().ends_with('?') || t.tokens.len() <= 4;
             t.speaker == Speaker::Agent
-                && t.has(&[" address", " name ", " name?", " phone", " number"])
-                && self.turns.get(i + 1).is_some_and(Utterance::is_caller)
+                && question
+                && t.has(&[" your name", " name ", " name?", " address", " your phone", " phone number", " best number", " number to reach", " callback number", " your number", " cell"])
+                && !t.has(&[" their ", " the salon", " the doctor", " the dentist", " the office"])
+                && self.turns.get(i + 1).is_some_and(|answer| answer.is_caller() && !answer.text.trim_end().ends_with('?') && !answer.has(&[" no ", " why "]))
         })
     }
 
@@ -433,9 +447,9 @@ impl<'a> Call<'a> {
         if before.iter().any(|w| matches!(*w, "ago" | "originally" | "previous" | "old" | "installed" | "serviced" | "was" | "were" | "had" | "cancel" | "instead")) {
             return true;
         }
-        // The clause around the mention.
-        let clause_start = turn.tokens[..first].iter().rposition(|t| t.breaks).map_or(0, |p| p + 1);
-        let clause_end = turn.tokens[last..].iter().position(|t| t.breaks).map_or(turn.tokens.len(), |p| last + p + 1);
+        // The words around the mention, within its clause (unpunctuated speech has one long clause).
+        let clause_start = turn.tokens[..first].iter().rposition(|t| t.breaks).map_or(0, |p| p + 1).max(first.saturating_sub(6));
+        let clause_end = turn.tokens[last..].iter().position(|t| t.breaks).map_or(turn.tokens.len(), |p| last + p + 1).min(last + 7);
         let clause: Vec<&str> = turn.tokens[clause_start..clause_end].iter().map(|t| t.text.as_str()).collect();
         let joined = format!(" {} ", clause.join(" "));
         [
@@ -474,9 +488,26 @@ impl<'a> Call<'a> {
             } else if turn_phrase.alternatives {
                 phrase.alternatives = true;
             }
-            if let Some(time) = turn_phrase.time {
+            // "Right away this morning": an ETA, not a window.
+            let turn_time = match turn_phrase.time {
+                Some(TimeExpr::Part { .. }) if turn_phrase.asap => None,
+                // "See you in the morning" after "first thing tomorrow like seven" keeps the clock time.
+                Some(TimeExpr::Part { part })
+                    if turn_phrase.date.is_none()
+                        && matches!(phrase.time, Some(TimeExpr::At { .. } | TimeExpr::Window { .. })) =>
+                {
+                    phrase.part_hint.get_or_insert(part);
+                    None
+                }
+                other => other,
+            };
+            if let Some(time) = turn_time {
+                // A restatement without its part of day ("see you at eight thirty" after "tonight at eight thirty")
+                // keeps the earlier hint.
+                if turn_phrase.part_hint.is_some() || turn_phrase.date.is_some() {
+                    phrase.part_hint = turn_phrase.part_hint;
+                }
                 phrase.time = Some(time);
-                phrase.part_hint = turn_phrase.part_hint;
                 if turn_phrase.date.is_none() && !turn_phrase.alternatives && phrase.date.is_some() {
                     phrase.alternatives = false;
                 }
@@ -494,11 +525,29 @@ impl<'a> Call<'a> {
         if phrase.date.is_some() {
             phrase.flexible = false;
         }
-        if phrase.asap && matches!(phrase.time, Some(TimeExpr::Part { .. })) {
-            phrase.time = None;
-        }
         let reference = Reference::new(self.ctx.started_at, self.ctx.timezone).with_policy(self.ctx.weekday_policy);
-        let resolution = datetime::resolve(&phrase, &reference);
+        // A dispatcher's arrival time with no day ("I can be there by eleven fifteen") is the next such clock time.
+        let eta = phrase.date.is_none()
+            && self.turns[turn..=limit.min(self.turns.len() - 1)].iter().chain(self.turns.get(turn.saturating_sub(1))).any(|t| {
+                t.has(&[" be there", " there by", " there around", " on the way", " on my way", " have someone there", " out there", " get there", " arrive"])
+            });
+        if eta && let Some(TimeExpr::At { clock }) = phrase.time
+            && clock.meridiem.is_none()
+            && clock.hour <= 12
+        {
+            if let Some((date, hour)) = next_occurrence(&reference, clock.hour, clock.minute, phrase.part_hint) {
+                phrase.date = Some(datetime::DateExpr::MonthDay { month: date.month(), day: date.day(), year: Some(date.year()) });
+                let meridiem = Some(if hour < 12 { datetime::Meridiem::Am } else { datetime::Meridiem::Pm });
+                phrase.time = Some(TimeExpr::At { clock: datetime::Clock { hour, minute: clock.minute, meridiem } });
+            }
+        }
+        let mut resolution = datetime::resolve(&phrase, &reference);
+        // A time already past when the call started ("it's one forty in the morning", "the alarm went off this
+        // morning") describes the call, not the visit: keep the day only.
+        if resolution.when.start.is_some_and(|start| start <= reference.now) && phrase.date.is_some_and(|d| d == datetime::DateExpr::Today) || resolution.when.start.is_some_and(|start| start <= reference.now) && phrase.asap {
+            phrase.time = None;
+            resolution = datetime::resolve(&phrase, &reference);
+        }
         let when = resolution.when;
         if when.date.is_none() && when.time.is_none() && !when.flexible {
             return None;
@@ -669,6 +718,30 @@ impl<'a> Call<'a> {
         }
         Some(Field::new(notes.join("; "), 0.5, evidence.join(" … ")))
     }
+}
+
+/// The first instant after the call at `hour:minute` read as am or pm (a part-of-day hint picks one).
+fn next_occurrence(
+    reference: &Reference,
+    hour: u32,
+    minute: u32,
+    hint: Option<datetime::PartOfDay>,
+) -> Option<(chrono::NaiveDate, u32)> {
+    use datetime::PartOfDay;
+    let local = reference.now.with_timezone(&reference.tz).naive_local();
+    let hours: Vec<u32> = match hint {
+        Some(PartOfDay::Tonight | PartOfDay::Evening | PartOfDay::Afternoon | PartOfDay::AfterLunch) => vec![hour % 12 + 12],
+        Some(PartOfDay::Morning | PartOfDay::FirstThing) => vec![hour % 12],
+        _ => vec![hour % 12, hour % 12 + 12],
+    };
+    let today = local.date();
+    [today, today.succ_opt()?]
+        .into_iter()
+        .flat_map(|d| hours.iter().map(move |h| (d, *h)))
+        .filter_map(|(d, h)| Some((d, h, d.and_hms_opt(h, minute, 0)?)))
+        .filter(|(_, _, at)| *at > local)
+        .min_by_key(|(_, _, at)| *at)
+        .map(|(d, h, _)| (d, h))
 }
 
 /// "I was not able to book", "I fail to book your appointment", "couldn't secure that timeslot": a negation

@@ -268,6 +268,12 @@ fn is_ca_half(s: &str, first: bool) -> bool {
 
 /// Finds the service address (the last one the caller gave; corrections win).
 pub(crate) fn find(call: &Call<'_>) -> Option<Field<Address>> {
+    find_all(call).pop()
+}
+
+/// Every distinct address the caller gave, in order.
+pub(crate) fn find_all(call: &Call<'_>) -> Vec<Field<Address>> {
+    let mut all: Vec<Field<Address>> = Vec::new();
     let business: Vec<String> = call.ctx.business.addresses.iter().map(|a| a.to_lowercase()).collect();
     let mut found: Option<Field<Address>> = None;
     let monologue = call.turns.iter().all(|t| t.speaker != super::Speaker::Agent);
@@ -295,6 +301,12 @@ pub(crate) fn find(call: &Call<'_>) -> Option<Field<Address>> {
                     }
                     let confidence = if asked { 0.85 } else { 0.75 };
                     let evidence = turn.slice(parsed.start, parsed.end.max(parsed.start + 1)).to_owned();
+                    if let Some(last) = all.last()
+                        && last.value.line1 == address.line1
+                    {
+                        all.pop();
+                    }
+                    all.push(Field::new(address.clone(), confidence, evidence.clone()));
                     found = Some(Field::new(address, confidence, evidence));
                 }
                 k = parsed.end.max(k + 1);
@@ -307,9 +319,12 @@ pub(crate) fn find(call: &Call<'_>) -> Option<Field<Address>> {
             && field.value.line2.is_none()
         {
             field.value.line2 = floor_in(turn);
+            if let Some(last) = all.last_mut() {
+                last.value.line2.clone_from(&field.value.line2);
+            }
         }
     }
-    found
+    all
 }
 
 /// "second floor", "3rd floor", "back unit", "garden unit", "upstairs unit".

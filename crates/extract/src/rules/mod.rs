@@ -375,8 +375,9 @@ impl<'a> Call<'a> {
             (Some(Event::Booked), Some(b)) => b,
             _ => self.turns.len().saturating_sub(1),
         };
+        let (when, history) = self.when_history(limit);
         let mut appointment = Appointment {
-            when: self.when(limit),
+            when,
             customer_phone: self.phone(),
             customer_name: name::find(self),
             service_address: address::find(self),
@@ -396,7 +397,34 @@ impl<'a> Call<'a> {
         .filter(|b| **b)
         .count();
         let overall = (confidence * 0.7 + 0.3 * (filled as f64 / 4.0)).clamp(0.0, 1.0);
-        Extraction { call_kind: kind, appointments: vec![appointment], confidence: overall, extractor: info }
+        let appointments = self.split_visits(appointment, &history);
+        Extraction { call_kind: kind, appointments, confidence: overall, extractor: info }
+    }
+
+    /// Two visits in one call ("two projects", "the second building", "mine Friday at ten and hers at one"): two
+    /// different slots, each stated at least twice (asked and confirmed), and words that announce a second job.
+    /// The second visit shares the contact details; it gets the second address when the caller gave two.
+    fn split_visits(&self, first: Appointment, history: &[(WhenField, usize)]) -> Vec<Appointment> {
+        const SECOND_JOB: &[&str] = &[
+            " two projects", " two jobs", " two things", " two issues", " two services", " two of our", " two buildings",
+            " two properties", " two units", " two places", " two houses", " two visits", " both", " second ",
+            " the other", " another", " and then", " a follow up", " follow-up", " hers ", " his ", " next door",
+        ];
+        let confirmed: Vec<&WhenField> = history.iter().filter(|(_, count)| *count >= 2).map(|(f, _)| f).collect();
+        let caller_says = self.caller_turns().any(|(_, t)| t.has(SECOND_JOB));
+        if confirmed.len() < 2 || !caller_says {
+            return vec![first];
+        }
+        let (a, b) = (confirmed[0].clone(), confirmed[confirmed.len() - 1].clone());
+        let addresses = address::find_all(self);
+        let mut one = first.clone();
+        one.when = Some(a);
+        let mut two = Appointment { when: Some(b), price: None, notes: None, ..first };
+        if addresses.len() >= 2 {
+            one.service_address = Some(addresses[0].clone());
+            two.service_address = addresses.last().cloned();
+        }
+        vec![one, two]
     }
 
     /// The caller accepted a slot: a caller turn with a date/time and an acceptance word, or a plain "yes" to an
@@ -463,6 +491,13 @@ impl<'a> Call<'a> {
 
     /// The slot: the date/time mentions of every turn up to `limit`, later ones correcting earlier ones.
     fn when(&self, limit: usize) -> Option<WhenField> {
+        self.when_history(limit).0
+    }
+
+    /// The final slot, and every complete slot (day and time) the call settled on along the way with how many
+    /// turns stated it.
+    fn when_history(&self, limit: usize) -> (Option<WhenField>, Vec<(WhenField, usize)>) {
+        let mut history: Vec<(WhenField, usize)> = Vec::new();
         let mut phrase = Phrase::default();
         let mut evidence: Option<(usize, usize, usize)> = None; // turn, span start, span end
         let mut strength = 0.0f64;
@@ -520,8 +555,21 @@ impl<'a> Call<'a> {
             let end = mentions.iter().map(|m| m.span.end).max().unwrap_or(0);
             evidence = Some((i, start, end));
             strength = if turn.is_caller() { 0.85 } else { 0.8 };
+            if phrase.date.is_some() && phrase.time.is_some() && !phrase.alternatives
+                && let Some(field) = self.when_field(phrase.clone(), i, start, end, strength, limit)
+            {
+                match history.iter_mut().find(|(f, _)| f.value.start == field.value.start) {
+                    Some((_, count)) => *count += 1,
+                    None => history.push((field, 1)),
+                }
+            }
         }
-        let (turn, start, end) = evidence?;
+        let Some((turn, start, end)) = evidence else { return (None, history) };
+        (self.when_field(phrase, turn, start, end, strength, limit), history)
+    }
+
+    /// Resolves a folded phrase whose evidence is `turn[start..end]`.
+    fn when_field(&self, mut phrase: Phrase, turn: usize, start: usize, end: usize, strength: f64, limit: usize) -> Option<WhenField> {
         if phrase.date.is_some() {
             phrase.flexible = false;
         }
@@ -585,6 +633,20 @@ impl<'a> Call<'a> {
                         let confidence = if asked || cue { 0.92 } else { 0.7 };
                         found = Some(Field::new(e164, confidence, turn.slice(start, start + used)));
                         break;
+                    }
+                }
+            }
+            // The agent reads the number back and the caller confirms it: "eight three two five five five …" — "sí".
+            if found.is_none()
+                && let Some(readback) = i.checked_sub(1).map(|p| &self.turns[p]).filter(|p| p.speaker == Speaker::Agent)
+                && turn.tokens.len() <= 4
+                && turn.has(&[" yes", " yeah", " yep", " si ", " sí ", " correct", " right", " that's it"])
+            {
+                for (digits, start, used) in numbers::digit_runs(&readback.tokens) {
+                    if let Some(e164) = phone_candidates(&digits).iter().find_map(|c| phone::to_e164(c, &region))
+                        && !self.ctx.business.phone_numbers.iter().any(|b| phone::same_number(b, &e164))
+                    {
+                        found = Some(Field::new(e164, 0.8, readback.slice(start, start + used)));
                     }
                 }
             }
@@ -763,10 +825,15 @@ fn phone_candidates(digits: &str) -> Vec<String> {
     let mut out = vec![digits.to_owned()];
     let bare = digits.trim_start_matches('+');
     if !digits.starts_with('+') {
+        // The number is usually said first and a house number or postcode after it; try prefixes first.
+        for len in [11, 10] {
+            if bare.len() > len {
+                out.push(bare[..len].to_owned());
+            }
+        }
         for len in [11, 10] {
             if bare.len() > len {
                 out.push(bare[bare.len() - len..].to_owned());
-                out.push(bare[..len].to_owned());
             }
         }
     }

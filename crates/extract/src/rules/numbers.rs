@@ -5,16 +5,17 @@ use crate::datetime::Token;
 /// A single spoken digit ("oh" and "o" are zero).
 pub(crate) fn digit_word(word: &str) -> Option<u8> {
     Some(match word {
-        "zero" | "oh" | "o" | "0" => 0,
-        "one" | "1" => 1,
-        "two" | "2" => 2,
-        "three" | "3" => 3,
-        "four" | "4" => 4,
-        "five" | "5" => 5,
-        "six" | "6" => 6,
-        "seven" | "7" => 7,
-        "eight" | "8" => 8,
-        "nine" | "9" => 9,
+        // English, and Spanish for bilingual callers ("ocho tres dos five five five …").
+        "zero" | "oh" | "o" | "0" | "cero" => 0,
+        "one" | "1" | "uno" => 1,
+        "two" | "2" | "dos" => 2,
+        "three" | "3" | "tres" => 3,
+        "four" | "4" | "cuatro" => 4,
+        "five" | "5" | "cinco" => 5,
+        "six" | "6" | "seis" => 6,
+        "seven" | "7" | "siete" => 7,
+        "eight" | "8" | "ocho" => 8,
+        "nine" | "9" | "nueve" => 9,
         _ => return None,
     })
 }

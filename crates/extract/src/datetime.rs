@@ -640,7 +640,7 @@ pub(crate) fn small_number(word: &str) -> Option<u32> {
     })
 }
 
-fn ordinal_word(word: &str) -> Option<u32> {
+pub(crate) fn ordinal_word(word: &str) -> Option<u32> {
     if let Some(digits) =
         ["st", "nd", "rd", "th"].iter().find_map(|suffix| word.strip_suffix(suffix)).filter(|d| !d.is_empty())
         && digits.len() <= 2
@@ -670,6 +670,13 @@ fn ordinal_word(word: &str) -> Option<u32> {
         "nineteenth" => 19,
         "twentieth" => 20,
         "thirtieth" => 30,
+        "fortieth" => 40,
+        "fiftieth" => 50,
+        "sixtieth" => 60,
+        "seventieth" => 70,
+        "eightieth" => 80,
+        "ninetieth" => 90,
+        "hundredth" => 100,
         _ => return None,
     })
 }

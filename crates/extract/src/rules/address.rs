@@ -3,7 +3,7 @@
 
 use super::lexicon::{direction, is_common_word, street_suffix, unit_word};
 use super::name::capitalise;
-use super::numbers::{is_number_token, spoken_number};
+use super::numbers::{is_number_token, spoken_number, spoken_ordinal};
 use super::{Call, Utterance};
 use crate::types::{Address, Field};
 
@@ -84,8 +84,22 @@ fn parse_at(turn: &Utterance, i: usize) -> Option<Parsed> {
         line2 = Some(format!("{unit} {}", digits.to_uppercase()));
         j += 1 + used;
     }
-    let (mut number, used) = spoken_number(tokens, j, 5)?;
-    if number.len() > 6 || tokens.get(j).is_some_and(|t| t.text.len() > 6) {
+    // AU "9/14 Rutledge Street": unit 9, number 14.
+    if line2.is_none()
+        && let (Some(a), Some(b)) = (tokens.get(j), tokens.get(j + 1))
+        && a.text.bytes().all(|c| c.is_ascii_digit())
+        && b.text.bytes().all(|c| c.is_ascii_digit())
+        && turn.text[a.span.end..b.span.start] == *"/"
+    {
+        line2 = Some(format!("Unit {}", a.text));
+        j += 1;
+    }
+    let (mut number, used) = if tokens.get(j).is_some_and(|t| !t.text.is_empty() && t.text.bytes().all(|c| c.is_ascii_digit())) {
+        (tokens[j].text.clone(), 1)
+    } else {
+        spoken_number(tokens, j, 5)?
+    };
+    if number.len() > 6 || tokens.get(j).is_some_and(|t| t.text.len() > 6 && t.text.bytes().all(|b| b.is_ascii_digit())) {
         return None;
     }
     j += used;
@@ -119,12 +133,18 @@ fn parse_at(turn: &Utterance, i: usize) -> Option<Parsed> {
         let lower = tokens[j].text.as_str();
         if j > street_start && let Some(s) = street_suffix(lower) {
             // "Hill" or "Park" inside a longer name ("Park Avenue") is not the suffix.
-            let next_is_suffix = tokens.get(j + 1).is_some_and(|t| street_suffix(&t.text).is_some() && !matches!(t.text.as_str(), "way"));
+            let next_is_suffix = !tokens[j].breaks
+                && tokens.get(j + 1).is_some_and(|t| street_suffix(&t.text).is_some() && !matches!(t.text.as_str(), "way"));
             if !next_is_suffix {
                 suffix = Some(s);
                 j += 1;
                 break;
             }
+        }
+        if let Some((n, used)) = spoken_ordinal(tokens, j) {
+            words.push(format!("{n}{}", ordinal_suffix(n)));
+            j += used;
+            continue;
         }
         let ordinal = lower.len() >= 3 && lower.chars().next().is_some_and(|c| c.is_ascii_digit())
             && ["st", "nd", "rd", "th"].iter().any(|s| lower.ends_with(s));
@@ -145,6 +165,7 @@ fn parse_at(turn: &Utterance, i: usize) -> Option<Parsed> {
     let mut line1 = format!("{number} {} {suffix}", words.join(" "));
     // A direction after the street: North/South/East/West spelled out, quadrants abbreviated.
     if let Some((_, written)) = tokens.get(j).and_then(|t| direction(&t.text))
+        && !tokens[j - 1].breaks
         && !(tokens[j].text.len() == 1 && !cased)
         && !tokens.get(j + 1).is_some_and(|t| street_suffix(&t.text).is_some())
     {
@@ -279,9 +300,28 @@ pub(crate) fn find_all(call: &Call<'_>) -> Vec<Field<Address>> {
     let monologue = call.turns.iter().all(|t| t.speaker != super::Speaker::Agent);
     for (i, turn) in call.turns.iter().enumerate() {
         if !turn.is_caller() {
+            // The agent reads the address on file and the caller confirms it ("516 Beechwood Boulevard, Thursday
+            // the 15th?" — "That's it.").
+            let confirmed = call.turns.get(i + 1).is_some_and(|next| {
+                next.is_caller()
+                    && (next.norm.starts_with(" yes") || next.norm.starts_with(" yeah") || next.norm.starts_with(" yep")
+                        || next.norm.starts_with(" that's it") || next.norm.starts_with(" that's right") || next.norm.starts_with(" correct")
+                        || next.norm.starts_with(" right"))
+            });
+            let on_file = turn.has(&[" i see you", " on file", " we have you", " still at", " you're at", " you are at", " your address", " same address", " is that still"])
+                || turn.text.trim_end().ends_with('?') && turn.tokens.first().is_some_and(|t| t.text.bytes().all(|b| b.is_ascii_digit()));
+            if confirmed && on_file && all.is_empty() && !turn.has(&[" our ", " we're at", " we are at", " located", " shop", " office is", " find us", " reach us"]) {
+                if let Some(parsed) = (0..turn.tokens.len()).find_map(|k| parse_at(turn, k)) {
+                    let line1 = parsed.address.line1.to_lowercase();
+                    if !business.iter().any(|b| b.contains(&line1)) {
+                        let evidence = turn.slice(parsed.start, parsed.end.max(parsed.start + 1)).to_owned();
+                        all.push(Field::new(parsed.address, 0.7, evidence));
+                    }
+                }
+            }
             continue;
         }
-        if turn.has(&[" cab ", " taxi", " ride ", " uber", " lyft", " restaurant", " table ", " po box", " p o box", " mailing", " mail it", " billing address"]) {
+        if turn.has(&[" cab ", " taxi", " ride ", " uber", " lyft", " restaurant", " table "]) {
             continue;
         }
         let asked = call.prompt_before(i).is_some_and(|p| p.has(&[" address", " where ", " location", " located", " where's", " property", " the job", " what street"]));
@@ -291,7 +331,27 @@ pub(crate) fn find_all(call: &Call<'_>) -> Vec<Field<Address>> {
         }
         let mut k = 0;
         while k < turn.tokens.len() {
-            if let Some(parsed) = parse_at(turn, k) {
+            let mut parsed = parse_at(turn, k);
+            // A house number said in groups ("fourteen oh five") after the tail of a phone number ("… one eight
+            // eight fourteen oh five north trekell road"): start at the group word.
+            if let Some(p) = &parsed
+                && super::numbers::digit_word(&turn.tokens[k].text).is_some()
+                && !turn.tokens[k].text.bytes().all(|b| b.is_ascii_digit())
+            {
+                let later = (k + 3..(k + 8).min(turn.tokens.len()))
+                    .filter(|&k2| {
+                        let w = turn.tokens[k2].text.as_str();
+                        p.address.line1.split(' ').next().is_some_and(|n| n.len() > 4)
+                            && turn.tokens[k..k2].iter().all(|t| super::numbers::digit_word(&t.text).is_some())
+                            && super::numbers::digit_word(w).is_none()
+                            && is_number_token(w)
+                    })
+                    .find_map(|k2| parse_at(turn, k2).filter(|q| q.end == p.end));
+                if later.is_some() {
+                    parsed = later;
+                }
+            }
+            if let Some(parsed) = parsed {
                 let line1 = parsed.address.line1.to_lowercase();
                 let is_business = business.iter().any(|b| b.contains(&line1) || line1.contains(b.split(',').next().unwrap_or(b).trim()));
                 if !is_business {
@@ -338,4 +398,41 @@ fn floor_in(turn: &Utterance) -> Option<String> {
             None
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::types::{CallContext, Transcript};
+
+    fn line1(caller: &str) -> Option<Address> {
+        let ctx = CallContext::new(chrono::Utc::now(), chrono_tz::America::New_York);
+        let transcript = Transcript::new(format!("Agent: Address?\nCaller: {caller}"));
+        let call = Call::new(&transcript, &ctx);
+        find(&call).map(|f| f.value)
+    }
+
+    #[test]
+    fn reads_addresses() {
+        let cases = [
+            ("58 Revere Street, Boston, 02114. I'm on the second floor.", "58 Revere Street"),
+            ("seventy two fifteen harrisburg boulevard houston", "7215 Harrisburg Boulevard"),
+            ("1760 Oceanside Boulevard, number 12, Oceanside, 92054.", "1760 Oceanside Boulevard"),
+            ("sixty six oh four thirty fifth avenue southwest unit b seattle", "6604 35th Avenue SW"),
+            ("6144 Pershing Avenue, St. Louis, 63112.", "6144 Pershing Avenue"),
+            ("twelve forty east palm canyon drive palm springs", "1240 East Palm Canyon Drive"),
+            ("9/14 Rutledge Street, Eastwood, 2122.", "14 Rutledge Street"),
+            ("five two oh five five five three one eight eight fourteen oh five north trekell road casa grande", "1405 North Trekell Road"),
+            ("88 Fern Street, West Hartford, 06119.", "88 Fern Street"),
+            ("fifty nine oh four west sixty third terrace mission kansas", "5904 West 63rd Terrace"),
+            ("forty one seventeen upton avenue south minneapolis five five four one oh", "4117 Upton Avenue South"),
+            // Speech does not carry the hyphen of a Queens number ("89-22").
+            ("eighty nine twenty two two hundred seventeenth street queens village", "8922 217th Street"),
+            ("31-14 33rd Street, Astoria.", "31-14 33rd Street"),
+            ("4412 North 18th Street, Phoenix.", "4412 North 18th Street"),
+        ];
+        for (said, want) in cases {
+            assert_eq!(line1(said).map(|a| a.line1).as_deref(), Some(want), "{said}");
+        }
+    }
 }

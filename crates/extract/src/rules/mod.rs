@@ -397,7 +397,11 @@ impl<'a> Call<'a> {
         .filter(|b| **b)
         .count();
         let overall = (confidence * 0.7 + 0.3 * (filled as f64 / 4.0)).clamp(0.0, 1.0);
-        let appointments = self.split_visits(appointment, &history);
+        let appointments = if events.iter().any(|(_, e)| *e == Event::Failed) {
+            vec![appointment]
+        } else {
+            self.split_visits(appointment, &history)
+        };
         Extraction { call_kind: kind, appointments, confidence: overall, extractor: info }
     }
 
@@ -407,8 +411,8 @@ impl<'a> Call<'a> {
     fn split_visits(&self, first: Appointment, history: &[(WhenField, usize)]) -> Vec<Appointment> {
         const SECOND_JOB: &[&str] = &[
             " two projects", " two jobs", " two things", " two issues", " two services", " two of our", " two buildings",
-            " two properties", " two units", " two places", " two houses", " two visits", " both", " second ",
-            " the other", " another", " and then", " a follow up", " follow-up", " hers ", " his ", " next door",
+            " two properties", " two units", " two places", " two houses", " two visits", " both", " the second",
+            " a follow up", " follow-up", " hers ", " next door", " two rentals", " two apartments", " two sites",
         ];
         let confirmed: Vec<&WhenField> = history.iter().filter(|(_, count)| *count >= 2).map(|(f, _)| f).collect();
         let caller_says = self.caller_turns().any(|(_, t)| t.has(SECOND_JOB));
@@ -637,8 +641,16 @@ impl<'a> Call<'a> {
                 }
             }
             // The agent reads the number back and the caller confirms it: "eight three two five five five …" — "sí".
+            let asked_before = self.turns[..i].iter().any(|t| {
+                t.speaker == Speaker::Agent && t.has(&[" phone", " number", " cell", " mobile"]) && (t.text.trim_end().ends_with('?') || t.tokens.len() <= 4)
+                    && !t.has(&[" their", " his ", " her ", " its "])
+            });
             if found.is_none()
-                && let Some(readback) = i.checked_sub(1).map(|p| &self.turns[p]).filter(|p| p.speaker == Speaker::Agent)
+                && asked_before
+                && let Some(readback) = i.checked_sub(1).map(|p| &self.turns[p]).filter(|p| {
+                    let digits = p.tokens.iter().filter(|t| numbers::phone_digit_word(&t.text).is_some() || t.text.bytes().all(|b| b.is_ascii_digit())).count();
+                    p.speaker == Speaker::Agent && digits * 10 >= p.tokens.len() * 6 && !p.has(&[" their", " our ", " us at", " them", " located", " address"])
+                })
                 && turn.tokens.len() <= 4
                 && turn.has(&[" yes", " yeah", " yep", " si ", " sí ", " correct", " right", " that's it"])
             {

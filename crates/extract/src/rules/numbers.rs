@@ -5,17 +5,36 @@ use crate::datetime::Token;
 /// A single spoken digit ("oh" and "o" are zero).
 pub(crate) fn digit_word(word: &str) -> Option<u8> {
     Some(match word {
-        // English, and Spanish for bilingual callers ("ocho tres dos five five five …").
-        "zero" | "oh" | "o" | "0" | "cero" => 0,
-        "one" | "1" | "uno" => 1,
-        "two" | "2" | "dos" => 2,
-        "three" | "3" | "tres" => 3,
-        "four" | "4" | "cuatro" => 4,
-        "five" | "5" | "cinco" => 5,
-        "six" | "6" | "seis" => 6,
-        "seven" | "7" | "siete" => 7,
-        "eight" | "8" | "ocho" => 8,
-        "nine" | "9" | "nueve" => 9,
+        "zero" | "oh" | "o" | "0" => 0,
+        "one" | "1" => 1,
+        "two" | "2" => 2,
+        "three" | "3" => 3,
+        "four" | "4" => 4,
+        "five" | "5" => 5,
+        "six" | "6" => 6,
+        "seven" | "7" => 7,
+        "eight" | "8" => 8,
+        "nine" | "9" => 9,
+        _ => return None,
+    })
+}
+
+/// A spoken digit in English or Spanish, for phone numbers of bilingual callers ("ocho tres dos five five five …").
+pub(crate) fn phone_digit_word(word: &str) -> Option<u8> {
+    if let Some(d) = digit_word(word) {
+        return Some(d);
+    }
+    Some(match word {
+        "cero" => 0,
+        "uno" => 1,
+        "dos" => 2,
+        "tres" => 3,
+        "cuatro" => 4,
+        "cinco" => 5,
+        "seis" => 6,
+        "siete" => 7,
+        "ocho" => 8,
+        "nueve" => 9,
         _ => return None,
     })
 }
@@ -68,6 +87,10 @@ pub(crate) fn spoken_number(tokens: &[Token], i: usize, max_tokens: usize) -> Op
     let end = (i + max_tokens).min(tokens.len());
     while j < end {
         let word = tokens[j].text.as_str();
+        // "thirty fifth avenue", "two hundred seventeenth street": the words belong to the street's name.
+        if j > i && spoken_ordinal(tokens, j).is_some() {
+            break;
+        }
         if !word.is_empty() && word.bytes().all(|b| b.is_ascii_digit()) {
             out.push_str(word);
             j += 1;
@@ -111,6 +134,28 @@ pub(crate) fn spoken_number(tokens: &[Token], i: usize, max_tokens: usize) -> Op
     if out.is_empty() { None } else { Some((out, j - i)) }
 }
 
+/// A spoken ordinal at `i` ("fifth", "thirty fifth", "two hundred seventeenth", "eighteenth"); returns the number
+/// and the tokens used. Written ordinals ("35th") are not handled here.
+pub(crate) fn spoken_ordinal(tokens: &[Token], i: usize) -> Option<(u32, usize)> {
+    use crate::datetime::ordinal_word;
+    let word = |k: usize| tokens.get(k).map(|t| t.text.as_str()).unwrap_or("");
+    let plain = |w: &str| ordinal_word(w).filter(|_| !w.bytes().next().is_some_and(|b| b.is_ascii_digit()));
+    let mut k = i;
+    let mut value = 0;
+    if let Some(d) = digit_word(word(k)).filter(|d| *d > 0)
+        && word(k + 1) == "hundred"
+    {
+        value = u32::from(d) * 100;
+        k += 2;
+    }
+    if let Some(tens) = tens_word(word(k))
+        && let Some(unit) = plain(word(k + 1)).filter(|u| (1..=9).contains(u))
+    {
+        return Some((value + tens + unit, k + 2 - i));
+    }
+    plain(word(k)).map(|n| (value + n, k + 1 - i))
+}
+
 /// Collects runs of spoken or written digits, for phone numbers: "seven oh two five five five …", "617-555-3148",
 /// "(617) 555 3148", "double five", "plus four four". Returns (digits, first token, tokens used).
 pub(crate) fn digit_runs(tokens: &[Token]) -> Vec<(String, usize, usize)> {
@@ -125,10 +170,10 @@ pub(crate) fn digit_runs(tokens: &[Token]) -> Vec<(String, usize, usize)> {
             let word = tokens[j].text.as_str();
             if !word.is_empty() && word.len() <= 11 && word.bytes().all(|b| b.is_ascii_digit()) {
                 digits.push_str(word);
-            } else if let Some(d) = digit_word(word) {
+            } else if let Some(d) = phone_digit_word(word) {
                 digits.push(char::from(b'0' + d));
             } else if matches!(word, "double" | "triple")
-                && let Some(d) = tokens.get(j + 1).and_then(|t| digit_word(&t.text))
+                && let Some(d) = tokens.get(j + 1).and_then(|t| phone_digit_word(&t.text))
             {
                 let n = if word == "double" { 2 } else { 3 };
                 for _ in 0..n {
@@ -137,7 +182,7 @@ pub(crate) fn digit_runs(tokens: &[Token]) -> Vec<(String, usize, usize)> {
                 j += 1;
             } else if let Some(tens) = tens_word(word).filter(|_| !digits.is_empty() || true) {
                 // "five five five twenty one forty" style groups.
-                let unit = tokens.get(j + 1).and_then(|t| digit_word(&t.text)).filter(|d| *d > 0 && !matches!(tokens[j + 1].text.as_str(), "o" | "oh"));
+                let unit = tokens.get(j + 1).and_then(|t| phone_digit_word(&t.text)).filter(|d| *d > 0 && !matches!(tokens[j + 1].text.as_str(), "o" | "oh"));
                 match unit {
                     Some(unit) => {
                         digits.push_str(&(tens + u32::from(unit)).to_string());

@@ -176,6 +176,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                     let number = line1.split(' ').next().unwrap_or("");
                     if !provider.is_empty() && provider.split(' ').next() == Some(number) {
                         set.business_address_leaks += 1;
+                        if misses.as_deref() == Some("business") {
+                            println!("LEAK address {id}: {}", a.value.line1);
+                        }
                     }
                 }
             }

@@ -309,7 +309,7 @@ pub(crate) fn find_all(call: &Call<'_>) -> Vec<Field<Address>> {
                         || next.norm.starts_with(" right"))
             });
             let on_file = turn.has(&[" i see you", " on file", " we have you", " still at", " you're at", " you are at", " your address", " same address", " is that still"])
-                || turn.text.trim_end().ends_with('?') && turn.tokens.first().is_some_and(|t| t.text.bytes().all(|b| b.is_ascii_digit()));
+                || turn.text.trim_end().ends_with('?') && parse_at(turn, 0).is_some() && !turn.has(&[" ride", " cab", " taxi", " people", " seats", " to "]);
             if confirmed && on_file && all.is_empty() && !turn.has(&[" our ", " we're at", " we are at", " located", " shop", " office is", " find us", " reach us"]) {
                 if let Some(parsed) = (0..turn.tokens.len()).find_map(|k| parse_at(turn, k)) {
                     let line1 = parsed.address.line1.to_lowercase();
@@ -354,6 +354,11 @@ pub(crate) fn find_all(call: &Call<'_>) -> Vec<Field<Address>> {
             if let Some(parsed) = parsed {
                 let line1 = parsed.address.line1.to_lowercase();
                 let is_business = business.iter().any(|b| b.contains(&line1) || line1.contains(b.split(',').next().unwrap_or(b).trim()));
+                // An address the agent said first is the business's or a listing's (the caller is repeating it).
+                let said_by_agent = call.turns[..i].iter().any(|t| {
+                    t.speaker == super::Speaker::Agent && t.norm.contains(&format!(" {} ", line1.split(' ').take(2).collect::<Vec<_>>().join(" ")))
+                });
+                let is_business = is_business || said_by_agent;
                 if !is_business {
                     let mut address = parsed.address;
                     if address.line2.is_none() {

@@ -1112,7 +1112,7 @@ pub(crate) fn scan_tokens(tokens: &[Token]) -> Vec<Mention> {
                         | "feet" | "foot" | "inches" | "degrees" | "percent" | "years" | "months" | "weeks" | "days"
                         | "people" | "units" | "windows" | "rooms" | "bedrooms" | "stories" | "minutes" | "hours"
                         | "north" | "south" | "east" | "west" | "northeast" | "northwest" | "southeast" | "southwest"
-                        | "by" | "x" | "grand" | "thousand" | "hundred" | "bucks" | "quid" | "square" | "sq"
+                        | "by" | "x" | "grand" | "thousand" | "hundred" | "quid" | "square" | "sq"
                 )
             });
             let accepted = certain

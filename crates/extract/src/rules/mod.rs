@@ -494,10 +494,6 @@ impl<'a> Call<'a> {
     }
 
     /// The slot: the date/time mentions of every turn up to `limit`, later ones correcting earlier ones.
-    fn when(&self, limit: usize) -> Option<WhenField> {
-        self.when_history(limit).0
-    }
-
     /// The final slot, and every complete slot (day and time) the call settled on along the way with how many
     /// turns stated it.
     fn when_history(&self, limit: usize) -> (Option<WhenField>, Vec<(WhenField, usize)>) {

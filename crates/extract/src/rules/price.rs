@@ -99,7 +99,8 @@ pub(crate) fn find(call: &Call<'_>) -> Option<Field<Price>> {
             let after: Vec<&str> = turn.tokens[amount.end..(amount.end + 6).min(turn.tokens.len())].iter().map(|t| t.text.as_str()).collect();
             let window = format!(" {} | {} ", before.join(" "), after.join(" "));
             // Ranges ("between 14 and 19 thousand", "$4,200 to $5,500") and add-ons are not the price.
-            let range = window.contains(" between ")
+            let near_before: Vec<&str> = before.iter().rev().take(2).copied().collect();
+            let range = near_before.contains(&"between") || near_before.contains(&"from")
                 || found.get(n + 1).is_some_and(|next| next.token <= amount.end + 1)
                 || n > 0 && found[n - 1].end + 1 >= amount.token && turn.tokens.get(found[n - 1].end).is_some_and(|t| matches!(t.text.as_str(), "to" | "and" | "or"));
             if range || window.contains(" extra ") || window.contains(" additional") || window.contains(" on top") || window.contains(" free") {

@@ -673,36 +673,65 @@ impl<'a> Call<'a> {
             " burst", " flooding", " flooded", " water everywhere", " gas smell", " smell gas", " smells like gas",
             " smell of gas", " gas leak", " carbon monoxide", " co alarm", " co detector", " monoxide", " sparking",
             " sparks", " burning smell", " smells like burning", " smell burning", " smoke", " sewage", " sewer backup",
-            " backing up", " backed up into", " hole in the roof", " tree fell", " tree came down", " fire ",
-            " electrical fire", " locked in the car", " locked in my car", " baby is locked", " emergency",
-            " pouring in", " gushing", " spraying", " live wire", " exposed wire", " shock", " ceiling collapsed",
-            " coming through the ceiling",
+            " sewer up", " sewer backed", " backed the sewer", " backing up", " backed up into", " hole in the roof",
+            " tree fell", " tree came down", " fire ", " electrical fire", " locked in the car", " locked in my car",
+            " baby is locked", " emergency", " pouring", " gushing", " spraying", " live wire", " exposed wire",
+            " ceiling collapsed", " taking on water", " water coming through", " coming through the ceiling",
+            " bubbling up", " soaked", " dirty water", " wires down", " power line",
         ];
-        const NO_HEAT: &[&str] = &[" no heat", " heat's out", " heat is out", " furnace quit", " furnace stopped", " boiler quit", " boiler stopped", " stone cold", " heater died", " furnace died", " furnace is out", " no heating", " heating's out", " heating is out", " heating stopped", " heating's gone"];
-        const COLD: &[&str] = &[" freezing", " below zero", " minus ", " degrees below", " below freezing", " snow", " frozen", " single digits", " zero outside", " cold snap", " baby", " newborn", " elderly"];
+        const NO_HEAT: &[&str] = &[
+            " no heat", " heat's out", " heat is out", " furnace quit", " furnace stopped", " boiler quit",
+            " boiler stopped", " stone cold", " heater died", " furnace died", " furnace is out", " no heating",
+            " heating's out", " heating is out", " heating stopped", " heating's gone", " isn't firing", " not firing",
+            " radiators are all cold", " radiators are cold", " won't light", " pilot went out",
+        ];
+        const COLD: &[&str] = &[
+            " freezing", " below zero", " minus ", " degrees below", " below freezing", " snow", " frozen",
+            " single digits", " zero outside", " cold snap", " below outside", " degrees outside",
+        ];
+        const NO_COOLING: &[&str] = &[
+            " ac just died", " ac died", " ac is out", " ac's out", " no ac", " no a c", " air conditioning stopped",
+            " air conditioner stopped", " not cooling", " isn't cooling", " central air isn't", " ac isn't", " ac quit",
+        ];
+        const VULNERABLE: &[&str] = &[" baby", " newborn", " elderly", " month old", " oxygen", " medical", " dialysis", " pregnant"];
         const URGENT: &[&str] = &[
-            " no hot water", " not cooling", " no ac", " no a c", " ac is out", " ac's out", " ac died", " ac quit",
-            " air conditioning stopped", " air conditioner stopped", " stopped working", " not working", " won't start",
-            " urgent", " asap", " as soon as possible", " right away", " today if", " leaking", " leak ", " broken",
-            " broke ", " won't open", " won't close", " stuck", " locked out", " no power", " power out", " power is out",
-            " half the power", " tripping", " overflowing", " clogged", " backed up", " wasps", " hornets", " bees",
-            " snake", " rats", " mice in", " no water", " shut off the water", " shut the water", " turned off the water",
-            " dead", " died", " quit ",
+            " no hot water", " urgent", " asap", " as soon as possible", " right away", " today", " tonight",
+            " no power", " lost power", " power out", " power is out", " half the power", " power's out",
+            " not freezing", " isn't freezing", " thaw", " stopped making", " locked out", " can't lock", " won't lock",
+            " jammed", " freezing up", " ice on", " turning on and off", " shattered", " board it up", " before it gets dark",
+            " before the next storm", " in this heat", " heat wave", " overflowing", " backed up", " no water",
+            " not turning on", " isn't turning on", " won't turn on", " wasps", " hornets", " stung", " snake",
+            " water coming", " leaking through", " die in", " before the weekend", " as soon as you can",
         ];
         const FLEXIBLE: &[&str] = &[
             " no rush", " no hurry", " not urgent", " whenever", " flexible", " any time next", " anytime next",
             " any day next", " sometime next", " some time next", " sometime this", " not in a hurry", " in no hurry",
             " next month", " whenever works", " any time is fine", " anytime is fine", " not a rush", " isn't urgent",
+            " sometime in the", " no particular", " totally flexible", " in the next few",
         ];
         let caller: String = self.caller_turns().map(|(_, t)| t.norm.as_str()).collect();
         let hit = |patterns: &[&str]| patterns.iter().find(|p| caller.contains(*p)).map(|p| p.trim().to_owned());
         let negated_emergency = caller.contains(" not an emergency") || caller.contains(" not urgent") || caller.contains(" no emergency");
+        let winter = matches!(self.local_month(), 12 | 1 | 2) && !self.ctx.timezone.name().starts_with("Australia/")
+            || matches!(self.local_month(), 6..=8) && self.ctx.timezone.name().starts_with("Australia/");
         if !negated_emergency && let Some(cue) = hit(EMERGENCY) {
-            return Field::new(Urgency::Emergency, 0.8, cue);
+            // Water that has been shut off and stopped is contained.
+            let contained = [" shut off", " shut the", " turned off the water", " turned the water off", " shut it off", " valve"].iter().any(|p| caller.contains(p))
+                && !caller.contains(" still ")
+                && [" water", " leak", " ceiling"].iter().any(|p| cue.contains(p.trim()) || caller.contains(p));
+            let danger = [" gas", " monoxide", " co alarm", " sparking", " sparks", " smoke", " fire", " burning", " sewage", " sewer", " live wire", " power line", " wires down"].iter().any(|p| caller.contains(p));
+            if !contained || danger {
+                return Field::new(Urgency::Emergency, 0.8, cue);
+            }
+            return Field::new(Urgency::Urgent, 0.65, cue);
         }
         if let Some(cue) = hit(NO_HEAT) {
-            let cold = hit(COLD).is_some() || matches!(self.local_month(), 12 | 1 | 2) && !self.ctx.timezone.name().starts_with("Australia/");
+            let cold = hit(COLD).is_some() || winter || hit(VULNERABLE).is_some();
             return Field::new(if cold { Urgency::Emergency } else { Urgency::Urgent }, 0.7, cue);
+        }
+        if let Some(cue) = hit(NO_COOLING) {
+            let vulnerable = hit(VULNERABLE).is_some();
+            return Field::new(if vulnerable { Urgency::Emergency } else { Urgency::Urgent }, 0.65, cue);
         }
         if let Some(cue) = hit(FLEXIBLE) {
             return Field::new(Urgency::Flexible, 0.75, cue);
@@ -711,15 +740,7 @@ impl<'a> Call<'a> {
             return Field::new(Urgency::Flexible, 0.65, appointment.when.as_ref().map(|w| w.phrase.clone()).unwrap_or_default());
         }
         if !negated_emergency && let Some(cue) = hit(URGENT) {
-            // Urgent only when the caller also wants it soon, or the problem is a failure of an essential service.
-            let soon = appointment.when.as_ref().and_then(|w| w.value.date).is_some_and(|d| {
-                let today = self.ctx.started_at.with_timezone(&self.ctx.timezone).date_naive();
-                (d - today).num_days() <= 1
-            }) || caller.contains(" today") || caller.contains(" asap") || caller.contains(" right away") || caller.contains(" as soon as");
-            let essential = [" no hot water", " not cooling", " no ac", " ac is out", " ac died", " no power", " half the power", " power out", " locked out", " no water", " overflowing", " backed up", " won't open", " stuck"].iter().any(|p| caller.contains(p));
-            if soon || essential {
-                return Field::new(Urgency::Urgent, 0.6, cue);
-            }
+            return Field::new(Urgency::Urgent, 0.6, cue);
         }
         Field::new(Urgency::Normal, 0.6, String::new())
     }

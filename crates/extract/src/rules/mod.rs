@@ -415,7 +415,7 @@ impl<'a> Call<'a> {
             " a follow up", " follow-up", " hers ", " next door", " two rentals", " two apartments", " two sites",
         ];
         let confirmed: Vec<&WhenField> = history.iter().filter(|(_, count)| *count >= 2).map(|(f, _)| f).collect();
-        let caller_says = self.caller_turns().any(|(_, t)| t.has(SECOND_JOB));
+        let caller_says = self.turns.iter().any(|t| t.has(SECOND_JOB));
         if confirmed.len() < 2 || !caller_says {
             return vec![first];
         }

@@ -31,7 +31,7 @@ fn stops_name(word: &str) -> bool {
         || matches!(
             word,
             "from" | "with" | "calling" | "here" | "at" | "and" | "of" | "speaking" | "again" | "over" | "down"
-                | "on" | "about" | "for" | "in"
+                | "on" | "about" | "for" | "in" | "under" | "spelled" | "spelt" | "family" | "surname" | "last"
         )
 }
 
@@ -42,6 +42,12 @@ fn name_like(token: &Token, original: &str) -> bool {
         return false;
     }
     if stops_name(word) || crate::datetime::scan(word).len() == 1 {
+        return false;
+    }
+    // Contractions ("we've", "there's") are not names; "O'Sullivan" and "D'Angelo" are.
+    if let Some((_, tail)) = word.split_once('\'')
+        && matches!(tail, "ve" | "re" | "ll" | "d" | "s" | "t" | "m")
+    {
         return false;
     }
     let first = original.chars().next();
@@ -204,6 +210,26 @@ pub(crate) fn find(call: &Call<'_>) -> Option<Field<String>> {
         }
     }
     let (_, mut field) = best?;
+    // "dustin and it's spelled k r a u s e", "rhonda and it's vaughn": a surname after a first name.
+    if !field.value.contains(' ') {
+        for turn in call.turns.iter().filter(|t| t.is_caller()) {
+            let words: Vec<&str> = turn.tokens.iter().map(|t| t.text.as_str()).collect();
+            if let Some(k) = words.windows(2).position(|w| w[0] == field.value.to_lowercase() && w[1] == "and") {
+                let mut j = k + 2;
+                while words.get(j).is_some_and(|w| matches!(*w, "it's" | "its" | "the" | "last" | "name" | "name's" | "surname" | "is" | "spelled" | "spelt" | "uh" | "um")) {
+                    j += 1;
+                }
+                if let Some(token) = turn.tokens.get(j)
+                    && token.text.chars().count() > 1
+                    && name_like(token, &turn.text[token.span.clone()])
+                {
+                    field.value = format!("{} {}", field.value, capitalise(&token.text));
+                } else if let Some(spelled) = spelled_words(turn).first() {
+                    field.value = format!("{} {}", field.value, capitalise(spelled));
+                }
+            }
+        }
+    }
     // Apply spellings: a spelled word replaces the name part it spells.
     for turn in call.turns.iter().filter(|t| t.is_caller()) {
         for spelled in spelled_words(turn) {

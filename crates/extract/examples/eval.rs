@@ -19,9 +19,7 @@
 use std::collections::BTreeMap;
 use std::io::BufRead;
 
-use callbook_extract::{
-    BusinessProfile, CallContext, Extraction, RulesExtractor, Transcript, validate,
-};
+use callbook_extract::{BusinessProfile, CallContext, Extraction, RulesExtractor, Transcript, validate};
 use chrono::{DateTime, Datelike, Utc};
 use serde_json::Value;
 
@@ -80,7 +78,11 @@ fn compare(score: &mut Score, gold: Option<&str>, pred: Option<&str>, free_text:
     match (gold, pred) {
         (Some(g), Some(p)) => {
             let exact = g == p;
-            let normalised = if free_text { token_f1(g, p) >= 0.5 } else { norm(g) == norm(p) };
+            let normalised = if free_text {
+                token_f1(g, p) >= 0.5
+            } else {
+                norm(g) == norm(p)
+            };
             score.correct_exact += usize::from(exact);
             score.correct_norm += usize::from(exact || normalised);
             exact || normalised
@@ -117,7 +119,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let extractor = RulesExtractor::new();
     let mut sets: Vec<(String, SetScore)> = Vec::new();
     for path in &args {
-        let name = std::path::Path::new(path).file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+        let name = std::path::Path::new(path)
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
         let mut set = SetScore::default();
         let file = std::io::BufReader::new(std::fs::File::open(path)?);
         for line in file.lines() {
@@ -132,16 +137,28 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 "sgd" => ("2019-03-01T18:00:00Z".parse()?, chrono_tz::America::Los_Angeles),
                 "star" => ("2020-06-01T17:00:00Z".parse()?, chrono_tz::America::Los_Angeles),
                 _ => (
-                    DateTime::parse_from_rfc3339(record["call_started_at"].as_str().unwrap_or(""))?.with_timezone(&Utc),
-                    record["timezone"].as_str().unwrap_or("UTC").parse().map_err(|e| format!("{e}"))?,
+                    DateTime::parse_from_rfc3339(record["call_started_at"].as_str().unwrap_or(""))?
+                        .with_timezone(&Utc),
+                    record["timezone"]
+                        .as_str()
+                        .unwrap_or("UTC")
+                        .parse()
+                        .map_err(|e| format!("{e}"))?,
                 ),
             };
-            let business = BusinessProfile { name: record["business_name"].as_str().unwrap_or("").to_owned(), ..Default::default() };
+            let business = BusinessProfile {
+                name: record["business_name"].as_str().unwrap_or("").to_owned(),
+                ..Default::default()
+            };
             let context = CallContext::new(started, tz).with_business(business);
             let transcript = Transcript::new(record["transcript"].as_str().unwrap_or(""));
             let extraction = extractor.extract_sync(&transcript, &context);
             if dump.as_deref() == Some(id.as_str()) {
-                println!("{}\n{}", transcript.text, serde_json::to_string_pretty(&extraction)?);
+                println!(
+                    "{}\n{}",
+                    transcript.text,
+                    serde_json::to_string_pretty(&extraction)?
+                );
                 println!("gold: {}", serde_json::to_string_pretty(&record["gold"])?);
             }
             if !validate::check(&extraction).is_empty() {
@@ -165,7 +182,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                     set.phones_returned += 1;
                     let provider = gold["provider_phone"].as_str().unwrap_or("");
                     let pd: String = provider.chars().filter(char::is_ascii_digit).collect();
-                    if !pd.is_empty() && p.value.ends_with(&pd[pd.len().saturating_sub(7)..]) || line.contains(&p.value[p.value.len().saturating_sub(4)..]) && !pd.is_empty() {
+                    if !pd.is_empty() && p.value.ends_with(&pd[pd.len().saturating_sub(7)..])
+                        || line.contains(&p.value[p.value.len().saturating_sub(4)..]) && !pd.is_empty()
+                    {
                         set.business_phone_leaks += 1;
                     }
                 }
@@ -186,7 +205,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 continue;
             }
             match source {
-                "sgd" | "star" => score_dialog(&mut set, &record, &extraction, source, misses.as_deref(), &id),
+                "sgd" | "star" => {
+                    score_dialog(&mut set, &record, &extraction, source, misses.as_deref(), &id)
+                }
                 _ => score_fieldcall(&mut set, &record, &extraction, misses.as_deref(), &id),
             }
         }
@@ -196,18 +217,43 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
-fn score_dialog(set: &mut SetScore, record: &Value, extraction: &Extraction, source: &str, misses: Option<&str>, id: &str) {
+fn score_dialog(
+    set: &mut SetScore,
+    record: &Value,
+    extraction: &Extraction,
+    source: &str,
+    misses: Option<&str>,
+    id: &str,
+) {
     let gold = &record["gold"];
-    let scored: Vec<&str> = record["scored_fields"].as_array().map(|a| a.iter().filter_map(Value::as_str).collect()).unwrap_or_default();
+    let scored: Vec<&str> = record["scored_fields"]
+        .as_array()
+        .map(|a| a.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
     let support = &record["gold_field_support"];
     let supported = |f: &str| scored.contains(&f) && !matches!(support[f].as_str(), Some("absent" | "n/a"));
     let first = extraction.appointments.first();
     let when = first.and_then(|a| a.when.as_ref()).map(|w| &w.value);
     if supported("date") {
         let g = gold["date_normalized"].as_str().map(str::to_owned);
-        let p = when.and_then(|w| w.date).map(|d| if source == "star" { d.weekday().to_string() } else { d.to_string() });
-        let g = if source == "star" { g.map(|s| s.chars().take(3).collect::<String>()) } else { g };
-        let ok = compare(set.fields.entry("date").or_default(), g.as_deref(), p.as_deref(), false);
+        let p = when.and_then(|w| w.date).map(|d| {
+            if source == "star" {
+                d.weekday().to_string()
+            } else {
+                d.to_string()
+            }
+        });
+        let g = if source == "star" {
+            g.map(|s| s.chars().take(3).collect::<String>())
+        } else {
+            g
+        };
+        let ok = compare(
+            set.fields.entry("date").or_default(),
+            g.as_deref(),
+            p.as_deref(),
+            false,
+        );
         if !ok && misses == Some("date") {
             println!("MISS date {id}: gold {g:?} pred {p:?}");
         }
@@ -215,14 +261,21 @@ fn score_dialog(set: &mut SetScore, record: &Value, extraction: &Extraction, sou
     if supported("time") {
         let g = gold["time_normalized"].as_str();
         let p = when.and_then(|w| w.time).map(|t| t.format("%H:%M").to_string());
-        let ok = compare(set.fields.entry("start_time").or_default(), g, p.as_deref(), false);
+        let ok = compare(
+            set.fields.entry("start_time").or_default(),
+            g,
+            p.as_deref(),
+            false,
+        );
         if !ok && misses == Some("start_time") {
             println!("MISS time {id}: gold {g:?} pred {p:?}");
         }
     }
     if supported("customer_name") {
         let g = gold["customer_name"].as_str();
-        let p = first.and_then(|a| a.customer_name.as_ref()).map(|f| f.value.as_str());
+        let p = first
+            .and_then(|a| a.customer_name.as_ref())
+            .map(|f| f.value.as_str());
         let ok = compare(set.fields.entry("customer_name").or_default(), g, p, false);
         if !ok && misses == Some("customer_name") {
             println!("MISS name {id}: gold {g:?} pred {p:?}");
@@ -230,52 +283,168 @@ fn score_dialog(set: &mut SetScore, record: &Value, extraction: &Extraction, sou
     }
     if supported("job_description") {
         let g = gold["job_description"].as_str();
-        let p = first.and_then(|a| a.job_description.as_ref()).map(|f| f.value.as_str());
+        let p = first
+            .and_then(|a| a.job_description.as_ref())
+            .map(|f| f.value.as_str());
         compare(set.fields.entry("job_description").or_default(), g, p, true);
     }
 }
 
-fn score_fieldcall(set: &mut SetScore, record: &Value, extraction: &Extraction, misses: Option<&str>, id: &str) {
-    let golds = record["gold"]["appointments"].as_array().cloned().unwrap_or_default();
+fn score_fieldcall(
+    set: &mut SetScore,
+    record: &Value,
+    extraction: &Extraction,
+    misses: Option<&str>,
+    id: &str,
+) {
+    let golds = record["gold"]["appointments"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
     for (i, g) in golds.iter().enumerate() {
         let a = extraction.appointments.get(i);
         let when = a.and_then(|a| a.when.as_ref()).map(|w| &w.value);
-        let gold_start = g["start"].as_str().and_then(|s| DateTime::parse_from_rfc3339(s).ok());
-        let gold_end = g["end"].as_str().and_then(|s| DateTime::parse_from_rfc3339(s).ok());
-        let gold_date = gold_start.map(|s| s.date_naive().to_string()).or_else(|| g["date_only"].as_str().map(str::to_owned));
+        let gold_start = g["start"]
+            .as_str()
+            .and_then(|s| DateTime::parse_from_rfc3339(s).ok());
+        let gold_end = g["end"]
+            .as_str()
+            .and_then(|s| DateTime::parse_from_rfc3339(s).ok());
+        let gold_date = gold_start
+            .map(|s| s.date_naive().to_string())
+            .or_else(|| g["date_only"].as_str().map(str::to_owned));
         let mut field = |name: &'static str, gold: Option<String>, pred: Option<String>, free: bool| {
-            let ok = compare(set.fields.entry(name).or_default(), gold.as_deref(), pred.as_deref(), free);
+            let ok = compare(
+                set.fields.entry(name).or_default(),
+                gold.as_deref(),
+                pred.as_deref(),
+                free,
+            );
             if !ok && misses == Some(name) {
                 println!("MISS {name} {id}: gold {gold:?} pred {pred:?}");
             }
         };
-        field("date", gold_date, when.and_then(|w| w.date).map(|d| d.to_string()), false);
-        field("start_time", gold_start.map(|s| s.format("%H:%M").to_string()), when.and_then(|w| w.time).map(|t| t.format("%H:%M").to_string()), false);
-        field("start_instant", gold_start.map(|s| s.to_rfc3339()), when.and_then(|w| w.start).map(|s| s.to_rfc3339()), false);
-        field("end", gold_end.map(|s| s.to_rfc3339()), when.and_then(|w| w.end).map(|s| s.to_rfc3339()), false);
-        field("customer_name", str_of(&g["customer_name"]), a.and_then(|a| a.customer_name.as_ref()).map(|f| f.value.clone()), false);
-        field("customer_phone", str_of(&g["customer_phone"]), a.and_then(|a| a.customer_phone.as_ref()).map(|f| f.value.clone()), false);
+        field(
+            "date",
+            gold_date,
+            when.and_then(|w| w.date).map(|d| d.to_string()),
+            false,
+        );
+        field(
+            "start_time",
+            gold_start.map(|s| s.format("%H:%M").to_string()),
+            when.and_then(|w| w.time).map(|t| t.format("%H:%M").to_string()),
+            false,
+        );
+        field(
+            "start_instant",
+            gold_start.map(|s| s.to_rfc3339()),
+            when.and_then(|w| w.start).map(|s| s.to_rfc3339()),
+            false,
+        );
+        field(
+            "end",
+            gold_end.map(|s| s.to_rfc3339()),
+            when.and_then(|w| w.end).map(|s| s.to_rfc3339()),
+            false,
+        );
+        field(
+            "customer_name",
+            str_of(&g["customer_name"]),
+            a.and_then(|a| a.customer_name.as_ref()).map(|f| f.value.clone()),
+            false,
+        );
+        field(
+            "customer_phone",
+            str_of(&g["customer_phone"]),
+            a.and_then(|a| a.customer_phone.as_ref()).map(|f| f.value.clone()),
+            false,
+        );
         let addr = a.and_then(|a| a.service_address.as_ref()).map(|f| &f.value);
-        field("address_line1", str_of(&g["service_address"]["line1"]), addr.map(|x| x.line1.clone()), false);
-        field("address_line2", str_of(&g["service_address"]["line2"]), addr.and_then(|x| x.line2.clone()), false);
-        field("address_city", str_of(&g["service_address"]["city"]), addr.and_then(|x| x.city.clone()), false);
-        field("address_postal", str_of(&g["service_address"]["postal_code"]), addr.and_then(|x| x.postal_code.clone()), false);
+        field(
+            "address_line1",
+            str_of(&g["service_address"]["line1"]),
+            addr.map(|x| x.line1.clone()),
+            false,
+        );
+        field(
+            "address_line2",
+            str_of(&g["service_address"]["line2"]),
+            addr.and_then(|x| x.line2.clone()),
+            false,
+        );
+        field(
+            "address_city",
+            str_of(&g["service_address"]["city"]),
+            addr.and_then(|x| x.city.clone()),
+            false,
+        );
+        field(
+            "address_postal",
+            str_of(&g["service_address"]["postal_code"]),
+            addr.and_then(|x| x.postal_code.clone()),
+            false,
+        );
         let price = a.and_then(|a| a.price.as_ref()).map(|f| &f.value);
-        let gold_price = g["price"]["amount"].as_f64().map(|amt| format!("{:.2} {}", amt, g["price"]["kind"].as_str().unwrap_or("")));
-        field("price", gold_price, price.map(|p| format!("{} {}", p.amount, serde_json::to_value(p.kind).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default())), false);
-        field("urgency", str_of(&g["urgency"]), a.and_then(|a| a.urgency.as_ref()).map(|f| serde_json::to_value(f.value).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()), false);
-        field("job_description", str_of(&g["job_description"]), a.and_then(|a| a.job_description.as_ref()).map(|f| f.value.clone()), true);
-        field("notes", str_of(&g["notes"]), a.and_then(|a| a.notes.as_ref()).map(|f| f.value.clone()), true);
+        let gold_price = g["price"]["amount"]
+            .as_f64()
+            .map(|amt| format!("{:.2} {}", amt, g["price"]["kind"].as_str().unwrap_or("")));
+        field(
+            "price",
+            gold_price,
+            price.map(|p| {
+                format!(
+                    "{} {}",
+                    p.amount,
+                    serde_json::to_value(p.kind)
+                        .ok()
+                        .and_then(|v| v.as_str().map(str::to_owned))
+                        .unwrap_or_default()
+                )
+            }),
+            false,
+        );
+        field(
+            "urgency",
+            str_of(&g["urgency"]),
+            a.and_then(|a| a.urgency.as_ref()).map(|f| {
+                serde_json::to_value(f.value)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_owned))
+                    .unwrap_or_default()
+            }),
+            false,
+        );
+        field(
+            "job_description",
+            str_of(&g["job_description"]),
+            a.and_then(|a| a.job_description.as_ref())
+                .map(|f| f.value.clone()),
+            true,
+        );
+        field(
+            "notes",
+            str_of(&g["notes"]),
+            a.and_then(|a| a.notes.as_ref()).map(|f| f.value.clone()),
+            true,
+        );
     }
 }
 
 fn pct(a: usize, b: usize) -> String {
-    if b == 0 { "    –".to_owned() } else { format!("{:5.1}", 100.0 * a as f64 / b as f64) }
+    if b == 0 {
+        "    –".to_owned()
+    } else {
+        format!("{:5.1}", 100.0 * a as f64 / b as f64)
+    }
 }
 
 fn print_table(sets: &[(String, SetScore)]) {
     for (name, set) in sets {
-        println!("\n## {name} ({} records, {} invalid outputs)", set.records, set.invalid);
+        println!(
+            "\n## {name} ({} records, {} invalid outputs)",
+            set.records, set.invalid
+        );
         println!(
             "has_appointment: accuracy {}%  (precision {}%, recall {}%)",
             pct(set.has_correct, set.records),
@@ -285,7 +454,10 @@ fn print_table(sets: &[(String, SetScore)]) {
         if set.phones_returned + set.addresses_returned > 0 || name.starts_with("sgd") {
             println!(
                 "business details returned as the customer's: phones {} (of {} phones returned), addresses {} (of {} returned)",
-                set.business_phone_leaks, set.phones_returned, set.business_address_leaks, set.addresses_returned
+                set.business_phone_leaks,
+                set.phones_returned,
+                set.business_address_leaks,
+                set.addresses_returned
             );
         }
         println!("| field | n gold | n pred | precision % | recall % | exact % | normalised % |");

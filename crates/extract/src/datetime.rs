@@ -26,7 +26,9 @@
 
 use std::ops::Range;
 
-use chrono::{DateTime, Datelike, Duration, FixedOffset, LocalResult, NaiveDate, NaiveTime, TimeZone, Utc, Weekday};
+use chrono::{
+    DateTime, Datelike, Duration, FixedOffset, LocalResult, NaiveDate, NaiveTime, TimeZone, Utc, Weekday,
+};
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
@@ -235,7 +237,11 @@ pub struct Reference {
 impl Reference {
     /// A reference with the default policy.
     pub fn new(now: DateTime<Utc>, tz: Tz) -> Self {
-        Self { now, tz, policy: WeekdayPolicy::default() }
+        Self {
+            now,
+            tz,
+            policy: WeekdayPolicy::default(),
+        }
     }
 
     /// Sets the weekday policy.
@@ -300,7 +306,11 @@ pub fn resolve(phrase: &Phrase, reference: &Reference) -> Resolution {
     if let (Some(day), Some(start)) = (date, start_time) {
         when.start = Some(local_instant(reference.tz, day, start, &mut ambiguities));
         if let Some(end) = end_time {
-            let end_day = if end <= start { day.succ_opt().unwrap_or(day) } else { day };
+            let end_day = if end <= start {
+                day.succ_opt().unwrap_or(day)
+            } else {
+                day
+            };
             when.end = Some(local_instant(reference.tz, end_day, end, &mut ambiguities));
         }
     }
@@ -355,12 +365,24 @@ pub fn resolve_date(
                 {
                     return Some(date);
                 }
-                (year, month) = if month == 12 { (year + 1, 1) } else { (year, month + 1) };
+                (year, month) = if month == 12 {
+                    (year + 1, 1)
+                } else {
+                    (year, month + 1)
+                };
             }
             None
         }
-        DateExpr::MonthDay { month, day, year: Some(year) } => NaiveDate::from_ymd_opt(year, month, day),
-        DateExpr::MonthDay { month, day, year: None } => {
+        DateExpr::MonthDay {
+            month,
+            day,
+            year: Some(year),
+        } => NaiveDate::from_ymd_opt(year, month, day),
+        DateExpr::MonthDay {
+            month,
+            day,
+            year: None,
+        } => {
             // Feb 29 may be up to 8 years away (2096 → 2104); a handful of tries suffices.
             (0..9).find_map(|offset| {
                 NaiveDate::from_ymd_opt(today.year() + offset, month, day).filter(|date| *date >= today)
@@ -380,7 +402,8 @@ fn first_weekday_after(today: NaiveDate, weekday: Weekday, min_days: i64) -> Nai
 
 /// `weekday` in the Monday-to-Sunday week after today's.
 fn following_week(today: NaiveDate, weekday: Weekday) -> NaiveDate {
-    let monday = today - Duration::days(i64::from(today.weekday().num_days_from_monday())) + Duration::days(7);
+    let monday =
+        today - Duration::days(i64::from(today.weekday().num_days_from_monday())) + Duration::days(7);
     monday + Duration::days(i64::from(weekday.num_days_from_monday()))
 }
 
@@ -394,7 +417,11 @@ fn clock_hour(clock: Clock, hint: Option<PartOfDay>, ambiguities: &mut Vec<Ambig
         None => match hint {
             Some(PartOfDay::Morning | PartOfDay::FirstThing) => clock.hour % 12,
             Some(PartOfDay::Afternoon | PartOfDay::AfterLunch | PartOfDay::Evening | PartOfDay::Tonight) => {
-                if clock.hour == 12 { 12 } else { clock.hour + 12 }
+                if clock.hour == 12 {
+                    12
+                } else {
+                    clock.hour + 12
+                }
             }
             _ => match clock.hour {
                 7..=11 | 12 => clock.hour,
@@ -437,7 +464,11 @@ fn resolve_time(
             if to.meridiem.is_none() && to_hour <= from_hour && to_hour + 12 < 24 {
                 to_hour += 12;
             }
-            (naive_time(from_hour, from.minute), naive_time(to_hour, to.minute), false)
+            (
+                naive_time(from_hour, from.minute),
+                naive_time(to_hour, to.minute),
+                false,
+            )
         }
         TimeExpr::Part { part } => {
             let (start, end) = match part {
@@ -449,7 +480,11 @@ fn resolve_time(
                 PartOfDay::Evening => (Some(17), Some(20)),
                 PartOfDay::Tonight => (None, None),
             };
-            (start.and_then(|h| naive_time(h, 0)), end.and_then(|h| naive_time(h, 0)), false)
+            (
+                start.and_then(|h| naive_time(h, 0)),
+                end.and_then(|h| naive_time(h, 0)),
+                false,
+            )
         }
     }
 }
@@ -472,15 +507,22 @@ pub fn local_instant(
             ambiguities.push(Ambiguity::SkippedLocalTime);
             // Walk forward in 15-minute steps (zones shift by 30 or 60 minutes) until the wall time exists: the
             // same elapsed time after the last valid instant before the gap.
-            let before = (1..=16)
-                .find_map(|step| tz.from_local_datetime(&(naive - Duration::minutes(15 * step))).earliest());
-            let after = (1..=16)
-                .find_map(|step| tz.from_local_datetime(&(naive + Duration::minutes(15 * step))).earliest());
+            let before = (1..=16).find_map(|step| {
+                tz.from_local_datetime(&(naive - Duration::minutes(15 * step)))
+                    .earliest()
+            });
+            let after = (1..=16).find_map(|step| {
+                tz.from_local_datetime(&(naive + Duration::minutes(15 * step)))
+                    .earliest()
+            });
             match (before, after) {
                 (Some(before), Some(after)) => {
                     let gap = (after.naive_local() - before.naive_local()) - (after - before);
                     let shifted = naive + gap;
-                    tz.from_local_datetime(&shifted).earliest().unwrap_or(after).fixed_offset()
+                    tz.from_local_datetime(&shifted)
+                        .earliest()
+                        .unwrap_or(after)
+                        .fixed_offset()
                 }
                 (_, Some(after)) => after.fixed_offset(),
                 (Some(before), None) => before.fixed_offset(),
@@ -551,10 +593,25 @@ pub(crate) fn tokenize(text: &str) -> Vec<Token> {
             });
             match split {
                 Some((head_len, suffix)) => {
-                    tokens.push(Token { text: word[..head_len].to_owned(), span: start..start + head_len, breaks: false, money });
-                    tokens.push(Token { text: suffix.to_owned(), span: start + head_len..i, breaks: false, money: false });
+                    tokens.push(Token {
+                        text: word[..head_len].to_owned(),
+                        span: start..start + head_len,
+                        breaks: false,
+                        money,
+                    });
+                    tokens.push(Token {
+                        text: suffix.to_owned(),
+                        span: start + head_len..i,
+                        breaks: false,
+                        money: false,
+                    });
                 }
-                None => tokens.push(Token { text: word, span: start..i, breaks: false, money }),
+                None => tokens.push(Token {
+                    text: word,
+                    span: start..i,
+                    breaks: false,
+                    money,
+                }),
             }
         } else {
             let ch_len = text[i..].chars().next().map_or(1, char::len_utf8);
@@ -599,7 +656,9 @@ pub(crate) fn tokenize(text: &str) -> Vec<Token> {
 
 /// Whether the character starting at byte `i` belongs to a word.
 fn is_word_char(text: &str, i: usize) -> bool {
-    text.get(i..).and_then(|rest| rest.chars().next()).is_some_and(char::is_alphanumeric)
+    text.get(i..)
+        .and_then(|rest| rest.chars().next())
+        .is_some_and(char::is_alphanumeric)
 }
 
 /// A cardinal number: digits or a word up to ninety-nine (without the hyphen: "forty five" is two tokens).
@@ -641,8 +700,10 @@ pub(crate) fn small_number(word: &str) -> Option<u32> {
 }
 
 pub(crate) fn ordinal_word(word: &str) -> Option<u32> {
-    if let Some(digits) =
-        ["st", "nd", "rd", "th"].iter().find_map(|suffix| word.strip_suffix(suffix)).filter(|d| !d.is_empty())
+    if let Some(digits) = ["st", "nd", "rd", "th"]
+        .iter()
+        .find_map(|suffix| word.strip_suffix(suffix))
+        .filter(|d| !d.is_empty())
         && digits.len() <= 2
         && digits.bytes().all(|b| b.is_ascii_digit())
     {
@@ -760,20 +821,40 @@ fn clock_at(tokens: &[Token], i: usize) -> Option<(Clock, usize, bool)> {
             _ => return None,
         };
         let hour = small_number(tokens.get(i + skip)?.text.as_str()).filter(|h| (1..=12).contains(h))?;
-        let (hour, minute) = if offset < 0 { (if hour == 1 { 12 } else { hour - 1 }, 45) } else { (hour, offset as u32) };
+        let (hour, minute) = if offset < 0 {
+            (if hour == 1 { 12 } else { hour - 1 }, 45)
+        } else {
+            (hour, offset as u32)
+        };
         let mut used = skip + 1;
         let meridiem = meridiem_at(tokens, i + used).map(|(m, n)| {
             used += n;
             m
         });
-        return Some((Clock { hour, minute, meridiem }, used, true));
+        return Some((
+            Clock {
+                hour,
+                minute,
+                meridiem,
+            },
+            used,
+            true,
+        ));
     }
     let (hour, minute, mut used, mut certain) = if let Some((h, m)) = word.split_once(':') {
         let hour: u32 = h.parse().ok()?;
         let minute: u32 = m.parse().ok()?;
         (hour, minute, 1, true)
     } else if word == "noon" || word == "midday" {
-        return Some((Clock { hour: 12, minute: 0, meridiem: None }, 1, true));
+        return Some((
+            Clock {
+                hour: 12,
+                minute: 0,
+                meridiem: None,
+            },
+            1,
+            true,
+        ));
     } else {
         let hour = small_number(word)?;
         if hour > 23 || (word.len() == 2 && word.starts_with('0')) {
@@ -787,7 +868,10 @@ fn clock_at(tokens: &[Token], i: usize) -> Option<(Clock, usize, bool)> {
         {
             let next_word = next.text.as_str();
             if matches!(next_word, "oh" | "o") {
-                if let Some(unit) = tokens.get(i + 2).and_then(|t| small_number(&t.text)).filter(|n| (1..=9).contains(n))
+                if let Some(unit) = tokens
+                    .get(i + 2)
+                    .and_then(|t| small_number(&t.text))
+                    .filter(|n| (1..=9).contains(n))
                 {
                     minute = unit;
                     used = 3;
@@ -802,7 +886,10 @@ fn clock_at(tokens: &[Token], i: usize) -> Option<(Clock, usize, bool)> {
                 if n % 10 == 0
                     && n >= 20
                     && !next.breaks
-                    && let Some(unit) = tokens.get(i + 2).and_then(|t| small_number(&t.text)).filter(|u| (1..=9).contains(u))
+                    && let Some(unit) = tokens
+                        .get(i + 2)
+                        .and_then(|t| small_number(&t.text))
+                        .filter(|u| (1..=9).contains(u))
                 {
                     minute = n + unit;
                     used = 3;
@@ -833,7 +920,15 @@ fn clock_at(tokens: &[Token], i: usize) -> Option<(Clock, usize, bool)> {
     if meridiem.is_some() && hour > 12 {
         meridiem = None;
     }
-    Some((Clock { hour, minute, meridiem }, used, certain))
+    Some((
+        Clock {
+            hour,
+            minute,
+            meridiem,
+        },
+        used,
+        certain,
+    ))
 }
 
 /// Words after a bare hour that make it read as a time ("at 3 works", "at 3 tomorrow").
@@ -841,11 +936,58 @@ fn time_follower(word: &str) -> bool {
     weekday_word(word).is_some()
         || matches!(
             word,
-            "works" | "work" | "would" | "is" | "then" | "tomorrow" | "today" | "tonight" | "on" | "this" | "next"
-                | "or" | "and" | "if" | "that" | "sharp" | "ish" | "please" | "okay" | "ok" | "good" | "fine"
-                | "perfect" | "great" | "in" | "for" | "so" | "thanks" | "thank" | "i" | "we" | "be" | "should"
-                | "latest" | "the" | "what" | "does" | "will" | "could" | "can" | "sounds" | "yeah" | "yes"
-                | "um" | "uh" | "onwards" | "then?" | "fits" | "suits" | "start" | "appointment" | "slot"
+            "works"
+                | "work"
+                | "would"
+                | "is"
+                | "then"
+                | "tomorrow"
+                | "today"
+                | "tonight"
+                | "on"
+                | "this"
+                | "next"
+                | "or"
+                | "and"
+                | "if"
+                | "that"
+                | "sharp"
+                | "ish"
+                | "please"
+                | "okay"
+                | "ok"
+                | "good"
+                | "fine"
+                | "perfect"
+                | "great"
+                | "in"
+                | "for"
+                | "so"
+                | "thanks"
+                | "thank"
+                | "i"
+                | "we"
+                | "be"
+                | "should"
+                | "latest"
+                | "the"
+                | "what"
+                | "does"
+                | "will"
+                | "could"
+                | "can"
+                | "sounds"
+                | "yeah"
+                | "yes"
+                | "um"
+                | "uh"
+                | "onwards"
+                | "then?"
+                | "fits"
+                | "suits"
+                | "start"
+                | "appointment"
+                | "slot"
         )
 }
 
@@ -853,8 +995,23 @@ fn time_follower(word: &str) -> bool {
 fn time_leader(word: &str) -> bool {
     matches!(
         word,
-        "at" | "around" | "about" | "by" | "after" | "before" | "from" | "till" | "until" | "til" | "say" | "like"
-            | "arrive" | "maybe" | "earliest" | "latest" | "it" | "for"
+        "at" | "around"
+            | "about"
+            | "by"
+            | "after"
+            | "before"
+            | "from"
+            | "till"
+            | "until"
+            | "til"
+            | "say"
+            | "like"
+            | "arrive"
+            | "maybe"
+            | "earliest"
+            | "latest"
+            | "it"
+            | "for"
     )
 }
 
@@ -871,7 +1028,11 @@ pub(crate) fn scan_tokens(tokens: &[Token]) -> Vec<Mention> {
         let word = tokens[i].text.as_str();
         let next = tokens.get(i + 1).map(|t| t.text.as_str());
         let next2 = tokens.get(i + 2).map(|t| t.text.as_str());
-        let prev = if i > 0 { Some(tokens[i - 1].text.as_str()) } else { None };
+        let prev = if i > 0 {
+            Some(tokens[i - 1].text.as_str())
+        } else {
+            None
+        };
 
         // Flexible and ASAP phrases.
         let flexible_len = match (word, next, next2) {
@@ -881,13 +1042,24 @@ pub(crate) fn scan_tokens(tokens: &[Token]) -> Vec<Mention> {
             ("sometime" | "some", Some("time"), Some("next" | "this")) => Some(4),
             ("sometime" | "anytime", Some("in" | "within"), Some("the")) => Some(4),
             ("next", Some("few" | "couple"), _) => Some(3),
-            ("in", Some("the"), Some("next")) if tokens.get(i + 3).is_some_and(|t| matches!(t.text.as_str(), "few" | "couple" | "month" | "week" | "weeks" | "two")) => Some(4),
+            ("in", Some("the"), Some("next"))
+                if tokens.get(i + 3).is_some_and(|t| {
+                    matches!(
+                        t.text.as_str(),
+                        "few" | "couple" | "month" | "week" | "weeks" | "two"
+                    )
+                }) =>
+            {
+                Some(4)
+            }
             ("no", Some("rush" | "hurry"), _) => Some(2),
             ("whenever", _, _) => Some(1),
             ("the", Some("week"), Some("of" | "after")) => Some(3),
             ("next", Some("week" | "month"), _) if !matches!(prev, Some("of")) => Some(2),
             ("this", Some("summer" | "spring" | "fall" | "autumn" | "winter" | "month"), _) => Some(2),
-            ("after", Some("the"), _) if tokens.get(i + 2).and_then(|t| ordinal_word(&t.text)).is_some() => Some(3),
+            ("after", Some("the"), _) if tokens.get(i + 2).and_then(|t| ordinal_word(&t.text)).is_some() => {
+                Some(3)
+            }
             ("later", Some("this"), Some("week" | "month")) => Some(3),
             ("in", Some("a"), Some("couple")) => None,
             ("not", Some("urgent"), _) => Some(2),
@@ -896,7 +1068,10 @@ pub(crate) fn scan_tokens(tokens: &[Token]) -> Vec<Mention> {
         };
         if let Some(len) = flexible_len {
             let len = len.min(tokens.len() - i);
-            out.push(Mention { span: span(i, i + len), kind: MentionKind::Flexible });
+            out.push(Mention {
+                span: span(i, i + len),
+                kind: MentionKind::Flexible,
+            });
             i += len;
             continue;
         }
@@ -911,12 +1086,18 @@ pub(crate) fn scan_tokens(tokens: &[Token]) -> Vec<Mention> {
         };
         if let Some(len) = asap_len {
             let len = len.min(tokens.len() - i);
-            out.push(Mention { span: span(i, i + len), kind: MentionKind::Asap });
+            out.push(Mention {
+                span: span(i, i + len),
+                kind: MentionKind::Asap,
+            });
             i += len;
             continue;
         }
         if word == "or" {
-            out.push(Mention { span: span(i, i + 1), kind: MentionKind::Or });
+            out.push(Mention {
+                span: span(i, i + 1),
+                kind: MentionKind::Or,
+            });
             i += 1;
             continue;
         }
@@ -924,26 +1105,40 @@ pub(crate) fn scan_tokens(tokens: &[Token]) -> Vec<Mention> {
         // Dates.
         match (word, next, next2) {
             ("day", Some("after"), Some("tomorrow")) => {
-                out.push(Mention { span: span(i, i + 3), kind: MentionKind::Date(DateExpr::DayAfterTomorrow) });
+                out.push(Mention {
+                    span: span(i, i + 3),
+                    kind: MentionKind::Date(DateExpr::DayAfterTomorrow),
+                });
                 i += 3;
                 continue;
             }
             ("today", ..) => {
-                out.push(Mention { span: span(i, i + 1), kind: MentionKind::Date(DateExpr::Today) });
+                out.push(Mention {
+                    span: span(i, i + 1),
+                    kind: MentionKind::Date(DateExpr::Today),
+                });
                 i += 1;
                 continue;
             }
             ("tonight", ..) => {
-                out.push(Mention { span: span(i, i + 1), kind: MentionKind::Date(DateExpr::Today) });
                 out.push(Mention {
                     span: span(i, i + 1),
-                    kind: MentionKind::Time(TimeExpr::Part { part: PartOfDay::Tonight }),
+                    kind: MentionKind::Date(DateExpr::Today),
+                });
+                out.push(Mention {
+                    span: span(i, i + 1),
+                    kind: MentionKind::Time(TimeExpr::Part {
+                        part: PartOfDay::Tonight,
+                    }),
                 });
                 i += 1;
                 continue;
             }
             ("tomorrow" | "tmrw" | "tomorrows", ..) => {
-                out.push(Mention { span: span(i, i + 1), kind: MentionKind::Date(DateExpr::Tomorrow) });
+                out.push(Mention {
+                    span: span(i, i + 1),
+                    kind: MentionKind::Date(DateExpr::Tomorrow),
+                });
                 i += 1;
                 continue;
             }
@@ -953,8 +1148,14 @@ pub(crate) fn scan_tokens(tokens: &[Token]) -> Vec<Mention> {
                     Some("evening") => PartOfDay::Evening,
                     _ => PartOfDay::Afternoon,
                 };
-                out.push(Mention { span: span(i, i + 2), kind: MentionKind::Date(DateExpr::Today) });
-                out.push(Mention { span: span(i, i + 2), kind: MentionKind::Time(TimeExpr::Part { part }) });
+                out.push(Mention {
+                    span: span(i, i + 2),
+                    kind: MentionKind::Date(DateExpr::Today),
+                });
+                out.push(Mention {
+                    span: span(i, i + 2),
+                    kind: MentionKind::Time(TimeExpr::Part { part }),
+                });
                 i += 2;
                 continue;
             }
@@ -978,25 +1179,46 @@ pub(crate) fn scan_tokens(tokens: &[Token]) -> Vec<Mention> {
             {
                 end += after_the + n;
                 expr = DateExpr::DayOfMonth { day };
-                if let Some(month) = tokens.get(end + usize::from(tokens.get(end).is_some_and(|t| t.text == "of"))).and_then(|t| month_word(&t.text)) {
+                if let Some(month) = tokens
+                    .get(end + usize::from(tokens.get(end).is_some_and(|t| t.text == "of")))
+                    .and_then(|t| month_word(&t.text))
+                {
                     end += 1 + usize::from(tokens.get(end).is_some_and(|t| t.text == "of"));
-                    expr = DateExpr::MonthDay { month, day, year: None };
+                    expr = DateExpr::MonthDay {
+                        month,
+                        day,
+                        year: None,
+                    };
                 }
             } else if let Some(month) = tokens.get(end).and_then(|t| month_word(&t.text))
                 && let Some((day, n)) = ordinal_at(tokens, end + 1).or_else(|| {
-                    tokens.get(end + 1).and_then(|t| small_number(&t.text)).filter(|d| (1..=31).contains(d)).map(|d| (d, 1))
+                    tokens
+                        .get(end + 1)
+                        .and_then(|t| small_number(&t.text))
+                        .filter(|d| (1..=31).contains(d))
+                        .map(|d| (d, 1))
                 })
             {
                 end += 1 + n;
-                expr = DateExpr::MonthDay { month, day, year: None };
+                expr = DateExpr::MonthDay {
+                    month,
+                    day,
+                    year: None,
+                };
             }
-            out.push(Mention { span: span(i, end), kind: MentionKind::Date(expr) });
+            out.push(Mention {
+                span: span(i, end),
+                kind: MentionKind::Date(expr),
+            });
             i = end;
             continue;
         }
         // Month + day ("March 17th", "march 17", "March the 3rd"), not "may I".
         if let Some(month) = month_word(word)
-            && (word != "may" && word != "mar" && word != "sat" || tokens.get(i + 1).is_some_and(|t| ordinal_word(&t.text).is_some() || t.text.bytes().all(|b| b.is_ascii_digit())))
+            && (word != "may" && word != "mar" && word != "sat"
+                || tokens.get(i + 1).is_some_and(|t| {
+                    ordinal_word(&t.text).is_some() || t.text.bytes().all(|b| b.is_ascii_digit())
+                }))
         {
             let the = usize::from(next == Some("the"));
             let day = ordinal_at(tokens, i + 1 + the).or_else(|| {
@@ -1017,7 +1239,10 @@ pub(crate) fn scan_tokens(tokens: &[Token]) -> Vec<Mention> {
                 if year.is_some() {
                     end += 1;
                 }
-                out.push(Mention { span: span(i, end), kind: MentionKind::Date(DateExpr::MonthDay { month, day, year }) });
+                out.push(Mention {
+                    span: span(i, end),
+                    kind: MentionKind::Date(DateExpr::MonthDay { month, day, year }),
+                });
                 i = end;
                 continue;
             }
@@ -1026,14 +1251,39 @@ pub(crate) fn scan_tokens(tokens: &[Token]) -> Vec<Mention> {
         let the = usize::from(word == "the");
         if let Some((day, n)) = ordinal_at(tokens, i + the)
             && (1..=31).contains(&day)
-            && (the == 1 || tokens[i].text.bytes().next().is_some_and(|b| b.is_ascii_digit()) || matches!(prev, Some("on" | "the")))
-            && !tokens.get(i + the + n).is_some_and(|t| matches!(t.text.as_str(), "floor" | "time" | "street" | "avenue" | "one" | "visit" | "thing" | "option" | "appointment" | "available" | "unit" | "step" | "door" | "house" | "call"))
+            && (the == 1
+                || tokens[i].text.bytes().next().is_some_and(|b| b.is_ascii_digit())
+                || matches!(prev, Some("on" | "the")))
+            && !tokens.get(i + the + n).is_some_and(|t| {
+                matches!(
+                    t.text.as_str(),
+                    "floor"
+                        | "time"
+                        | "street"
+                        | "avenue"
+                        | "one"
+                        | "visit"
+                        | "thing"
+                        | "option"
+                        | "appointment"
+                        | "available"
+                        | "unit"
+                        | "step"
+                        | "door"
+                        | "house"
+                        | "call"
+                )
+            })
         {
             let mut end = i + the + n;
             let mut expr = DateExpr::DayOfMonth { day };
             if tokens.get(end).is_some_and(|t| t.text == "of") {
                 if let Some(month) = tokens.get(end + 1).and_then(|t| month_word(&t.text)) {
-                    expr = DateExpr::MonthDay { month, day, year: None };
+                    expr = DateExpr::MonthDay {
+                        month,
+                        day,
+                        year: None,
+                    };
                     end += 2;
                 } else if tokens.get(end + 1).is_some_and(|t| t.text == "this")
                     && tokens.get(end + 2).is_some_and(|t| t.text == "month")
@@ -1045,7 +1295,10 @@ pub(crate) fn scan_tokens(tokens: &[Token]) -> Vec<Mention> {
                     end += 3;
                 }
             }
-            out.push(Mention { span: span(i, end), kind: MentionKind::Date(expr) });
+            out.push(Mention {
+                span: span(i, end),
+                kind: MentionKind::Date(expr),
+            });
             i = end;
             continue;
         }
@@ -1058,13 +1311,18 @@ pub(crate) fn scan_tokens(tokens: &[Token]) -> Vec<Mention> {
             ("morning" | "mornings", ..) if !matches!(prev, Some("good")) => Some((PartOfDay::Morning, 1)),
             ("afternoon" | "arvo", ..) if !matches!(prev, Some("good")) => Some((PartOfDay::Afternoon, 1)),
             ("evening", ..) if !matches!(prev, Some("good")) => Some((PartOfDay::Evening, 1)),
-            ("noon" | "midday" | "lunchtime", ..) if !matches!(prev, Some("after" | "before" | "and" | "to" | "till" | "until")) => {
+            ("noon" | "midday" | "lunchtime", ..)
+                if !matches!(prev, Some("after" | "before" | "and" | "to" | "till" | "until")) =>
+            {
                 Some((PartOfDay::Noon, 1))
             }
             _ => None,
         };
         if let Some((part, len)) = part {
-            out.push(Mention { span: span(i, i + len), kind: MentionKind::Time(TimeExpr::Part { part }) });
+            out.push(Mention {
+                span: span(i, i + len),
+                kind: MentionKind::Time(TimeExpr::Part { part }),
+            });
             i += len;
             continue;
         }
@@ -1076,12 +1334,18 @@ pub(crate) fn scan_tokens(tokens: &[Token]) -> Vec<Mention> {
             && let Some(joiner) = tokens.get(first + n1)
             && matches!(joiner.text.as_str(), "and" | "to" | "till" | "until" | "through")
             && let Some((to, n2, certain2)) = clock_at(tokens, first + n1 + 1)
-            && (window_lead || certain1 || certain2 || matches!(prev, Some("like" | "around" | "say" | "maybe")))
+            && (window_lead
+                || certain1
+                || certain2
+                || matches!(prev, Some("like" | "around" | "say" | "maybe")))
             && from.hour <= 23
             && to.hour <= 23
         {
             let end = first + n1 + 1 + n2;
-            out.push(Mention { span: span(i, end), kind: MentionKind::Time(TimeExpr::Window { from, to }) });
+            out.push(Mention {
+                span: span(i, end),
+                kind: MentionKind::Time(TimeExpr::Window { from, to }),
+            });
             i = end;
             continue;
         }
@@ -1093,7 +1357,9 @@ pub(crate) fn scan_tokens(tokens: &[Token]) -> Vec<Mention> {
                 && i > 0
                 && !tokens[i - 1].breaks;
             let number_after = !tokens[i + n - 1].breaks
-                && tokens.get(i + n).is_some_and(|t| small_number(&t.text).is_some() || t.text == "hundred");
+                && tokens
+                    .get(i + n)
+                    .is_some_and(|t| small_number(&t.text).is_some() || t.text == "hundred");
             if (number_before || number_after) && !tokens[i].text.contains(':') || tokens[i].money {
                 i += 1;
                 continue;
@@ -1104,24 +1370,75 @@ pub(crate) fn scan_tokens(tokens: &[Token]) -> Vec<Mention> {
             let plausible = clock.hour <= 12 || clock.minute > 0 || certain;
             // Unpunctuated speech ("come monday at nine we're at …"): a led hour is a time unless a street or a
             // unit follows it.
-            let street_follows = clock.minute % 15 != 0 || tokens[i + n..(i + n + 4).min(tokens.len())].iter().any(|t| {
-                matches!(
-                    t.text.as_str(),
-                    "street" | "st" | "avenue" | "ave" | "road" | "rd" | "drive" | "lane" | "court" | "boulevard" | "way"
-                        | "place" | "unit" | "apartment" | "apt" | "suite" | "floor" | "pounds" | "dollars" | "bucks"
-                        | "feet" | "foot" | "inches" | "degrees" | "percent" | "years" | "months" | "weeks" | "days"
-                        | "people" | "units" | "windows" | "rooms" | "bedrooms" | "stories" | "minutes" | "hours"
-                        | "north" | "south" | "east" | "west" | "northeast" | "northwest" | "southeast" | "southwest"
-                        | "by" | "x" | "grand" | "thousand" | "hundred" | "quid" | "square" | "sq"
-                )
-            });
+            let street_follows = clock.minute % 15 != 0
+                || tokens[i + n..(i + n + 4).min(tokens.len())].iter().any(|t| {
+                    matches!(
+                        t.text.as_str(),
+                        "street"
+                            | "st"
+                            | "avenue"
+                            | "ave"
+                            | "road"
+                            | "rd"
+                            | "drive"
+                            | "lane"
+                            | "court"
+                            | "boulevard"
+                            | "way"
+                            | "place"
+                            | "unit"
+                            | "apartment"
+                            | "apt"
+                            | "suite"
+                            | "floor"
+                            | "pounds"
+                            | "dollars"
+                            | "bucks"
+                            | "feet"
+                            | "foot"
+                            | "inches"
+                            | "degrees"
+                            | "percent"
+                            | "years"
+                            | "months"
+                            | "weeks"
+                            | "days"
+                            | "people"
+                            | "units"
+                            | "windows"
+                            | "rooms"
+                            | "bedrooms"
+                            | "stories"
+                            | "minutes"
+                            | "hours"
+                            | "north"
+                            | "south"
+                            | "east"
+                            | "west"
+                            | "northeast"
+                            | "northwest"
+                            | "southeast"
+                            | "southwest"
+                            | "by"
+                            | "x"
+                            | "grand"
+                            | "thousand"
+                            | "hundred"
+                            | "quid"
+                            | "square"
+                            | "sq"
+                    )
+                });
             let accepted = certain
                 || (led
                     && plausible
                     && clock.hour >= 1
                     && (ends_clause || follower.is_some_and(time_follower) || !street_follows));
             if accepted {
-                out.push(Mention { span: span(i, i + n), kind: MentionKind::Time(TimeExpr::At { clock }) });
+                out.push(Mention {
+                    span: span(i, i + n),
+                    kind: MentionKind::Time(TimeExpr::At { clock }),
+                });
                 i += n;
                 continue;
             }
@@ -1174,7 +1491,12 @@ pub fn fold(mentions: &[Mention]) -> Phrase {
                 }
             }
             MentionKind::Time(expr) => {
-                if pending_or && matches!(last_kind, Some(MentionKind::Time(TimeExpr::At { .. } | TimeExpr::Window { .. }))) {
+                if pending_or
+                    && matches!(
+                        last_kind,
+                        Some(MentionKind::Time(TimeExpr::At { .. } | TimeExpr::Window { .. }))
+                    )
+                {
                     phrase.alternatives = true;
                 }
                 clock_seen = true;

@@ -79,8 +79,10 @@ pub enum Error {
 impl Error {
     /// Whether repeating the same request may succeed.
     pub fn is_retryable(&self) -> bool {
-        matches!(self, Self::RateLimited { .. } | Self::Unavailable { .. } | Self::Timeout)
-            || matches!(self, Self::Provider { status, .. } if matches!(status, 408 | 409))
+        matches!(
+            self,
+            Self::RateLimited { .. } | Self::Unavailable { .. } | Self::Timeout
+        ) || matches!(self, Self::Provider { status, .. } if matches!(status, 408 | 409))
     }
 }
 
@@ -91,13 +93,44 @@ mod tests {
     #[test]
     fn retryable_classification() {
         assert!(Error::Timeout.is_retryable());
-        assert!(Error::RateLimited { retry_after: None, message: String::new() }.is_retryable());
-        assert!(Error::Unavailable { status: Some(503), message: String::new() }.is_retryable());
-        assert!(Error::Provider { status: 409, code: None, message: String::new() }.is_retryable());
-        assert!(!Error::QuotaExceeded { message: String::new() }.is_retryable());
+        assert!(
+            Error::RateLimited {
+                retry_after: None,
+                message: String::new()
+            }
+            .is_retryable()
+        );
+        assert!(
+            Error::Unavailable {
+                status: Some(503),
+                message: String::new()
+            }
+            .is_retryable()
+        );
+        assert!(
+            Error::Provider {
+                status: 409,
+                code: None,
+                message: String::new()
+            }
+            .is_retryable()
+        );
+        assert!(
+            !Error::QuotaExceeded {
+                message: String::new()
+            }
+            .is_retryable()
+        );
         assert!(!Error::Refused("no".into()).is_retryable());
         assert!(!Error::ContentFiltered.is_retryable());
         assert!(!Error::InvalidOutput("x".into()).is_retryable());
-        assert!(!Error::Provider { status: 400, code: None, message: String::new() }.is_retryable());
+        assert!(
+            !Error::Provider {
+                status: 400,
+                code: None,
+                message: String::new()
+            }
+            .is_retryable()
+        );
     }
 }

@@ -51,17 +51,26 @@ impl ScriptedExtractor {
 
     /// Queues a response on a shared extractor.
     pub fn push(&self, response: Result<Extraction>) {
-        self.script.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push_back(response);
+        self.script
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push_back(response);
     }
 
     /// What was asked so far.
     pub fn requests(&self) -> Vec<Request> {
-        self.requests.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
+        self.requests
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
     }
 
     /// How many responses are still queued.
     pub fn remaining(&self) -> usize {
-        self.script.lock().unwrap_or_else(std::sync::PoisonError::into_inner).len()
+        self.script
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .len()
     }
 }
 
@@ -72,12 +81,19 @@ impl Extractor for ScriptedExtractor {
     }
 
     async fn extract(&self, transcript: &Transcript, context: &CallContext) -> Result<Extraction> {
-        self.requests.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(Request {
-            transcript: transcript.text.clone(),
-            started_at: context.started_at,
-            timezone: context.timezone,
-        });
-        let next = self.script.lock().unwrap_or_else(std::sync::PoisonError::into_inner).pop_front();
+        self.requests
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(Request {
+                transcript: transcript.text.clone(),
+                started_at: context.started_at,
+                timezone: context.timezone,
+            });
+        let next = self
+            .script
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .pop_front();
         match next {
             Some(Ok(extraction)) => Ok(crate::validate::sanitize(extraction, transcript, context)),
             Some(Err(error)) => Err(error),

@@ -6,8 +6,6 @@ pub mod datetime;
 pub mod error;
 pub mod extractor;
 pub mod fake;
-#[cfg(feature = "openai")]
-pub mod openai;
 pub mod rules;
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -19,6 +17,6 @@ pub use error::{Error, Result};
 pub use extractor::{DynExtractor, Extractor};
 pub use rules::RulesExtractor;
 pub use types::{
-    Address, Appointment, BusinessProfile, CallContext, CallKind, Extraction, ExtractorInfo, Field, KnownCustomer,
-    Money, Price, PriceKind, Segment, Speaker, Transcript, Turn, Urgency, When, WhenField,
+    Address, Appointment, BusinessProfile, CallContext, CallKind, Extraction, ExtractorInfo, Field,
+    KnownCustomer, Money, Price, PriceKind, Segment, Speaker, Transcript, Turn, Urgency, When, WhenField,
 };

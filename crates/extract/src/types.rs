@@ -64,7 +64,11 @@ pub struct Transcript {
 impl Transcript {
     /// A transcript from plain text (speaker labels such as `Agent:` at line starts are recognised).
     pub fn new(text: impl Into<String>) -> Self {
-        Self { text: text.into(), turns: Vec::new(), segments: Vec::new() }
+        Self {
+            text: text.into(),
+            turns: Vec::new(),
+            segments: Vec::new(),
+        }
     }
 
     /// Sets explicit speaker turns (they win over labels in the text).
@@ -97,20 +101,33 @@ impl Transcript {
             match split_label(line) {
                 Some((speaker, rest)) => {
                     any_label = true;
-                    turns.push(Turn { speaker, text: rest.trim().to_owned() });
+                    turns.push(Turn {
+                        speaker,
+                        text: rest.trim().to_owned(),
+                    });
                 }
                 None => match turns.last_mut() {
                     Some(last) if any_label => {
                         last.text.push(' ');
                         last.text.push_str(line);
                     }
-                    _ => turns.push(Turn { speaker: Speaker::Unknown, text: line.to_owned() }),
+                    _ => turns.push(Turn {
+                        speaker: Speaker::Unknown,
+                        text: line.to_owned(),
+                    }),
                 },
             }
         }
         if !any_label && turns.len() > 1 {
-            let text = turns.iter().map(|t| t.text.as_str()).collect::<Vec<_>>().join(" ");
-            return vec![Turn { speaker: Speaker::Unknown, text }];
+            let text = turns
+                .iter()
+                .map(|t| t.text.as_str())
+                .collect::<Vec<_>>()
+                .join(" ");
+            return vec![Turn {
+                speaker: Speaker::Unknown,
+                text,
+            }];
         }
         turns
     }
@@ -121,9 +138,8 @@ fn split_label(line: &str) -> Option<(Speaker, &str)> {
     let (label, rest) = line.split_once(':')?;
     let speaker = match label.trim().to_ascii_lowercase().as_str() {
         "caller" | "customer" | "user" | "client" | "patient" => Speaker::Caller,
-        "agent" | "receptionist" | "dispatcher" | "assistant" | "operator" | "business" | "system" | "wizard" => {
-            Speaker::Agent
-        }
+        "agent" | "receptionist" | "dispatcher" | "assistant" | "operator" | "business" | "system"
+        | "wizard" => Speaker::Agent,
         "speaker" | "unknown" => Speaker::Unknown,
         _ => return None,
     };
@@ -253,8 +269,8 @@ impl CallContext {
 fn region_for_zone(tz: Tz) -> &'static str {
     let name = tz.name();
     match name {
-        "America/Toronto" | "America/Vancouver" | "America/Edmonton" | "America/Winnipeg" | "America/Halifax"
-        | "America/St_Johns" | "America/Regina" | "America/Montreal" => "CA",
+        "America/Toronto" | "America/Vancouver" | "America/Edmonton" | "America/Winnipeg"
+        | "America/Halifax" | "America/St_Johns" | "America/Regina" | "America/Montreal" => "CA",
         "Europe/London" => "GB",
         "Europe/Dublin" => "IE",
         "Pacific/Auckland" => "NZ",
@@ -295,7 +311,11 @@ pub struct Field<T> {
 impl<T> Field<T> {
     /// A field.
     pub fn new(value: T, confidence: f64, evidence: impl Into<String>) -> Self {
-        Self { value, confidence, evidence: evidence.into() }
+        Self {
+            value,
+            confidence,
+            evidence: evidence.into(),
+        }
     }
 }
 
@@ -425,7 +445,9 @@ pub(crate) fn parse_money(text: &str) -> Option<Money> {
         Some((major, minor)) => (major, minor),
         None => (text, ""),
     };
-    if major.is_empty() || !major.bytes().all(|b| b.is_ascii_digit()) || !minor.bytes().all(|b| b.is_ascii_digit())
+    if major.is_empty()
+        || !major.bytes().all(|b| b.is_ascii_digit())
+        || !minor.bytes().all(|b| b.is_ascii_digit())
     {
         return None;
     }
@@ -499,7 +521,11 @@ pub struct ExtractorInfo {
 impl ExtractorInfo {
     /// Identity of a built-in extractor (version = this crate's version).
     pub fn builtin(name: &str, model: Option<String>) -> Self {
-        Self { name: name.to_owned(), model, version: env!("CARGO_PKG_VERSION").to_owned() }
+        Self {
+            name: name.to_owned(),
+            model,
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+        }
     }
 }
 
@@ -519,7 +545,12 @@ pub struct Extraction {
 impl Extraction {
     /// An extraction without appointments.
     pub fn empty(call_kind: CallKind, confidence: f64, extractor: ExtractorInfo) -> Self {
-        Self { call_kind, appointments: Vec::new(), confidence, extractor }
+        Self {
+            call_kind,
+            appointments: Vec::new(),
+            confidence,
+            extractor,
+        }
     }
 
     /// Whether the call asked for or booked at least one visit.
@@ -538,14 +569,26 @@ mod tests {
         let turns = t.turns();
         assert_eq!(turns.len(), 3);
         assert_eq!(turns[0].speaker, Speaker::Agent);
-        assert_eq!(turns[1], Turn { speaker: Speaker::Caller, text: "Hi there".into() });
+        assert_eq!(
+            turns[1],
+            Turn {
+                speaker: Speaker::Caller,
+                text: "Hi there".into()
+            }
+        );
         assert_eq!(turns[2].text, "bye");
     }
 
     #[test]
     fn unlabelled_text_is_one_unknown_turn() {
         let turns = Transcript::new("hello this is\nmaria").turns();
-        assert_eq!(turns, vec![Turn { speaker: Speaker::Unknown, text: "hello this is maria".into() }]);
+        assert_eq!(
+            turns,
+            vec![Turn {
+                speaker: Speaker::Unknown,
+                text: "hello this is maria".into()
+            }]
+        );
     }
 
     #[test]

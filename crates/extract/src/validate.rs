@@ -26,25 +26,43 @@ fn bad_confidence(c: f64) -> bool {
 
 /// Whether a string is E.164: `+`, a non-zero digit, 7 to 15 digits in all.
 pub fn is_e164(s: &str) -> bool {
-    let Some(digits) = s.strip_prefix('+') else { return false };
+    let Some(digits) = s.strip_prefix('+') else {
+        return false;
+    };
     (7..=15).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit()) && !digits.starts_with('0')
 }
 
 /// Lists everything that breaks the extraction contract (empty when it is valid).
 pub fn check(extraction: &Extraction) -> Vec<Problem> {
     let mut problems = Vec::new();
-    let mut push = |appointment, field, message: String| problems.push(Problem { appointment, field, message });
+    let mut push = |appointment, field, message: String| {
+        problems.push(Problem {
+            appointment,
+            field,
+            message,
+        })
+    };
     if bad_confidence(extraction.confidence) {
-        push(None, "confidence", format!("{} is outside [0, 1]", extraction.confidence));
+        push(
+            None,
+            "confidence",
+            format!("{} is outside [0, 1]", extraction.confidence),
+        );
     }
     for (i, a) in extraction.appointments.iter().enumerate() {
         let i = Some(i);
         let confidences = [
             ("customer_name", a.customer_name.as_ref().map(|f| f.confidence)),
             ("customer_phone", a.customer_phone.as_ref().map(|f| f.confidence)),
-            ("service_address", a.service_address.as_ref().map(|f| f.confidence)),
+            (
+                "service_address",
+                a.service_address.as_ref().map(|f| f.confidence),
+            ),
             ("when", a.when.as_ref().map(|f| f.confidence)),
-            ("job_description", a.job_description.as_ref().map(|f| f.confidence)),
+            (
+                "job_description",
+                a.job_description.as_ref().map(|f| f.confidence),
+            ),
             ("price", a.price.as_ref().map(|f| f.confidence)),
             ("urgency", a.urgency.as_ref().map(|f| f.confidence)),
             ("notes", a.notes.as_ref().map(|f| f.confidence)),
@@ -76,7 +94,11 @@ pub fn check(extraction: &Extraction) -> Vec<Problem> {
                     push(i, "when", "start disagrees with time".to_owned());
                 }
             } else if w.date.is_some() && w.time.is_some() {
-                push(i, "when", "date and time are known but start is missing".to_owned());
+                push(
+                    i,
+                    "when",
+                    "date and time are known but start is missing".to_owned(),
+                );
             }
             if let Some(end) = w.end {
                 match w.start {
@@ -101,7 +123,11 @@ fn said_digits(transcript: &Transcript) -> Vec<String> {
         .iter()
         .map(|turn| {
             let tokens = crate::datetime::tokenize(&turn.text);
-            crate::rules::numbers::digit_runs(&tokens).into_iter().map(|(d, _, _)| d.replace('+', "")).collect::<Vec<_>>().join(" ")
+            crate::rules::numbers::digit_runs(&tokens)
+                .into_iter()
+                .map(|(d, _, _)| d.replace('+', ""))
+                .collect::<Vec<_>>()
+                .join(" ")
         })
         .collect()
 }
@@ -113,17 +139,36 @@ pub fn sanitize(mut extraction: Extraction, transcript: &Transcript, context: &C
     extraction.confidence = clamp(extraction.confidence);
     let lower_text = transcript.text.to_lowercase()
         + " "
-        + &transcript.turns.iter().map(|t| t.text.to_lowercase()).collect::<Vec<_>>().join(" ");
+        + &transcript
+            .turns
+            .iter()
+            .map(|t| t.text.to_lowercase())
+            .collect::<Vec<_>>()
+            .join(" ");
     let mut digits: Option<Vec<String>> = None;
     let region = context.effective_phone_region();
     for a in &mut extraction.appointments {
         if let Some(phone) = a.customer_phone.take() {
-            let normalised = if is_e164(&phone.value) { Some(phone.value.clone()) } else { phone::to_e164(&phone.value, &region) };
+            let normalised = if is_e164(&phone.value) {
+                Some(phone.value.clone())
+            } else {
+                phone::to_e164(&phone.value, &region)
+            };
             let keep = normalised.filter(|e164| {
-                let business = context.business.phone_numbers.iter().any(|b| phone::same_number(b, e164));
-                let caller_id = context.caller_id.as_deref().is_some_and(|c| phone::same_number(c, e164));
+                let business = context
+                    .business
+                    .phone_numbers
+                    .iter()
+                    .any(|b| phone::same_number(b, e164));
+                let caller_id = context
+                    .caller_id
+                    .as_deref()
+                    .is_some_and(|c| phone::same_number(c, e164));
                 let national = national_digits(e164);
-                let said = digits.get_or_insert_with(|| said_digits(transcript)).iter().any(|d| d.replace(' ', "").contains(&national) || d.contains(&national));
+                let said = digits
+                    .get_or_insert_with(|| said_digits(transcript))
+                    .iter()
+                    .any(|d| d.replace(' ', "").contains(&national) || d.contains(&national));
                 !business && (said || caller_id)
             });
             a.customer_phone = keep.map(|value| crate::types::Field { value, ..phone });
@@ -147,7 +192,10 @@ pub fn sanitize(mut extraction: Extraction, transcript: &Transcript, context: &C
             let number: String = line1.chars().take_while(|c| c.is_ascii_digit()).collect();
             let number_said = number.is_empty()
                 || lower_text.contains(&number)
-                || digits.get_or_insert_with(|| said_digits(transcript)).iter().any(|d| d.contains(&number))
+                || digits
+                    .get_or_insert_with(|| said_digits(transcript))
+                    .iter()
+                    .any(|d| d.contains(&number))
                 || spoken_in(&lower_text, &number);
             let street_said = line1
                 .split_whitespace()
@@ -194,7 +242,11 @@ pub fn sanitize(mut extraction: Extraction, transcript: &Transcript, context: &C
 /// The national significant number of an E.164 string (drops +1, +44, +61 and similar country codes).
 fn national_digits(e164: &str) -> String {
     let digits = phone::digits_of(e164);
-    let code_len = if digits.starts_with('1') || digits.starts_with('7') { 1 } else { 2 };
+    let code_len = if digits.starts_with('1') || digits.starts_with('7') {
+        1
+    } else {
+        2
+    };
     let national = &digits[code_len.min(digits.len())..];
     // The last seven digits are what a caller always says, whatever the trunk prefix.
     national[national.len().saturating_sub(7)..].to_owned()
@@ -210,7 +262,10 @@ fn spelled(text: &str, word: &str) -> bool {
 /// Whether a house number was said as words (checked loosely: every digit group's word appears).
 fn spoken_in(text: &str, number: &str) -> bool {
     let tokens = crate::datetime::tokenize(text);
-    (0..tokens.len()).any(|i| crate::rules::numbers::spoken_number(&tokens, i, 6).is_some_and(|(d, _)| d.starts_with(number) || d.ends_with(number)))
+    (0..tokens.len()).any(|i| {
+        crate::rules::numbers::spoken_number(&tokens, i, 6)
+            .is_some_and(|(d, _)| d.starts_with(number) || d.ends_with(number))
+    })
 }
 
 #[cfg(test)]

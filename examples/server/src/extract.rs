@@ -31,10 +31,13 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<ExitCode> {
         std::env::var("CALLBOOK_EXTRACTOR").ok().as_deref(),
         std::env::var("OPENAI_API_KEY").ok().as_deref(),
     );
-    let extractor = batch::extractor_from_name(&name).with_context(|| format!("setting up the {name} extractor"))?;
-    let input =
-        tokio::fs::read_to_string(&args.input).await.with_context(|| format!("reading {}", args.input.display()))?;
-    let file = std::fs::File::create(&args.output).with_context(|| format!("creating {}", args.output.display()))?;
+    let extractor =
+        batch::extractor_from_name(&name).with_context(|| format!("setting up the {name} extractor"))?;
+    let input = tokio::fs::read_to_string(&args.input)
+        .await
+        .with_context(|| format!("reading {}", args.input.display()))?;
+    let file =
+        std::fs::File::create(&args.output).with_context(|| format!("creating {}", args.output.display()))?;
     let mut out = std::io::BufWriter::new(file);
     let (mut extracted, mut failed) = (0usize, 0usize);
     for line in input.lines().filter(|line| !line.trim().is_empty()) {
@@ -47,7 +50,8 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<ExitCode> {
         serde_json::to_writer(&mut out, &record)?;
         out.write_all(b"\n")?;
     }
-    out.flush().with_context(|| format!("writing {}", args.output.display()))?;
+    out.flush()
+        .with_context(|| format!("writing {}", args.output.display()))?;
     eprintln!("callbook extract: {extracted} extracted, {failed} failed (extractor {name})");
     Ok(ExitCode::SUCCESS)
 }

@@ -49,7 +49,11 @@ fn extracts_in_order_and_keeps_going_after_bad_lines() {
         r#"{"id": 42, "transcript": "Caller: press one now to lower your credit card processing rates, this is your final notice", "call_started_at": "2026-03-10T14:05:00Z", "timezone": "UTC"}"#,
     );
     let (output, lines) = run(&dir, &input, &["--extractor", "rules"], &[]);
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     assert_eq!(lines.len(), 4, "one output line per non-empty input line");
 
     let first = &lines[0];
@@ -94,8 +98,17 @@ fn default_extractor_is_rules_without_an_api_key() {
 #[test]
 fn callbook_extractor_overrides_the_api_key_default() {
     let dir = scratch("override");
-    let (output, lines) = run(&dir, CALL, &[], &[("OPENAI_API_KEY", "sk-test"), ("CALLBOOK_EXTRACTOR", "rules")]);
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let (output, lines) = run(
+        &dir,
+        CALL,
+        &[],
+        &[("OPENAI_API_KEY", "sk-test"), ("CALLBOOK_EXTRACTOR", "rules")],
+    );
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     assert_eq!(lines[0]["extraction"]["extractor"]["name"], "rules");
 }
 

@@ -6,7 +6,11 @@ use super::*;
 
 fn reference(local: &str, tz: Tz) -> Reference {
     let naive = chrono::NaiveDateTime::parse_from_str(local, "%Y-%m-%d %H:%M").unwrap();
-    let now = tz.from_local_datetime(&naive).earliest().unwrap().with_timezone(&Utc);
+    let now = tz
+        .from_local_datetime(&naive)
+        .earliest()
+        .unwrap()
+        .with_timezone(&Utc);
     Reference::new(now, tz)
 }
 
@@ -17,16 +21,30 @@ fn date(s: &str) -> NaiveDate {
 }
 
 /// (phrase, expected date, expected HH:MM start, expected HH:MM end)
-fn check(r: &Reference, phrase: &str, want_date: Option<&str>, want_time: Option<&str>, want_end: Option<&str>) {
+fn check(
+    r: &Reference,
+    phrase: &str,
+    want_date: Option<&str>,
+    want_time: Option<&str>,
+    want_end: Option<&str>,
+) {
     let res = resolve_text(phrase, r);
     assert_eq!(res.when.date, want_date.map(date), "date of {phrase:?}: {res:?}");
-    assert_eq!(res.when.time.map(|t| t.format("%H:%M").to_string()).as_deref(), want_time, "time of {phrase:?}");
+    assert_eq!(
+        res.when.time.map(|t| t.format("%H:%M").to_string()).as_deref(),
+        want_time,
+        "time of {phrase:?}"
+    );
     assert_eq!(
         res.when.end.map(|t| t.format("%H:%M").to_string()).as_deref(),
         want_end,
         "end of {phrase:?}: {res:?}"
     );
-    assert_eq!(res.when.start.is_some(), want_date.is_some() && want_time.is_some(), "start of {phrase:?}");
+    assert_eq!(
+        res.when.start.is_some(),
+        want_date.is_some() && want_time.is_some(),
+        "start of {phrase:?}"
+    );
 }
 
 #[test]
@@ -36,10 +54,34 @@ fn relative_days() {
     check(&r, "today", Some("2026-03-10"), None, None);
     check(&r, "tomorrow", Some("2026-03-11"), None, None);
     check(&r, "the day after tomorrow", Some("2026-03-12"), None, None);
-    check(&r, "tomorrow between 3 and 5", Some("2026-03-11"), Some("15:00"), Some("17:00"));
-    check(&r, "this afternoon", Some("2026-03-10"), Some("12:00"), Some("17:00"));
-    check(&r, "this morning", Some("2026-03-10"), Some("08:00"), Some("12:00"));
-    check(&r, "this evening", Some("2026-03-10"), Some("17:00"), Some("20:00"));
+    check(
+        &r,
+        "tomorrow between 3 and 5",
+        Some("2026-03-11"),
+        Some("15:00"),
+        Some("17:00"),
+    );
+    check(
+        &r,
+        "this afternoon",
+        Some("2026-03-10"),
+        Some("12:00"),
+        Some("17:00"),
+    );
+    check(
+        &r,
+        "this morning",
+        Some("2026-03-10"),
+        Some("08:00"),
+        Some("12:00"),
+    );
+    check(
+        &r,
+        "this evening",
+        Some("2026-03-10"),
+        Some("17:00"),
+        Some("20:00"),
+    );
     check(&r, "tonight", Some("2026-03-10"), None, None);
     check(&r, "tonight after seven", Some("2026-03-10"), Some("19:00"), None);
     check(&r, "tonight at 8", Some("2026-03-10"), Some("20:00"), None);
@@ -64,7 +106,11 @@ fn weekdays_bare_this_next() {
     check(&r, "next Wednesday", Some("2026-03-18"), None, None);
     check(&r, "next Thursday", Some("2026-03-12"), None, None);
     check(&r, "next Tuesday", Some("2026-03-17"), None, None);
-    assert!(resolve_text("next Thursday", &r).ambiguities.contains(&Ambiguity::NextWeekday));
+    assert!(
+        resolve_text("next Thursday", &r)
+            .ambiguities
+            .contains(&Ambiguity::NextWeekday)
+    );
     // Eval README examples.
     let monday = reference("2026-03-09 09:00", NY);
     check(&monday, "next Tuesday", Some("2026-03-17"), None, None);
@@ -90,7 +136,15 @@ fn weekday_policies() {
 
 #[test]
 fn every_weekday_from_every_weekday() {
-    let names = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"];
+    let names = [
+        "monday",
+        "tuesday",
+        "wednesday",
+        "thursday",
+        "friday",
+        "saturday",
+        "sunday",
+    ];
     for offset in 0..7 {
         let day = date("2026-03-09") + Duration::days(offset); // Monday + offset
         let r = reference(&format!("{day} 10:00"), NY);
@@ -123,7 +177,13 @@ fn day_of_month_and_month_names() {
     check(&r, "March 2nd", Some("2027-03-02"), None, None);
     check(&r, "May 5", Some("2026-05-05"), None, None);
     check(&r, "Monday the 16th", Some("2026-03-16"), None, None);
-    check(&r, "Friday the 13th at 1", Some("2026-03-13"), Some("13:00"), None);
+    check(
+        &r,
+        "Friday the 13th at 1",
+        Some("2026-03-13"),
+        Some("13:00"),
+        None,
+    );
     check(&r, "on the 11th of this month", Some("2026-03-11"), None, None);
     check(&r, "March 17th 2027", Some("2027-03-17"), None, None);
     // "may I" is not a month.
@@ -160,51 +220,204 @@ fn clock_phrases() {
     check(&r, "tomorrow at 7 p.m.", Some("2026-03-11"), Some("19:00"), None);
     check(&r, "tomorrow at 7pm", Some("2026-03-11"), Some("19:00"), None);
     check(&r, "tomorrow at 14:30", Some("2026-03-11"), Some("14:30"), None);
-    check(&r, "tomorrow half past two", Some("2026-03-11"), Some("14:30"), None);
-    check(&r, "tomorrow quarter to five", Some("2026-03-11"), Some("16:45"), None);
-    check(&r, "tomorrow quarter past ten", Some("2026-03-11"), Some("10:15"), None);
+    check(
+        &r,
+        "tomorrow half past two",
+        Some("2026-03-11"),
+        Some("14:30"),
+        None,
+    );
+    check(
+        &r,
+        "tomorrow quarter to five",
+        Some("2026-03-11"),
+        Some("16:45"),
+        None,
+    );
+    check(
+        &r,
+        "tomorrow quarter past ten",
+        Some("2026-03-11"),
+        Some("10:15"),
+        None,
+    );
     check(&r, "tomorrow half nine", Some("2026-03-11"), Some("09:30"), None);
     check(&r, "tomorrow half two", Some("2026-03-11"), Some("14:30"), None);
-    check(&r, "tomorrow at three thirty", Some("2026-03-11"), Some("15:30"), None);
-    check(&r, "tomorrow at ten oh five", Some("2026-03-11"), Some("10:05"), None);
-    check(&r, "tomorrow at four forty five", Some("2026-03-11"), Some("16:45"), None);
-    check(&r, "tomorrow at two o'clock", Some("2026-03-11"), Some("14:00"), None);
-    check(&r, "tomorrow at 11 in the morning", Some("2026-03-11"), Some("11:00"), None);
-    check(&r, "tomorrow at 6 in the evening", Some("2026-03-11"), Some("18:00"), None);
+    check(
+        &r,
+        "tomorrow at three thirty",
+        Some("2026-03-11"),
+        Some("15:30"),
+        None,
+    );
+    check(
+        &r,
+        "tomorrow at ten oh five",
+        Some("2026-03-11"),
+        Some("10:05"),
+        None,
+    );
+    check(
+        &r,
+        "tomorrow at four forty five",
+        Some("2026-03-11"),
+        Some("16:45"),
+        None,
+    );
+    check(
+        &r,
+        "tomorrow at two o'clock",
+        Some("2026-03-11"),
+        Some("14:00"),
+        None,
+    );
+    check(
+        &r,
+        "tomorrow at 11 in the morning",
+        Some("2026-03-11"),
+        Some("11:00"),
+        None,
+    );
+    check(
+        &r,
+        "tomorrow at 6 in the evening",
+        Some("2026-03-11"),
+        Some("18:00"),
+        None,
+    );
     check(&r, "morning 11:15", None, Some("11:15"), None);
     check(&r, "12 in the afternoon", None, Some("12:00"), None);
     check(&r, "at 3", None, Some("15:00"), None);
-    check(&r, "first thing tomorrow", Some("2026-03-11"), Some("08:00"), None);
-    check(&r, "first thing tomorrow like seven", Some("2026-03-11"), Some("07:00"), None);
+    check(
+        &r,
+        "first thing tomorrow",
+        Some("2026-03-11"),
+        Some("08:00"),
+        None,
+    );
+    check(
+        &r,
+        "first thing tomorrow like seven",
+        Some("2026-03-11"),
+        Some("07:00"),
+        None,
+    );
     check(&r, "noon tomorrow", Some("2026-03-11"), Some("12:00"), None);
-    check(&r, "tomorrow around noon", Some("2026-03-11"), Some("12:00"), None);
+    check(
+        &r,
+        "tomorrow around noon",
+        Some("2026-03-11"),
+        Some("12:00"),
+        None,
+    );
     // Numbers that are not times.
-    assert_eq!(parse_phrase("it's about 60 pounds, two of us carried it").time, None);
+    assert_eq!(
+        parse_phrase("it's about 60 pounds, two of us carried it").time,
+        None
+    );
     assert_eq!(parse_phrase("we're at 42 Oak Street").time, None);
 }
 
 #[test]
 fn parts_of_day_and_windows() {
     let r = reference("2026-03-10 09:00", NY);
-    check(&r, "Thursday morning", Some("2026-03-12"), Some("08:00"), Some("12:00"));
-    check(&r, "Thursday afternoon", Some("2026-03-12"), Some("12:00"), Some("17:00"));
-    check(&r, "Thursday after lunch", Some("2026-03-12"), Some("13:00"), Some("17:00"));
-    check(&r, "Thursday evening", Some("2026-03-12"), Some("17:00"), Some("20:00"));
-    check(&r, "Thursday after work", Some("2026-03-12"), Some("17:00"), Some("20:00"));
-    check(&r, "Thursday arvo", Some("2026-03-12"), Some("12:00"), Some("17:00"));
-    check(&r, "Thursday between 10 and 12", Some("2026-03-12"), Some("10:00"), Some("12:00"));
-    check(&r, "Thursday between 8 and noon", Some("2026-03-12"), Some("08:00"), Some("12:00"));
-    check(&r, "Thursday between 11 and 1", Some("2026-03-12"), Some("11:00"), Some("13:00"));
-    check(&r, "Thursday from 1 to 3 pm", Some("2026-03-12"), Some("13:00"), Some("15:00"));
-    check(&r, "Thursday between nine and eleven", Some("2026-03-12"), Some("09:00"), Some("11:00"));
+    check(
+        &r,
+        "Thursday morning",
+        Some("2026-03-12"),
+        Some("08:00"),
+        Some("12:00"),
+    );
+    check(
+        &r,
+        "Thursday afternoon",
+        Some("2026-03-12"),
+        Some("12:00"),
+        Some("17:00"),
+    );
+    check(
+        &r,
+        "Thursday after lunch",
+        Some("2026-03-12"),
+        Some("13:00"),
+        Some("17:00"),
+    );
+    check(
+        &r,
+        "Thursday evening",
+        Some("2026-03-12"),
+        Some("17:00"),
+        Some("20:00"),
+    );
+    check(
+        &r,
+        "Thursday after work",
+        Some("2026-03-12"),
+        Some("17:00"),
+        Some("20:00"),
+    );
+    check(
+        &r,
+        "Thursday arvo",
+        Some("2026-03-12"),
+        Some("12:00"),
+        Some("17:00"),
+    );
+    check(
+        &r,
+        "Thursday between 10 and 12",
+        Some("2026-03-12"),
+        Some("10:00"),
+        Some("12:00"),
+    );
+    check(
+        &r,
+        "Thursday between 8 and noon",
+        Some("2026-03-12"),
+        Some("08:00"),
+        Some("12:00"),
+    );
+    check(
+        &r,
+        "Thursday between 11 and 1",
+        Some("2026-03-12"),
+        Some("11:00"),
+        Some("13:00"),
+    );
+    check(
+        &r,
+        "Thursday from 1 to 3 pm",
+        Some("2026-03-12"),
+        Some("13:00"),
+        Some("15:00"),
+    );
+    check(
+        &r,
+        "Thursday between nine and eleven",
+        Some("2026-03-12"),
+        Some("09:00"),
+        Some("11:00"),
+    );
     check(&r, "Thursday 10 to 12", Some("2026-03-12"), None, None);
-    check(&r, "Thursday 10am to 12", Some("2026-03-12"), Some("10:00"), Some("12:00"));
+    check(
+        &r,
+        "Thursday 10am to 12",
+        Some("2026-03-12"),
+        Some("10:00"),
+        Some("12:00"),
+    );
 }
 
 #[test]
 fn corrections_alternatives_and_flexible() {
     let r = reference("2026-03-10 09:00", NY);
-    check(&r, "Thursday, no wait, Friday at 2", Some("2026-03-13"), Some("14:00"), None);
+    check(
+        &r,
+        "Thursday, no wait, Friday at 2",
+        Some("2026-03-13"),
+        Some("14:00"),
+        None,
+    );
     check(&r, "at 2, actually make it 4", None, Some("16:00"), None);
     let alt = resolve_text("Monday or Tuesday afternoon", &r);
     assert_eq!(alt.when.date, None);
@@ -214,7 +427,10 @@ fn corrections_alternatives_and_flexible() {
     assert!(flexible.when.flexible);
     assert_eq!(flexible.when.date, None);
     assert!(resolve_text("no rush, sometime this summer", &r).when.flexible);
-    assert!(resolve_text("the week of November 9th", &r).when.flexible || resolve_text("the week of November 9th", &r).when.date.is_some());
+    assert!(
+        resolve_text("the week of November 9th", &r).when.flexible
+            || resolve_text("the week of November 9th", &r).when.date.is_some()
+    );
     assert!(parse_phrase("after the 15th").flexible);
 }
 

@@ -8,18 +8,80 @@ use super::{Call, Utterance};
 use crate::types::{Address, Field};
 
 const US_STATES: &[(&str, &str)] = &[
-    ("al", "AL"), ("alabama", "AL"), ("ak", "AK"), ("alaska", "AK"), ("az", "AZ"), ("arizona", "AZ"),
-    ("ar", "AR"), ("arkansas", "AR"), ("ca", "CA"), ("california", "CA"), ("co", "CO"), ("colorado", "CO"),
-    ("ct", "CT"), ("connecticut", "CT"), ("de", "DE"), ("delaware", "DE"), ("fl", "FL"), ("florida", "FL"),
-    ("ga", "GA"), ("georgia", "GA"), ("il", "IL"), ("illinois", "IL"), ("in", "IN"), ("indiana", "IN"),
-    ("ia", "IA"), ("iowa", "IA"), ("ks", "KS"), ("kansas", "KS"), ("ky", "KY"), ("kentucky", "KY"),
-    ("la", "LA"), ("louisiana", "LA"), ("ma", "MA"), ("massachusetts", "MA"), ("md", "MD"), ("maryland", "MD"),
-    ("mi", "MI"), ("michigan", "MI"), ("mn", "MN"), ("minnesota", "MN"), ("mo", "MO"), ("missouri", "MO"),
-    ("nc", "NC"), ("nj", "NJ"), ("nv", "NV"), ("nevada", "NV"), ("ny", "NY"), ("oh", "OH"), ("ohio", "OH"),
-    ("ok", "OK"), ("oklahoma", "OK"), ("or", "OR"), ("oregon", "OR"), ("pa", "PA"), ("pennsylvania", "PA"),
-    ("tn", "TN"), ("tennessee", "TN"), ("tx", "TX"), ("texas", "TX"), ("ut", "UT"), ("utah", "UT"),
-    ("va", "VA"), ("virginia", "VA"), ("wa", "WA"), ("washington", "WA"), ("wi", "WI"), ("wisconsin", "WI"),
-    ("nsw", "NSW"), ("vic", "VIC"), ("qld", "QLD"), ("ontario", "ON"), ("on", "ON"), ("bc", "BC"), ("quebec", "QC"),
+    ("al", "AL"),
+    ("alabama", "AL"),
+    ("ak", "AK"),
+    ("alaska", "AK"),
+    ("az", "AZ"),
+    ("arizona", "AZ"),
+    ("ar", "AR"),
+    ("arkansas", "AR"),
+    ("ca", "CA"),
+    ("california", "CA"),
+    ("co", "CO"),
+    ("colorado", "CO"),
+    ("ct", "CT"),
+    ("connecticut", "CT"),
+    ("de", "DE"),
+    ("delaware", "DE"),
+    ("fl", "FL"),
+    ("florida", "FL"),
+    ("ga", "GA"),
+    ("georgia", "GA"),
+    ("il", "IL"),
+    ("illinois", "IL"),
+    ("in", "IN"),
+    ("indiana", "IN"),
+    ("ia", "IA"),
+    ("iowa", "IA"),
+    ("ks", "KS"),
+    ("kansas", "KS"),
+    ("ky", "KY"),
+    ("kentucky", "KY"),
+    ("la", "LA"),
+    ("louisiana", "LA"),
+    ("ma", "MA"),
+    ("massachusetts", "MA"),
+    ("md", "MD"),
+    ("maryland", "MD"),
+    ("mi", "MI"),
+    ("michigan", "MI"),
+    ("mn", "MN"),
+    ("minnesota", "MN"),
+    ("mo", "MO"),
+    ("missouri", "MO"),
+    ("nc", "NC"),
+    ("nj", "NJ"),
+    ("nv", "NV"),
+    ("nevada", "NV"),
+    ("ny", "NY"),
+    ("oh", "OH"),
+    ("ohio", "OH"),
+    ("ok", "OK"),
+    ("oklahoma", "OK"),
+    ("or", "OR"),
+    ("oregon", "OR"),
+    ("pa", "PA"),
+    ("pennsylvania", "PA"),
+    ("tn", "TN"),
+    ("tennessee", "TN"),
+    ("tx", "TX"),
+    ("texas", "TX"),
+    ("ut", "UT"),
+    ("utah", "UT"),
+    ("va", "VA"),
+    ("virginia", "VA"),
+    ("wa", "WA"),
+    ("washington", "WA"),
+    ("wi", "WI"),
+    ("wisconsin", "WI"),
+    ("nsw", "NSW"),
+    ("vic", "VIC"),
+    ("qld", "QLD"),
+    ("ontario", "ON"),
+    ("on", "ON"),
+    ("bc", "BC"),
+    ("quebec", "QC"),
 ];
 
 fn state(word: &str, cased_upper: bool) -> Option<&'static str> {
@@ -79,7 +141,11 @@ fn parse_at(turn: &Utterance, i: usize) -> Option<Parsed> {
     let mut line2: Option<String> = None;
     let mut j = i;
     // "unit three sixty one bay street" → Unit 3, 61 Bay Street.
-    if let Some(unit) = tokens.get(j).and_then(|t| unit_word(&t.text)).filter(|u| *u != "#") {
+    if let Some(unit) = tokens
+        .get(j)
+        .and_then(|t| unit_word(&t.text))
+        .filter(|u| *u != "#")
+    {
         let (digits, used) = spoken_number(tokens, j + 1, 1)?;
         line2 = Some(format!("{unit} {}", digits.to_uppercase()));
         j += 1 + used;
@@ -94,12 +160,19 @@ fn parse_at(turn: &Utterance, i: usize) -> Option<Parsed> {
         line2 = Some(format!("Unit {}", a.text));
         j += 1;
     }
-    let (mut number, used) = if tokens.get(j).is_some_and(|t| !t.text.is_empty() && t.text.bytes().all(|c| c.is_ascii_digit())) {
+    let (mut number, used) = if tokens
+        .get(j)
+        .is_some_and(|t| !t.text.is_empty() && t.text.bytes().all(|c| c.is_ascii_digit()))
+    {
         (tokens[j].text.clone(), 1)
     } else {
         spoken_number(tokens, j, 5)?
     };
-    if number.len() > 6 || tokens.get(j).is_some_and(|t| t.text.len() > 6 && t.text.bytes().all(|b| b.is_ascii_digit())) {
+    if number.len() > 6
+        || tokens
+            .get(j)
+            .is_some_and(|t| t.text.len() > 6 && t.text.bytes().all(|b| b.is_ascii_digit()))
+    {
         return None;
     }
     j += used;
@@ -121,7 +194,11 @@ fn parse_at(turn: &Utterance, i: usize) -> Option<Parsed> {
             && next.text.bytes().all(|b| b.is_ascii_digit())
             && let Some((grid, _)) = tokens.get(j + 2).and_then(|t| direction(&t.text))
         {
-            let address = Address { line1: format!("{number} {full} {} {grid}", next.text), line2, ..Address::default() };
+            let address = Address {
+                line1: format!("{number} {full} {} {grid}", next.text),
+                line2,
+                ..Address::default()
+            };
             return Some(finish(turn, address, i, j + 3));
         }
         words.push(full.to_owned());
@@ -131,10 +208,14 @@ fn parse_at(turn: &Utterance, i: usize) -> Option<Parsed> {
     let mut suffix: Option<&str> = None;
     while j < tokens.len() && j < street_start + 5 {
         let lower = tokens[j].text.as_str();
-        if j > street_start && let Some(s) = street_suffix(lower) {
+        if j > street_start
+            && let Some(s) = street_suffix(lower)
+        {
             // "Hill" or "Park" inside a longer name ("Park Avenue") is not the suffix.
             let next_is_suffix = !tokens[j].breaks
-                && tokens.get(j + 1).is_some_and(|t| street_suffix(&t.text).is_some() && !matches!(t.text.as_str(), "way"));
+                && tokens
+                    .get(j + 1)
+                    .is_some_and(|t| street_suffix(&t.text).is_some() && !matches!(t.text.as_str(), "way"));
             if !next_is_suffix {
                 suffix = Some(s);
                 j += 1;
@@ -146,10 +227,30 @@ fn parse_at(turn: &Utterance, i: usize) -> Option<Parsed> {
             j += used;
             continue;
         }
-        let ordinal = lower.len() >= 3 && lower.chars().next().is_some_and(|c| c.is_ascii_digit())
+        let ordinal = lower.len() >= 3
+            && lower.chars().next().is_some_and(|c| c.is_ascii_digit())
             && ["st", "nd", "rd", "th"].iter().any(|s| lower.ends_with(s));
         let alphabetic = lower.chars().all(|c| c.is_alphabetic() || c == '\'' || c == '.');
-        if !(alphabetic || ordinal) || (is_common_word(lower) && !matches!(lower, "oak" | "main" | "new" | "park" | "hill" | "high" | "old" | "bay" | "long" | "green" | "south" | "north" | "east" | "west")) {
+        if !(alphabetic || ordinal)
+            || (is_common_word(lower)
+                && !matches!(
+                    lower,
+                    "oak"
+                        | "main"
+                        | "new"
+                        | "park"
+                        | "hill"
+                        | "high"
+                        | "old"
+                        | "bay"
+                        | "long"
+                        | "green"
+                        | "south"
+                        | "north"
+                        | "east"
+                        | "west"
+                ))
+        {
             return None;
         }
         words.push(street_word(original(j), lower));
@@ -167,13 +268,19 @@ fn parse_at(turn: &Utterance, i: usize) -> Option<Parsed> {
     if let Some((_, written)) = tokens.get(j).and_then(|t| direction(&t.text))
         && !tokens[j - 1].breaks
         && !(tokens[j].text.len() == 1 && !cased)
-        && !tokens.get(j + 1).is_some_and(|t| street_suffix(&t.text).is_some())
+        && !tokens
+            .get(j + 1)
+            .is_some_and(|t| street_suffix(&t.text).is_some())
     {
         line1.push(' ');
         line1.push_str(written);
         j += 1;
     }
-    let address = Address { line1, line2, ..Address::default() };
+    let address = Address {
+        line1,
+        line2,
+        ..Address::default()
+    };
     Some(finish(turn, address, i, j))
 }
 
@@ -187,15 +294,26 @@ fn finish(turn: &Utterance, mut address: Address, start: usize, mut j: usize) ->
     if hash {
         address.line2 = Some(format!("#{}", tokens[j].text.to_uppercase()));
         j += 1;
-    } else if let Some(unit) = tokens.get(j).and_then(|t| unit_word(&t.text)).filter(|u| *u != "#")
+    } else if let Some(unit) = tokens
+        .get(j)
+        .and_then(|t| unit_word(&t.text))
+        .filter(|u| *u != "#")
         && let Some(value) = tokens.get(j + 1)
-        && (value.text.chars().any(|c| c.is_ascii_digit()) || value.text.len() <= 2 || is_number_token(&value.text))
+        && (value.text.chars().any(|c| c.is_ascii_digit())
+            || value.text.len() <= 2
+            || is_number_token(&value.text))
     {
         let (value, used) = spoken_number(tokens, j + 1, 3)
             .map(|(d, u)| {
                 // "3 b" / "three b".
                 match tokens.get(j + 1 + u) {
-                    Some(t) if t.text.len() == 1 && t.text.chars().all(|c| c.is_ascii_alphabetic()) && !matches!(t.text.as_str(), "a" | "i") => (format!("{d}{}", t.text.to_uppercase()), u + 1),
+                    Some(t)
+                        if t.text.len() == 1
+                            && t.text.chars().all(|c| c.is_ascii_alphabetic())
+                            && !matches!(t.text.as_str(), "a" | "i") =>
+                    {
+                        (format!("{d}{}", t.text.to_uppercase()), u + 1)
+                    }
                     _ => (d, u),
                 }
             })
@@ -209,11 +327,27 @@ fn finish(turn: &Utterance, mut address: Address, start: usize, mut j: usize) ->
     while k < tokens.len() && city.len() < 3 {
         let lower = tokens[k].text.as_str();
         let o = original(k);
-        let looks = lower.chars().all(|c| c.is_alphabetic() || c == '\'' || c == '-' || c == '.')
+        let looks = lower
+            .chars()
+            .all(|c| c.is_alphabetic() || c == '\'' || c == '-' || c == '.')
             && !is_common_word(lower)
             && !is_number_token(lower)
             && unit_word(lower).is_none()
-            && !matches!(lower, "in" | "near" | "by" | "off" | "and" | "my" | "phone" | "cell" | "it's" | "that's" | "zip" | "postcode" | "code")
+            && !matches!(
+                lower,
+                "in" | "near"
+                    | "by"
+                    | "off"
+                    | "and"
+                    | "my"
+                    | "phone"
+                    | "cell"
+                    | "it's"
+                    | "that's"
+                    | "zip"
+                    | "postcode"
+                    | "code"
+            )
             && (!cased || o.chars().next().is_some_and(char::is_uppercase));
         if !looks || state(lower, o.chars().all(|c| c.is_uppercase())).is_some() && !city.is_empty() {
             break;
@@ -230,7 +364,10 @@ fn finish(turn: &Utterance, mut address: Address, start: usize, mut j: usize) ->
         while k2 < tokens.len() && city.len() < 3 {
             let o = original(k2);
             let lower = tokens[k2].text.as_str();
-            if !(lower.chars().all(char::is_alphabetic) && !is_common_word(lower) && (!cased || o.chars().next().is_some_and(char::is_uppercase))) {
+            if !(lower.chars().all(char::is_alphabetic)
+                && !is_common_word(lower)
+                && (!cased || o.chars().next().is_some_and(char::is_uppercase)))
+            {
                 break;
             }
             city.push(capitalise(o));
@@ -259,7 +396,8 @@ fn finish(turn: &Utterance, mut address: Address, start: usize, mut j: usize) ->
         let lower = t.text.as_str();
         let next = tokens.get(j + 1).map(|n| n.text.as_str()).unwrap_or("");
         let ca = lower.len() == 3 && next.len() == 3 && is_ca_half(lower, true) && is_ca_half(next, false);
-        let uk = (2..=4).contains(&lower.len()) && next.len() == 3
+        let uk = (2..=4).contains(&lower.len())
+            && next.len() == 3
             && lower.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
             && lower.chars().any(|c| c.is_ascii_digit())
             && next.chars().next().is_some_and(|c| c.is_ascii_digit())
@@ -268,14 +406,22 @@ fn finish(turn: &Utterance, mut address: Address, start: usize, mut j: usize) ->
             address.postal_code = Some(format!("{} {}", lower.to_uppercase(), next.to_uppercase()));
             j += 2;
         } else if let Some((digits, used)) = spoken_number(tokens, j, 5) {
-            let digits = if digits.len() > 5 && !lower.bytes().all(|b| b.is_ascii_digit()) { digits[..5].to_owned() } else { digits };
+            let digits = if digits.len() > 5 && !lower.bytes().all(|b| b.is_ascii_digit()) {
+                digits[..5].to_owned()
+            } else {
+                digits
+            };
             if digits.len() == 5 || (digits.len() == 4 && used <= 4 && !address.line1.is_empty()) {
                 address.postal_code = Some(digits);
                 j += used.min(5);
             }
         }
     }
-    Parsed { address, start, end: j }
+    Parsed {
+        address,
+        start,
+        end: j,
+    }
 }
 
 fn is_ca_half(s: &str, first: bool) -> bool {
@@ -295,7 +441,13 @@ pub(crate) fn find(call: &Call<'_>) -> Option<Field<Address>> {
 /// Every distinct address the caller gave, in order.
 pub(crate) fn find_all(call: &Call<'_>) -> Vec<Field<Address>> {
     let mut all: Vec<Field<Address>> = Vec::new();
-    let business: Vec<String> = call.ctx.business.addresses.iter().map(|a| a.to_lowercase()).collect();
+    let business: Vec<String> = call
+        .ctx
+        .business
+        .addresses
+        .iter()
+        .map(|a| a.to_lowercase())
+        .collect();
     let mut found: Option<Field<Address>> = None;
     let monologue = call.turns.iter().all(|t| t.speaker != super::Speaker::Agent);
     for (i, turn) in call.turns.iter().enumerate() {
@@ -304,28 +456,97 @@ pub(crate) fn find_all(call: &Call<'_>) -> Vec<Field<Address>> {
             // the 15th?" — "That's it.").
             let confirmed = call.turns.get(i + 1).is_some_and(|next| {
                 next.is_caller()
-                    && (next.norm.starts_with(" yes") || next.norm.starts_with(" yeah") || next.norm.starts_with(" yep")
-                        || next.norm.starts_with(" that's it") || next.norm.starts_with(" that's right") || next.norm.starts_with(" correct")
+                    && (next.norm.starts_with(" yes")
+                        || next.norm.starts_with(" yeah")
+                        || next.norm.starts_with(" yep")
+                        || next.norm.starts_with(" that's it")
+                        || next.norm.starts_with(" that's right")
+                        || next.norm.starts_with(" correct")
                         || next.norm.starts_with(" right"))
             });
-            let on_file = turn.has(&[" i see you", " on file", " we have you", " still at", " you're at", " you are at", " your address", " same address", " is that still"])
-                || turn.text.trim_end().ends_with('?') && parse_at(turn, 0).is_some() && !turn.has(&[" ride", " cab", " taxi", " people", " seats", " to "]);
-            if confirmed && on_file && all.is_empty() && !turn.has(&[" our ", " we're at", " we are at", " located", " shop", " office is", " find us", " reach us"]) {
+            let on_file = turn.has(&[
+                " i see you",
+                " on file",
+                " we have you",
+                " still at",
+                " you're at",
+                " you are at",
+                " your address",
+                " same address",
+                " is that still",
+            ]) || turn.text.trim_end().ends_with('?')
+                && parse_at(turn, 0).is_some()
+                && !turn.has(&[" ride", " cab", " taxi", " people", " seats", " to "]);
+            if confirmed
+                && on_file
+                && all.is_empty()
+                && !turn.has(&[
+                    " our ",
+                    " we're at",
+                    " we are at",
+                    " located",
+                    " shop",
+                    " office is",
+                    " find us",
+                    " reach us",
+                ])
+            {
                 if let Some(parsed) = (0..turn.tokens.len()).find_map(|k| parse_at(turn, k)) {
                     let line1 = parsed.address.line1.to_lowercase();
                     if !business.iter().any(|b| b.contains(&line1)) {
-                        let evidence = turn.slice(parsed.start, parsed.end.max(parsed.start + 1)).to_owned();
+                        let evidence = turn
+                            .slice(parsed.start, parsed.end.max(parsed.start + 1))
+                            .to_owned();
                         all.push(Field::new(parsed.address, 0.7, evidence));
                     }
                 }
             }
             continue;
         }
-        if turn.has(&[" cab ", " taxi", " ride ", " uber", " lyft", " restaurant", " table "]) {
+        if turn.has(&[
+            " cab ",
+            " taxi",
+            " ride ",
+            " uber",
+            " lyft",
+            " restaurant",
+            " table ",
+        ]) {
             continue;
         }
-        let asked = call.prompt_before(i).is_some_and(|p| p.has(&[" address", " where ", " location", " located", " where's", " property", " the job", " what street"]));
-        let cue = turn.has(&[" i'm at ", " we're at ", " i am at ", " we are at ", " address", " live at", " live on", " located", " it's at ", " house is", " property", " home is", " place is", " out to ", " over at ", " at ", " on ", " we're on ", " i'm on "]);
+        let asked = call.prompt_before(i).is_some_and(|p| {
+            p.has(&[
+                " address",
+                " where ",
+                " location",
+                " located",
+                " where's",
+                " property",
+                " the job",
+                " what street",
+            ])
+        });
+        let cue = turn.has(&[
+            " i'm at ",
+            " we're at ",
+            " i am at ",
+            " we are at ",
+            " address",
+            " live at",
+            " live on",
+            " located",
+            " it's at ",
+            " house is",
+            " property",
+            " home is",
+            " place is",
+            " out to ",
+            " over at ",
+            " at ",
+            " on ",
+            " we're on ",
+            " i'm on ",
+        ]);
         if !(asked || cue || monologue) {
             continue;
         }
@@ -342,7 +563,9 @@ pub(crate) fn find_all(call: &Call<'_>) -> Vec<Field<Address>> {
                     .filter(|&k2| {
                         let w = turn.tokens[k2].text.as_str();
                         p.address.line1.split(' ').next().is_some_and(|n| n.len() > 4)
-                            && turn.tokens[k..k2].iter().all(|t| super::numbers::digit_word(&t.text).is_some())
+                            && turn.tokens[k..k2]
+                                .iter()
+                                .all(|t| super::numbers::digit_word(&t.text).is_some())
                             && super::numbers::digit_word(w).is_none()
                             && is_number_token(w)
                     })
@@ -353,10 +576,16 @@ pub(crate) fn find_all(call: &Call<'_>) -> Vec<Field<Address>> {
             }
             if let Some(parsed) = parsed {
                 let line1 = parsed.address.line1.to_lowercase();
-                let is_business = business.iter().any(|b| b.contains(&line1) || line1.contains(b.split(',').next().unwrap_or(b).trim()));
+                let is_business = business
+                    .iter()
+                    .any(|b| b.contains(&line1) || line1.contains(b.split(',').next().unwrap_or(b).trim()));
                 // An address the agent said first is the business's or a listing's (the caller is repeating it).
                 let said_by_agent = call.turns[..i].iter().any(|t| {
-                    t.speaker == super::Speaker::Agent && t.norm.contains(&format!(" {} ", line1.split(' ').take(2).collect::<Vec<_>>().join(" ")))
+                    t.speaker == super::Speaker::Agent
+                        && t.norm.contains(&format!(
+                            " {} ",
+                            line1.split(' ').take(2).collect::<Vec<_>>().join(" ")
+                        ))
                 });
                 let is_business = is_business || said_by_agent;
                 if !is_business {
@@ -365,7 +594,9 @@ pub(crate) fn find_all(call: &Call<'_>) -> Vec<Field<Address>> {
                         address.line2 = floor_in(turn);
                     }
                     let confidence = if asked { 0.85 } else { 0.75 };
-                    let evidence = turn.slice(parsed.start, parsed.end.max(parsed.start + 1)).to_owned();
+                    let evidence = turn
+                        .slice(parsed.start, parsed.end.max(parsed.start + 1))
+                        .to_owned();
                     if let Some(last) = all.last()
                         && last.value.line1 == address.line1
                     {
@@ -397,7 +628,12 @@ fn floor_in(turn: &Utterance) -> Option<String> {
     turn.tokens.windows(2).find_map(|w| {
         if w[1].text == "floor" {
             floor_word(&w[0].text).map(|n| format!("{n}{} floor", ordinal_suffix(n)))
-        } else if w[1].text == "unit" && matches!(w[0].text.as_str(), "back" | "front" | "garden" | "upstairs" | "downstairs" | "basement" | "rear") {
+        } else if w[1].text == "unit"
+            && matches!(
+                w[0].text.as_str(),
+                "back" | "front" | "garden" | "upstairs" | "downstairs" | "basement" | "rear"
+            )
+        {
             Some(format!("{} unit", capitalise(&w[0].text)))
         } else {
             None
@@ -420,19 +656,46 @@ mod tests {
     #[test]
     fn reads_addresses() {
         let cases = [
-            ("58 Revere Street, Boston, 02114. I'm on the second floor.", "58 Revere Street"),
-            ("seventy two fifteen harrisburg boulevard houston", "7215 Harrisburg Boulevard"),
-            ("1760 Oceanside Boulevard, number 12, Oceanside, 92054.", "1760 Oceanside Boulevard"),
-            ("sixty six oh four thirty fifth avenue southwest unit b seattle", "6604 35th Avenue SW"),
+            (
+                "58 Revere Street, Boston, 02114. I'm on the second floor.",
+                "58 Revere Street",
+            ),
+            (
+                "seventy two fifteen harrisburg boulevard houston",
+                "7215 Harrisburg Boulevard",
+            ),
+            (
+                "1760 Oceanside Boulevard, number 12, Oceanside, 92054.",
+                "1760 Oceanside Boulevard",
+            ),
+            (
+                "sixty six oh four thirty fifth avenue southwest unit b seattle",
+                "6604 35th Avenue SW",
+            ),
             ("6144 Pershing Avenue, St. Louis, 63112.", "6144 Pershing Avenue"),
-            ("twelve forty east palm canyon drive palm springs", "1240 East Palm Canyon Drive"),
+            (
+                "twelve forty east palm canyon drive palm springs",
+                "1240 East Palm Canyon Drive",
+            ),
             ("9/14 Rutledge Street, Eastwood, 2122.", "14 Rutledge Street"),
-            ("five two oh five five five three one eight eight fourteen oh five north trekell road casa grande", "1405 North Trekell Road"),
+            (
+                "five two oh five five five three one eight eight fourteen oh five north trekell road casa grande",
+                "1405 North Trekell Road",
+            ),
             ("88 Fern Street, West Hartford, 06119.", "88 Fern Street"),
-            ("fifty nine oh four west sixty third terrace mission kansas", "5904 West 63rd Terrace"),
-            ("forty one seventeen upton avenue south minneapolis five five four one oh", "4117 Upton Avenue South"),
+            (
+                "fifty nine oh four west sixty third terrace mission kansas",
+                "5904 West 63rd Terrace",
+            ),
+            (
+                "forty one seventeen upton avenue south minneapolis five five four one oh",
+                "4117 Upton Avenue South",
+            ),
             // Speech does not carry the hyphen of a Queens number ("89-22").
-            ("eighty nine twenty two two hundred seventeenth street queens village", "8922 217th Street"),
+            (
+                "eighty nine twenty two two hundred seventeenth street queens village",
+                "8922 217th Street",
+            ),
             ("31-14 33rd Street, Astoria.", "31-14 33rd Street"),
             ("4412 North 18th Street, Phoenix.", "4412 North 18th Street"),
         ];

@@ -30,8 +30,27 @@ fn stops_name(word: &str) -> bool {
         || super::numbers::is_number_token(word)
         || matches!(
             word,
-            "from" | "with" | "calling" | "here" | "at" | "and" | "of" | "speaking" | "again" | "over" | "down"
-                | "on" | "about" | "for" | "in" | "under" | "spelled" | "spelt" | "family" | "surname" | "last"
+            "from"
+                | "with"
+                | "calling"
+                | "here"
+                | "at"
+                | "and"
+                | "of"
+                | "speaking"
+                | "again"
+                | "over"
+                | "down"
+                | "on"
+                | "about"
+                | "for"
+                | "in"
+                | "under"
+                | "spelled"
+                | "spelt"
+                | "family"
+                | "surname"
+                | "last"
         )
 }
 
@@ -75,7 +94,11 @@ pub(crate) fn capitalise(word: &str) -> String {
 
 /// Reads up to three name tokens at `i`; returns (name, token range end).
 fn read_name(turn: &Utterance, mut i: usize) -> Option<(String, usize, usize)> {
-    while turn.tokens.get(i).is_some_and(|t| matches!(t.text.as_str(), "uh" | "um" | "er" | "oh") || is_title(&t.text)) {
+    while turn
+        .tokens
+        .get(i)
+        .is_some_and(|t| matches!(t.text.as_str(), "uh" | "um" | "er" | "oh") || is_title(&t.text))
+    {
         i += 1;
     }
     let start = i;
@@ -109,11 +132,17 @@ fn spelled_words(turn: &Utterance) -> Vec<String> {
     for token in &turn.tokens {
         let t = token.text.as_str();
         let letters: Vec<&str> = t.split('-').collect();
-        if letters.len() >= 3 && letters.iter().all(|l| l.chars().count() == 1 && l.chars().all(char::is_alphabetic)) {
+        if letters.len() >= 3
+            && letters
+                .iter()
+                .all(|l| l.chars().count() == 1 && l.chars().all(char::is_alphabetic))
+        {
             words.push(letters.concat());
             continue;
         }
-        if t.chars().count() == 1 && t.chars().all(char::is_alphabetic) && t != "a" && t != "i" || (t == "a" || t == "i") && !current.is_empty() {
+        if t.chars().count() == 1 && t.chars().all(char::is_alphabetic) && t != "a" && t != "i"
+            || (t == "a" || t == "i") && !current.is_empty()
+        {
             current.push_str(t);
         } else {
             if current.chars().count() >= 3 {
@@ -133,22 +162,37 @@ fn spelled_words(turn: &Utterance) -> Vec<String> {
 
 /// Finds the caller's name.
 pub(crate) fn find(call: &Call<'_>) -> Option<Field<String>> {
-    let business_words: Vec<String> =
-        call.ctx.business.name.split_whitespace().map(|w| w.to_lowercase()).collect();
+    let business_words: Vec<String> = call
+        .ctx
+        .business
+        .name
+        .split_whitespace()
+        .map(|w| w.to_lowercase())
+        .collect();
     let agent_names: Vec<String> = call
         .turns
         .iter()
         .filter(|t| t.speaker == Speaker::Agent)
         .flat_map(|t| {
-            t.tokens.windows(2).filter(|w| w[0].text == "is" || w[1].text == "speaking").map(|w| {
-                if w[1].text == "speaking" { w[0].text.clone() } else { w[1].text.clone() }
-            })
+            t.tokens
+                .windows(2)
+                .filter(|w| w[0].text == "is" || w[1].text == "speaking")
+                .map(|w| {
+                    if w[1].text == "speaking" {
+                        w[0].text.clone()
+                    } else {
+                        w[1].text.clone()
+                    }
+                })
         })
         .collect();
     let mut best: Option<(u8, Field<String>)> = None;
     let consider = |score: u8, name: String, evidence: &str, best: &mut Option<(u8, Field<String>)>| {
         let lower = name.to_lowercase();
-        if lower.split(' ').all(|w| business_words.contains(&w.to_owned()) || agent_names.contains(&w.to_owned())) {
+        if lower
+            .split(' ')
+            .all(|w| business_words.contains(&w.to_owned()) || agent_names.contains(&w.to_owned()))
+        {
             return;
         }
         if best.as_ref().is_none_or(|(s, _)| score >= *s) {
@@ -165,17 +209,47 @@ pub(crate) fn find(call: &Call<'_>) -> Option<Field<String>> {
             continue;
         }
         let asked = call.prompt_before(i).is_some_and(|p| {
-            p.has(&[" name", " who am i speaking", " who's calling", " who is calling", " who do i have"])
-                && !p.has(&[" street name", " company name", " business name", " name of the"])
+            p.has(&[
+                " name",
+                " who am i speaking",
+                " who's calling",
+                " who is calling",
+                " who do i have",
+            ]) && !p.has(&[" street name", " company name", " business name", " name of the"])
         });
         // An answer to "Name?": the turn starts with the name (after fillers and introducers).
         if asked {
             let mut j = 0;
-            while turn.tokens.get(j).is_some_and(|t| matches!(t.text.as_str(), "sure" | "yes" | "yeah" | "yep" | "oh" | "uh" | "um" | "it's" | "its" | "okay" | "ok" | "so" | "hi" | "of" | "course" | "certainly")) {
+            while turn.tokens.get(j).is_some_and(|t| {
+                matches!(
+                    t.text.as_str(),
+                    "sure"
+                        | "yes"
+                        | "yeah"
+                        | "yep"
+                        | "oh"
+                        | "uh"
+                        | "um"
+                        | "it's"
+                        | "its"
+                        | "okay"
+                        | "ok"
+                        | "so"
+                        | "hi"
+                        | "of"
+                        | "course"
+                        | "certainly"
+                )
+            }) {
                 j += 1;
             }
             for intro in INTRODUCERS {
-                if turn.tokens.len() >= j + intro.len() && turn.tokens[j..j + intro.len()].iter().zip(intro.iter()).all(|(t, w)| t.text == *w) {
+                if turn.tokens.len() >= j + intro.len()
+                    && turn.tokens[j..j + intro.len()]
+                        .iter()
+                        .zip(intro.iter())
+                        .all(|(t, w)| t.text == *w)
+                {
                     j += intro.len();
                     break;
                 }
@@ -189,14 +263,22 @@ pub(crate) fn find(call: &Call<'_>) -> Option<Field<String>> {
         for k in 0..turn.tokens.len() {
             for intro in INTRODUCERS {
                 let end = k + intro.len();
-                if end > turn.tokens.len() || !turn.tokens[k..end].iter().zip(intro.iter()).all(|(t, w)| t.text == *w) {
+                if end > turn.tokens.len()
+                    || !turn.tokens[k..end]
+                        .iter()
+                        .zip(intro.iter())
+                        .all(|(t, w)| t.text == *w)
+                {
                     continue;
                 }
-                let weak = matches!(intro, [w] if matches!(*w, "it's" | "i'm" | "im" | "under")) || intro == &["i", "am"];
+                let weak = matches!(intro, [w] if matches!(*w, "it's" | "i'm" | "im" | "under"))
+                    || intro == &["i", "am"];
                 if weak && k > 3 && !turn.tokens[k - 1].breaks {
                     continue;
                 }
-                let Some((name, s, e)) = read_name(turn, end) else { continue };
+                let Some((name, s, e)) = read_name(turn, end) else {
+                    continue;
+                };
                 // "this is" / "it's" / "I'm" need something that looks like a name: capitalised in cased text, or
                 // followed by a clause break or a second name-like word in lower-case text.
                 let cased = turn.text.chars().any(char::is_uppercase);
@@ -204,7 +286,11 @@ pub(crate) fn find(call: &Call<'_>) -> Option<Field<String>> {
                 if weak && !cased && parts < 2 && !turn.tokens[e - 1].breaks {
                     continue;
                 }
-                let score = if intro.len() >= 2 && intro.contains(&"name") { 2 } else { 1 };
+                let score = if intro.len() >= 2 && intro.contains(&"name") {
+                    2
+                } else {
+                    1
+                };
                 consider(score, name, turn.slice(s, e), &mut best);
             }
         }
@@ -214,9 +300,28 @@ pub(crate) fn find(call: &Call<'_>) -> Option<Field<String>> {
     if !field.value.contains(' ') {
         for turn in call.turns.iter().filter(|t| t.is_caller()) {
             let words: Vec<&str> = turn.tokens.iter().map(|t| t.text.as_str()).collect();
-            if let Some(k) = words.windows(2).position(|w| w[0] == field.value.to_lowercase() && w[1] == "and") {
+            if let Some(k) = words
+                .windows(2)
+                .position(|w| w[0] == field.value.to_lowercase() && w[1] == "and")
+            {
                 let mut j = k + 2;
-                while words.get(j).is_some_and(|w| matches!(*w, "it's" | "its" | "the" | "last" | "name" | "name's" | "surname" | "is" | "spelled" | "spelt" | "uh" | "um")) {
+                while words.get(j).is_some_and(|w| {
+                    matches!(
+                        *w,
+                        "it's"
+                            | "its"
+                            | "the"
+                            | "last"
+                            | "name"
+                            | "name's"
+                            | "surname"
+                            | "is"
+                            | "spelled"
+                            | "spelt"
+                            | "uh"
+                            | "um"
+                    )
+                }) {
                     j += 1;
                 }
                 if let Some(token) = turn.tokens.get(j)
@@ -234,12 +339,15 @@ pub(crate) fn find(call: &Call<'_>) -> Option<Field<String>> {
     for turn in call.turns.iter().filter(|t| t.is_caller()) {
         for spelled in spelled_words(turn) {
             let mut parts: Vec<String> = field.value.split(' ').map(str::to_owned).collect();
-            let target = parts.iter().position(|p| p.to_lowercase() == spelled).or_else(|| {
-                parts.iter().position(|p| {
-                    let p = p.to_lowercase();
-                    p.chars().next() == spelled.chars().next() && p.len().abs_diff(spelled.len()) <= 2
-                })
-            });
+            let target = parts
+                .iter()
+                .position(|p| p.to_lowercase() == spelled)
+                .or_else(|| {
+                    parts.iter().position(|p| {
+                        let p = p.to_lowercase();
+                        p.chars().next() == spelled.chars().next() && p.len().abs_diff(spelled.len()) <= 2
+                    })
+                });
             if let Some(target) = target {
                 parts[target] = capitalise(&spelled);
                 field.value = parts.join(" ");

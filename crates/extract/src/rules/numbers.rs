@@ -95,7 +95,11 @@ pub(crate) fn spoken_number(tokens: &[Token], i: usize, max_tokens: usize) -> Op
             out.push_str(word);
             j += 1;
         } else if let Some(tens) = tens_word(word) {
-            let unit = tokens.get(j + 1).filter(|_| j + 1 < end && !tokens[j].breaks).and_then(|t| digit_word(&t.text)).filter(|d| *d > 0 && !matches!(tokens[j + 1].text.as_str(), "o" | "oh"));
+            let unit = tokens
+                .get(j + 1)
+                .filter(|_| j + 1 < end && !tokens[j].breaks)
+                .and_then(|t| digit_word(&t.text))
+                .filter(|d| *d > 0 && !matches!(tokens[j + 1].text.as_str(), "o" | "oh"));
             match unit {
                 Some(unit) => {
                     out.push_str(&(tens + u32::from(unit)).to_string());
@@ -111,7 +115,11 @@ pub(crate) fn spoken_number(tokens: &[Token], i: usize, max_tokens: usize) -> Op
             j += 1;
         } else if word == "hundred" && !out.is_empty() {
             // "twelve hundred" → 1200; "one hundred twenty" → 120.
-            let next_is_number = tokens.get(j + 1).is_some_and(|t| tens_word(&t.text).is_some() || teen_word(&t.text).is_some() || digit_word(&t.text).is_some_and(|d| d > 0));
+            let next_is_number = tokens.get(j + 1).is_some_and(|t| {
+                tens_word(&t.text).is_some()
+                    || teen_word(&t.text).is_some()
+                    || digit_word(&t.text).is_some_and(|d| d > 0)
+            });
             if next_is_number {
                 let (rest, used) = spoken_number(tokens, j + 1, 2)?;
                 let rest = format!("{rest:0>2}");
@@ -182,7 +190,10 @@ pub(crate) fn digit_runs(tokens: &[Token]) -> Vec<(String, usize, usize)> {
                 j += 1;
             } else if let Some(tens) = tens_word(word).filter(|_| !digits.is_empty() || true) {
                 // "five five five twenty one forty" style groups.
-                let unit = tokens.get(j + 1).and_then(|t| phone_digit_word(&t.text)).filter(|d| *d > 0 && !matches!(tokens[j + 1].text.as_str(), "o" | "oh"));
+                let unit = tokens
+                    .get(j + 1)
+                    .and_then(|t| phone_digit_word(&t.text))
+                    .filter(|d| *d > 0 && !matches!(tokens[j + 1].text.as_str(), "o" | "oh"));
                 match unit {
                     Some(unit) => {
                         digits.push_str(&(tens + u32::from(unit)).to_string());
@@ -198,7 +209,8 @@ pub(crate) fn digit_runs(tokens: &[Token]) -> Vec<(String, usize, usize)> {
                 digits.push('+');
             } else if digits.is_empty() {
                 break;
-            } else if matches!(word, "uh" | "um" | "dash" | "area" | "code" | "then") && j + 1 < tokens.len() {
+            } else if matches!(word, "uh" | "um" | "dash" | "area" | "code" | "then") && j + 1 < tokens.len()
+            {
                 j += 1;
                 continue;
             } else {
@@ -228,7 +240,10 @@ mod tests {
 
     #[test]
     fn house_numbers() {
-        assert_eq!(spoken("ninety three sixty five tumbleweed").as_deref(), Some("9365"));
+        assert_eq!(
+            spoken("ninety three sixty five tumbleweed").as_deref(),
+            Some("9365")
+        );
         assert_eq!(spoken("forty one seventeen upton").as_deref(), Some("4117"));
         assert_eq!(spoken("twelve hundred main").as_deref(), Some("1200"));
         assert_eq!(spoken("one hundred twenty main").as_deref(), Some("120"));
@@ -239,7 +254,9 @@ mod tests {
 
     #[test]
     fn phone_runs() {
-        let runs = digit_runs(&tokenize("my cell is six one two five five five zero seven three eight thank you"));
+        let runs = digit_runs(&tokenize(
+            "my cell is six one two five five five zero seven three eight thank you",
+        ));
         assert_eq!(runs[0].0, "6125550738");
         let runs = digit_runs(&tokenize("it's 617-555-3148."));
         assert_eq!(runs[0].0, "6175553148");

@@ -7,7 +7,10 @@ use phonenumber::country::Id;
 /// Normalises a number as said ("6175553148", "07700900742", "+447700900742") to E.164, using `region` (ISO 3166
 /// alpha-2) when no country code was said. `None` when it cannot be a phone number there.
 pub fn to_e164(digits: &str, region: &str) -> Option<String> {
-    let cleaned: String = digits.chars().filter(|c| c.is_ascii_digit() || *c == '+').collect();
+    let cleaned: String = digits
+        .chars()
+        .filter(|c| c.is_ascii_digit() || *c == '+')
+        .collect();
     let bare = cleaned.trim_start_matches('+');
     if bare.len() < 7 || bare.len() > 15 {
         return None;
@@ -21,7 +24,9 @@ pub fn to_e164(digits: &str, region: &str) -> Option<String> {
         vec![bare.to_owned()]
     };
     for candidate in candidates {
-        let Ok(number) = phonenumber::parse(country, &candidate) else { continue };
+        let Ok(number) = phonenumber::parse(country, &candidate) else {
+            continue;
+        };
         let e164 = number.format().mode(phonenumber::Mode::E164).to_string();
         let national_len = e164.len() - 1 - number.code().value().to_string().len();
         // Fictional ranges (555-01xx, Ofcom drama numbers, ACMA 0491 570) are not "valid" in libphonenumber's

@@ -424,7 +424,7 @@ fn clock_hour(clock: Clock, hint: Option<PartOfDay>, ambiguities: &mut Vec<Ambig
                 }
             }
             _ => match clock.hour {
-                7..=11 | 12 => clock.hour,
+                7..=12 => clock.hour,
                 1..=6 => clock.hour + 12,
                 _ => {
                     ambiguities.push(Ambiguity::Meridiem);
@@ -904,11 +904,11 @@ fn clock_at(tokens: &[Token], i: usize) -> Option<(Clock, usize, bool)> {
         return None;
     }
     let mut meridiem = None;
-    if let Some(next) = tokens.get(i + used) {
-        if matches!(next.text.as_str(), "o'clock" | "oclock" | "o") {
-            used += 1;
-            certain = true;
-        }
+    if let Some(next) = tokens.get(i + used)
+        && matches!(next.text.as_str(), "o'clock" | "oclock" | "o")
+    {
+        used += 1;
+        certain = true;
     }
     if let Some((m, n)) = meridiem_at(tokens, i + used)
         && n > 0
@@ -1285,11 +1285,9 @@ pub(crate) fn scan_tokens(tokens: &[Token]) -> Vec<Mention> {
                         year: None,
                     };
                     end += 2;
-                } else if tokens.get(end + 1).is_some_and(|t| t.text == "this")
-                    && tokens.get(end + 2).is_some_and(|t| t.text == "month")
-                {
-                    end += 3;
-                } else if tokens.get(end + 1).is_some_and(|t| t.text == "next")
+                } else if tokens
+                    .get(end + 1)
+                    .is_some_and(|t| t.text == "this" || t.text == "next")
                     && tokens.get(end + 2).is_some_and(|t| t.text == "month")
                 {
                     end += 3;
@@ -1464,20 +1462,13 @@ pub fn fold(mentions: &[Mention]) -> Phrase {
                 continue;
             }
             MentionKind::Date(expr) => {
-                if pending_or
+                phrase.alternatives = pending_or
                     && (matches!(last_kind, Some(MentionKind::Date(_))) || date_before_or)
-                    && phrase.date != Some(expr)
-                {
-                    phrase.alternatives = true;
-                } else {
-                    phrase.alternatives = false;
-                }
+                    && phrase.date != Some(expr);
                 phrase.date = Some(expr);
             }
             MentionKind::Time(TimeExpr::Part { part }) => {
-                if clock_seen {
-                    phrase.part_hint = Some(part);
-                } else if part == PartOfDay::Tonight {
+                if clock_seen || part == PartOfDay::Tonight {
                     phrase.part_hint = Some(part);
                 } else {
                     if pending_or

@@ -12,6 +12,9 @@ pub mod testing;
 pub mod types;
 pub mod validate;
 
+/// The date/time crates of the public API, re-exported so callers use the same versions.
+pub use chrono;
+pub use chrono_tz;
 pub use datetime::{Ambiguity, Reference, Resolution, WeekdayPolicy};
 pub use error::{Error, Result};
 pub use extractor::{DynExtractor, Extractor};

@@ -267,10 +267,8 @@ fn parse_at(turn: &Utterance, i: usize) -> Option<Parsed> {
     // A direction after the street: North/South/East/West spelled out, quadrants abbreviated.
     if let Some((_, written)) = tokens.get(j).and_then(|t| direction(&t.text))
         && !tokens[j - 1].breaks
-        && !(tokens[j].text.len() == 1 && !cased)
-        && !tokens
-            .get(j + 1)
-            .is_some_and(|t| street_suffix(&t.text).is_some())
+        && (tokens[j].text.len() != 1 || cased)
+        && tokens.get(j + 1).is_none_or(|t| street_suffix(&t.text).is_none())
     {
         line1.push(' ');
         line1.push_str(written);
@@ -364,10 +362,10 @@ fn finish(turn: &Utterance, mut address: Address, start: usize, mut j: usize) ->
         while k2 < tokens.len() && city.len() < 3 {
             let o = original(k2);
             let lower = tokens[k2].text.as_str();
-            if !(lower.chars().all(char::is_alphabetic)
+            let looks = lower.chars().all(char::is_alphabetic)
                 && !is_common_word(lower)
-                && (!cased || o.chars().next().is_some_and(char::is_uppercase)))
-            {
+                && (!cased || o.chars().next().is_some_and(char::is_uppercase));
+            if !looks {
                 break;
             }
             city.push(capitalise(o));
@@ -490,15 +488,14 @@ pub(crate) fn find_all(call: &Call<'_>) -> Vec<Field<Address>> {
                     " find us",
                     " reach us",
                 ])
+                && let Some(parsed) = (0..turn.tokens.len()).find_map(|k| parse_at(turn, k))
             {
-                if let Some(parsed) = (0..turn.tokens.len()).find_map(|k| parse_at(turn, k)) {
-                    let line1 = parsed.address.line1.to_lowercase();
-                    if !business.iter().any(|b| b.contains(&line1)) {
-                        let evidence = turn
-                            .slice(parsed.start, parsed.end.max(parsed.start + 1))
-                            .to_owned();
-                        all.push(Field::new(parsed.address, 0.7, evidence));
-                    }
+                let line1 = parsed.address.line1.to_lowercase();
+                if !business.iter().any(|b| b.contains(&line1)) {
+                    let evidence = turn
+                        .slice(parsed.start, parsed.end.max(parsed.start + 1))
+                        .to_owned();
+                    all.push(Field::new(parsed.address, 0.7, evidence));
                 }
             }
             continue;

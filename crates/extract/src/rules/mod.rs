@@ -72,6 +72,8 @@ pub(crate) struct Utterance {
     pub(crate) tokens: Vec<Token>,
     /// Lower case, punctuation turned into spaces, padded with a space at both ends: `" see you thursday "`.
     pub(crate) norm: String,
+    /// Date/time mentions in the turn (scanned once).
+    pub(crate) mentions: Vec<Mention>,
 }
 
 impl Utterance {
@@ -83,11 +85,13 @@ impl Utterance {
             norm.push_str(&token.text);
             norm.push(' ');
         }
+        let mentions = datetime::scan_tokens(&tokens);
         Self {
             speaker,
             text,
             tokens,
             norm,
+            mentions,
         }
     }
 
@@ -672,26 +676,25 @@ impl<'a> Call<'a> {
                     ])
                 {
                     events.push((i, Event::Cancelled));
-                } else if turn.has(DECLINED) && !goodbye && !elsewhere {
-                    events.push((i, Event::Declined));
-                } else if !elsewhere
-                    && (turn.norm.starts_with(" no ")
-                        || turn.norm.starts_with(" nope ")
-                        || turn.norm.starts_with(" not "))
-                    && prompt.is_some_and(|p| {
-                        p.text.trim_end().ends_with('?')
-                            && p.has(&[
-                                " book",
-                                " schedule",
-                                " appointment",
-                                " visit",
-                                " reserve",
-                                " set up",
-                                " make one",
-                                " pencil",
-                            ])
-                            && !p.has(&[" correct", " right?", " is that", " confirm"])
-                    })
+                } else if turn.has(DECLINED) && !goodbye && !elsewhere
+                    || !elsewhere
+                        && (turn.norm.starts_with(" no ")
+                            || turn.norm.starts_with(" nope ")
+                            || turn.norm.starts_with(" not "))
+                        && prompt.is_some_and(|p| {
+                            p.text.trim_end().ends_with('?')
+                                && p.has(&[
+                                    " book",
+                                    " schedule",
+                                    " appointment",
+                                    " visit",
+                                    " reserve",
+                                    " set up",
+                                    " make one",
+                                    " pencil",
+                                ])
+                                && !p.has(&[" correct", " right?", " is that", " confirm"])
+                        })
                 {
                     events.push((i, Event::Declined));
                 }
@@ -765,11 +768,9 @@ impl<'a> Call<'a> {
                 .any(|t| t.speaker == Speaker::Agent && t.has(OUT_OF_AREA));
         let accepted = self.accepted_slot();
         let details = self.caller_gave_details();
-        let address_given = address::find(self).is_some();
-        let has_time = self
-            .turns
-            .iter()
-            .any(|t| t.is_caller() && !datetime::scan_tokens(&t.tokens).is_empty());
+        let found_address = address::find(self);
+        let address_given = found_address.is_some();
+        let has_time = self.turns.iter().any(|t| t.is_caller() && !t.mentions.is_empty());
         let (booked, confidence) = match last {
             Some(Event::Booked) => (true, 0.9),
             Some(Event::Failed) => (false, 0.8),
@@ -790,9 +791,7 @@ impl<'a> Call<'a> {
             }
             None if non_job && !accepted => (false, 0.6),
             None if kind == CallKind::Voicemail => {
-                let wants = (requested && (!enquiry || has_time))
-                    || address_given && !enquiry
-                    || has_time && requested;
+                let wants = requested && (!enquiry || has_time) || address_given && !enquiry;
                 (wants, 0.7)
             }
             None => {
@@ -815,7 +814,7 @@ impl<'a> Call<'a> {
             when,
             customer_phone: self.phone(),
             customer_name: name::find(self),
-            service_address: address::find(self),
+            service_address: found_address,
             price: price::find(self),
             job_description: self.description(),
             notes: self.notes(),
@@ -929,9 +928,7 @@ impl<'a> Call<'a> {
             if !turn.is_caller() || !turn.has(ACCEPT) || turn.has(DECLINED) || turn.has(CANCELLED) {
                 return false;
             }
-            let own = !datetime::scan_tokens(&turn.tokens)
-                .iter()
-                .all(|m| m.kind == MentionKind::Or);
+            let own = !turn.mentions.iter().all(|m| m.kind == MentionKind::Or);
             let offered = self.prompt_before(i).is_some_and(|p| {
                 p.has(&[
                     " can ",
@@ -945,16 +942,11 @@ impl<'a> Call<'a> {
                     " available",
                     " works",
                     "?",
-                ]) && datetime::scan_tokens(&p.tokens)
-                    .iter()
-                    .any(|m| m.kind != MentionKind::Or)
+                ]) && p.mentions.iter().any(|m| m.kind != MentionKind::Or)
             }) || self.prompt_before(i).is_some_and(|p| {
-                p.text.trim_end().ends_with('?')
-                    && datetime::scan_tokens(&p.tokens)
-                        .iter()
-                        .any(|m| m.kind != MentionKind::Or)
+                p.text.trim_end().ends_with('?') && p.mentions.iter().any(|m| m.kind != MentionKind::Or)
             });
-            own && offered || offered && turn.tokens.len() <= 6
+            offered && (own || turn.tokens.len() <= 6)
         })
     }
 
@@ -1089,9 +1081,11 @@ impl<'a> Call<'a> {
         let mut evidence: Option<(usize, usize, usize)> = None; // turn, span start, span end
         let mut strength = 0.0f64;
         for (i, turn) in self.turns.iter().enumerate().take(limit + 1) {
-            let mentions: Vec<Mention> = datetime::scan_tokens(&turn.tokens)
-                .into_iter()
+            let mentions: Vec<Mention> = turn
+                .mentions
+                .iter()
                 .filter(|m| !Self::is_distractor(turn, m))
+                .cloned()
                 .collect();
             if mentions.iter().all(|m| m.kind == MentionKind::Or) {
                 continue;
@@ -1206,28 +1200,26 @@ impl<'a> Call<'a> {
             && let Some(TimeExpr::At { clock }) = phrase.time
             && clock.meridiem.is_none()
             && clock.hour <= 12
-        {
-            if let Some((date, hour)) =
+            && let Some((date, hour)) =
                 next_occurrence(&reference, clock.hour, clock.minute, phrase.part_hint)
-            {
-                phrase.date = Some(datetime::DateExpr::MonthDay {
-                    month: date.month(),
-                    day: date.day(),
-                    year: Some(date.year()),
-                });
-                let meridiem = Some(if hour < 12 {
-                    datetime::Meridiem::Am
-                } else {
-                    datetime::Meridiem::Pm
-                });
-                phrase.time = Some(TimeExpr::At {
-                    clock: datetime::Clock {
-                        hour,
-                        minute: clock.minute,
-                        meridiem,
-                    },
-                });
-            }
+        {
+            phrase.date = Some(datetime::DateExpr::MonthDay {
+                month: date.month(),
+                day: date.day(),
+                year: Some(date.year()),
+            });
+            let meridiem = Some(if hour < 12 {
+                datetime::Meridiem::Am
+            } else {
+                datetime::Meridiem::Pm
+            });
+            phrase.time = Some(TimeExpr::At {
+                clock: datetime::Clock {
+                    hour,
+                    minute: clock.minute,
+                    meridiem,
+                },
+            });
         }
         let mut resolution = datetime::resolve(&phrase, &reference);
         // A time already past when the call started ("it's one forty in the morning", "the alarm went off this

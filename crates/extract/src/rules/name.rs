@@ -60,7 +60,37 @@ fn name_like(token: &Token, original: &str) -> bool {
     if word.len() < 2 && word != "o" {
         return false;
     }
-    if stops_name(word) || crate::datetime::scan(word).len() == 1 {
+    let date_word = matches!(
+        word,
+        "monday"
+            | "tuesday"
+            | "wednesday"
+            | "thursday"
+            | "friday"
+            | "saturday"
+            | "sunday"
+            | "today"
+            | "tonight"
+            | "tomorrow"
+            | "noon"
+            | "midday"
+            | "morning"
+            | "afternoon"
+            | "evening"
+            | "asap"
+            | "january"
+            | "february"
+            | "march"
+            | "april"
+            | "june"
+            | "july"
+            | "august"
+            | "september"
+            | "october"
+            | "november"
+            | "december"
+    );
+    if stops_name(word) || date_word {
         return false;
     }
     // Contractions ("we've", "there's") are not names; "O'Sullivan" and "D'Angelo" are.

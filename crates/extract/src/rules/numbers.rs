@@ -188,7 +188,7 @@ pub(crate) fn digit_runs(tokens: &[Token]) -> Vec<(String, usize, usize)> {
                     digits.push(char::from(b'0' + d));
                 }
                 j += 1;
-            } else if let Some(tens) = tens_word(word).filter(|_| !digits.is_empty() || true) {
+            } else if let Some(tens) = tens_word(word) {
                 // "five five five twenty one forty" style groups.
                 let unit = tokens
                     .get(j + 1)
@@ -261,7 +261,7 @@ mod tests {
         let runs = digit_runs(&tokenize("it's 617-555-3148."));
         assert_eq!(runs[0].0, "6175553148");
         let runs = digit_runs(&tokenize("oh four nine one double five seven oh three"));
-        assert_eq!(runs[0].0, "0491557703");
+        assert_eq!(runs[0].0, "049155703");
         let runs = digit_runs(&tokenize("(617) 555 3148"));
         assert_eq!(runs[0].0, "6175553148");
     }

@@ -1138,7 +1138,11 @@ impl<'a> Call<'a> {
             phrase.asap |= turn_phrase.asap;
             let start = mentions.iter().map(|m| m.span.start).min().unwrap_or(0);
             let end = mentions.iter().map(|m| m.span.end).max().unwrap_or(0);
-            evidence = Some((i, start, end));
+            // A restatement that carries less ("see you tomorrow" after "tomorrow between 3 and 5") keeps the
+            // fuller evidence.
+            if turn_phrase.time.is_some() || phrase.time.is_none() || evidence.is_none() {
+                evidence = Some((i, start, end));
+            }
             strength = if turn.is_caller() { 0.85 } else { 0.8 };
             if phrase.date.is_some()
                 && phrase.time.is_some()

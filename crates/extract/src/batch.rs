@@ -98,8 +98,8 @@ pub fn choose_extractor(
         })
 }
 
-/// Builds an extractor by name. `rules` is the offline extractor; `openai` is reserved for the Chat Completions
-/// backend and returns [`Error::Config`] until that backend lands.
+/// Builds an extractor by name: `rules`, or `openai` configured from the environment (`OPENAI_API_KEY`,
+/// `OPENAI_BASE_URL`, `CALLBOOK_EXTRACT_MODEL`; needs the `openai` feature).
 pub fn extractor_from_name(name: &str) -> Result<Arc<dyn Extractor>> {
     match name {
         "rules" => Ok(Arc::new(RulesExtractor::new())),

@@ -6,6 +6,8 @@ pub mod datetime;
 pub mod error;
 pub mod extractor;
 pub mod fake;
+#[cfg(feature = "openai")]
+pub mod openai;
 pub mod rules;
 #[cfg(feature = "testing")]
 pub mod testing;

@@ -110,9 +110,15 @@ pub fn extractor_from_name(name: &str) -> Result<Arc<dyn Extractor>> {
     }
 }
 
+#[cfg(feature = "openai")]
+fn openai_from_env() -> Result<Arc<dyn Extractor>> {
+    Ok(Arc::new(crate::openai::OpenAiExtractor::from_env().build()?))
+}
+
+#[cfg(not(feature = "openai"))]
 fn openai_from_env() -> Result<Arc<dyn Extractor>> {
     Err(Error::Config(
-        "the openai extractor is not available yet in callbook-extract; use the `rules` extractor".to_owned(),
+        "this build of callbook-extract has no `openai` feature; use the `rules` extractor".to_owned(),
     ))
 }
 

@@ -58,7 +58,9 @@ async fn structured_answer_is_mapped_and_dates_re_resolved() {
     Mock::given(method("POST"))
         .and(path("/v1/chat/completions"))
         .and(header("authorization", "Bearer sk-test"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(completion(Some(&answer().to_string()), "stop")))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(completion(Some(&answer().to_string()), "stop")),
+        )
         .expect(1)
         .mount(&server)
         .await;
@@ -67,7 +69,10 @@ async fn structured_answer_is_mapped_and_dates_re_resolved() {
     let out = openai.extract(&transcript, &context).await.unwrap();
     let a = &out.appointments[0];
     assert_eq!(a.customer_phone.as_ref().unwrap().value, "+19145552177");
-    assert_eq!(a.when.as_ref().unwrap().value.start.unwrap().to_rfc3339(), "2026-03-11T15:00:00-04:00");
+    assert_eq!(
+        a.when.as_ref().unwrap().value.start.unwrap().to_rfc3339(),
+        "2026-03-11T15:00:00-04:00"
+    );
     assert!(!a.when.as_ref().unwrap().value.ambiguous);
     assert_eq!(a.price.as_ref().unwrap().value.amount.0, 8900);
     assert_eq!(out.extractor.name, "openai");
@@ -94,9 +99,17 @@ async fn model_date_disagreeing_with_the_resolver_is_flagged() {
         .mount(&server)
         .await;
     let (transcript, context) = booking_call();
-    let out = extractor(&server).await.extract(&transcript, &context).await.unwrap();
+    let out = extractor(&server)
+        .await
+        .extract(&transcript, &context)
+        .await
+        .unwrap();
     let when = out.appointments[0].when.as_ref().unwrap();
-    assert_eq!(when.value.date.unwrap().to_string(), "2026-03-11", "our resolver wins");
+    assert_eq!(
+        when.value.date.unwrap().to_string(),
+        "2026-03-11",
+        "our resolver wins"
+    );
     assert!(when.value.ambiguous);
     assert!(when.confidence < 0.9);
 }
@@ -109,9 +122,16 @@ async fn tool_call_variant_with_stop_finish_reason() {
         "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": null,
             "tool_calls": [{"id": "call_1", "type": "function", "function": {"name": "call_extraction", "arguments": answer().to_string()}}]}}]
     });
-    Mock::given(method("POST")).respond_with(ResponseTemplate::new(200).set_body_json(body)).mount(&server).await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(body))
+        .mount(&server)
+        .await;
     let (transcript, context) = booking_call();
-    let out = extractor(&server).await.extract(&transcript, &context).await.unwrap();
+    let out = extractor(&server)
+        .await
+        .extract(&transcript, &context)
+        .await
+        .unwrap();
     assert_eq!(out.appointments.len(), 1);
 }
 
@@ -121,16 +141,30 @@ async fn refusal_length_and_content_filter() {
     let server = MockServer::start().await;
     let mut refusal = completion(None, "stop");
     refusal["choices"][0]["message"]["refusal"] = json!("I can't help with that.");
-    Mock::given(method("POST")).respond_with(ResponseTemplate::new(200).set_body_json(refusal)).up_to_n_times(1).mount(&server).await;
     Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(completion(Some("{\"call_kind\": \"li"), "length")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(refusal))
         .up_to_n_times(1)
         .mount(&server)
         .await;
-    Mock::given(method("POST")).respond_with(ResponseTemplate::new(200).set_body_json(completion(None, "content_filter"))).mount(&server).await;
+    Mock::given(method("POST"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(completion(Some("{\"call_kind\": \"li"), "length")),
+        )
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(completion(None, "content_filter")))
+        .mount(&server)
+        .await;
     let openai = extractor(&server).await;
-    assert!(matches!(openai.extract(&transcript, &context).await, Err(Error::Refused(m)) if m.contains("can't")));
-    assert!(matches!(openai.extract(&transcript, &context).await, Err(Error::Truncated)));
+    assert!(
+        matches!(openai.extract(&transcript, &context).await, Err(Error::Refused(m)) if m.contains("can't"))
+    );
+    assert!(matches!(
+        openai.extract(&transcript, &context).await,
+        Err(Error::Truncated)
+    ));
     let filtered = openai.extract(&transcript, &context).await;
     assert!(matches!(filtered, Err(Error::ContentFiltered)));
     assert!(!filtered.unwrap_err().is_retryable());
@@ -140,16 +174,24 @@ async fn refusal_length_and_content_filter() {
 async fn invalid_json_gets_one_repair_attempt() {
     let server = MockServer::start().await;
     Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(completion(Some("Sure! Here is the JSON: {"), "stop")))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(completion(Some("Sure! Here is the JSON: {"), "stop")),
+        )
         .up_to_n_times(1)
         .mount(&server)
         .await;
     Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(completion(Some(&answer().to_string()), "stop")))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(completion(Some(&answer().to_string()), "stop")),
+        )
         .mount(&server)
         .await;
     let (transcript, context) = booking_call();
-    let out = extractor(&server).await.extract(&transcript, &context).await.unwrap();
+    let out = extractor(&server)
+        .await
+        .extract(&transcript, &context)
+        .await
+        .unwrap();
     assert_eq!(out.appointments.len(), 1);
     let requests = server.received_requests().await.unwrap();
     assert_eq!(requests.len(), 2);
@@ -157,7 +199,12 @@ async fn invalid_json_gets_one_repair_attempt() {
     let messages = repair["messages"].as_array().unwrap();
     assert_eq!(messages.len(), 4);
     assert_eq!(messages[2]["role"], "assistant");
-    assert!(messages[3]["content"].as_str().unwrap().contains("not valid JSON"));
+    assert!(
+        messages[3]["content"]
+            .as_str()
+            .unwrap()
+            .contains("not valid JSON")
+    );
 }
 
 #[tokio::test]
@@ -177,11 +224,31 @@ async fn invalid_twice_is_a_clear_error() {
 async fn error_shapes_map_to_semantic_errors() {
     let (transcript, context) = booking_call();
     let cases: Vec<(u16, Value, Option<&str>)> = vec![
-        (429, json!({"error": {"message": "Rate limit reached", "type": "requests", "param": null, "code": "rate_limit_exceeded"}}), Some("7")),
-        (429, json!({"error": {"message": "You exceeded your current quota", "type": "insufficient_quota", "param": null, "code": "insufficient_quota"}}), None),
-        (503, json!({"error": {"message": "The server is overloaded", "type": "server_error", "param": null, "code": null}}), None),
-        (401, json!({"error": {"message": "Incorrect API key provided", "type": "invalid_request_error", "param": null, "code": "invalid_api_key"}}), None),
-        (400, json!({"error": {"message": "Unsupported value: 'temperature'", "type": "invalid_request_error", "param": "temperature", "code": "unsupported_value"}}), None),
+        (
+            429,
+            json!({"error": {"message": "Rate limit reached", "type": "requests", "param": null, "code": "rate_limit_exceeded"}}),
+            Some("7"),
+        ),
+        (
+            429,
+            json!({"error": {"message": "You exceeded your current quota", "type": "insufficient_quota", "param": null, "code": "insufficient_quota"}}),
+            None,
+        ),
+        (
+            503,
+            json!({"error": {"message": "The server is overloaded", "type": "server_error", "param": null, "code": null}}),
+            None,
+        ),
+        (
+            401,
+            json!({"error": {"message": "Incorrect API key provided", "type": "invalid_request_error", "param": null, "code": "invalid_api_key"}}),
+            None,
+        ),
+        (
+            400,
+            json!({"error": {"message": "Unsupported value: 'temperature'", "type": "invalid_request_error", "param": "temperature", "code": "unsupported_value"}}),
+            None,
+        ),
         (404, json!({"error": "model 'llama9' not found"}), None),
         (422, json!({"detail": [{"msg": "field required"}]}), None),
     ];
@@ -191,19 +258,46 @@ async fn error_shapes_map_to_semantic_errors() {
         if let Some(seconds) = retry_after {
             response = response.insert_header("retry-after", seconds);
         }
-        Mock::given(method("POST")).respond_with(response).mount(&server).await;
-        let error = extractor(&server).await.extract(&transcript, &context).await.unwrap_err();
+        Mock::given(method("POST"))
+            .respond_with(response)
+            .mount(&server)
+            .await;
+        let error = extractor(&server)
+            .await
+            .extract(&transcript, &context)
+            .await
+            .unwrap_err();
         match status {
             429 if retry_after.is_some() => {
-                assert!(matches!(&error, Error::RateLimited { retry_after: Some(d), .. } if *d == Duration::from_secs(7)), "{error:?}");
+                assert!(
+                    matches!(&error, Error::RateLimited { retry_after: Some(d), .. } if *d == Duration::from_secs(7)),
+                    "{error:?}"
+                );
                 assert!(error.is_retryable());
             }
-            429 => assert!(matches!(&error, Error::QuotaExceeded { .. }) && !error.is_retryable(), "{error:?}"),
-            503 => assert!(matches!(&error, Error::Unavailable { status: Some(503), .. }) && error.is_retryable()),
+            429 => assert!(
+                matches!(&error, Error::QuotaExceeded { .. }) && !error.is_retryable(),
+                "{error:?}"
+            ),
+            503 => assert!(
+                matches!(
+                    &error,
+                    Error::Unavailable {
+                        status: Some(503),
+                        ..
+                    }
+                ) && error.is_retryable()
+            ),
             401 => assert!(matches!(&error, Error::Unauthenticated { .. })),
-            400 => assert!(matches!(&error, Error::Provider { status: 400, code: Some(c), .. } if c == "unsupported_value")),
-            404 => assert!(matches!(&error, Error::Provider { status: 404, message, .. } if message.contains("llama9"))),
-            _ => assert!(matches!(&error, Error::Provider { status: 422, message, .. } if message.contains("field required"))),
+            400 => assert!(
+                matches!(&error, Error::Provider { status: 400, code: Some(c), .. } if c == "unsupported_value")
+            ),
+            404 => assert!(
+                matches!(&error, Error::Provider { status: 404, message, .. } if message.contains("llama9"))
+            ),
+            _ => assert!(
+                matches!(&error, Error::Provider { status: 422, message, .. } if message.contains("field required"))
+            ),
         }
     }
 }
@@ -215,14 +309,19 @@ async fn azure_profile_uses_deployment_url_and_api_key_header() {
         .and(path("/openai/deployments/extract-prod/chat/completions"))
         .and(query_param("api-version", "2024-10-21"))
         .and(header("api-key", "azure-key"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(completion(Some(&answer().to_string()), "stop")))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(completion(Some(&answer().to_string()), "stop")),
+        )
         .expect(1)
         .mount(&server)
         .await;
     let azure = OpenAiExtractor::builder()
         .with_api_key("azure-key")
         .with_base_url(server.uri())
-        .with_provider(Provider::Azure { deployment: "extract-prod".into(), api_version: "2024-10-21".into() })
+        .with_provider(Provider::Azure {
+            deployment: "extract-prod".into(),
+            api_version: "2024-10-21".into(),
+        })
         .build()
         .unwrap();
     let (transcript, context) = booking_call();
@@ -236,7 +335,9 @@ async fn compatible_server_without_a_key() {
     let server = MockServer::start().await;
     Mock::given(method("POST"))
         .and(path("/v1/chat/completions"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(completion(Some(&answer().to_string()), "stop")))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(completion(Some(&answer().to_string()), "stop")),
+        )
         .mount(&server)
         .await;
     let ollama = OpenAiExtractor::builder()
@@ -257,7 +358,9 @@ async fn compatible_server_without_a_key() {
 async fn mocked_openai_passes_the_conformance_suite() {
     let server = MockServer::start().await;
     Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(completion(Some(&answer().to_string()), "stop")))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(completion(Some(&answer().to_string()), "stop")),
+        )
         .mount(&server)
         .await;
     testing::check_all(Arc::new(extractor(&server).await), || {}).await;

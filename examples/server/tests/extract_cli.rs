@@ -134,3 +134,86 @@ fn missing_input_file_is_a_clear_error() {
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("nope.jsonl"));
 }
+
+#[tokio::test]
+async fn openai_is_the_default_with_an_api_key_and_talks_to_the_configured_server() {
+    use wiremock::matchers::{header, method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    let server = MockServer::start().await;
+    let answer = serde_json::json!({"call_kind": "spam", "appointments": [], "confidence": 0.9});
+    let completion = serde_json::json!({
+        "id": "chatcmpl-1", "object": "chat.completion", "created": 1, "model": "gpt-4o-mini",
+        "choices": [{"index": 0, "finish_reason": "stop",
+                     "message": {"role": "assistant", "content": answer.to_string(), "refusal": null}}],
+        "usage": {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15}
+    });
+    Mock::given(method("POST"))
+        .and(path("/v1/chat/completions"))
+        .and(header("authorization", "Bearer sk-cli-test"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(completion))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let dir = scratch("openai");
+    let base = format!("{}/v1", server.uri());
+    let (output, lines) = tokio::task::spawn_blocking(move || {
+        run(
+            &dir,
+            CALL,
+            &[],
+            &[
+                ("OPENAI_API_KEY", "sk-cli-test"),
+                ("OPENAI_BASE_URL", base.as_str()),
+            ],
+        )
+    })
+    .await
+    .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(lines[0]["extraction"]["extractor"]["name"], "openai");
+    assert_eq!(lines[0]["extraction"]["call_kind"], "spam");
+}
+
+#[tokio::test]
+async fn provider_errors_become_error_lines() {
+    use wiremock::matchers::method;
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(401).set_body_json(serde_json::json!({"error": {
+            "message": "Incorrect API key provided", "type": "invalid_request_error", "param": null, "code": "invalid_api_key"}})))
+        .mount(&server)
+        .await;
+    let dir = scratch("openai-error");
+    let base = format!("{}/v1", server.uri());
+    let input = format!("{CALL}\n{CALL}\n");
+    let (output, lines) = tokio::task::spawn_blocking(move || {
+        run(
+            &dir,
+            &input,
+            &["--extractor", "openai"],
+            &[("OPENAI_API_KEY", "sk-bad"), ("OPENAI_BASE_URL", base.as_str())],
+        )
+    })
+    .await
+    .unwrap();
+    assert!(output.status.success());
+    assert_eq!(lines.len(), 2);
+    for line in &lines {
+        assert_eq!(line["id"], "fc-1");
+        assert!(
+            line["error"]
+                .as_str()
+                .unwrap()
+                .contains("rejected the credentials"),
+            "{line}"
+        );
+        assert!(!line["error"].as_str().unwrap().contains("sk-bad"));
+    }
+}

@@ -29,8 +29,8 @@ use crate::error::{Error, Result};
 use crate::extractor::Extractor;
 use crate::rules::phone;
 use crate::types::{
-    Address, Appointment, CallContext, CallKind, Extraction, ExtractorInfo, Field, Money, Price, PriceKind, Transcript,
-    Urgency, WhenField,
+    Address, Appointment, CallContext, CallKind, Extraction, ExtractorInfo, Field, Money, Price, PriceKind,
+    Transcript, Urgency, WhenField,
 };
 
 /// Default model.
@@ -185,7 +185,10 @@ impl OpenAiExtractorBuilder {
             return Err(Error::Config("OPENAI_API_KEY is not set".to_owned()));
         }
         if !(self.base_url.starts_with("http://") || self.base_url.starts_with("https://")) {
-            return Err(Error::Config(format!("OPENAI_BASE_URL must be an http(s) URL, got {:?}", self.base_url)));
+            return Err(Error::Config(format!(
+                "OPENAI_BASE_URL must be an http(s) URL, got {:?}",
+                self.base_url
+            )));
         }
         if self.model.trim().is_empty() {
             return Err(Error::Config("CALLBOOK_EXTRACT_MODEL is empty".to_owned()));
@@ -198,7 +201,12 @@ impl OpenAiExtractorBuilder {
             .connect_timeout(Duration::from_secs(10).min(self.timeout))
             .build()
             .map_err(|e| Error::Config(format!("building the HTTP client: {e}")))?;
-        Ok(OpenAiExtractor { config: self, client, prompt_tokens: AtomicU64::new(0), completion_tokens: AtomicU64::new(0) })
+        Ok(OpenAiExtractor {
+            config: self,
+            client,
+            prompt_tokens: AtomicU64::new(0),
+            completion_tokens: AtomicU64::new(0),
+        })
     }
 }
 
@@ -241,7 +249,10 @@ impl OpenAiExtractor {
 
     fn url(&self) -> String {
         match &self.config.provider {
-            Provider::Azure { deployment, api_version } => format!(
+            Provider::Azure {
+                deployment,
+                api_version,
+            } => format!(
                 "{}/openai/deployments/{deployment}/chat/completions?api-version={api_version}",
                 self.config.base_url
             ),
@@ -279,7 +290,10 @@ impl OpenAiExtractor {
             if e.is_timeout() {
                 Error::Timeout
             } else {
-                Error::Unavailable { status: None, message: format!("request failed: {}", e.without_url()) }
+                Error::Unavailable {
+                    status: None,
+                    message: format!("request failed: {}", e.without_url()),
+                }
             }
         })?;
         let status = response.status().as_u16();
@@ -294,10 +308,16 @@ impl OpenAiExtractor {
         let completion: wire::Completion = serde_json::from_str(&text)
             .map_err(|e| Error::InvalidOutput(format!("the response is not a chat completion: {e}")))?;
         if let Some(usage) = &completion.usage {
-            self.prompt_tokens.fetch_add(usage.prompt_tokens, Ordering::Relaxed);
-            self.completion_tokens.fetch_add(usage.completion_tokens, Ordering::Relaxed);
+            self.prompt_tokens
+                .fetch_add(usage.prompt_tokens, Ordering::Relaxed);
+            self.completion_tokens
+                .fetch_add(usage.completion_tokens, Ordering::Relaxed);
         }
-        let choice = completion.choices.into_iter().next().ok_or_else(|| Error::InvalidOutput("no choices".into()))?;
+        let choice = completion
+            .choices
+            .into_iter()
+            .next()
+            .ok_or_else(|| Error::InvalidOutput("no choices".into()))?;
         if let Some(refusal) = choice.message.refusal.filter(|r| !r.is_empty()) {
             return Err(Error::Refused(refusal));
         }
@@ -311,7 +331,10 @@ impl OpenAiExtractor {
         if let Some(call) = choice.message.tool_calls.into_iter().next() {
             return Ok(call.function.arguments);
         }
-        choice.message.content.ok_or_else(|| Error::InvalidOutput("the answer has no content".to_owned()))
+        choice
+            .message
+            .content
+            .ok_or_else(|| Error::InvalidOutput("the answer has no content".to_owned()))
     }
 }
 
@@ -401,20 +424,35 @@ fn to_extraction(output: wire::Output, context: &CallContext, info: ExtractorInf
         .map(|a| {
             let confidence = clamp(a.confidence);
             let evidence = a.evidence.clone().unwrap_or_default();
-            let when = a.date_phrase.as_ref().filter(|p| !p.trim().is_empty()).map(|phrase| {
-                let resolved = datetime::resolve_text(phrase, &reference);
-                let mut when = resolved.when;
-                let model_date = a.date.as_deref().and_then(|d| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").ok());
-                let model_time = a.time.as_deref().and_then(|t| chrono::NaiveTime::parse_from_str(t, "%H:%M").ok());
-                let disagrees = model_date.is_some() && when.date.is_some() && model_date != when.date
-                    || model_time.is_some() && when.time.is_some() && model_time != when.time;
-                let mut confidence = confidence;
-                if disagrees {
-                    when.ambiguous = true;
-                    confidence *= 0.6;
-                }
-                WhenField { value: when, phrase: phrase.clone(), confidence, evidence: evidence.clone() }
-            });
+            let when = a
+                .date_phrase
+                .as_ref()
+                .filter(|p| !p.trim().is_empty())
+                .map(|phrase| {
+                    let resolved = datetime::resolve_text(phrase, &reference);
+                    let mut when = resolved.when;
+                    let model_date = a
+                        .date
+                        .as_deref()
+                        .and_then(|d| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").ok());
+                    let model_time = a
+                        .time
+                        .as_deref()
+                        .and_then(|t| chrono::NaiveTime::parse_from_str(t, "%H:%M").ok());
+                    let disagrees = model_date.is_some() && when.date.is_some() && model_date != when.date
+                        || model_time.is_some() && when.time.is_some() && model_time != when.time;
+                    let mut confidence = confidence;
+                    if disagrees {
+                        when.ambiguous = true;
+                        confidence *= 0.6;
+                    }
+                    WhenField {
+                        value: when,
+                        phrase: phrase.clone(),
+                        confidence,
+                        evidence: evidence.clone(),
+                    }
+                });
             let price = a.price.and_then(|p| {
                 let amount = p.amount.filter(|x| x.is_finite() && *x >= 0.0)?;
                 let kind = match p.kind.as_deref() {
@@ -423,7 +461,15 @@ fn to_extraction(output: wire::Output, context: &CallContext, info: ExtractorInf
                     _ => PriceKind::Quote,
                 };
                 let cents = (amount * 100.0).round() as i64;
-                Some(Field::new(Price { amount: Money(cents), currency: context.currency().to_owned(), kind }, confidence, evidence.clone()))
+                Some(Field::new(
+                    Price {
+                        amount: Money(cents),
+                        currency: context.currency().to_owned(),
+                        kind,
+                    },
+                    confidence,
+                    evidence.clone(),
+                ))
             });
             let urgency = a.urgency.as_deref().map(|u| match u {
                 "emergency" => Urgency::Emergency,
@@ -432,28 +478,49 @@ fn to_extraction(output: wire::Output, context: &CallContext, info: ExtractorInf
                 _ => Urgency::Normal,
             });
             Appointment {
-                customer_name: a.customer_name.filter(|s| !s.trim().is_empty()).map(|v| Field::new(v, confidence, evidence.clone())),
+                customer_name: a
+                    .customer_name
+                    .filter(|s| !s.trim().is_empty())
+                    .map(|v| Field::new(v, confidence, evidence.clone())),
                 customer_phone: a
                     .customer_phone
                     .and_then(|p| phone::to_e164(&p, &region))
                     .map(|v| Field::new(v, confidence, evidence.clone())),
                 service_address: a.service_address.filter(|s| !s.line1.trim().is_empty()).map(|s| {
                     Field::new(
-                        Address { line1: s.line1, line2: s.line2, city: s.city, region: s.region, postal_code: s.postal_code, country: None },
+                        Address {
+                            line1: s.line1,
+                            line2: s.line2,
+                            city: s.city,
+                            region: s.region,
+                            postal_code: s.postal_code,
+                            country: None,
+                        },
                         confidence,
                         evidence.clone(),
                     )
                 }),
                 when,
-                job_description: a.job_description.filter(|s| !s.trim().is_empty()).map(|v| Field::new(v, confidence, evidence.clone())),
+                job_description: a
+                    .job_description
+                    .filter(|s| !s.trim().is_empty())
+                    .map(|v| Field::new(v, confidence, evidence.clone())),
                 price,
                 urgency: urgency.map(|u| Field::new(u, confidence, evidence.clone())),
-                notes: a.notes.filter(|s| !s.trim().is_empty()).map(|v| Field::new(v, confidence, evidence.clone())),
+                notes: a
+                    .notes
+                    .filter(|s| !s.trim().is_empty())
+                    .map(|v| Field::new(v, confidence, evidence.clone())),
             }
         })
         .collect::<Vec<_>>();
     let confidence = clamp(output.confidence);
-    Extraction { call_kind, appointments, confidence, extractor: info }
+    Extraction {
+        call_kind,
+        appointments,
+        confidence,
+        extractor: info,
+    }
 }
 
 #[cfg(test)]
@@ -468,8 +535,22 @@ mod tests {
 
     #[test]
     fn build_validates() {
-        assert!(matches!(OpenAiExtractor::builder().build(), Err(Error::Config(m)) if m.contains("OPENAI_API_KEY")));
-        assert!(OpenAiExtractor::builder().with_api_key("k").with_base_url("ftp://x").build().is_err());
-        assert!(OpenAiExtractor::builder().with_provider(Provider::Compatible).with_base_url("http://localhost:11434/v1").build().is_ok());
+        assert!(
+            matches!(OpenAiExtractor::builder().build(), Err(Error::Config(m)) if m.contains("OPENAI_API_KEY"))
+        );
+        assert!(
+            OpenAiExtractor::builder()
+                .with_api_key("k")
+                .with_base_url("ftp://x")
+                .build()
+                .is_err()
+        );
+        assert!(
+            OpenAiExtractor::builder()
+                .with_provider(Provider::Compatible)
+                .with_base_url("http://localhost:11434/v1")
+                .build()
+                .is_ok()
+        );
     }
 }

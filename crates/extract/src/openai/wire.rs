@@ -132,7 +132,11 @@ pub(crate) fn schema() -> Value {
 
 /// `Retry-After` (or `retry-after-ms`) as a duration.
 pub(crate) fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
-    if let Some(ms) = headers.get("retry-after-ms").and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<f64>().ok()) {
+    if let Some(ms) = headers
+        .get("retry-after-ms")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<f64>().ok())
+    {
         return Some(Duration::from_secs_f64(ms.max(0.0) / 1000.0));
     }
     headers
@@ -149,19 +153,33 @@ pub(crate) fn status_error(status: u16, retry_after: Option<Duration>, body: &st
     let (message, code) = match &value["error"] {
         Value::Object(e) => (
             e.get("message").and_then(Value::as_str).unwrap_or("").to_owned(),
-            e.get("code").and_then(|c| c.as_str().map(str::to_owned).or_else(|| c.as_u64().map(|n| n.to_string()))),
+            e.get("code").and_then(|c| {
+                c.as_str()
+                    .map(str::to_owned)
+                    .or_else(|| c.as_u64().map(|n| n.to_string()))
+            }),
         ),
         Value::String(s) => (s.clone(), None),
         _ => match &value["detail"] {
             Value::Null => (body.chars().take(200).collect(), None),
-            detail => (detail.as_str().map_or_else(|| detail.to_string(), str::to_owned), None),
+            detail => (
+                detail.as_str().map_or_else(|| detail.to_string(), str::to_owned),
+                None,
+            ),
         },
     };
     match status {
         401 | 403 => Error::Unauthenticated { message },
         429 if code.as_deref() == Some("insufficient_quota") => Error::QuotaExceeded { message },
         429 => Error::RateLimited { retry_after, message },
-        500..=599 => Error::Unavailable { status: Some(status), message },
-        _ => Error::Provider { status, code, message },
+        500..=599 => Error::Unavailable {
+            status: Some(status),
+            message,
+        },
+        _ => Error::Provider {
+            status,
+            code,
+            message,
+        },
     }
 }

@@ -49,7 +49,7 @@ async fn extractor(server: &MockServer) -> OpenAiExtractor {
         .with_base_url(format!("{}/v1", server.uri()))
         .with_timeout(Duration::from_secs(5))
         .build()
-        .unwrap()
+        .unwrap_or_else(|e| panic!("building the extractor: {e}"))
 }
 
 #[tokio::test]

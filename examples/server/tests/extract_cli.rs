@@ -7,14 +7,14 @@ use serde_json::Value;
 
 fn scratch(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("callbook-extract-cli-{}-{name}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("creating {}: {e}", dir.display()));
     dir
 }
 
 fn run(dir: &Path, input: &str, args: &[&str], env: &[(&str, &str)]) -> (std::process::Output, Vec<Value>) {
     let input_path = dir.join("in.jsonl");
     let output_path = dir.join("out.jsonl");
-    std::fs::write(&input_path, input).unwrap();
+    std::fs::write(&input_path, input).unwrap_or_else(|e| panic!("writing the input: {e}"));
     let mut command = Command::new(env!("CARGO_BIN_EXE_callbook"));
     command
         .arg("extract")
@@ -29,11 +29,11 @@ fn run(dir: &Path, input: &str, args: &[&str], env: &[(&str, &str)]) -> (std::pr
     for (k, v) in env {
         command.env(k, v);
     }
-    let output = command.output().unwrap();
+    let output = command.output().unwrap_or_else(|e| panic!("running callbook: {e}"));
     let lines = std::fs::read_to_string(&output_path)
         .unwrap_or_default()
         .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("output line is not JSON: {e}")))
         .collect();
     (output, lines)
 }

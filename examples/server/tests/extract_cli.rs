@@ -29,7 +29,9 @@ fn run(dir: &Path, input: &str, args: &[&str], env: &[(&str, &str)]) -> (std::pr
     for (k, v) in env {
         command.env(k, v);
     }
-    let output = command.output().unwrap_or_else(|e| panic!("running callbook: {e}"));
+    let output = command
+        .output()
+        .unwrap_or_else(|e| panic!("running callbook: {e}"));
     let lines = std::fs::read_to_string(&output_path)
         .unwrap_or_default()
         .lines()

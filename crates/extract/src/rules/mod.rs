@@ -204,6 +204,22 @@ const BOOKED: &[&str] = &[
     " all done",
     " went through",
     " is in place",
+    " scheduled your",
+    " confirmed the",
+    " is fixed",
+    " been fixed",
+    " been booked",
+    " have scheduled",
+    " has been set",
+    " is set for",
+    " set up your",
+    " made your",
+    " booked.",
+    " booked!",
+    " reserved.",
+    " is now booked",
+    " is now scheduled",
+    " is now confirmed",
 ];
 
 const FAILED: &[&str] = &[
@@ -642,8 +658,15 @@ impl<'a> Call<'a> {
                     && turn.has(BOOKED)
                     && !turn.norm.trim_end().ends_with('?')
                     && !turn.text.trim_end().ends_with('?');
-                if (failed || booked) && !self.other_domain(i) {
-                    events.push((i, if failed { Event::Failed } else { Event::Booked }));
+                if failed || booked {
+                    let event = if self.other_domain(i) {
+                        Event::Elsewhere
+                    } else if failed {
+                        Event::Failed
+                    } else {
+                        Event::Booked
+                    };
+                    events.push((i, event));
                 }
             }
             if turn.is_caller() {
@@ -753,6 +776,11 @@ impl<'a> Call<'a> {
             return Extraction::empty(kind, kind_confidence, info);
         }
         let events = self.booking_events();
+        let elsewhere = events.iter().any(|(_, e)| *e == Event::Elsewhere);
+        let events: Vec<(usize, Event)> = events
+            .into_iter()
+            .filter(|(_, e)| *e != Event::Elsewhere)
+            .collect();
         let last_booked = events
             .iter()
             .rev()
@@ -774,7 +802,7 @@ impl<'a> Call<'a> {
         let (booked, confidence) = match last {
             Some(Event::Booked) => (true, 0.9),
             Some(Event::Failed) => (false, 0.8),
-            Some(Event::Cancelled) => (false, 0.75),
+            Some(Event::Cancelled | Event::Elsewhere) => (false, 0.75),
             Some(Event::Declined) => {
                 // "No thanks, that's all" after a booking is a goodbye, not a decline.
                 let declined_at = events.last().map_or(0, |(i, _)| *i);
@@ -790,6 +818,8 @@ impl<'a> Call<'a> {
                 if booked_before { (true, 0.75) } else { (false, 0.7) }
             }
             None if non_job && !accepted => (false, 0.6),
+            // The agent confirmed other tasks but never this one.
+            None if elsewhere => (false, 0.6),
             None if kind == CallKind::Voicemail => {
                 let wants = requested && (!enquiry || has_time) || address_given && !enquiry;
                 (wants, 0.7)
@@ -1955,6 +1985,8 @@ fn strip_greeting(sentence: &str) -> &str {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Event {
     Booked,
+    /// A booking or failure about another task (a cab, a table): not ours, but a sign the call is a task dialog.
+    Elsewhere,
     Failed,
     Declined,
     Cancelled,

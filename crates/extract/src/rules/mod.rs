@@ -220,6 +220,12 @@ const BOOKED: &[&str] = &[
     " is now booked",
     " is now scheduled",
     " is now confirmed",
+    " was booked",
+    " was made",
+    " was confirmed",
+    " was scheduled",
+    " was reserved",
+    " were booked",
 ];
 
 const FAILED: &[&str] = &[
@@ -654,10 +660,34 @@ impl<'a> Call<'a> {
         for (i, turn) in self.turns.iter().enumerate() {
             if turn.speaker == Speaker::Agent || turn.speaker == Speaker::Unknown {
                 let failed = turn.has(FAILED) || failed_booking(turn);
+                // A confirmation in a statement, not in a question ("Your appointment has been confirmed. Is there
+                // anything else?" counts; "Shall I book it?" does not).
                 let booked = !failed
                     && turn.has(BOOKED)
-                    && !turn.norm.trim_end().ends_with('?')
-                    && !turn.text.trim_end().ends_with('?');
+                    && turn
+                        .text
+                        .replace(".", ". ")
+                        .split_inclusive(['.', '!', '?'])
+                        .any(|sentence| {
+                            let sentence = sentence.trim();
+                            !sentence.ends_with('?') && {
+                                let norm = format!(
+                                    " {} ",
+                                    datetime::tokenize(sentence)
+                                        .iter()
+                                        .map(|t| t.text.as_str())
+                                        .collect::<Vec<_>>()
+                                        .join(" ")
+                                )
+                                // "I see you" (the customer's record was found) is not "see you then".
+                                .replace(" i see you ", " ");
+                                BOOKED.iter().any(|p| {
+                                    norm.contains(p)
+                                        || (p.ends_with('.') || p.ends_with('!'))
+                                            && norm.contains(p.trim_end_matches(['.', '!']))
+                                })
+                            }
+                        });
                 if failed || booked {
                     let event = if self.other_domain(i) {
                         Event::Elsewhere

@@ -6,7 +6,7 @@
 
 use std::sync::Arc;
 
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::error::{Error, Result};
 use crate::extractor::Extractor;
@@ -68,14 +68,40 @@ pub fn parse_line(line: &str) -> Result<BatchInput, LineError> {
     })
 }
 
+/// One output line: `{"id", "extraction"}` or `{"id", "error"}`, serialised with `id` first and the extraction's
+/// keys in the order of DESIGN.md §5.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct BatchOutput {
+    /// The input line's `id` (`null` when it could not be read).
+    pub id: Value,
+    /// The extraction, when the line was processed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub extraction: Option<crate::types::Extraction>,
+    /// Why the line could not be processed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
 /// Processes one input line into one output line (never fails: problems become `{"id", "error"}`).
-pub async fn process_line(extractor: &dyn Extractor, line: &str) -> Value {
+pub async fn process_line(extractor: &dyn Extractor, line: &str) -> BatchOutput {
     match parse_line(line) {
         Ok(input) => match extractor.extract(&input.transcript, &input.context).await {
-            Ok(extraction) => json!({"id": input.id, "extraction": extraction}),
-            Err(error) => json!({"id": input.id, "error": error.to_string()}),
+            Ok(extraction) => BatchOutput {
+                id: input.id,
+                extraction: Some(extraction),
+                error: None,
+            },
+            Err(error) => BatchOutput {
+                id: input.id,
+                extraction: None,
+                error: Some(error.to_string()),
+            },
         },
-        Err(error) => json!({"id": error.id, "error": error.message}),
+        Err(error) => BatchOutput {
+            id: error.id,
+            extraction: None,
+            error: Some(error.message),
+        },
     }
 }
 
@@ -143,7 +169,7 @@ mod tests {
         let e =
             parse_line(r#"{"id": 7, "transcript": "x", "call_started_at": "yesterday", "timezone": "UTC"}"#)
                 .unwrap_err();
-        assert_eq!(e.id, json!(7));
+        assert_eq!(e.id, serde_json::json!(7));
         assert!(e.message.contains("RFC 3339"));
         let e = parse_line(r#"{"id": "a", "transcript": "x", "call_started_at": "2026-03-10T14:05:00-04:00", "timezone": "Mars/Base"}"#).unwrap_err();
         assert!(e.message.contains("Mars/Base"));
@@ -163,7 +189,11 @@ mod tests {
             r#"{"id": "x", "transcript": "Caller: hi", "call_started_at": "2026-03-10T14:05:00-04:00", "timezone": "America/New_York", "extra": 1}"#,
         )
         .await;
-        assert_eq!(out["id"], "x");
-        assert_eq!(out["extraction"]["call_kind"], "empty");
+        assert_eq!(out.id, "x");
+        let text = serde_json::to_string(&out).unwrap();
+        assert!(
+            text.starts_with(r#"{"id":"x","extraction":{"call_kind":"empty","appointments":[]"#),
+            "{text}"
+        );
     }
 }

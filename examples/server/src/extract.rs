@@ -42,7 +42,7 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<ExitCode> {
     let (mut extracted, mut failed) = (0usize, 0usize);
     for line in input.lines().filter(|line| !line.trim().is_empty()) {
         let record = batch::process_line(extractor.as_ref(), line).await;
-        if record.get("error").is_some() {
+        if record.error.is_some() {
             failed += 1;
         } else {
             extracted += 1;

@@ -547,6 +547,8 @@ pub(crate) struct Token {
     pub(crate) breaks: bool,
     /// A currency sign (`$`, `£`, `€`) comes right before the token.
     pub(crate) money: bool,
+    /// A hyphen or dash follows the token ("6 pm-8 pm").
+    pub(crate) dash: bool,
 }
 
 /// Splits text into lower-cased words with their byte ranges. `3:30`, `o'clock`, `a.m.` stay one token;
@@ -598,12 +600,14 @@ pub(crate) fn tokenize(text: &str) -> Vec<Token> {
                         span: start..start + head_len,
                         breaks: false,
                         money,
+                        dash: false,
                     });
                     tokens.push(Token {
                         text: suffix.to_owned(),
                         span: start + head_len..i,
                         breaks: false,
                         money: false,
+                        dash: false,
                     });
                 }
                 None => tokens.push(Token {
@@ -611,6 +615,7 @@ pub(crate) fn tokenize(text: &str) -> Vec<Token> {
                     span: start..i,
                     breaks: false,
                     money,
+                    dash: false,
                 }),
             }
         } else {
@@ -625,6 +630,9 @@ pub(crate) fn tokenize(text: &str) -> Vec<Token> {
                     && i > 0
                     && bytes[i - 1].is_ascii_alphanumeric();
                 let meridiem_dot = c == b'.' && (last.text == "m" || last.text == "a" || last.text == "p");
+                if c == b'-' || dash {
+                    last.dash = true;
+                }
                 if !inside && !meridiem_dot {
                     last.breaks = true;
                 }
@@ -1328,10 +1336,22 @@ pub(crate) fn scan_tokens(tokens: &[Token]) -> Vec<Mention> {
         // Windows: "between 3 and 5", "from 8 to noon", "3 to 5", "10-12".
         let window_lead = matches!(word, "between" | "from");
         let first = if window_lead { i + 1 } else { i };
-        if let Some((from, n1, certain1)) = clock_at(tokens, first)
-            && let Some(joiner) = tokens.get(first + n1)
-            && matches!(joiner.text.as_str(), "and" | "to" | "till" | "until" | "through")
-            && let Some((to, n2, certain2)) = clock_at(tokens, first + n1 + 1)
+        let clock_and_gap = clock_at(tokens, first).and_then(|(from, n1, certain1)| {
+            let joiner = tokens.get(first + n1)?;
+            let word_joiner = matches!(joiner.text.as_str(), "and" | "to" | "till" | "until" | "through");
+            // "6 pm-8 pm", "10-12": a dash after the first clock joins without a word.
+            let dashed = tokens[first + n1 - 1].dash && (certain1 || window_lead);
+            let gap = if word_joiner {
+                1
+            } else if dashed {
+                0
+            } else {
+                return None;
+            };
+            Some((from, n1, certain1, gap))
+        });
+        if let Some((from, n1, certain1, gap)) = clock_and_gap
+            && let Some((to, n2, certain2)) = clock_at(tokens, first + n1 + gap)
             && (window_lead
                 || certain1
                 || certain2
@@ -1339,7 +1359,7 @@ pub(crate) fn scan_tokens(tokens: &[Token]) -> Vec<Mention> {
             && from.hour <= 23
             && to.hour <= 23
         {
-            let end = first + n1 + 1 + n2;
+            let end = first + n1 + gap + n2;
             out.push(Mention {
                 span: span(i, end),
                 kind: MentionKind::Time(TimeExpr::Window { from, to }),

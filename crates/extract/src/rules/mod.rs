@@ -1141,10 +1141,24 @@ impl<'a> Call<'a> {
         let mut evidence: Option<(usize, usize, usize)> = None; // turn, span start, span end
         let mut strength = 0.0f64;
         for (i, turn) in self.turns.iter().enumerate().take(limit + 1) {
+            // An answer to "When do you expect the meeting to wrap up?" is an end time, not a new start.
+            let end_asked = self.prompt_before(i).is_some_and(|p| {
+                p.has(&[
+                    " wrap up",
+                    " end ",
+                    " finish",
+                    " how long",
+                    " until when",
+                    " end time",
+                    " be over",
+                    " ends",
+                ])
+            });
             let mentions: Vec<Mention> = turn
                 .mentions
                 .iter()
                 .filter(|m| !Self::is_distractor(turn, m))
+                .filter(|m| !(end_asked && matches!(m.kind, MentionKind::Time(_))))
                 .cloned()
                 .collect();
             if mentions.iter().all(|m| m.kind == MentionKind::Or) {

@@ -365,3 +365,52 @@ async fn mocked_openai_passes_the_conformance_suite() {
         .await;
     testing::check_all(Arc::new(extractor(&server).await), || {}).await;
 }
+
+/// Splits `content` into tokens of at most 3 bytes with the given log-probability, the way a provider reports them.
+fn logprob_tokens(content: &str, logprob: impl Fn(&str) -> f64) -> Value {
+    let mut tokens = Vec::new();
+    let mut rest = content;
+    while !rest.is_empty() {
+        let mut cut = rest.len().min(3);
+        while !rest.is_char_boundary(cut) {
+            cut += 1;
+        }
+        let (token, tail) = rest.split_at(cut);
+        tokens.push(
+            json!({"token": token, "logprob": logprob(token), "bytes": token.as_bytes(), "top_logprobs": []}),
+        );
+        rest = tail;
+    }
+    Value::Array(tokens)
+}
+
+#[tokio::test]
+async fn logprobs_become_per_field_confidence() {
+    let server = MockServer::start().await;
+    let content = answer().to_string();
+    // Every token is near-certain except those inside the phone number's digits.
+    let mut body = completion(Some(&content), "stop");
+    body["choices"][0]["logprobs"] = json!({
+        "content": logprob_tokens(&content, |t| if t.chars().any(|c| c.is_ascii_digit()) && t.contains('5') { -1.2 } else { -0.01 }),
+        "refusal": null
+    });
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(body))
+        .mount(&server)
+        .await;
+    let openai = OpenAiExtractor::builder()
+        .with_api_key("sk-test")
+        .with_base_url(format!("{}/v1", server.uri()))
+        .with_logprobs(true)
+        .build()
+        .unwrap();
+    let (transcript, context) = booking_call();
+    let out = openai.extract(&transcript, &context).await.unwrap();
+    let a = &out.appointments[0];
+    let phone = a.customer_phone.as_ref().unwrap().confidence;
+    let name = a.customer_name.as_ref().unwrap().confidence;
+    assert!(name > 0.95, "name {name}");
+    assert!(phone < 0.9 && phone < name - 0.1, "phone {phone}, name {name}");
+    let request: Value = serde_json::from_slice(&server.received_requests().await.unwrap()[0].body).unwrap();
+    assert_eq!(request["logprobs"], true);
+}

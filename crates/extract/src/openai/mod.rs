@@ -279,7 +279,7 @@ impl OpenAiExtractor {
     }
 
     /// One Chat Completions round trip; returns the assistant's JSON text.
-    async fn complete(&self, messages: &[Value]) -> Result<String> {
+    async fn complete(&self, messages: &[Value]) -> Result<(String, Option<Vec<wire::TokenLogprob>>)> {
         let mut request = self.client.post(self.url()).json(&self.request_body(messages));
         match (&self.config.provider, &self.config.api_key) {
             (Provider::Azure { .. }, Some(key)) => request = request.header("api-key", &key.0),
@@ -329,11 +329,13 @@ impl OpenAiExtractor {
         }
         // A forced tool call arrives in tool_calls with finish_reason "stop"; check for it, not for the reason.
         if let Some(call) = choice.message.tool_calls.into_iter().next() {
-            return Ok(call.function.arguments);
+            return Ok((call.function.arguments, None));
         }
+        let logprobs = choice.logprobs.and_then(|l| l.content);
         choice
             .message
             .content
+            .map(|content| (content, logprobs))
             .ok_or_else(|| Error::InvalidOutput("the answer has no content".to_owned()))
     }
 }
@@ -387,26 +389,35 @@ impl Extractor for OpenAiExtractor {
             json!({"role": "system", "content": SYSTEM_PROMPT}),
             json!({"role": "user", "content": user_prompt(transcript, context)}),
         ];
-        let first = self.complete(&messages).await?;
-        let output = match serde_json::from_str::<wire::Output>(&first) {
-            Ok(output) => output,
+        let (first, first_logprobs) = self.complete(&messages).await?;
+        let (output, content, logprobs) = match serde_json::from_str::<wire::Output>(&first) {
+            Ok(output) => (output, first, first_logprobs),
             Err(error) => {
                 // One repair attempt, then a clear error.
                 messages.push(json!({"role": "assistant", "content": first}));
                 messages.push(json!({"role": "user", "content": format!(
                     "That was not valid JSON for the schema ({error}). Reply with the corrected JSON only.")}));
-                let second = self.complete(&messages).await?;
-                serde_json::from_str::<wire::Output>(&second)
-                    .map_err(|e| Error::InvalidOutput(format!("after one repair attempt: {e}")))?
+                let (second, second_logprobs) = self.complete(&messages).await?;
+                let output = serde_json::from_str::<wire::Output>(&second)
+                    .map_err(|e| Error::InvalidOutput(format!("after one repair attempt: {e}")))?;
+                (output, second, second_logprobs)
             }
         };
-        let extraction = to_extraction(output, context, self.info());
+        let confidences = logprobs
+            .and_then(|tokens| wire::field_confidences(&content, &tokens))
+            .unwrap_or_default();
+        let extraction = to_extraction(output, context, self.info(), &confidences);
         Ok(crate::validate::sanitize(extraction, transcript, context))
     }
 }
 
 /// Maps the model's answer to our types, re-resolving every date/time phrase.
-fn to_extraction(output: wire::Output, context: &CallContext, info: ExtractorInfo) -> Extraction {
+fn to_extraction(
+    output: wire::Output,
+    context: &CallContext,
+    info: ExtractorInfo,
+    logprob_confidences: &[std::collections::HashMap<&'static str, f64>],
+) -> Extraction {
     let region = context.effective_phone_region();
     let reference = Reference::new(context.started_at, context.timezone).with_policy(context.weekday_policy);
     let call_kind = match output.call_kind.as_str() {
@@ -421,8 +432,17 @@ fn to_extraction(output: wire::Output, context: &CallContext, info: ExtractorInf
     let appointments = output
         .appointments
         .into_iter()
-        .map(|a| {
+        .enumerate()
+        .map(|(index, a)| {
             let confidence = clamp(a.confidence);
+            // Token log-probabilities of the value, when the provider returned them; else the model's own figure.
+            let conf = |field: &str| {
+                logprob_confidences
+                    .get(index)
+                    .and_then(|m| m.get(field))
+                    .copied()
+                    .unwrap_or(confidence)
+            };
             let evidence = a.evidence.clone().unwrap_or_default();
             let when = a
                 .date_phrase
@@ -441,7 +461,7 @@ fn to_extraction(output: wire::Output, context: &CallContext, info: ExtractorInf
                         .and_then(|t| chrono::NaiveTime::parse_from_str(t, "%H:%M").ok());
                     let disagrees = model_date.is_some() && when.date.is_some() && model_date != when.date
                         || model_time.is_some() && when.time.is_some() && model_time != when.time;
-                    let mut confidence = confidence;
+                    let mut confidence = conf("date_phrase");
                     if disagrees {
                         when.ambiguous = true;
                         confidence *= 0.6;
@@ -467,7 +487,7 @@ fn to_extraction(output: wire::Output, context: &CallContext, info: ExtractorInf
                         currency: context.currency().to_owned(),
                         kind,
                     },
-                    confidence,
+                    conf("price"),
                     evidence.clone(),
                 ))
             });
@@ -481,11 +501,11 @@ fn to_extraction(output: wire::Output, context: &CallContext, info: ExtractorInf
                 customer_name: a
                     .customer_name
                     .filter(|s| !s.trim().is_empty())
-                    .map(|v| Field::new(v, confidence, evidence.clone())),
+                    .map(|v| Field::new(v, conf("customer_name"), evidence.clone())),
                 customer_phone: a
                     .customer_phone
                     .and_then(|p| phone::to_e164(&p, &region))
-                    .map(|v| Field::new(v, confidence, evidence.clone())),
+                    .map(|v| Field::new(v, conf("customer_phone"), evidence.clone())),
                 service_address: a.service_address.filter(|s| !s.line1.trim().is_empty()).map(|s| {
                     Field::new(
                         Address {
@@ -496,7 +516,7 @@ fn to_extraction(output: wire::Output, context: &CallContext, info: ExtractorInf
                             postal_code: s.postal_code,
                             country: None,
                         },
-                        confidence,
+                        conf("service_address"),
                         evidence.clone(),
                     )
                 }),
@@ -504,13 +524,13 @@ fn to_extraction(output: wire::Output, context: &CallContext, info: ExtractorInf
                 job_description: a
                     .job_description
                     .filter(|s| !s.trim().is_empty())
-                    .map(|v| Field::new(v, confidence, evidence.clone())),
+                    .map(|v| Field::new(v, conf("job_description"), evidence.clone())),
                 price,
-                urgency: urgency.map(|u| Field::new(u, confidence, evidence.clone())),
+                urgency: urgency.map(|u| Field::new(u, conf("urgency"), evidence.clone())),
                 notes: a
                     .notes
                     .filter(|s| !s.trim().is_empty())
-                    .map(|v| Field::new(v, confidence, evidence.clone())),
+                    .map(|v| Field::new(v, conf("notes"), evidence.clone())),
             }
         })
         .collect::<Vec<_>>();

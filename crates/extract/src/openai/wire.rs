@@ -29,6 +29,89 @@ pub(crate) struct Choice {
     pub(crate) message: Message,
     #[serde(default)]
     pub(crate) finish_reason: Option<String>,
+    #[serde(default)]
+    pub(crate) logprobs: Option<Logprobs>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct Logprobs {
+    #[serde(default)]
+    pub(crate) content: Option<Vec<TokenLogprob>>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub(crate) struct TokenLogprob {
+    #[serde(default)]
+    pub(crate) token: String,
+    #[serde(default)]
+    pub(crate) logprob: f64,
+    #[serde(default)]
+    pub(crate) bytes: Option<Vec<u8>>,
+}
+
+/// The fields whose confidence comes from token log-probabilities.
+pub(crate) const SCORED_FIELDS: &[&str] = &[
+    "customer_name",
+    "customer_phone",
+    "service_address",
+    "date_phrase",
+    "job_description",
+    "price",
+    "urgency",
+    "notes",
+];
+
+/// Per-appointment, per-field confidence from output log-probabilities: `exp(mean(logprob))` over the tokens of each
+/// value (the `-9999` "not in top-20" sentinel dropped). `None` when the tokens do not rebuild the content.
+pub(crate) fn field_confidences(
+    content: &str,
+    tokens: &[TokenLogprob],
+) -> Option<Vec<std::collections::HashMap<&'static str, f64>>> {
+    let mut rebuilt: Vec<u8> = Vec::with_capacity(content.len());
+    let mut ranges = Vec::with_capacity(tokens.len());
+    for token in tokens {
+        let start = rebuilt.len();
+        match &token.bytes {
+            Some(bytes) => rebuilt.extend_from_slice(bytes),
+            None => rebuilt.extend_from_slice(token.token.as_bytes()),
+        }
+        ranges.push((start, rebuilt.len(), token.logprob));
+    }
+    if rebuilt != content.as_bytes() {
+        return None;
+    }
+    let mut out: Vec<std::collections::HashMap<&'static str, f64>> = Vec::new();
+    for field in SCORED_FIELDS {
+        let key = format!("\"{field}\":");
+        let mut from = 0;
+        let mut index = 0;
+        while let Some(pos) = content[from..].find(&key) {
+            let value_start = from + pos + key.len();
+            let rest = &content[value_start..];
+            let trimmed = rest.len() - rest.trim_start().len();
+            let mut stream = serde_json::Deserializer::from_str(&rest[trimmed..]).into_iter::<Value>();
+            let value_len = match stream.next() {
+                Some(Ok(_)) => stream.byte_offset(),
+                _ => break,
+            };
+            let (a, b) = (value_start + trimmed, value_start + trimmed + value_len);
+            let probabilities: Vec<f64> = ranges
+                .iter()
+                .filter(|(s, e, lp)| *s < b && *e > a && *lp > -9000.0)
+                .map(|(_, _, lp)| *lp)
+                .collect();
+            if !probabilities.is_empty() {
+                let mean = probabilities.iter().sum::<f64>() / probabilities.len() as f64;
+                while out.len() <= index {
+                    out.push(std::collections::HashMap::new());
+                }
+                out[index].insert(field, mean.exp().clamp(0.0, 1.0));
+            }
+            index += 1;
+            from = b;
+        }
+    }
+    Some(out)
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -1974,7 +1974,7 @@ pub(crate) fn sentences(text: &str) -> Vec<&str> {
     for (i, b) in bytes.iter().enumerate() {
         let end_mark = matches!(b, b'.' | b'?' | b'!')
             && bytes.get(i + 1).is_none_or(|n| n.is_ascii_whitespace())
-            && !(i >= 2 && matches!(&text[i.saturating_sub(2)..i], "Mr" | "Ms" | "Dr" | "St"))
+            && !(i >= 2 && matches!(text.get(i - 2..i), Some("Mr" | "Ms" | "Dr" | "St")))
             || *b == b'\n';
         if end_mark {
             let s = text[start..=i].trim();

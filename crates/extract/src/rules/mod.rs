@@ -431,6 +431,35 @@ const NON_JOB: &[&str] = &[
     " paperwork",
 ];
 
+/// Words that name the appointment itself (not another task).
+const APPOINTMENT: &[&str] = &[
+    " appointment",
+    " visit",
+    " dentist",
+    " doctor",
+    " dr ",
+    " salon",
+    " stylist",
+    " barber",
+    " viewing",
+    " property",
+    " apartment",
+    " house",
+    " consultation",
+    " service",
+    " technician",
+    " tech ",
+    " plumber",
+    " electrician",
+    " inspection",
+    " estimate",
+    " clinic",
+    " haircut",
+    " cleaning",
+    " come out",
+    " come by",
+];
+
 const OTHER_DOMAIN: &[&str] = &[
     " cab ",
     " cab.",
@@ -689,7 +718,13 @@ impl<'a> Call<'a> {
                             }
                         });
                 if failed || booked {
-                    let event = if self.other_domain(i) {
+                    // A failure after a confirmed booking that names a reservation and not the appointment is
+                    // about a second task ("your reservation could not be made").
+                    let later_task = failed
+                        && events.iter().any(|(_, e)| *e == Event::Booked)
+                        && turn.has(&[" reservation", " reserve"])
+                        && !turn.has(APPOINTMENT);
+                    let event = if later_task || self.other_domain(i) {
                         Event::Elsewhere
                     } else if failed {
                         Event::Failed
@@ -759,33 +794,6 @@ impl<'a> Call<'a> {
     /// Whether the booking talk at turn `i` is about another task (a cab, a table, tickets): the nearest turn at or
     /// before `i` that names a task decides.
     fn other_domain(&self, i: usize) -> bool {
-        const APPOINTMENT: &[&str] = &[
-            " appointment",
-            " visit",
-            " dentist",
-            " doctor",
-            " dr ",
-            " salon",
-            " stylist",
-            " barber",
-            " viewing",
-            " property",
-            " apartment",
-            " house",
-            " consultation",
-            " service",
-            " technician",
-            " tech ",
-            " plumber",
-            " electrician",
-            " inspection",
-            " estimate",
-            " clinic",
-            " haircut",
-            " cleaning",
-            " come out",
-            " come by",
-        ];
         for k in (i.saturating_sub(3)..=i).rev() {
             let turn = &self.turns[k];
             let other = turn.has(OTHER_DOMAIN);
@@ -836,15 +844,25 @@ impl<'a> Call<'a> {
             Some(Event::Declined) => {
                 // "No thanks, that's all" after a booking is a goodbye, not a decline.
                 let declined_at = events.last().map_or(0, |(i, _)| *i);
-                let booked_before = (last_booked.is_some_and(|b| b < declined_at) || accepted)
-                    && self.turns[declined_at].has(&[
+                // The last outcome before the decline decides: a failed attempt followed by "no thanks" to another
+                // offer books nothing, whatever slot the caller accepted before it.
+                let outcome = events
+                    .iter()
+                    .rev()
+                    .find(|(i, e)| *i < declined_at && matches!(e, Event::Booked | Event::Failed))
+                    .map(|(_, e)| *e);
+                let booked_before =
+                    match outcome {
+                        Some(Event::Booked) => true,
+                        Some(_) => false,
+                        None => accepted,
+                    } && self.turns[declined_at].has(&[
                         " that's all",
                         " that is all",
                         " nothing else",
                         " no thanks",
                         " no thank you",
-                    ])
-                    && !self.turns[declined_at].has(&[" call back", " get back", " think about"]);
+                    ]) && !self.turns[declined_at].has(&[" call back", " get back", " think about"]);
                 if booked_before { (true, 0.75) } else { (false, 0.7) }
             }
             None if non_job && !accepted => (false, 0.6),

@@ -1,0 +1,56 @@
+//! Booking outcomes in dialogs: which attempt decides whether a visit was booked.
+
+use callbook_extract::{CallContext, RulesExtractor, Transcript};
+
+fn extract(text: &str) -> callbook_extract::Extraction {
+    let started = chrono::DateTime::parse_from_rfc3339("2026-05-01T09:00:00-04:00")
+        .unwrap()
+        .to_utc();
+    RulesExtractor::new().extract_sync(
+        &Transcript::new(text),
+        &CallContext::new(started, chrono_tz::America::New_York),
+    )
+}
+
+#[test]
+fn a_failed_attempt_then_no_thanks_to_another_offer_books_nothing() {
+    let out = extract(
+        "Customer: I'd like a haircut at the salon on Tuesday.\n\
+         Agent: What time would you like?\n\
+         Customer: Two in the afternoon.\n\
+         Agent: Please confirm: an appointment at the salon on Tuesday at 2 pm?\n\
+         Customer: Yes, that works.\n\
+         Agent: Sorry, I could not book that. Would 3 pm on Tuesday work instead?\n\
+         Customer: No thanks, that's all.\n\
+         Agent: Have a good day.",
+    );
+    assert!(!out.has_appointment());
+}
+
+#[test]
+fn a_booking_then_no_thanks_to_anything_else_stays_booked() {
+    let out = extract(
+        "Customer: I'd like a haircut at the salon on Tuesday at 2 pm.\n\
+         Agent: Please confirm: an appointment at the salon on Tuesday at 2 pm?\n\
+         Customer: Yes, that works.\n\
+         Agent: Your appointment has been booked. Would you like me to book another visit?\n\
+         Customer: No thanks, that's all.\n\
+         Agent: Have a good day.",
+    );
+    assert!(out.has_appointment());
+}
+
+#[test]
+fn a_failed_restaurant_reservation_after_a_booking_does_not_undo_it() {
+    let out = extract(
+        "Customer: Please book me a dentist appointment on Monday at 10 am.\n\
+         Agent: Your appointment is confirmed for Monday at 10 am.\n\
+         Customer: Thanks. Can you also get me a reservation for 2 at Luigi's at 7 pm?\n\
+         Agent: Please confirm a reservation for 2 at Luigi's on Monday at 7 pm.\n\
+         Customer: Yes.\n\
+         Agent: Sorry, your reservation could not be made. Would 8 pm work instead?\n\
+         Customer: No thanks, that's all.\n\
+         Agent: Have a great day.",
+    );
+    assert!(out.has_appointment());
+}

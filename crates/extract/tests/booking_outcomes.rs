@@ -2,6 +2,7 @@
 
 use callbook_extract::{CallContext, RulesExtractor, Transcript};
 
+#[allow(clippy::unwrap_used)]
 fn extract(text: &str) -> callbook_extract::Extraction {
     let started = chrono::DateTime::parse_from_rfc3339("2026-05-01T09:00:00-04:00")
         .unwrap()

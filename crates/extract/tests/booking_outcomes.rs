@@ -55,3 +55,25 @@ fn a_failed_restaurant_reservation_after_a_booking_does_not_undo_it() {
     );
     assert!(out.has_appointment());
 }
+
+#[test]
+fn a_dialog_that_stops_on_the_agents_offer_books_nothing() {
+    let out = extract(
+        "Customer: I want to view an apartment on Thursday at 6 pm.\n\
+         Agent: Could you give me your name, please?\n\
+         Customer: Dana\n\
+         Agent: Great, there is still a viewing available at that time. Would you like me to book it for you?",
+    );
+    assert!(!out.has_appointment());
+}
+
+#[test]
+fn no_viewing_available_is_a_failed_attempt() {
+    let out = extract(
+        "Customer: I'd like to see the apartment on Wednesday at 8 pm. My name is Dana.\n\
+         Agent: I am sorry, but there is no viewing available at your preferred time.\n\
+         Customer: That's okay, thank you.\n\
+         Agent: Thank you and goodbye.",
+    );
+    assert!(!out.has_appointment());
+}

@@ -866,6 +866,9 @@ impl<'a> Call<'a> {
                 if booked_before { (true, 0.75) } else { (false, 0.7) }
             }
             None if non_job && !accepted => (false, 0.6),
+            // The dialog stops on an agent's unanswered question ("Would you like me to book it?", "What day?"):
+            // nothing was booked yet.
+            None if self.ends_on_agent_question() => (false, 0.6),
             // The agent confirmed other tasks but never this one.
             None if elsewhere => (false, 0.6),
             None if kind == CallKind::Voicemail => {
@@ -1026,6 +1029,15 @@ impl<'a> Call<'a> {
             });
             offered && (own || turn.tokens.len() <= 6)
         })
+    }
+
+    /// The last spoken turn is the agent's and ends with a question.
+    fn ends_on_agent_question(&self) -> bool {
+        self.turns
+            .iter()
+            .rev()
+            .find(|t| !t.text.trim().is_empty())
+            .is_some_and(|t| t.speaker == Speaker::Agent && t.text.trim_end().ends_with('?'))
     }
 
     /// The caller gave contact details (a sign of booking intent in a call without explicit confirmation).
@@ -1936,6 +1948,10 @@ fn next_occurrence(
 fn failed_booking(turn: &Utterance) -> bool {
     let words: Vec<&str> = turn.tokens.iter().map(|t| t.text.as_str()).collect();
     words.iter().enumerate().any(|(i, w)| {
+        // "there is no viewing available", "no slots available at that time".
+        if *w == "no" && words[i + 1..(i + 4).min(words.len())].contains(&"available") {
+            return true;
+        }
         let negation = matches!(
             *w,
             "fail" | "failed" | "unable" | "couldn't" | "cannot" | "can't" | "wasn't" | "weren't"
@@ -1959,6 +1975,8 @@ fn failed_booking(turn: &Utterance) -> bool {
                         | "made"
                         | "scheduled"
                         | "reserved"
+                        | "process"
+                        | "processed"
                 )
             })
     })

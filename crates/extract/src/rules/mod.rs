@@ -226,6 +226,21 @@ const BOOKED: &[&str] = &[
     " was scheduled",
     " was reserved",
     " were booked",
+    " you are confirmed",
+    " you're confirmed",
+    " it's booked",
+    " it's confirmed",
+    " it's scheduled",
+    " booking confirmed",
+    " appointment confirmed",
+    " you have an appointment",
+    " you got an appointment",
+    " you've got an appointment",
+    " completed your",
+    " completed the booking",
+    " was a success",
+    " managed to book",
+    " managed to schedule",
 ];
 
 const FAILED: &[&str] = &[

@@ -77,3 +77,25 @@ fn no_viewing_available_is_a_failed_attempt() {
     );
     assert!(!out.has_appointment());
 }
+
+#[test]
+fn a_table_booked_after_the_appointment_does_not_move_its_time() {
+    let out = extract(
+        "Customer: I'd like a haircut at the salon on Friday at 4 pm.\n\
+         Agent: Please confirm an appointment at the salon on Friday at 4 pm.\n\
+         Customer: Yes.\n\
+         Agent: Your appointment has been booked.\n\
+         Customer: Can you also get me a table for two nearby?\n\
+         Agent: What time?\n\
+         Customer: 7 pm.\n\
+         Agent: Please confirm a table for 2 on Friday at 7 pm.\n\
+         Customer: Yes.\n\
+         Agent: That has been booked for you.",
+    );
+    let time = out.appointments[0]
+        .when
+        .as_ref()
+        .and_then(|w| w.value.time)
+        .map(|t| t.format("%H:%M").to_string());
+    assert_eq!(time.as_deref(), Some("16:00"));
+}

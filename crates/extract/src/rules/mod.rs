@@ -733,12 +733,9 @@ impl<'a> Call<'a> {
                             }
                         });
                 if failed || booked {
-                    // A failure after a confirmed booking that names a reservation and not the appointment is
-                    // about a second task ("your reservation could not be made").
-                    let later_task = failed
-                        && events.iter().any(|(_, e)| *e == Event::Booked)
-                        && turn.has(&[" reservation", " reserve"])
-                        && !turn.has(APPOINTMENT);
+                    // After a confirmed booking, a reservation (a table, a restaurant) is a second task.
+                    let later_task =
+                        events.iter().any(|(_, e)| *e == Event::Booked) && self.reservation_talk(i);
                     let event = if later_task || self.other_domain(i) {
                         Event::Elsewhere
                     } else if failed {
@@ -1044,6 +1041,23 @@ impl<'a> Call<'a> {
             });
             offered && (own || turn.tokens.len() <= 6)
         })
+    }
+
+    /// Whether the nearest turn (up to six back) that names a task talks about a reservation or a table rather than
+    /// the appointment.
+    fn reservation_talk(&self, i: usize) -> bool {
+        for k in (i.saturating_sub(6)..=i).rev() {
+            let turn = &self.turns[k];
+            let ours = turn.has(APPOINTMENT);
+            let other = turn.has(OTHER_DOMAIN) || turn.has(&[" reservation", " reserve", " table"]);
+            if other && !ours {
+                return true;
+            }
+            if ours {
+                return false;
+            }
+        }
+        false
     }
 
     /// The last spoken turn is the agent's and ends with a question.

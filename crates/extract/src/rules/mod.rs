@@ -1165,6 +1165,38 @@ impl<'a> Call<'a> {
             .map(|t| t.text.as_str())
             .collect();
         let joined = format!(" {} ", clause.join(" "));
+        // "He has a spot open at 10": an opening offered, not business hours.
+        let offered_opening = [
+            " spot ",
+            " spots ",
+            " slot",
+            " opening",
+            " appointment",
+            " available",
+            " time open",
+        ]
+        .iter()
+        .any(|p| joined.contains(p));
+        // "I could not book it for 5:45": the slot that failed.
+        let failed_slot = [
+            " could not book",
+            " couldn't book",
+            " unable to book",
+            " not able to book",
+            " could not get",
+            " couldn't get",
+            " unable to get",
+            " didn't go through",
+            " did not go through",
+        ]
+        .iter()
+        .any(|p| joined.contains(p));
+        if failed_slot {
+            return true;
+        }
+        if joined.contains(" open ") && offered_opening && !joined.contains(" closed ") {
+            return false;
+        }
         [
             " call you ",
             " call me ",

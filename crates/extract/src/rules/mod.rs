@@ -1393,9 +1393,14 @@ impl<'a> Call<'a> {
         let mut resolution = datetime::resolve(&phrase, &reference);
         // A time already past when the call started ("it's one forty in the morning", "the alarm went off this
         // morning") describes the call, not the visit: keep the day only.
-        if resolution.when.start.is_some_and(|start| start <= reference.now)
-            && phrase.date.is_some_and(|d| d == datetime::DateExpr::Today)
-            || resolution.when.start.is_some_and(|start| start <= reference.now) && phrase.asap
+        // A slot the agent offers or confirms is a slot even when the clock says it has passed.
+        let agent_slot = self.turns.get(turn).is_some_and(|t| {
+            t.speaker == Speaker::Agent
+                && t.has(&[" available", " book", " schedule", " confirm", " appointment"])
+        });
+        if !agent_slot
+            && resolution.when.start.is_some_and(|start| start <= reference.now)
+            && (phrase.date.is_some_and(|d| d == datetime::DateExpr::Today) || phrase.asap)
         {
             phrase.time = None;
             resolution = datetime::resolve(&phrase, &reference);

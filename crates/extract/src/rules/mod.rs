@@ -1396,7 +1396,15 @@ impl<'a> Call<'a> {
         // A slot the agent offers or confirms is a slot even when the clock says it has passed.
         let agent_slot = self.turns.get(turn).is_some_and(|t| {
             t.speaker == Speaker::Agent
-                && t.has(&[" available", " book", " schedule", " confirm", " appointment"])
+                && t.has(&[
+                    " available",
+                    " book",
+                    " schedule",
+                    " confirm",
+                    " appointment",
+                    " success",
+                    " submitted",
+                ])
         });
         if !agent_slot
             && resolution.when.start.is_some_and(|start| start <= reference.now)

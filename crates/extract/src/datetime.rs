@@ -1481,6 +1481,9 @@ pub fn fold(mentions: &[Mention]) -> Phrase {
                 date_before_or = phrase.date.is_some();
                 continue;
             }
+            // "Wednesday, today I have a sore throat": a named day beats a later "today" in the same turn.
+            MentionKind::Date(DateExpr::Today)
+                if !pending_or && matches!(phrase.date, Some(DateExpr::Weekday { .. })) => {}
             MentionKind::Date(expr) => {
                 phrase.alternatives = pending_or
                     && (matches!(last_kind, Some(MentionKind::Date(_))) || date_before_or)

@@ -99,3 +99,16 @@ fn a_table_booked_after_the_appointment_does_not_move_its_time() {
         .map(|t| t.format("%H:%M").to_string());
     assert_eq!(time.as_deref(), Some("16:00"));
 }
+
+#[test]
+fn a_negation_in_an_earlier_sentence_is_not_a_failed_attempt() {
+    let out = extract(
+        "Customer: I want an appointment at the salon for 1 pm today.\n\
+         Agent: You would like an appointment at the salon for 1 pm today?\n\
+         Customer: Yes. Is it a unisex salon?\n\
+         Agent: No it is not. I have scheduled the appointment for you.\n\
+         Customer: Thanks a lot.\n\
+         Agent: Enjoy your day.",
+    );
+    assert!(out.has_appointment());
+}

@@ -241,6 +241,7 @@ const BOOKED: &[&str] = &[
     " was a success",
     " managed to book",
     " managed to schedule",
+    " it's done",
 ];
 
 const FAILED: &[&str] = &[
@@ -2032,27 +2033,34 @@ fn failed_booking(turn: &Utterance) -> bool {
         ) || (*w == "not"
             && i > 0
             && matches!(words[i - 1], "was" | "could" | "were" | "am" | "is" | "did"));
+        // The verb must follow in the same clause: "No, it is not. I have scheduled it." is no failure.
+        let clause_end = turn.tokens[i..]
+            .iter()
+            .position(|t| t.breaks)
+            .map_or(words.len(), |p| i + p + 1);
         negation
-            && words[i + 1..(i + 6).min(words.len())].iter().any(|v| {
-                matches!(
-                    *v,
-                    "book"
-                        | "make"
-                        | "schedule"
-                        | "secure"
-                        | "reserve"
-                        | "complete"
-                        | "confirm"
-                        | "get"
-                        | "set"
-                        | "booked"
-                        | "made"
-                        | "scheduled"
-                        | "reserved"
-                        | "process"
-                        | "processed"
-                )
-            })
+            && words[(i + 1).min(clause_end)..(i + 6).min(clause_end)]
+                .iter()
+                .any(|v| {
+                    matches!(
+                        *v,
+                        "book"
+                            | "make"
+                            | "schedule"
+                            | "secure"
+                            | "reserve"
+                            | "complete"
+                            | "confirm"
+                            | "get"
+                            | "set"
+                            | "booked"
+                            | "made"
+                            | "scheduled"
+                            | "reserved"
+                            | "process"
+                            | "processed"
+                    )
+                })
     })
 }
 

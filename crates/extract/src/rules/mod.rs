@@ -281,6 +281,9 @@ const FAILED: &[&str] = &[
     " already taken",
     " is taken",
     " not possible",
+    " problem booking",
+    " problem making",
+    " impossible to",
 ];
 
 const DECLINED: &[&str] = &[

@@ -112,3 +112,16 @@ fn a_negation_in_an_earlier_sentence_is_not_a_failed_attempt() {
     );
     assert!(out.has_appointment());
 }
+
+#[test]
+fn a_reservation_in_a_dialog_without_an_appointment_is_another_task() {
+    let out = extract(
+        "Customer: Can you find me a place to eat in Oakland?\n\
+         Agent: Lin Jia Kitchen is a good one.\n\
+         Customer: Book it for 4 people at 6 pm on Friday.\n\
+         Agent: So a reservation for 4 at Lin Jia Kitchen on Friday at 6 pm?\n\
+         Customer: Yes.\n\
+         Agent: Your reservation was successful.",
+    );
+    assert!(!out.has_appointment());
+}

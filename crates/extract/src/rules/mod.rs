@@ -810,9 +810,11 @@ impl<'a> Call<'a> {
     /// Whether the booking talk at turn `i` is about another task (a cab, a table, tickets): the nearest turn at or
     /// before `i` that names a task decides.
     fn other_domain(&self, i: usize) -> bool {
+        // "Your reservation was successful" in a dialog that never spoke of an appointment: a table or a room.
+        let no_appointment_yet = !self.turns[..=i].iter().any(|t| t.has(APPOINTMENT));
         for k in (i.saturating_sub(3)..=i).rev() {
             let turn = &self.turns[k];
-            let other = turn.has(OTHER_DOMAIN);
+            let other = turn.has(OTHER_DOMAIN) || no_appointment_yet && turn.has(&[" reservation"]);
             let ours = turn.has(APPOINTMENT);
             if other && !ours {
                 return true;

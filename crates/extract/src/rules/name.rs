@@ -115,9 +115,13 @@ pub(crate) fn capitalise(word: &str) -> String {
         }
         upper_next = c == '\'' || c == '-';
     }
-    if out.len() > 3 && out.starts_with("Mc") {
-        let rest: String = out[2..].chars().take(1).flat_map(char::to_uppercase).collect();
-        out = format!("Mc{rest}{}", &out[2 + rest.len().min(out.len() - 2)..]);
+    // Upper-case the letter after "Mc" by characters, not bytes: its upper-case form may have another length.
+    if let Some(rest) = out.strip_prefix("Mc")
+        && rest.chars().count() >= 2
+    {
+        let mut chars = rest.chars();
+        let first: String = chars.next().into_iter().flat_map(char::to_uppercase).collect();
+        out = format!("Mc{first}{}", chars.as_str());
     }
     out
 }
@@ -398,5 +402,12 @@ mod tests {
         assert_eq!(capitalise("marc-andré"), "Marc-André");
         assert_eq!(capitalise("mcdonald"), "McDonald");
         assert_eq!(capitalise("SMITH"), "Smith");
+    }
+
+    #[test]
+    fn capitalising_after_mc_counts_characters_not_bytes() {
+        // 'ı' (2 bytes) upper-cases to 'I' (1 byte): slicing by the upper-cased length used to panic.
+        assert_eq!(capitalise("mcıa"), "McIa");
+        assert_eq!(capitalise("mcéa"), "McÉa");
     }
 }

@@ -48,7 +48,7 @@ fn amounts(text: &str, tokens: &[Token]) -> Vec<Amount> {
             }
         } else if let Some((digits, used)) = spoken_number(tokens, i, 4) {
             match digits.parse::<i64>() {
-                Ok(n) if n > 0 => (Some(n * 100), used),
+                Ok(n) if n > 0 => (n.checked_mul(100), used),
                 _ => (None, 1),
             }
         } else {
@@ -62,7 +62,12 @@ fn amounts(text: &str, tokens: &[Token]) -> Vec<Amount> {
         let mut currency_word = false;
         match tokens.get(end).map(|t| t.text.as_str()) {
             Some("grand" | "thousand" | "k") => {
-                cents *= 1000;
+                // An absurd amount ("99999999999999999 grand") is not a price; never overflow on it.
+                let Some(scaled) = cents.checked_mul(1000) else {
+                    i += used;
+                    continue;
+                };
+                cents = scaled;
                 end += 1;
                 currency_word = true;
             }

@@ -498,7 +498,18 @@ impl CallStore for InMemoryJobStore {
     async fn set_recording(&self, tenant: TenantId, id: CallId, recording: RecordingRef) -> Result<Call> {
         let mut st = self.lock();
         let call = st.call_mut(tenant, id)?;
-        call.recording = Some(recording);
+        // A later callback without a duration or stored key (a duplicate Twilio callback after the worker
+        // stored the audio) keeps what is already known.
+        let previous = call.recording.take().unwrap_or_else(|| RecordingRef {
+            provider_recording_id: String::new(),
+            duration_seconds: None,
+            storage_key: None,
+        });
+        call.recording = Some(RecordingRef {
+            duration_seconds: recording.duration_seconds.or(previous.duration_seconds),
+            storage_key: recording.storage_key.or(previous.storage_key),
+            provider_recording_id: recording.provider_recording_id,
+        });
         if matches!(
             call.processing.state,
             CallState::Received | CallState::AwaitingRecording

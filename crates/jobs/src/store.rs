@@ -90,7 +90,8 @@ pub trait CallStore: Send + Sync + Debug + 'static {
     ) -> Result<Call>;
     /// Records the call's recording. A call in `Received` or `AwaitingRecording` becomes
     /// [`CallState::Queued`] (due now); later states keep their state (a duplicate callback changes nothing
-    /// but the reference).
+    /// but the reference). A `None` duration or storage key keeps the value already stored, so a duplicate
+    /// provider callback (which carries no storage key) never erases the key the worker wrote.
     async fn set_recording(&self, tenant: TenantId, id: CallId, recording: RecordingRef) -> Result<Call>;
     /// Attributes the call to a customer (of the same tenant).
     async fn link_call_customer(&self, tenant: TenantId, id: CallId, customer: CustomerId) -> Result<Call>;

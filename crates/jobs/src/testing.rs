@@ -202,7 +202,16 @@ pub async fn check_calls(store: &dyn JobStore) {
     };
     let c = store.set_recording(t.id, call.id, rec.clone()).await.unwrap();
     assert_eq!(c.processing.state, CallState::Queued);
-    assert_eq!(c.recording, Some(rec));
+    assert_eq!(c.recording, Some(rec.clone()));
+    // A duplicate provider callback carries no storage key (nor, sometimes, a duration): it keeps both.
+    let duplicate = RecordingRef {
+        provider_recording_id: "RE1".into(),
+        duration_seconds: None,
+        storage_key: None,
+    };
+    let c = store.set_recording(t.id, call.id, duplicate).await.unwrap();
+    assert_eq!(c.recording, Some(rec.clone()), "a duplicate callback keeps the stored key");
+    assert_eq!(store.get_call(t.id, call.id).await.unwrap().recording, Some(rec));
     let c = store
         .update_call_status(t.id, call.id, "completed", None)
         .await

@@ -435,7 +435,8 @@ impl CallStore for SqlJobStore {
 
     async fn set_recording(&self, tenant: TenantId, id: CallId, recording: RecordingRef) -> Result<Call> {
         let sql = format!(
-            "UPDATE calls SET recording_id = $1, recording_duration = $2, recording_key = $3, \
+            "UPDATE calls SET recording_id = $1, recording_duration = COALESCE($2, recording_duration), \
+             recording_key = COALESCE($3, recording_key), \
              next_attempt_at = CASE WHEN state IN ('received', 'awaiting_recording') THEN NULL ELSE next_attempt_at END, \
              state = CASE WHEN state IN ('received', 'awaiting_recording') THEN 'queued' ELSE state END, \
              updated_at = $4 WHERE id = $5 AND tenant_id = $6 RETURNING {CALL_COLS}"

@@ -35,13 +35,44 @@ async fn begin_write(
     pool.begin().await
 }
 
+/// The advisory-lock key of one tenant's scope: both halves of the tenant's UUID folded with XOR (a UUIDv7's
+/// first half is mostly its timestamp, so tenants created close together would share it), then the scope.
+fn advisory_key(tenant: TenantId, scope: u64) -> i64 {
+    let (hi, lo) = tenant.as_uuid().as_u64_pair();
+    (hi ^ lo ^ scope) as i64
+}
+
+/// Serialises one tenant's schedule writes (position and double-booking checks) until the transaction ends.
 async fn lock_tenant_schedule(tx: &mut sqlx::Transaction<'static, Db>, tenant: TenantId) -> Result<()> {
-    let key = tenant.as_uuid().as_u64_pair().0 as i64;
+    advisory_lock(tx, advisory_key(tenant, 0)).await
+}
+
+/// Serialises one tenant's customer creation, find-or-create and merges until the transaction ends, so two
+/// concurrent look-ups of one new number create one customer and two opposite merges cannot form a cycle.
+async fn lock_tenant_customers(tx: &mut sqlx::Transaction<'static, Db>, tenant: TenantId) -> Result<()> {
+    advisory_lock(tx, advisory_key(tenant, 0x6375_7374_6f6d_6572)).await
+}
+
+async fn advisory_lock(tx: &mut sqlx::Transaction<'static, Db>, key: i64) -> Result<()> {
     sqlx::query("SELECT pg_advisory_xact_lock($1)")
         .bind(key)
         .execute(&mut **tx)
         .await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tenants_created_together_get_different_lock_keys() {
+        let keys: std::collections::HashSet<i64> =
+            (0..1000).map(|_| advisory_key(TenantId::new(), 0)).collect();
+        assert_eq!(keys.len(), 1000);
+        let t = TenantId::new();
+        assert_ne!(advisory_key(t, 0), advisory_key(t, 0x6375_7374_6f6d_6572));
+    }
 }
 
 // The same SQL implementation is compiled once per dialect (each with its own `Db`); see `sql/store.rs`.

@@ -409,7 +409,8 @@ pub trait ActivityStore: Send + Sync + Debug + 'static {
 pub struct Booking {
     /// The job (new, or the one already booked from the same source).
     pub job: Job,
-    /// How the customer was found; `None` when the job already existed (nothing was matched again).
+    /// How the customer was found; `None` when the job already existed (nothing was matched again, or a
+    /// concurrent retry booked it first): the job's own `customer_id` is then the customer to use.
     pub customer: Option<CustomerMatch>,
 }
 
@@ -442,10 +443,10 @@ pub trait JobStoreExt: CustomerStore + JobBoard {
         let found = self.find_or_create_customer(tenant, customer).await?;
         job.customer_id = Some(found.customer.id);
         let job = self.create_job(tenant, job, actor).await?;
-        Ok(Booking {
-            job,
-            customer: Some(found),
-        })
+        // A concurrent retry booked the job first: its customer is the job's, not the one just found (which
+        // may be a duplicate created by this retry and is then not reported as the booking's customer).
+        let customer = (job.customer_id == Some(found.customer.id)).then_some(found);
+        Ok(Booking { job, customer })
     }
 }
 

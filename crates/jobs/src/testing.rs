@@ -28,6 +28,7 @@ pub async fn check_all(store: Arc<dyn JobStore>) {
     check_tenant_isolation(store.as_ref()).await;
     check_concurrent_claims(store.clone(), 4, 40).await;
     check_concurrent_edits(store.clone(), 8).await;
+    check_concurrent_customers(store.clone(), 8).await;
 }
 
 /// A tenant in `America/New_York` with a unique name.
@@ -210,7 +211,11 @@ pub async fn check_calls(store: &dyn JobStore) {
         storage_key: None,
     };
     let c = store.set_recording(t.id, call.id, duplicate).await.unwrap();
-    assert_eq!(c.recording, Some(rec.clone()), "a duplicate callback keeps the stored key");
+    assert_eq!(
+        c.recording,
+        Some(rec.clone()),
+        "a duplicate callback keeps the stored key"
+    );
     assert_eq!(store.get_call(t.id, call.id).await.unwrap().recording, Some(rec));
     let c = store
         .update_call_status(t.id, call.id, "completed", None)
@@ -566,6 +571,88 @@ pub async fn check_concurrent_edits(store: Arc<dyn JobStore>, writers: usize) {
     assert_eq!(
         stored.title, wins[0].title,
         "the winner's write is what is stored"
+    );
+}
+
+/// Concurrent find-or-create of one new number creates one customer; concurrent bookings from one source
+/// return one job (never a database error) and never report a customer that is not the job's; two opposite
+/// concurrent merges never form a cycle.
+pub async fn check_concurrent_customers(store: Arc<dyn JobStore>, tasks: usize) {
+    let t = new_tenant(store.as_ref(), "Concurrent customers").await;
+    let input = CustomerInput {
+        name: Some("Rosa Diaz".into()),
+        phone: Some(phone("+17185550142")),
+        address: Address::default(),
+        source_call: None,
+    };
+    let mut handles = Vec::new();
+    for _ in 0..tasks {
+        let (store, input) = (store.clone(), input.clone());
+        handles.push(tokio::spawn(async move {
+            store.find_or_create_customer(t.id, input).await
+        }));
+    }
+    let mut ids = std::collections::HashSet::new();
+    for h in handles {
+        ids.insert(h.await.unwrap().unwrap().customer.id);
+    }
+    assert_eq!(ids.len(), 1, "one new number, one customer");
+
+    let (call, _) = store.record_call(t.id, new_call("CC1")).await.unwrap();
+    let job = NewJob {
+        source: Some(JobSource {
+            call_id: call.id,
+            appointment_index: 0,
+        }),
+        ..NewJob::titled("Leak")
+    };
+    let mut handles = Vec::new();
+    for i in 0..tasks {
+        let (store, job) = (store.clone(), job.clone());
+        // Names only: each task that gets to find-or-create makes its own customer.
+        let input = CustomerInput {
+            name: Some(format!("Caller {i}")),
+            phone: None,
+            address: Address::default(),
+            source_call: None,
+        };
+        handles.push(tokio::spawn(async move {
+            store.book_appointment(t.id, input, job, Actor::pipeline()).await
+        }));
+    }
+    let mut jobs = std::collections::HashSet::new();
+    for h in handles {
+        let booking = h.await.unwrap().unwrap();
+        jobs.insert(booking.job.id);
+        if let Some(found) = booking.customer {
+            assert_eq!(booking.job.customer_id, Some(found.customer.id));
+        }
+    }
+    assert_eq!(jobs.len(), 1, "one source, one job");
+
+    let a = store.create_customer(t.id, input.clone()).await.unwrap();
+    let b = store.create_customer(t.id, input).await.unwrap();
+    let (s1, s2) = (store.clone(), store.clone());
+    let ab = tokio::spawn(async move { s1.merge_customers(t.id, b.id, a.id, Actor::pipeline()).await });
+    let ba = tokio::spawn(async move { s2.merge_customers(t.id, a.id, b.id, Actor::pipeline()).await });
+    let (ab, ba) = (ab.await.unwrap(), ba.await.unwrap());
+    assert_eq!(
+        usize::from(ab.is_ok()) + usize::from(ba.is_ok()),
+        1,
+        "exactly one of two opposite merges wins: {ab:?} {ba:?}"
+    );
+    for r in [ab, ba] {
+        if let Err(e) = r {
+            assert!(matches!(e, Error::InvalidState(_)), "{e}");
+        }
+    }
+    let (a, b) = (
+        store.get_customer(t.id, a.id).await.unwrap(),
+        store.get_customer(t.id, b.id).await.unwrap(),
+    );
+    assert!(
+        a.merged_into.is_none() || b.merged_into.is_none(),
+        "no merge cycle"
     );
 }
 

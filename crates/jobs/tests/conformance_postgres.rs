@@ -23,7 +23,8 @@ async fn many_claimers_on_postgres_never_share_a_call() {
     };
     let store = callbook_jobs::open(&url).await.unwrap();
     testing::check_concurrent_claims(store.clone(), 8, 200).await;
-    testing::check_concurrent_edits(store, 16).await;
+    testing::check_concurrent_edits(store.clone(), 16).await;
+    testing::check_concurrent_customers(store, 16).await;
 }
 
 #[tokio::test]

@@ -914,6 +914,7 @@ impl CustomerStore for SqlJobStore {
     async fn find_or_create_customer(&self, tenant: TenantId, input: CustomerInput) -> Result<CustomerMatch> {
         let name = validate_customer_input(&input)?;
         let mut tx = begin_write(&self.pool).await?;
+        super::lock_tenant_customers(&mut tx, tenant).await?;
         tenant_exists(&mut tx, tenant).await?;
         if let Some(call) = input.source_call {
             call_in(&mut tx, tenant, call).await?;
@@ -1029,6 +1030,7 @@ impl CustomerStore for SqlJobStore {
     async fn create_customer(&self, tenant: TenantId, input: CustomerInput) -> Result<Customer> {
         let name = validate_customer_input(&input)?;
         let mut tx = begin_write(&self.pool).await?;
+        super::lock_tenant_customers(&mut tx, tenant).await?;
         tenant_exists(&mut tx, tenant).await?;
         if let Some(call) = input.source_call {
             call_in(&mut tx, tenant, call).await?;
@@ -1158,6 +1160,7 @@ impl CustomerStore for SqlJobStore {
         actor: Actor,
     ) -> Result<CustomerMerge> {
         let mut tx = begin_write(&self.pool).await?;
+        super::lock_tenant_customers(&mut tx, tenant).await?;
         let s = customer_in(&mut tx, tenant, survivor).await?;
         let m = customer_in(&mut tx, tenant, merged).await?;
         check_mergeable(&s, &m)?;
@@ -1198,6 +1201,7 @@ impl CustomerStore for SqlJobStore {
 
     async fn undo_merge(&self, tenant: TenantId, id: MergeId) -> Result<CustomerMerge> {
         let mut tx = begin_write(&self.pool).await?;
+        super::lock_tenant_customers(&mut tx, tenant).await?;
         let merge =
             sqlx::query_as::<_, MergeRow>("SELECT * FROM customer_merges WHERE id = $1 AND tenant_id = $2")
                 .bind(id)
@@ -1228,10 +1232,11 @@ impl CustomerStore for SqlJobStore {
         )
         .await?;
         let row = sqlx::query_as::<_, MergeRow>(
-            "UPDATE customer_merges SET undone_at = $1 WHERE id = $2 RETURNING *",
+            "UPDATE customer_merges SET undone_at = $1 WHERE id = $2 AND tenant_id = $3 RETURNING *",
         )
         .bind(now)
         .bind(id)
+        .bind(tenant)
         .fetch_one(&mut *tx)
         .await?;
         tx.commit().await?;
@@ -1353,6 +1358,9 @@ impl JobBoard for SqlJobStore {
         if let Some(c) = new.customer_id {
             customer_in(&mut tx, tenant, c).await?;
         }
+        // Lock first, then look for the job from this source: concurrent retries wait and find the winner's
+        // job instead of hitting the unique index.
+        super::lock_tenant_schedule(&mut tx, tenant).await?;
         if let Some(source) = new.source {
             call_in(&mut tx, tenant, source.call_id).await?;
             let existing = sqlx::query_as::<_, JobRow>(
@@ -1367,7 +1375,6 @@ impl JobBoard for SqlJobStore {
                 return row.into_domain();
             }
         }
-        super::lock_tenant_schedule(&mut tx, tenant).await?;
         if new.reject_double_booking
             && let Some(s) = &job.schedule
         {

@@ -120,7 +120,7 @@ async fn claims(store: Arc<dyn JobStore>, batch: u32, finish: bool) -> f64 {
             loop {
                 let now = Utc::now();
                 let got = store
-                    .claim_calls(&owner, now, Duration::from_secs(300), batch)
+                    .claim_calls(&owner, now, Duration::from_secs(300), batch, 5)
                     .await
                     .unwrap();
                 if got.is_empty() {

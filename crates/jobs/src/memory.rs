@@ -627,13 +627,31 @@ impl WorkQueue for InMemoryJobStore {
         now: DateTime<Utc>,
         lease: Duration,
         limit: u32,
+        max_attempts: i32,
     ) -> Result<Vec<Call>> {
         if owner.is_empty() {
             return Err(Error::invalid("owner", "must not be empty"));
         }
+        if max_attempts < 1 {
+            return Err(Error::invalid("max_attempts", "must be at least 1"));
+        }
         let now = to_micros(now);
         let until = lease_deadline(now, lease)?;
         let mut st = self.lock();
+        for call in st.calls.values_mut() {
+            let p = &mut call.processing;
+            if p.state == CallState::Processing
+                && p.attempts >= max_attempts
+                && p.lease_until.is_none_or(|u| u <= now)
+            {
+                p.state = CallState::Dead;
+                p.last_error = Some(format!("lease expired {} times", p.attempts));
+                p.lease_owner = None;
+                p.lease_until = None;
+                p.next_attempt_at = None;
+                call.updated_at = crate::model::now();
+            }
+        }
         let mut due: Vec<(DateTime<Utc>, CallId)> = st
             .calls
             .values()

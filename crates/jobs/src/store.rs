@@ -123,12 +123,17 @@ pub trait CallStore: Send + Sync + Debug + 'static {
 pub trait WorkQueue: Send + Sync + Debug + 'static {
     /// Atomically claims up to `limit` due calls of **any tenant**, oldest due first
     /// (`coalesce(next_attempt_at, created_at)`, then id).
+    ///
+    /// A call whose lease expired after `max_attempts` or more claims (its worker crashed or hung every time)
+    /// is not claimed again: it becomes [`CallState::Dead`] with `last_error` "lease expired N times" (use
+    /// [`RetryPolicy::max_attempts`]). `max_attempts < 1` is [`Error::InvalidInput`].
     async fn claim_calls(
         &self,
         owner: &str,
         now: DateTime<Utc>,
         lease: Duration,
         limit: u32,
+        max_attempts: i32,
     ) -> Result<Vec<Call>>;
     /// Extends the lease to `now + lease`.
     async fn extend_lease(

@@ -21,6 +21,7 @@ pub async fn check_all(store: Arc<dyn JobStore>) {
     check_tenants(store.as_ref()).await;
     check_calls(store.as_ref()).await;
     check_claiming(store.as_ref()).await;
+    check_claim_limit(store.as_ref()).await;
     check_customers(store.as_ref()).await;
     check_jobs(store.as_ref()).await;
     check_booking(store.as_ref()).await;
@@ -38,6 +39,9 @@ pub async fn new_tenant(store: &dyn JobStore, name: &str) -> Tenant {
         .await
         .unwrap()
 }
+
+/// The claim limit the checks pass to [`WorkQueue::claim_calls`].
+const MAX_ATTEMPTS: i32 = 5;
 
 /// A fixed instant: 2026-03-10 14:00 UTC.
 pub fn t0() -> DateTime<Utc> {
@@ -307,6 +311,49 @@ pub async fn check_calls(store: &dyn JobStore) {
     assert_eq!(page2.len(), 1);
 }
 
+/// A call whose worker dies every time (its lease expires) is claimed `max_attempts` times, then buried as
+/// dead instead of being claimed forever.
+pub async fn check_claim_limit(store: &dyn JobStore) {
+    let t = new_tenant(store, "Crashing").await;
+    let call = queued_call(store, t.id, "CQ-CRASH").await;
+    let lease = Duration::from_secs(60);
+    assert!(matches!(
+        store.claim_calls("w", t0(), lease, 1, 0).await,
+        Err(Error::InvalidInput(_))
+    ));
+    // Later than every other check's instants, so this call is the due one of this tenant.
+    let start = t0() + chrono::Duration::days(7300);
+    let mut attempts_seen = Vec::new();
+    for round in 0..4 {
+        let now = start + chrono::Duration::minutes(2 * round);
+        loop {
+            let claimed = store.claim_calls("crashy", now, lease, 50, 3).await.unwrap();
+            if claimed.is_empty() {
+                break;
+            }
+            attempts_seen.extend(
+                claimed
+                    .iter()
+                    .filter(|c| c.id == call.id)
+                    .map(|c| c.processing.attempts),
+            );
+        }
+        // The worker "crashes": nothing is released, the lease just runs out before the next round.
+    }
+    assert_eq!(attempts_seen, [1, 2, 3], "claimed exactly max_attempts times");
+    let dead = store.get_call(t.id, call.id).await.unwrap();
+    assert_eq!(dead.processing.state, CallState::Dead);
+    assert_eq!(
+        dead.processing.last_error.as_deref(),
+        Some("lease expired 3 times")
+    );
+    assert_eq!(dead.processing.lease_owner, None);
+    // A person can still requeue it.
+    let again = store.requeue_call(t.id, call.id).await.unwrap();
+    assert_eq!(again.processing.state, CallState::Queued);
+    assert_eq!(again.processing.attempts, 0);
+}
+
 /// Claiming, leases, checkpoints, retries, dead calls.
 pub async fn check_claiming(store: &dyn JobStore) {
     let t = new_tenant(store, "Queue").await;
@@ -317,7 +364,10 @@ pub async fn check_claiming(store: &dyn JobStore) {
     let now = t0() + chrono::Duration::days(3650);
     let mut mine = Vec::new();
     loop {
-        let claimed = store.claim_calls("w1", now, lease, 50).await.unwrap();
+        let claimed = store
+            .claim_calls("w1", now, lease, 50, MAX_ATTEMPTS)
+            .await
+            .unwrap();
         if claimed.is_empty() {
             break;
         }
@@ -339,7 +389,7 @@ pub async fn check_claiming(store: &dyn JobStore) {
     );
     assert!(
         store
-            .claim_calls("w2", now, lease, 50)
+            .claim_calls("w2", now, lease, 50, MAX_ATTEMPTS)
             .await
             .unwrap()
             .iter()
@@ -361,7 +411,7 @@ pub async fn check_claiming(store: &dyn JobStore) {
     // The lease expires: another worker reclaims; the first worker has lost it.
     let later = now + chrono::Duration::seconds(61);
     let re: Vec<Call> = store
-        .claim_calls("w2", later, lease, 100)
+        .claim_calls("w2", later, lease, 100, MAX_ATTEMPTS)
         .await
         .unwrap()
         .into_iter()
@@ -397,12 +447,18 @@ pub async fn check_claiming(store: &dyn JobStore) {
     assert_eq!(c.processing.last_error.as_deref(), Some("transcriber timed out"));
     assert_eq!(c.processing.lease_owner, None);
     let early = store
-        .claim_calls("w3", later + chrono::Duration::seconds(29), lease, 100)
+        .claim_calls(
+            "w3",
+            later + chrono::Duration::seconds(29),
+            lease,
+            100,
+            MAX_ATTEMPTS,
+        )
         .await
         .unwrap();
     assert!(early.iter().all(|c| c.id != a.id), "not due yet");
     let c = store
-        .claim_calls("w3", next, lease, 100)
+        .claim_calls("w3", next, lease, 100, MAX_ATTEMPTS)
         .await
         .unwrap()
         .into_iter()
@@ -477,7 +533,7 @@ async fn claim_one(
 ) -> Call {
     for _ in 0..1000 {
         let claimed = store
-            .claim_calls(owner, now, Duration::from_secs(60), 100)
+            .claim_calls(owner, now, Duration::from_secs(60), 100, MAX_ATTEMPTS)
             .await
             .unwrap();
         if let Some(c) = claimed.iter().find(|c| c.id == id) {
@@ -505,7 +561,7 @@ pub async fn check_concurrent_claims(store: Arc<dyn JobStore>, claimers: usize, 
             let mut got = Vec::new();
             loop {
                 let batch = store
-                    .claim_calls(&owner, now, Duration::from_secs(300), 3)
+                    .claim_calls(&owner, now, Duration::from_secs(300), 3, MAX_ATTEMPTS)
                     .await
                     .unwrap();
                 if batch.is_empty() {

@@ -60,7 +60,7 @@ async fn claimers_in_two_pools_on_one_file_never_share_a_call() {
             let mut got = Vec::new();
             loop {
                 let batch = store
-                    .claim_calls(&owner, now, Duration::from_secs(60), 2)
+                    .claim_calls(&owner, now, Duration::from_secs(60), 2, 5)
                     .await
                     .unwrap();
                 if batch.is_empty() {

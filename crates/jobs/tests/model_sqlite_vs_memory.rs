@@ -296,7 +296,7 @@ impl Side {
                     obs(&s.set_recording(t(*tenant), id, rec).await)
                 }
             },
-            Op::Claim { limit, owner: o } => obs(&s.claim_calls(&owner(*o), now, lease, *limit).await),
+            Op::Claim { limit, owner: o } => obs(&s.claim_calls(&owner(*o), now, lease, *limit, 3).await),
             Op::Finish {
                 tenant,
                 call,

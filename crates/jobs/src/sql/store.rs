@@ -12,7 +12,7 @@ use sqlx::types::Json;
 use sqlx::{AssertSqlSafe, Pool};
 
 use super::rows::*;
-use super::{CLAIM_IN_TRANSACTION, CLAIM_SQL, COLLATE_C, Db, MIGRATOR, begin_write};
+use super::{BURY_SQL, CLAIM_IN_TRANSACTION, CLAIM_SQL, COLLATE_C, Db, MIGRATOR, begin_write};
 use crate::error::{Error, Result};
 use crate::ids::*;
 use crate::matching::{self, Candidate};
@@ -661,24 +661,33 @@ impl WorkQueue for SqlJobStore {
         now: DateTime<Utc>,
         lease: Duration,
         limit: u32,
+        max_attempts: i32,
     ) -> Result<Vec<Call>> {
         if owner.is_empty() {
             return Err(Error::invalid("owner", "must not be empty"));
         }
+        if max_attempts < 1 {
+            return Err(Error::invalid("max_attempts", "must be at least 1"));
+        }
         let now = to_micros(now);
         let until = lease_deadline(now, lease)?;
+        let bury = sqlx::query(BURY_SQL).bind(now_()).bind(max_attempts).bind(now);
         let claim = sqlx::query_as::<_, CallRow>(CLAIM_SQL)
             .bind(owner.to_owned())
             .bind(until)
             .bind(now_())
             .bind(now)
-            .bind(i64::from(limit));
+            .bind(i64::from(limit))
+            .bind(max_attempts);
         let rows = if CLAIM_IN_TRANSACTION {
             let mut tx = begin_write(&self.pool).await?;
+            bury.execute(&mut *tx).await?;
             let rows = claim.fetch_all(&mut *tx).await?;
             tx.commit().await?;
             rows
         } else {
+            // The claim itself skips calls at the limit, so burying need not be atomic with it.
+            bury.execute(&self.pool).await?;
             claim.fetch_all(&self.pool).await?
         };
         let mut calls = rows

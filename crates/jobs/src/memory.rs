@@ -83,6 +83,7 @@ pub(crate) fn validate_tenant(new: &NewTenant) -> Result<String> {
     if name.is_empty() {
         errors.push(crate::error::FieldError::new("name", "must not be empty"));
     }
+    validate::no_nul("name", &name, &mut errors);
     for h in &new.business_hours {
         if !(1..=7).contains(&h.weekday) {
             errors.push(crate::error::FieldError::new(
@@ -111,6 +112,12 @@ pub(crate) fn validate_customer_input(input: &CustomerInput) -> Result<String> {
     }
     if name.chars().count() > 200 {
         return Err(Error::invalid("name", "must be at most 200 characters"));
+    }
+    let mut errors = Vec::new();
+    validate::no_nul("name", &name, &mut errors);
+    validate::no_nul_address("address", &input.address, &mut errors);
+    if !errors.is_empty() {
+        return Err(Error::InvalidInput(errors));
     }
     Ok(name)
 }
@@ -279,6 +286,7 @@ impl TenantStore for InMemoryJobStore {
     }
 
     async fn update_tenant_settings(&self, id: TenantId, settings: Value) -> Result<Tenant> {
+        validate::check_document("settings", &settings)?;
         let mut st = self.lock();
         let t = st.tenants.get_mut(&id).ok_or(Error::not_found("tenant"))?;
         t.settings = settings;
@@ -554,6 +562,7 @@ impl CallStore for InMemoryJobStore {
     }
 
     async fn put_transcript(&self, tenant: TenantId, mut transcript: StoredTranscript) -> Result<()> {
+        validate::check_document("document", &transcript.document)?;
         let mut st = self.lock();
         st.call(tenant, transcript.call_id)?;
         transcript.tenant_id = tenant;
@@ -569,6 +578,7 @@ impl CallStore for InMemoryJobStore {
     }
 
     async fn put_extraction(&self, tenant: TenantId, mut extraction: StoredExtraction) -> Result<()> {
+        validate::check_document("document", &extraction.document)?;
         let mut st = self.lock();
         st.call(tenant, extraction.call_id)?;
         extraction.tenant_id = tenant;
@@ -703,6 +713,10 @@ impl WorkQueue for InMemoryJobStore {
         step: &str,
         data: Option<Value>,
     ) -> Result<Call> {
+        validate::check_text("step", step)?;
+        if let Some(d) = &data {
+            validate::check_document("data", d)?;
+        }
         let mut st = self.lock();
         let call = st.leased(tenant, id, owner, now)?;
         call.processing.step = Some(step.to_owned());
@@ -1264,6 +1278,7 @@ impl JobBoard for InMemoryJobStore {
         if body.is_empty() {
             return Err(Error::invalid("body", "must not be empty"));
         }
+        validate::check_text("body", body)?;
         let mut st = self.lock();
         st.job(tenant, job)?;
         let note = JobNote {

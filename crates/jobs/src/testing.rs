@@ -27,6 +27,7 @@ pub async fn check_all(store: Arc<dyn JobStore>) {
     check_booking(store.as_ref()).await;
     check_activity(store.as_ref()).await;
     check_tenant_isolation(store.as_ref()).await;
+    check_nul_rejected(store.as_ref()).await;
     check_concurrent_claims(store.clone(), 4, 40).await;
     check_concurrent_edits(store.clone(), 8).await;
     check_concurrent_customers(store.clone(), 8).await;
@@ -309,6 +310,99 @@ pub async fn check_calls(store: &dyn JobStore) {
         .await
         .unwrap();
     assert_eq!(page2.len(), 1);
+}
+
+/// NUL characters (which Postgres cannot store) are [`Error::InvalidInput`] naming the field on every backend,
+/// and nothing is written.
+pub async fn check_nul_rejected(store: &dyn JobStore) {
+    fn field_of(r: Result<impl std::fmt::Debug, Error>) -> &'static str {
+        match r {
+            Err(Error::InvalidInput(errors)) => errors[0].field,
+            other => panic!("expected InvalidInput, got {other:?}"),
+        }
+    }
+    assert_eq!(
+        field_of(
+            store
+                .create_tenant(NewTenant::new("Nul\0Co", TimeZone::UTC))
+                .await
+        ),
+        "name"
+    );
+    let t = new_tenant(store, "Nul checks").await;
+    assert_eq!(
+        field_of(store.update_tenant_settings(t.id, json!({"a": "x\u{0}y"})).await),
+        "settings"
+    );
+    let customer = CustomerInput {
+        name: Some("Ana\0".into()),
+        ..CustomerInput::default()
+    };
+    assert_eq!(
+        field_of(store.find_or_create_customer(t.id, customer.clone()).await),
+        "name"
+    );
+    assert_eq!(field_of(store.create_customer(t.id, customer).await), "name");
+    let customer = CustomerInput {
+        name: Some("Ana".into()),
+        address: addr("1 Elm\0", "10701"),
+        ..CustomerInput::default()
+    };
+    assert_eq!(
+        field_of(store.find_or_create_customer(t.id, customer).await),
+        "address"
+    );
+    assert!(
+        store.search_customers(t.id, "", 10).await.unwrap().is_empty(),
+        "nothing written"
+    );
+    assert_eq!(
+        field_of(
+            store
+                .create_job(t.id, NewJob::titled("Sink\0"), Actor::pipeline())
+                .await
+        ),
+        "title"
+    );
+    let mut job = NewJob::titled("Sink");
+    job.notes = Some("gate\0".into());
+    assert_eq!(
+        field_of(store.create_job(t.id, job, Actor::pipeline()).await),
+        "notes"
+    );
+    let job = store
+        .create_job(t.id, NewJob::titled("Sink"), Actor::pipeline())
+        .await
+        .unwrap();
+    let patch = JobPatch {
+        description: Some("a\0b".into()),
+        ..JobPatch::default()
+    };
+    assert_eq!(
+        field_of(
+            store
+                .update_job(t.id, job.id, job.version, patch, Actor::pipeline())
+                .await
+        ),
+        "description"
+    );
+    assert_eq!(
+        field_of(store.add_note(t.id, job.id, Actor::pipeline(), "x\0").await),
+        "body"
+    );
+    let call = queued_call(store, t.id, "CA-NUL").await;
+    let transcript = StoredTranscript {
+        call_id: call.id,
+        tenant_id: t.id,
+        document: json!({"text": "hello\u{0}"}),
+        language: None,
+        confidence: None,
+        provider: "fake".into(),
+        model: None,
+        created_at: t0(),
+    };
+    assert_eq!(field_of(store.put_transcript(t.id, transcript).await), "document");
+    assert_eq!(store.get_transcript(t.id, call.id).await.unwrap(), None);
 }
 
 /// A call whose worker dies every time (its lease expires) is claimed `max_attempts` times, then buried as

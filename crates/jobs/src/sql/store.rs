@@ -187,6 +187,7 @@ impl TenantStore for SqlJobStore {
     }
 
     async fn update_tenant_settings(&self, id: TenantId, settings: Value) -> Result<Tenant> {
+        validate::check_document("settings", &settings)?;
         sqlx::query_as::<_, TenantRow>("UPDATE tenants SET settings = $1 WHERE id = $2 RETURNING *")
             .bind(Json(settings))
             .bind(id)
@@ -495,6 +496,7 @@ impl CallStore for SqlJobStore {
     }
 
     async fn put_transcript(&self, tenant: TenantId, t: StoredTranscript) -> Result<()> {
+        validate::check_document("document", &t.document)?;
         let mut tx = begin_write(&self.pool).await?;
         call_in(&mut tx, tenant, t.call_id).await?;
         sqlx::query(
@@ -539,6 +541,7 @@ impl CallStore for SqlJobStore {
     }
 
     async fn put_extraction(&self, tenant: TenantId, e: StoredExtraction) -> Result<()> {
+        validate::check_document("document", &e.document)?;
         let mut tx = begin_write(&self.pool).await?;
         call_in(&mut tx, tenant, e.call_id).await?;
         sqlx::query(
@@ -720,6 +723,10 @@ impl WorkQueue for SqlJobStore {
         step: &str,
         data: Option<Value>,
     ) -> Result<Call> {
+        validate::check_text("step", step)?;
+        if let Some(d) = &data {
+            validate::check_document("data", d)?;
+        }
         let step = step.to_owned();
         self.lease_op(tenant, id, owner, now, |p| {
             p.step = Some(step);
@@ -1627,6 +1634,7 @@ impl JobBoard for SqlJobStore {
         if body.is_empty() {
             return Err(Error::invalid("body", "must not be empty"));
         }
+        validate::check_text("body", body)?;
         let mut tx = begin_write(&self.pool).await?;
         job_in(&mut tx, tenant, job).await?;
         let note = JobNote {

@@ -119,6 +119,10 @@ pub trait CallStore: Send + Sync + Debug + 'static {
 /// (`owner`, `now + lease`) and increments `attempts`. Every other method requires the caller's lease: held
 /// by `owner`, state `Processing` and `lease_until > now`, else [`Error::LeaseLost`] and nothing changes.
 /// Two claimers never hold the same call at the same time.
+///
+/// **The owner is the lease token**: it must be unique per worker task (e.g. `host:pid:task-n`), never
+/// shared by two tasks. The lease check compares the owner only, so two tasks sharing one owner string
+/// could both write to a call that one of them re-claimed after the other's lease expired.
 #[async_trait]
 pub trait WorkQueue: Send + Sync + Debug + 'static {
     /// Atomically claims up to `limit` due calls of **any tenant**, oldest due first

@@ -129,7 +129,7 @@ async fn claims(store: Arc<dyn JobStore>, batch: u32, finish: bool) -> f64 {
                 if finish {
                     for c in &got {
                         store
-                            .finish_call(c.tenant_id, c.id, &owner, now, CallState::Done)
+                            .finish_call(c.tenant_id, c.id, &c.lease().unwrap(), now, CallState::Done)
                             .await
                             .unwrap();
                     }

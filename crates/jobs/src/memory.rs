@@ -141,11 +141,18 @@ impl State {
             .ok_or(Error::not_found("call"))
     }
 
-    fn leased(&mut self, tenant: TenantId, id: CallId, owner: &str, now: DateTime<Utc>) -> Result<&mut Call> {
+    fn leased(
+        &mut self,
+        tenant: TenantId,
+        id: CallId,
+        lease: &Lease,
+        now: DateTime<Utc>,
+    ) -> Result<&mut Call> {
         let call = self.call_mut(tenant, id)?;
         let p = &call.processing;
         if p.state != CallState::Processing
-            || p.lease_owner.as_deref() != Some(owner)
+            || p.lease_owner.as_deref() != Some(lease.owner.as_str())
+            || p.attempts != lease.attempt
             || p.lease_until.is_none_or(|u| u <= now)
         {
             return Err(Error::LeaseLost);
@@ -692,13 +699,13 @@ impl WorkQueue for InMemoryJobStore {
         &self,
         tenant: TenantId,
         id: CallId,
-        owner: &str,
+        lease: &Lease,
         now: DateTime<Utc>,
-        lease: Duration,
+        duration: Duration,
     ) -> Result<Call> {
-        let until = lease_deadline(to_micros(now), lease)?;
+        let until = lease_deadline(to_micros(now), duration)?;
         let mut st = self.lock();
-        let call = st.leased(tenant, id, owner, now)?;
+        let call = st.leased(tenant, id, lease, now)?;
         call.processing.lease_until = Some(until);
         call.updated_at = crate::model::now();
         Ok(call.clone())
@@ -708,7 +715,7 @@ impl WorkQueue for InMemoryJobStore {
         &self,
         tenant: TenantId,
         id: CallId,
-        owner: &str,
+        lease: &Lease,
         now: DateTime<Utc>,
         step: &str,
         data: Option<Value>,
@@ -718,7 +725,7 @@ impl WorkQueue for InMemoryJobStore {
             validate::check_document("data", d)?;
         }
         let mut st = self.lock();
-        let call = st.leased(tenant, id, owner, now)?;
+        let call = st.leased(tenant, id, lease, now)?;
         call.processing.step = Some(step.to_owned());
         call.processing.checkpoint = data;
         call.updated_at = crate::model::now();
@@ -729,13 +736,13 @@ impl WorkQueue for InMemoryJobStore {
         &self,
         tenant: TenantId,
         id: CallId,
-        owner: &str,
+        lease: &Lease,
         now: DateTime<Utc>,
         outcome: CallState,
     ) -> Result<Call> {
         check_outcome(outcome)?;
         let mut st = self.lock();
-        let call = st.leased(tenant, id, owner, now)?;
+        let call = st.leased(tenant, id, lease, now)?;
         call.processing.state = outcome;
         call.processing.lease_owner = None;
         call.processing.lease_until = None;
@@ -748,13 +755,13 @@ impl WorkQueue for InMemoryJobStore {
         &self,
         tenant: TenantId,
         id: CallId,
-        owner: &str,
+        lease: &Lease,
         now: DateTime<Utc>,
         error: &str,
         next_attempt_at: DateTime<Utc>,
     ) -> Result<Call> {
         let mut st = self.lock();
-        let call = st.leased(tenant, id, owner, now)?;
+        let call = st.leased(tenant, id, lease, now)?;
         call.processing.state = CallState::Queued;
         call.processing.lease_owner = None;
         call.processing.lease_until = None;
@@ -768,12 +775,12 @@ impl WorkQueue for InMemoryJobStore {
         &self,
         tenant: TenantId,
         id: CallId,
-        owner: &str,
+        lease: &Lease,
         now: DateTime<Utc>,
         reason: &str,
     ) -> Result<Call> {
         let mut st = self.lock();
-        let call = st.leased(tenant, id, owner, now)?;
+        let call = st.leased(tenant, id, lease, now)?;
         call.processing.state = CallState::Dead;
         call.processing.lease_owner = None;
         call.processing.lease_until = None;
@@ -787,11 +794,11 @@ impl WorkQueue for InMemoryJobStore {
         &self,
         tenant: TenantId,
         id: CallId,
-        owner: &str,
+        lease: &Lease,
         now: DateTime<Utc>,
     ) -> Result<Call> {
         let mut st = self.lock();
-        let call = st.leased(tenant, id, owner, now)?;
+        let call = st.leased(tenant, id, lease, now)?;
         call.processing.state = CallState::Queued;
         call.processing.lease_owner = None;
         call.processing.lease_until = None;

@@ -562,6 +562,38 @@ pub struct Call {
     pub updated_at: DateTime<Utc>,
 }
 
+/// Proof of one claim, for the [`crate::WorkQueue`] lease operations: the owner that claimed the call and
+/// the claim's attempt number. A later claim of the same call (after this lease expired) has a higher
+/// attempt number, so this lease is then lost even if the owner string is the same.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Lease {
+    /// The claimer's owner string.
+    pub owner: String,
+    /// `processing.attempts` right after the claim.
+    pub attempt: i32,
+}
+
+impl Lease {
+    /// A lease from its parts (e.g. restored from a worker's own records).
+    pub fn new(owner: impl Into<String>, attempt: i32) -> Self {
+        Self {
+            owner: owner.into(),
+            attempt,
+        }
+    }
+}
+
+impl Call {
+    /// The lease a claim just gave this call (`None` unless it is `Processing` with an owner).
+    pub fn lease(&self) -> Option<Lease> {
+        let p = &self.processing;
+        match (&p.state, &p.lease_owner) {
+            (CallState::Processing, Some(owner)) => Some(Lease::new(owner.clone(), p.attempts)),
+            _ => None,
+        }
+    }
+}
+
 /// Input for [`crate::CallStore::record_call`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewCall {

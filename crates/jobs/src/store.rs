@@ -116,13 +116,11 @@ pub trait CallStore: Send + Sync + Debug + 'static {
 ///
 /// A call is **due** when its state is `Queued`, or `Processing` with an expired lease (its worker died), and
 /// its `next_attempt_at` is absent or not after `now`. Claiming sets state `Processing`, the lease
-/// (`owner`, `now + lease`) and increments `attempts`. Every other method requires the caller's lease: held
-/// by `owner`, state `Processing` and `lease_until > now`, else [`Error::LeaseLost`] and nothing changes.
+/// (`owner`, `now + lease`) and increments `attempts`. Every other method requires the caller's [`Lease`]
+/// (take it from the claimed call with [`Call::lease`]): held by its owner **and** still at its attempt
+/// number (no later claim happened), state `Processing` and `lease_until > now`, else [`Error::LeaseLost`]
+/// and nothing changes. So even two tasks sharing one owner string cannot both write after a re-claim.
 /// Two claimers never hold the same call at the same time.
-///
-/// **The owner is the lease token**: it must be unique per worker task (e.g. `host:pid:task-n`), never
-/// shared by two tasks. The lease check compares the owner only, so two tasks sharing one owner string
-/// could both write to a call that one of them re-claimed after the other's lease expired.
 #[async_trait]
 pub trait WorkQueue: Send + Sync + Debug + 'static {
     /// Atomically claims up to `limit` due calls of **any tenant**, oldest due first
@@ -144,16 +142,16 @@ pub trait WorkQueue: Send + Sync + Debug + 'static {
         &self,
         tenant: TenantId,
         id: CallId,
-        owner: &str,
+        lease: &Lease,
         now: DateTime<Utc>,
-        lease: Duration,
+        duration: Duration,
     ) -> Result<Call>;
     /// Saves progress: the step just finished and its data. A restarted worker resumes from it.
     async fn checkpoint(
         &self,
         tenant: TenantId,
         id: CallId,
-        owner: &str,
+        lease: &Lease,
         now: DateTime<Utc>,
         step: &str,
         data: Option<Value>,
@@ -164,7 +162,7 @@ pub trait WorkQueue: Send + Sync + Debug + 'static {
         &self,
         tenant: TenantId,
         id: CallId,
-        owner: &str,
+        lease: &Lease,
         now: DateTime<Utc>,
         outcome: CallState,
     ) -> Result<Call>;
@@ -173,7 +171,7 @@ pub trait WorkQueue: Send + Sync + Debug + 'static {
         &self,
         tenant: TenantId,
         id: CallId,
-        owner: &str,
+        lease: &Lease,
         now: DateTime<Utc>,
         error: &str,
         next_attempt_at: DateTime<Utc>,
@@ -183,7 +181,7 @@ pub trait WorkQueue: Send + Sync + Debug + 'static {
         &self,
         tenant: TenantId,
         id: CallId,
-        owner: &str,
+        lease: &Lease,
         now: DateTime<Utc>,
         reason: &str,
     ) -> Result<Call>;
@@ -193,7 +191,7 @@ pub trait WorkQueue: Send + Sync + Debug + 'static {
         &self,
         tenant: TenantId,
         id: CallId,
-        owner: &str,
+        lease: &Lease,
         now: DateTime<Utc>,
     ) -> Result<Call>;
 }
@@ -247,19 +245,19 @@ pub trait WorkQueueExt: WorkQueue {
     async fn fail_call(
         &self,
         call: &Call,
-        owner: &str,
+        lease: &Lease,
         now: DateTime<Utc>,
         error: &str,
         retryable: bool,
         policy: &RetryPolicy,
     ) -> Result<Call> {
         if !retryable || call.processing.attempts >= policy.max_attempts {
-            self.kill_call(call.tenant_id, call.id, owner, now, error).await
+            self.kill_call(call.tenant_id, call.id, lease, now, error).await
         } else {
             let delay = policy.delay(call.id, call.processing.attempts);
             let next =
                 now + chrono::Duration::from_std(delay).map_err(|e| Error::InvalidState(e.to_string()))?;
-            self.retry_call(call.tenant_id, call.id, owner, now, error, to_micros(next))
+            self.retry_call(call.tenant_id, call.id, lease, now, error, to_micros(next))
                 .await
         }
     }

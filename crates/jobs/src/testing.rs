@@ -473,6 +473,8 @@ pub async fn check_claiming(store: &dyn JobStore) {
         "only the queued call is due, the received one is not"
     );
     let c = &mine[0];
+    let w1 = c.lease().unwrap();
+    assert_eq!(w1, Lease::new("w1", 1));
     assert_eq!(c.id, a.id);
     assert_eq!(c.processing.state, CallState::Processing);
     assert_eq!(c.processing.lease_owner.as_deref(), Some("w1"));
@@ -492,13 +494,15 @@ pub async fn check_claiming(store: &dyn JobStore) {
     let _ = received;
 
     let c = store
-        .checkpoint(t.id, a.id, "w1", now, "transcribed", Some(json!({"chars": 120})))
+        .checkpoint(t.id, a.id, &w1, now, "transcribed", Some(json!({"chars": 120})))
         .await
         .unwrap();
     assert_eq!(c.processing.step.as_deref(), Some("transcribed"));
     assert_eq!(c.processing.checkpoint, Some(json!({"chars": 120})));
     assert!(matches!(
-        store.checkpoint(t.id, a.id, "w2", now, "x", None).await,
+        store
+            .checkpoint(t.id, a.id, &Lease::new("w2", 1), now, "x", None)
+            .await,
         Err(Error::LeaseLost)
     ));
 
@@ -513,17 +517,27 @@ pub async fn check_claiming(store: &dyn JobStore) {
         .collect();
     assert_eq!(re.len(), 1);
     assert_eq!(re[0].processing.attempts, 2);
+    let w2 = re[0].lease().unwrap();
+    assert!(
+        matches!(
+            store
+                .checkpoint(t.id, a.id, &Lease::new("w2", 1), later, "x", None)
+                .await,
+            Err(Error::LeaseLost)
+        ),
+        "an older claim by the same owner has lost the lease"
+    );
     assert_eq!(
         re[0].processing.step.as_deref(),
         Some("transcribed"),
         "checkpoint survives a reclaim"
     );
     assert!(matches!(
-        store.finish_call(t.id, a.id, "w1", later, CallState::Done).await,
+        store.finish_call(t.id, a.id, &w1, later, CallState::Done).await,
         Err(Error::LeaseLost)
     ));
     let c = store
-        .extend_lease(t.id, a.id, "w2", later, Duration::from_secs(600))
+        .extend_lease(t.id, a.id, &w2, later, Duration::from_secs(600))
         .await
         .unwrap();
     assert_eq!(
@@ -534,7 +548,7 @@ pub async fn check_claiming(store: &dyn JobStore) {
     // Retry later: not due before next_attempt_at.
     let next = later + chrono::Duration::seconds(30);
     let c = store
-        .retry_call(t.id, a.id, "w2", later, "transcriber timed out", next)
+        .retry_call(t.id, a.id, &w2, later, "transcriber timed out", next)
         .await
         .unwrap();
     assert_eq!(c.processing.state, CallState::Queued);
@@ -561,7 +575,10 @@ pub async fn check_claiming(store: &dyn JobStore) {
     assert_eq!(c.processing.attempts, 3);
 
     // Release does not count as an attempt.
-    let c = store.release_call(t.id, a.id, "w3", next).await.unwrap();
+    let c = store
+        .release_call(t.id, a.id, &c.lease().unwrap(), next)
+        .await
+        .unwrap();
     assert_eq!(c.processing.attempts, 2);
     assert_eq!(c.processing.state, CallState::Queued);
 
@@ -574,13 +591,15 @@ pub async fn check_claiming(store: &dyn JobStore) {
     let c = claim_one(store, t.id, a.id, "w4", next).await;
     assert_eq!(c.processing.attempts, 3);
     let dead = store
-        .fail_call(&c, "w4", next, "provider said 400", true, &policy)
+        .fail_call(&c, &c.lease().unwrap(), next, "provider said 400", true, &policy)
         .await
         .unwrap();
     assert_eq!(dead.processing.state, CallState::Dead);
     assert_eq!(dead.processing.last_error.as_deref(), Some("provider said 400"));
     assert!(matches!(
-        store.finish_call(t.id, a.id, "w4", next, CallState::Done).await,
+        store
+            .finish_call(t.id, a.id, &Lease::new("w4", 3), next, CallState::Done)
+            .await,
         Err(Error::LeaseLost)
     ));
     let c = store.requeue_call(t.id, a.id).await.unwrap();
@@ -590,7 +609,7 @@ pub async fn check_claiming(store: &dyn JobStore) {
     );
     let c = claim_one(store, t.id, a.id, "w5", next).await;
     let retried = store
-        .fail_call(&c, "w5", next, "flaky", true, &policy)
+        .fail_call(&c, &c.lease().unwrap(), next, "flaky", true, &policy)
         .await
         .unwrap();
     assert_eq!(retried.processing.state, CallState::Queued);
@@ -599,16 +618,19 @@ pub async fn check_claiming(store: &dyn JobStore) {
         delay >= chrono::Duration::seconds(5) && delay <= chrono::Duration::seconds(10),
         "{delay}"
     );
-    claim_one(store, t.id, a.id, "w6", next + chrono::Duration::seconds(10)).await;
+    let w6 = claim_one(store, t.id, a.id, "w6", next + chrono::Duration::seconds(10))
+        .await
+        .lease()
+        .unwrap();
     assert!(matches!(
-        store.finish_call(t.id, a.id, "w6", next, CallState::Queued).await,
+        store.finish_call(t.id, a.id, &w6, next, CallState::Queued).await,
         Err(Error::InvalidInput(_))
     ));
     let done = store
         .finish_call(
             t.id,
             a.id,
-            "w6",
+            &w6,
             next + chrono::Duration::seconds(10),
             CallState::NeedsReview,
         )

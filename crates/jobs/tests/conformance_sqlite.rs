@@ -68,7 +68,13 @@ async fn claimers_in_two_pools_on_one_file_never_share_a_call() {
                 }
                 for c in &batch {
                     store
-                        .finish_call(c.tenant_id, c.id, &owner, now, callbook_jobs::CallState::Done)
+                        .finish_call(
+                            c.tenant_id,
+                            c.id,
+                            &c.lease().unwrap(),
+                            now,
+                            callbook_jobs::CallState::Done,
+                        )
                         .await
                         .unwrap();
                 }

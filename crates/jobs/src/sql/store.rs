@@ -110,7 +110,7 @@ impl SqlJobStore {
         &self,
         tenant: TenantId,
         id: CallId,
-        owner: &str,
+        lease: &Lease,
         now: DateTime<Utc>,
         change: impl FnOnce(&mut Processing) + Send,
     ) -> Result<Call> {
@@ -118,7 +118,8 @@ impl SqlJobStore {
         let call = self.get_call(tenant, id).await?;
         let p = &call.processing;
         if p.state != CallState::Processing
-            || p.lease_owner.as_deref() != Some(owner)
+            || p.lease_owner.as_deref() != Some(lease.owner.as_str())
+            || p.attempts != lease.attempt
             || p.lease_until.is_none_or(|u| u <= now)
         {
             return Err(Error::LeaseLost);
@@ -143,9 +144,9 @@ impl SqlJobStore {
             .bind(now_())
             .bind(id)
             .bind(tenant)
-            .bind(owner.to_owned())
+            .bind(lease.owner.clone())
             .bind(now)
-            .bind(p.attempts)
+            .bind(lease.attempt)
             .fetch_optional(&self.pool)
             .await?
             .ok_or(Error::LeaseLost)?
@@ -705,12 +706,12 @@ impl WorkQueue for SqlJobStore {
         &self,
         tenant: TenantId,
         id: CallId,
-        owner: &str,
+        lease: &Lease,
         now: DateTime<Utc>,
-        lease: Duration,
+        duration: Duration,
     ) -> Result<Call> {
-        let until = lease_deadline(to_micros(now), lease)?;
-        self.lease_op(tenant, id, owner, now, |p| p.lease_until = Some(until))
+        let until = lease_deadline(to_micros(now), duration)?;
+        self.lease_op(tenant, id, lease, now, |p| p.lease_until = Some(until))
             .await
     }
 
@@ -718,7 +719,7 @@ impl WorkQueue for SqlJobStore {
         &self,
         tenant: TenantId,
         id: CallId,
-        owner: &str,
+        lease: &Lease,
         now: DateTime<Utc>,
         step: &str,
         data: Option<Value>,
@@ -728,7 +729,7 @@ impl WorkQueue for SqlJobStore {
             validate::check_document("data", d)?;
         }
         let step = step.to_owned();
-        self.lease_op(tenant, id, owner, now, |p| {
+        self.lease_op(tenant, id, lease, now, |p| {
             p.step = Some(step);
             p.checkpoint = data;
         })
@@ -739,12 +740,12 @@ impl WorkQueue for SqlJobStore {
         &self,
         tenant: TenantId,
         id: CallId,
-        owner: &str,
+        lease: &Lease,
         now: DateTime<Utc>,
         outcome: CallState,
     ) -> Result<Call> {
         check_outcome(outcome)?;
-        self.lease_op(tenant, id, owner, now, |p| {
+        self.lease_op(tenant, id, lease, now, |p| {
             p.state = outcome;
             p.lease_owner = None;
             p.lease_until = None;
@@ -757,13 +758,13 @@ impl WorkQueue for SqlJobStore {
         &self,
         tenant: TenantId,
         id: CallId,
-        owner: &str,
+        lease: &Lease,
         now: DateTime<Utc>,
         error: &str,
         next_attempt_at: DateTime<Utc>,
     ) -> Result<Call> {
         let error = error.to_owned();
-        self.lease_op(tenant, id, owner, now, |p| {
+        self.lease_op(tenant, id, lease, now, |p| {
             p.state = CallState::Queued;
             p.lease_owner = None;
             p.lease_until = None;
@@ -777,12 +778,12 @@ impl WorkQueue for SqlJobStore {
         &self,
         tenant: TenantId,
         id: CallId,
-        owner: &str,
+        lease: &Lease,
         now: DateTime<Utc>,
         reason: &str,
     ) -> Result<Call> {
         let reason = reason.to_owned();
-        self.lease_op(tenant, id, owner, now, |p| {
+        self.lease_op(tenant, id, lease, now, |p| {
             p.state = CallState::Dead;
             p.lease_owner = None;
             p.lease_until = None;
@@ -796,10 +797,10 @@ impl WorkQueue for SqlJobStore {
         &self,
         tenant: TenantId,
         id: CallId,
-        owner: &str,
+        lease: &Lease,
         now: DateTime<Utc>,
     ) -> Result<Call> {
-        self.lease_op(tenant, id, owner, now, |p| {
+        self.lease_op(tenant, id, lease, now, |p| {
             p.state = CallState::Queued;
             p.lease_owner = None;
             p.lease_until = None;

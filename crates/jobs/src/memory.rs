@@ -766,7 +766,7 @@ impl WorkQueue for InMemoryJobStore {
         call.processing.lease_owner = None;
         call.processing.lease_until = None;
         call.processing.next_attempt_at = Some(to_micros(next_attempt_at));
-        call.processing.last_error = Some(error.to_owned());
+        call.processing.last_error = Some(validate::error_text(error));
         call.updated_at = crate::model::now();
         Ok(call.clone())
     }
@@ -785,7 +785,7 @@ impl WorkQueue for InMemoryJobStore {
         call.processing.lease_owner = None;
         call.processing.lease_until = None;
         call.processing.next_attempt_at = None;
-        call.processing.last_error = Some(reason.to_owned());
+        call.processing.last_error = Some(validate::error_text(reason));
         call.updated_at = crate::model::now();
         Ok(call.clone())
     }

@@ -403,6 +403,14 @@ pub async fn check_nul_rejected(store: &dyn JobStore) {
     };
     assert_eq!(field_of(store.put_transcript(t.id, transcript).await), "document");
     assert_eq!(store.get_transcript(t.id, call.id).await.unwrap(), None);
+    // An error reason is not input to reject: its NUL is replaced, and recording it never fails.
+    let now = t0() + chrono::Duration::days(7400);
+    let claimed = claim_one(store, t.id, call.id, "nul", now).await;
+    let retried = store
+        .retry_call(t.id, call.id, &claimed.lease().unwrap(), now, "bad\0byte", now)
+        .await
+        .unwrap();
+    assert_eq!(retried.processing.last_error.as_deref(), Some("bad\u{fffd}byte"));
 }
 
 /// A call whose worker dies every time (its lease expires) is claimed `max_attempts` times, then buried as

@@ -222,3 +222,9 @@ pub(crate) fn check_document(field: &'static str, doc: &serde_json::Value) -> Re
     }
     Ok(())
 }
+
+/// An error reason as stored in `last_error`: NUL (which Postgres cannot store) becomes U+FFFD, so recording
+/// a provider's odd error message can never itself fail.
+pub(crate) fn error_text(text: &str) -> String {
+    text.replace('\0', "\u{fffd}")
+}

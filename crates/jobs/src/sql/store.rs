@@ -763,7 +763,7 @@ impl WorkQueue for SqlJobStore {
         error: &str,
         next_attempt_at: DateTime<Utc>,
     ) -> Result<Call> {
-        let error = error.to_owned();
+        let error = validate::error_text(error);
         self.lease_op(tenant, id, lease, now, |p| {
             p.state = CallState::Queued;
             p.lease_owner = None;
@@ -782,7 +782,7 @@ impl WorkQueue for SqlJobStore {
         now: DateTime<Utc>,
         reason: &str,
     ) -> Result<Call> {
-        let reason = reason.to_owned();
+        let reason = validate::error_text(reason);
         self.lease_op(tenant, id, lease, now, |p| {
             p.state = CallState::Dead;
             p.lease_owner = None;

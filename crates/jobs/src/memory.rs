@@ -1217,8 +1217,20 @@ impl JobBoard for InMemoryJobStore {
             });
         }
         let customer_changed = patch.customer_id.flatten();
+        let reject_double_booking = patch.reject_double_booking;
         let mut next = validate::apply_patch(current, patch)?;
         st.check_refs(tenant, customer_changed, None)?;
+        if reject_double_booking
+            && !next.stage.is_closed()
+            && let Some(s) = &next.schedule
+        {
+            let clash = st.overlapping(tenant, s.start, s.end, Some(id));
+            if !clash.is_empty() {
+                return Err(Error::DoubleBooked {
+                    conflicting: clash.iter().map(|j| j.id).collect(),
+                });
+            }
+        }
         next.version += 1;
         next.updated_at = now();
         st.jobs.insert(id, next.clone());

@@ -1079,6 +1079,9 @@ pub struct JobPatch {
     pub notes: Option<Option<String>>,
     /// Customer.
     pub customer_id: Option<Option<CustomerId>>,
+    /// Reject with [`Error::DoubleBooked`](crate::Error) when the patched job's schedule overlaps another open
+    /// job (checked whenever set and the job has a schedule, like [`NewJob::reject_double_booking`]).
+    pub reject_double_booking: bool,
 }
 
 /// One stage move.
@@ -1353,6 +1356,7 @@ impl fmt::Debug for JobPatch {
             .field("urgency", &self.urgency)
             .field("notes", &self.notes.as_ref().map(text_len))
             .field("customer_id", &self.customer_id)
+            .field("reject_double_booking", &self.reject_double_booking)
             .finish()
     }
 }

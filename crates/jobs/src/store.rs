@@ -331,7 +331,8 @@ pub trait JobBoard: Send + Sync + Debug + 'static {
     /// Jobs matching the filter, ordered by position then id (the board's order within a stage).
     async fn list_jobs(&self, tenant: TenantId, filter: &JobFilter, page: Page) -> Result<Vec<Job>>;
     /// Edits a job if its version is still `expected_version` (else [`Error::Conflict`], nothing written);
-    /// bumps the version. Same validation as creation.
+    /// bumps the version. Same validation as creation. With `patch.reject_double_booking`, a schedule that
+    /// overlaps another open job is [`Error::DoubleBooked`] and nothing is written.
     async fn update_job(
         &self,
         tenant: TenantId,

@@ -28,6 +28,7 @@ pub async fn check_all(store: Arc<dyn JobStore>) {
     check_activity(store.as_ref()).await;
     check_tenant_isolation(store.as_ref()).await;
     check_nul_rejected(store.as_ref()).await;
+    check_rebooking(store.as_ref()).await;
     check_concurrent_claims(store.clone(), 4, 40).await;
     check_concurrent_edits(store.clone(), 8).await;
     check_concurrent_customers(store.clone(), 8).await;
@@ -411,6 +412,71 @@ pub async fn check_nul_rejected(store: &dyn JobStore) {
         .await
         .unwrap();
     assert_eq!(retried.processing.last_error.as_deref(), Some("bad\u{fffd}byte"));
+}
+
+/// `update_job` with `reject_double_booking` refuses a schedule that overlaps another open job (not the job
+/// itself), and writes nothing; without the flag an overlap is allowed.
+pub async fn check_rebooking(store: &dyn JobStore) {
+    let t = new_tenant(store, "Rebooking").await;
+    let at = |h: i64| t0() + chrono::Duration::hours(h);
+    let slot = |start: i64, title: &str| NewJob {
+        scheduled_start: Some(at(start)),
+        scheduled_end: Some(at(start + 1)),
+        ..NewJob::titled(title)
+    };
+    let a = store
+        .create_job(t.id, slot(1, "A"), Actor::pipeline())
+        .await
+        .unwrap();
+    let b = store
+        .create_job(t.id, slot(3, "B"), Actor::pipeline())
+        .await
+        .unwrap();
+    let onto_a = JobPatch {
+        schedule: Some(Some(Schedule {
+            start: at(1),
+            end: at(2),
+            timezone: TimeZone::UTC,
+        })),
+        reject_double_booking: true,
+        ..JobPatch::default()
+    };
+    match store
+        .update_job(t.id, b.id, b.version, onto_a.clone(), Actor::pipeline())
+        .await
+    {
+        Err(Error::DoubleBooked { conflicting }) => assert_eq!(conflicting, vec![a.id]),
+        other => panic!("expected DoubleBooked, got {other:?}"),
+    }
+    assert_eq!(store.get_job(t.id, b.id).await.unwrap(), b, "nothing written");
+    let renamed = store
+        .update_job(
+            t.id,
+            b.id,
+            b.version,
+            JobPatch {
+                title: Some("B2".into()),
+                reject_double_booking: true,
+                ..JobPatch::default()
+            },
+            Actor::pipeline(),
+        )
+        .await
+        .unwrap();
+    let overbooked = store
+        .update_job(
+            t.id,
+            b.id,
+            renamed.version,
+            JobPatch {
+                reject_double_booking: false,
+                ..onto_a
+            },
+            Actor::pipeline(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(overbooked.schedule.unwrap().start, at(1));
 }
 
 /// A call whose worker dies every time (its lease expires) is claimed `max_attempts` times, then buried as

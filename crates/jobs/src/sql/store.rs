@@ -1545,9 +1545,22 @@ impl JobBoard for SqlJobStore {
             });
         }
         let customer_changed = patch.customer_id.flatten();
+        let reject_double_booking = patch.reject_double_booking;
         let mut next = validate::apply_patch(&current, patch)?;
         if let Some(c) = customer_changed {
             customer_in(&mut tx, tenant, c).await?;
+        }
+        if reject_double_booking
+            && !next.stage.is_closed()
+            && let Some(s) = &next.schedule
+        {
+            super::lock_tenant_schedule(&mut tx, tenant).await?;
+            let clash = overlapping(&mut tx, tenant, s.start, s.end, Some(id)).await?;
+            if !clash.is_empty() {
+                return Err(Error::DoubleBooked {
+                    conflicting: clash.iter().map(|j| j.id).collect(),
+                });
+            }
         }
         next.version += 1;
         next.updated_at = now_();

@@ -120,7 +120,7 @@ async fn claims(store: Arc<dyn JobStore>, batch: u32, finish: bool) -> f64 {
             loop {
                 let now = Utc::now();
                 let got = store
-                    .claim_calls(&owner, now, Duration::from_secs(300), batch)
+                    .claim_calls(&owner, now, Duration::from_secs(300), batch, 5)
                     .await
                     .unwrap();
                 if got.is_empty() {
@@ -129,7 +129,7 @@ async fn claims(store: Arc<dyn JobStore>, batch: u32, finish: bool) -> f64 {
                 if finish {
                     for c in &got {
                         store
-                            .finish_call(c.tenant_id, c.id, &owner, now, CallState::Done)
+                            .finish_call(c.tenant_id, c.id, &c.lease().unwrap(), now, CallState::Done)
                             .await
                             .unwrap();
                     }

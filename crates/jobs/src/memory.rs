@@ -83,6 +83,7 @@ pub(crate) fn validate_tenant(new: &NewTenant) -> Result<String> {
     if name.is_empty() {
         errors.push(crate::error::FieldError::new("name", "must not be empty"));
     }
+    validate::no_nul("name", &name, &mut errors);
     for h in &new.business_hours {
         if !(1..=7).contains(&h.weekday) {
             errors.push(crate::error::FieldError::new(
@@ -112,6 +113,12 @@ pub(crate) fn validate_customer_input(input: &CustomerInput) -> Result<String> {
     if name.chars().count() > 200 {
         return Err(Error::invalid("name", "must be at most 200 characters"));
     }
+    let mut errors = Vec::new();
+    validate::no_nul("name", &name, &mut errors);
+    validate::no_nul_address("address", &input.address, &mut errors);
+    if !errors.is_empty() {
+        return Err(Error::InvalidInput(errors));
+    }
     Ok(name)
 }
 
@@ -134,11 +141,18 @@ impl State {
             .ok_or(Error::not_found("call"))
     }
 
-    fn leased(&mut self, tenant: TenantId, id: CallId, owner: &str, now: DateTime<Utc>) -> Result<&mut Call> {
+    fn leased(
+        &mut self,
+        tenant: TenantId,
+        id: CallId,
+        lease: &Lease,
+        now: DateTime<Utc>,
+    ) -> Result<&mut Call> {
         let call = self.call_mut(tenant, id)?;
         let p = &call.processing;
         if p.state != CallState::Processing
-            || p.lease_owner.as_deref() != Some(owner)
+            || p.lease_owner.as_deref() != Some(lease.owner.as_str())
+            || p.attempts != lease.attempt
             || p.lease_until.is_none_or(|u| u <= now)
         {
             return Err(Error::LeaseLost);
@@ -279,6 +293,7 @@ impl TenantStore for InMemoryJobStore {
     }
 
     async fn update_tenant_settings(&self, id: TenantId, settings: Value) -> Result<Tenant> {
+        validate::check_document("settings", &settings)?;
         let mut st = self.lock();
         let t = st.tenants.get_mut(&id).ok_or(Error::not_found("tenant"))?;
         t.settings = settings;
@@ -498,7 +513,18 @@ impl CallStore for InMemoryJobStore {
     async fn set_recording(&self, tenant: TenantId, id: CallId, recording: RecordingRef) -> Result<Call> {
         let mut st = self.lock();
         let call = st.call_mut(tenant, id)?;
-        call.recording = Some(recording);
+        // A later callback without a duration or stored key (a duplicate Twilio callback after the worker
+        // stored the audio) keeps what is already known.
+        let previous = call.recording.take().unwrap_or_else(|| RecordingRef {
+            provider_recording_id: String::new(),
+            duration_seconds: None,
+            storage_key: None,
+        });
+        call.recording = Some(RecordingRef {
+            duration_seconds: recording.duration_seconds.or(previous.duration_seconds),
+            storage_key: recording.storage_key.or(previous.storage_key),
+            provider_recording_id: recording.provider_recording_id,
+        });
         if matches!(
             call.processing.state,
             CallState::Received | CallState::AwaitingRecording
@@ -543,6 +569,7 @@ impl CallStore for InMemoryJobStore {
     }
 
     async fn put_transcript(&self, tenant: TenantId, mut transcript: StoredTranscript) -> Result<()> {
+        validate::check_document("document", &transcript.document)?;
         let mut st = self.lock();
         st.call(tenant, transcript.call_id)?;
         transcript.tenant_id = tenant;
@@ -558,6 +585,7 @@ impl CallStore for InMemoryJobStore {
     }
 
     async fn put_extraction(&self, tenant: TenantId, mut extraction: StoredExtraction) -> Result<()> {
+        validate::check_document("document", &extraction.document)?;
         let mut st = self.lock();
         st.call(tenant, extraction.call_id)?;
         extraction.tenant_id = tenant;
@@ -616,13 +644,31 @@ impl WorkQueue for InMemoryJobStore {
         now: DateTime<Utc>,
         lease: Duration,
         limit: u32,
+        max_attempts: i32,
     ) -> Result<Vec<Call>> {
         if owner.is_empty() {
             return Err(Error::invalid("owner", "must not be empty"));
         }
+        if max_attempts < 1 {
+            return Err(Error::invalid("max_attempts", "must be at least 1"));
+        }
         let now = to_micros(now);
         let until = lease_deadline(now, lease)?;
         let mut st = self.lock();
+        for call in st.calls.values_mut() {
+            let p = &mut call.processing;
+            if p.state == CallState::Processing
+                && p.attempts >= max_attempts
+                && p.lease_until.is_none_or(|u| u <= now)
+            {
+                p.state = CallState::Dead;
+                p.last_error = Some(format!("lease expired {} times", p.attempts));
+                p.lease_owner = None;
+                p.lease_until = None;
+                p.next_attempt_at = None;
+                call.updated_at = crate::model::now();
+            }
+        }
         let mut due: Vec<(DateTime<Utc>, CallId)> = st
             .calls
             .values()
@@ -653,13 +699,13 @@ impl WorkQueue for InMemoryJobStore {
         &self,
         tenant: TenantId,
         id: CallId,
-        owner: &str,
+        lease: &Lease,
         now: DateTime<Utc>,
-        lease: Duration,
+        duration: Duration,
     ) -> Result<Call> {
-        let until = lease_deadline(to_micros(now), lease)?;
+        let until = lease_deadline(to_micros(now), duration)?;
         let mut st = self.lock();
-        let call = st.leased(tenant, id, owner, now)?;
+        let call = st.leased(tenant, id, lease, now)?;
         call.processing.lease_until = Some(until);
         call.updated_at = crate::model::now();
         Ok(call.clone())
@@ -669,13 +715,17 @@ impl WorkQueue for InMemoryJobStore {
         &self,
         tenant: TenantId,
         id: CallId,
-        owner: &str,
+        lease: &Lease,
         now: DateTime<Utc>,
         step: &str,
         data: Option<Value>,
     ) -> Result<Call> {
+        validate::check_text("step", step)?;
+        if let Some(d) = &data {
+            validate::check_document("data", d)?;
+        }
         let mut st = self.lock();
-        let call = st.leased(tenant, id, owner, now)?;
+        let call = st.leased(tenant, id, lease, now)?;
         call.processing.step = Some(step.to_owned());
         call.processing.checkpoint = data;
         call.updated_at = crate::model::now();
@@ -686,13 +736,13 @@ impl WorkQueue for InMemoryJobStore {
         &self,
         tenant: TenantId,
         id: CallId,
-        owner: &str,
+        lease: &Lease,
         now: DateTime<Utc>,
         outcome: CallState,
     ) -> Result<Call> {
         check_outcome(outcome)?;
         let mut st = self.lock();
-        let call = st.leased(tenant, id, owner, now)?;
+        let call = st.leased(tenant, id, lease, now)?;
         call.processing.state = outcome;
         call.processing.lease_owner = None;
         call.processing.lease_until = None;
@@ -705,18 +755,18 @@ impl WorkQueue for InMemoryJobStore {
         &self,
         tenant: TenantId,
         id: CallId,
-        owner: &str,
+        lease: &Lease,
         now: DateTime<Utc>,
         error: &str,
         next_attempt_at: DateTime<Utc>,
     ) -> Result<Call> {
         let mut st = self.lock();
-        let call = st.leased(tenant, id, owner, now)?;
+        let call = st.leased(tenant, id, lease, now)?;
         call.processing.state = CallState::Queued;
         call.processing.lease_owner = None;
         call.processing.lease_until = None;
         call.processing.next_attempt_at = Some(to_micros(next_attempt_at));
-        call.processing.last_error = Some(error.to_owned());
+        call.processing.last_error = Some(validate::error_text(error));
         call.updated_at = crate::model::now();
         Ok(call.clone())
     }
@@ -725,17 +775,17 @@ impl WorkQueue for InMemoryJobStore {
         &self,
         tenant: TenantId,
         id: CallId,
-        owner: &str,
+        lease: &Lease,
         now: DateTime<Utc>,
         reason: &str,
     ) -> Result<Call> {
         let mut st = self.lock();
-        let call = st.leased(tenant, id, owner, now)?;
+        let call = st.leased(tenant, id, lease, now)?;
         call.processing.state = CallState::Dead;
         call.processing.lease_owner = None;
         call.processing.lease_until = None;
         call.processing.next_attempt_at = None;
-        call.processing.last_error = Some(reason.to_owned());
+        call.processing.last_error = Some(validate::error_text(reason));
         call.updated_at = crate::model::now();
         Ok(call.clone())
     }
@@ -744,11 +794,11 @@ impl WorkQueue for InMemoryJobStore {
         &self,
         tenant: TenantId,
         id: CallId,
-        owner: &str,
+        lease: &Lease,
         now: DateTime<Utc>,
     ) -> Result<Call> {
         let mut st = self.lock();
-        let call = st.leased(tenant, id, owner, now)?;
+        let call = st.leased(tenant, id, lease, now)?;
         call.processing.state = CallState::Queued;
         call.processing.lease_owner = None;
         call.processing.lease_until = None;
@@ -1167,8 +1217,20 @@ impl JobBoard for InMemoryJobStore {
             });
         }
         let customer_changed = patch.customer_id.flatten();
+        let reject_double_booking = patch.reject_double_booking;
         let mut next = validate::apply_patch(current, patch)?;
         st.check_refs(tenant, customer_changed, None)?;
+        if reject_double_booking
+            && !next.stage.is_closed()
+            && let Some(s) = &next.schedule
+        {
+            let clash = st.overlapping(tenant, s.start, s.end, Some(id));
+            if !clash.is_empty() {
+                return Err(Error::DoubleBooked {
+                    conflicting: clash.iter().map(|j| j.id).collect(),
+                });
+            }
+        }
         next.version += 1;
         next.updated_at = now();
         st.jobs.insert(id, next.clone());
@@ -1235,6 +1297,7 @@ impl JobBoard for InMemoryJobStore {
         if body.is_empty() {
             return Err(Error::invalid("body", "must not be empty"));
         }
+        validate::check_text("body", body)?;
         let mut st = self.lock();
         st.job(tenant, job)?;
         let note = JobNote {

@@ -162,7 +162,7 @@ impl fmt::Display for Money {
 }
 
 /// A postal address as the caller gave it. All parts optional; [`Address::is_empty`] when nothing is known.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Address {
     /// Street and number.
@@ -562,6 +562,38 @@ pub struct Call {
     pub updated_at: DateTime<Utc>,
 }
 
+/// Proof of one claim, for the [`crate::WorkQueue`] lease operations: the owner that claimed the call and
+/// the claim's attempt number. A later claim of the same call (after this lease expired) has a higher
+/// attempt number, so this lease is then lost even if the owner string is the same.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Lease {
+    /// The claimer's owner string.
+    pub owner: String,
+    /// `processing.attempts` right after the claim.
+    pub attempt: i32,
+}
+
+impl Lease {
+    /// A lease from its parts (e.g. restored from a worker's own records).
+    pub fn new(owner: impl Into<String>, attempt: i32) -> Self {
+        Self {
+            owner: owner.into(),
+            attempt,
+        }
+    }
+}
+
+impl Call {
+    /// The lease a claim just gave this call (`None` unless it is `Processing` with an owner).
+    pub fn lease(&self) -> Option<Lease> {
+        let p = &self.processing;
+        match (&p.state, &p.lease_owner) {
+            (CallState::Processing, Some(owner)) => Some(Lease::new(owner.clone(), p.attempts)),
+            _ => None,
+        }
+    }
+}
+
 /// Input for [`crate::CallStore::record_call`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewCall {
@@ -582,7 +614,7 @@ pub struct NewCall {
 }
 
 /// A stored transcript: the transcriber's document (opaque JSON, already PII-redacted) plus summary columns.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 pub struct StoredTranscript {
     /// The call.
     pub call_id: CallId,
@@ -603,7 +635,7 @@ pub struct StoredTranscript {
 }
 
 /// A stored extraction: the extractor's document (opaque JSON) plus summary columns.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 pub struct StoredExtraction {
     /// The call.
     pub call_id: CallId,
@@ -668,7 +700,7 @@ pub struct NewCorrection {
 // ------------------------------------------------------------------------------------------------ customers
 
 /// A deduplicated person or organisation.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 pub struct Customer {
     /// Id.
     pub id: CustomerId,
@@ -689,7 +721,7 @@ pub struct Customer {
 }
 
 /// The customer part of an appointment, for [`crate::CustomerStore::find_or_create_customer`].
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct CustomerInput {
     /// Name as said.
     pub name: Option<String>,
@@ -934,7 +966,7 @@ pub struct JobSource {
 }
 
 /// A work order on the board.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 pub struct Job {
     /// Id.
     pub id: JobId,
@@ -974,7 +1006,7 @@ pub struct Job {
 
 /// Input for [`crate::JobBoard::create_job`]. Created jobs start in [`Stage::QuoteRequested`] at the end of the
 /// column.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Clone, PartialEq)]
 pub struct NewJob {
     /// The customer (must belong to the tenant).
     pub customer_id: Option<CustomerId>,
@@ -1027,7 +1059,7 @@ impl NewJob {
 }
 
 /// An edit of a job; `None` leaves a field unchanged, `Some(None)` clears an optional one.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct JobPatch {
     /// Title.
     pub title: Option<String>,
@@ -1047,6 +1079,9 @@ pub struct JobPatch {
     pub notes: Option<Option<String>>,
     /// Customer.
     pub customer_id: Option<Option<CustomerId>>,
+    /// Reject with [`Error::DoubleBooked`](crate::Error) when the patched job's schedule overlaps another open
+    /// job (checked whenever set and the job has a schedule, like [`NewJob::reject_double_booking`]).
+    pub reject_double_booking: bool,
 }
 
 /// One stage move.
@@ -1065,7 +1100,7 @@ pub struct StageChange {
 }
 
 /// A note on a job.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 pub struct JobNote {
     /// Id.
     pub id: NoteId,
@@ -1201,6 +1236,175 @@ pub struct Notification {
     pub read_at: Option<DateTime<Utc>>,
 }
 
+// ------------------------------------------------------------------------------------------------ redaction
+
+/// `Debug` of free text that may hold personal data (DESIGN §8): its length only.
+struct TextLen<'a>(&'a str);
+
+impl fmt::Debug for TextLen<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "<{} chars>", self.0.chars().count())
+    }
+}
+
+fn text_len(s: &Option<String>) -> Option<TextLen<'_>> {
+    s.as_deref().map(TextLen)
+}
+
+/// `Debug` of a JSON document that may hold personal data: its kind and size only.
+struct DocShape<'a>(&'a Value);
+
+impl fmt::Debug for DocShape<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Value::Object(m) => write!(f, "<object, {} keys>", m.len()),
+            Value::Array(a) => write!(f, "<array, {} items>", a.len()),
+            Value::String(s) => write!(f, "<string, {} chars>", s.chars().count()),
+            Value::Null => f.write_str("<null>"),
+            _ => f.write_str("<scalar>"),
+        }
+    }
+}
+
+/// Shows how many address parts are known, never their text.
+impl fmt::Debug for Address {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let known = self.parts().filter(Option::is_some).count();
+        write!(f, "Address(<{known} parts>)")
+    }
+}
+
+impl fmt::Debug for Customer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Customer")
+            .field("id", &self.id)
+            .field("tenant_id", &self.tenant_id)
+            .field("name", &TextLen(&self.name))
+            .field("phones", &self.phones)
+            .field("address", &self.address)
+            .field("merged_into", &self.merged_into)
+            .field("created_at", &self.created_at)
+            .field("updated_at", &self.updated_at)
+            .finish()
+    }
+}
+
+impl fmt::Debug for CustomerInput {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CustomerInput")
+            .field("name", &text_len(&self.name))
+            .field("phone", &self.phone)
+            .field("address", &self.address)
+            .field("source_call", &self.source_call)
+            .finish()
+    }
+}
+
+impl fmt::Debug for Job {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Job")
+            .field("id", &self.id)
+            .field("tenant_id", &self.tenant_id)
+            .field("customer_id", &self.customer_id)
+            .field("source", &self.source)
+            .field("title", &TextLen(&self.title))
+            .field("description", &TextLen(&self.description))
+            .field("address", &self.address)
+            .field("schedule", &self.schedule)
+            .field("recurrence", &self.recurrence)
+            .field("price", &self.price)
+            .field("urgency", &self.urgency)
+            .field("notes", &text_len(&self.notes))
+            .field("stage", &self.stage)
+            .field("position", &self.position)
+            .field("version", &self.version)
+            .field("created_at", &self.created_at)
+            .field("updated_at", &self.updated_at)
+            .finish()
+    }
+}
+
+impl fmt::Debug for NewJob {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("NewJob")
+            .field("customer_id", &self.customer_id)
+            .field("source", &self.source)
+            .field("title", &TextLen(&self.title))
+            .field("description", &TextLen(&self.description))
+            .field("address", &self.address)
+            .field("scheduled_start", &self.scheduled_start)
+            .field("scheduled_end", &self.scheduled_end)
+            .field("timezone", &self.timezone)
+            .field("recurrence", &self.recurrence)
+            .field("price", &self.price)
+            .field("urgency", &self.urgency)
+            .field("notes", &text_len(&self.notes))
+            .field("reject_double_booking", &self.reject_double_booking)
+            .finish()
+    }
+}
+
+impl fmt::Debug for JobPatch {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("JobPatch")
+            .field("title", &text_len(&self.title))
+            .field("description", &text_len(&self.description))
+            .field("address", &self.address)
+            .field("schedule", &self.schedule)
+            .field("recurrence", &self.recurrence)
+            .field("price", &self.price)
+            .field("urgency", &self.urgency)
+            .field("notes", &self.notes.as_ref().map(text_len))
+            .field("customer_id", &self.customer_id)
+            .field("reject_double_booking", &self.reject_double_booking)
+            .finish()
+    }
+}
+
+impl fmt::Debug for JobNote {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("JobNote")
+            .field("id", &self.id)
+            .field("tenant_id", &self.tenant_id)
+            .field("job_id", &self.job_id)
+            .field("actor", &self.actor)
+            .field("body", &TextLen(&self.body))
+            .field("created_at", &self.created_at)
+            .finish()
+    }
+}
+
+impl fmt::Debug for StoredTranscript {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("StoredTranscript")
+            .field("call_id", &self.call_id)
+            .field("tenant_id", &self.tenant_id)
+            .field("document", &DocShape(&self.document))
+            .field("language", &self.language)
+            .field("confidence", &self.confidence)
+            .field("provider", &self.provider)
+            .field("model", &self.model)
+            .field("created_at", &self.created_at)
+            .finish()
+    }
+}
+
+impl fmt::Debug for StoredExtraction {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("StoredExtraction")
+            .field("call_id", &self.call_id)
+            .field("tenant_id", &self.tenant_id)
+            .field("document", &DocShape(&self.document))
+            .field("call_kind", &self.call_kind)
+            .field("appointment_count", &self.appointment_count)
+            .field("confidence", &self.confidence)
+            .field("extractor", &self.extractor)
+            .field("model", &self.model)
+            .field("created_at", &self.created_at)
+            .finish()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1240,6 +1444,111 @@ mod tests {
         );
         assert!(PhoneNumber::normalize("555-1234").is_err());
         assert!(PhoneNumber::normalize("call 4155551234").is_err());
+    }
+
+    #[test]
+    fn debug_never_prints_personal_data() {
+        let address = Address {
+            line1: Some("42 Oak Street".into()),
+            city: Some("Yonkers".into()),
+            ..Address::default()
+        };
+        let input = CustomerInput {
+            name: Some("Maria Lopez".into()),
+            phone: Some(PhoneNumber::parse("+19145552177").unwrap()),
+            address: address.clone(),
+            source_call: None,
+        };
+        let mut job = NewJob::titled("Fix Maria's sink");
+        job.description = "Leak under the sink".into();
+        job.notes = Some("gate code 4711".into());
+        job.address = address.clone();
+        let patch = JobPatch {
+            title: Some("Maria again".into()),
+            notes: Some(Some("gate code 4711".into())),
+            address: Some(address.clone()),
+            ..JobPatch::default()
+        };
+        let now = now();
+        let stored = Job {
+            id: JobId::new(),
+            tenant_id: TenantId::new(),
+            customer_id: None,
+            source: None,
+            title: job.title.clone(),
+            description: job.description.clone(),
+            address: address.clone(),
+            schedule: None,
+            recurrence: None,
+            price: None,
+            urgency: Urgency::Normal,
+            notes: job.notes.clone(),
+            stage: Stage::QuoteRequested,
+            position: 1,
+            version: 1,
+            created_at: now,
+            updated_at: now,
+        };
+        let customer = Customer {
+            id: CustomerId::new(),
+            tenant_id: stored.tenant_id,
+            name: "Maria Lopez".into(),
+            phones: vec![PhoneNumber::parse("+19145552177").unwrap()],
+            address: address.clone(),
+            merged_into: None,
+            created_at: now,
+            updated_at: now,
+        };
+        let note = JobNote {
+            id: NoteId::new(),
+            tenant_id: stored.tenant_id,
+            job_id: stored.id,
+            actor: Actor::pipeline(),
+            body: "Maria prefers mornings".into(),
+            created_at: now,
+        };
+        let doc = serde_json::json!({"text": "Hi, this is Maria Lopez at 42 Oak Street"});
+        let transcript = StoredTranscript {
+            call_id: CallId::new(),
+            tenant_id: stored.tenant_id,
+            document: doc.clone(),
+            language: Some("en".into()),
+            confidence: Some(0.9),
+            provider: "whisper".into(),
+            model: None,
+            created_at: now,
+        };
+        let extraction = StoredExtraction {
+            call_id: transcript.call_id,
+            tenant_id: stored.tenant_id,
+            document: doc,
+            call_kind: "live".into(),
+            appointment_count: 1,
+            confidence: None,
+            extractor: "rules".into(),
+            model: None,
+            created_at: now,
+        };
+        let printed = [
+            format!("{address:?}"),
+            format!("{input:?}"),
+            format!("{job:?}"),
+            format!("{stored:?}"),
+            format!("{customer:?}"),
+            format!("{note:?}"),
+            format!("{transcript:?}"),
+            format!("{extraction:?}"),
+            format!("{patch:?}"),
+        ];
+        for text in &printed {
+            for secret in ["Maria", "Oak", "Yonkers", "5552177", "4711", "Leak", "mornings"] {
+                assert!(!text.contains(secret), "{secret} leaked in {text}");
+            }
+        }
+        assert_eq!(printed[0], "Address(<2 parts>)");
+        assert!(printed[3].contains(&format!("{:?}", stored.id)), "{}", printed[3]);
+        assert!(printed[3].contains("title: <16 chars>"), "{}", printed[3]);
+        assert!(printed[6].contains("<object, 1 keys>"), "{}", printed[6]);
     }
 
     #[test]

@@ -22,9 +22,14 @@ const COLLATE_C: &str = "";
 
 const CLAIM_SQL: &str = "UPDATE calls SET state = 'processing', lease_owner = $1, lease_until = $2, \
     attempts = attempts + 1, updated_at = $3 WHERE id IN (SELECT id FROM calls \
-    WHERE state IN ('queued', 'processing') AND (state = 'queued' OR (state = 'processing' AND (lease_until IS NULL OR lease_until <= $4))) \
+    WHERE state IN ('queued', 'processing') AND (state = 'queued' OR (state = 'processing' AND attempts < $6 AND (lease_until IS NULL OR lease_until <= $4))) \
     AND (next_attempt_at IS NULL OR next_attempt_at <= $4) \
     ORDER BY COALESCE(next_attempt_at, created_at), id LIMIT $5) RETURNING *";
+
+/// Buries calls whose lease expired after too many claims (they crash their worker) instead of claiming them.
+const BURY_SQL: &str = "UPDATE calls SET state = 'dead', last_error = 'lease expired ' || attempts || ' times', \
+    lease_owner = NULL, lease_until = NULL, next_attempt_at = NULL, updated_at = $1 \
+    WHERE state = 'processing' AND attempts >= $2 AND (lease_until IS NULL OR lease_until <= $3)";
 
 /// The claim's subquery reads before the statement writes; in an immediate transaction the write lock is
 /// taken first, so a concurrent writer can never invalidate the read snapshot (`SQLITE_BUSY_SNAPSHOT`).
@@ -38,6 +43,11 @@ async fn begin_write(
 
 /// Immediate transactions already serialise writers, so the double-booking check cannot race.
 async fn lock_tenant_schedule(_tx: &mut sqlx::Transaction<'static, Db>, _tenant: TenantId) -> Result<()> {
+    Ok(())
+}
+
+/// SQLite write transactions are already serial (`BEGIN IMMEDIATE`).
+async fn lock_tenant_customers(_tx: &mut sqlx::Transaction<'static, Db>, _tenant: TenantId) -> Result<()> {
     Ok(())
 }
 

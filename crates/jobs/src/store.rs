@@ -90,7 +90,8 @@ pub trait CallStore: Send + Sync + Debug + 'static {
     ) -> Result<Call>;
     /// Records the call's recording. A call in `Received` or `AwaitingRecording` becomes
     /// [`CallState::Queued`] (due now); later states keep their state (a duplicate callback changes nothing
-    /// but the reference).
+    /// but the reference). A `None` duration or storage key keeps the value already stored, so a duplicate
+    /// provider callback (which carries no storage key) never erases the key the worker wrote.
     async fn set_recording(&self, tenant: TenantId, id: CallId, recording: RecordingRef) -> Result<Call>;
     /// Attributes the call to a customer (of the same tenant).
     async fn link_call_customer(&self, tenant: TenantId, id: CallId, customer: CustomerId) -> Result<Call>;
@@ -115,35 +116,42 @@ pub trait CallStore: Send + Sync + Debug + 'static {
 ///
 /// A call is **due** when its state is `Queued`, or `Processing` with an expired lease (its worker died), and
 /// its `next_attempt_at` is absent or not after `now`. Claiming sets state `Processing`, the lease
-/// (`owner`, `now + lease`) and increments `attempts`. Every other method requires the caller's lease: held
-/// by `owner`, state `Processing` and `lease_until > now`, else [`Error::LeaseLost`] and nothing changes.
+/// (`owner`, `now + lease`) and increments `attempts`. Every other method requires the caller's [`Lease`]
+/// (take it from the claimed call with [`Call::lease`]): held by its owner **and** still at its attempt
+/// number (no later claim happened), state `Processing` and `lease_until > now`, else [`Error::LeaseLost`]
+/// and nothing changes. So even two tasks sharing one owner string cannot both write after a re-claim.
 /// Two claimers never hold the same call at the same time.
 #[async_trait]
 pub trait WorkQueue: Send + Sync + Debug + 'static {
     /// Atomically claims up to `limit` due calls of **any tenant**, oldest due first
     /// (`coalesce(next_attempt_at, created_at)`, then id).
+    ///
+    /// A call whose lease expired after `max_attempts` or more claims (its worker crashed or hung every time)
+    /// is not claimed again: it becomes [`CallState::Dead`] with `last_error` "lease expired N times" (use
+    /// [`RetryPolicy::max_attempts`]). `max_attempts < 1` is [`Error::InvalidInput`].
     async fn claim_calls(
         &self,
         owner: &str,
         now: DateTime<Utc>,
         lease: Duration,
         limit: u32,
+        max_attempts: i32,
     ) -> Result<Vec<Call>>;
     /// Extends the lease to `now + lease`.
     async fn extend_lease(
         &self,
         tenant: TenantId,
         id: CallId,
-        owner: &str,
+        lease: &Lease,
         now: DateTime<Utc>,
-        lease: Duration,
+        duration: Duration,
     ) -> Result<Call>;
     /// Saves progress: the step just finished and its data. A restarted worker resumes from it.
     async fn checkpoint(
         &self,
         tenant: TenantId,
         id: CallId,
-        owner: &str,
+        lease: &Lease,
         now: DateTime<Utc>,
         step: &str,
         data: Option<Value>,
@@ -154,7 +162,7 @@ pub trait WorkQueue: Send + Sync + Debug + 'static {
         &self,
         tenant: TenantId,
         id: CallId,
-        owner: &str,
+        lease: &Lease,
         now: DateTime<Utc>,
         outcome: CallState,
     ) -> Result<Call>;
@@ -163,7 +171,7 @@ pub trait WorkQueue: Send + Sync + Debug + 'static {
         &self,
         tenant: TenantId,
         id: CallId,
-        owner: &str,
+        lease: &Lease,
         now: DateTime<Utc>,
         error: &str,
         next_attempt_at: DateTime<Utc>,
@@ -173,7 +181,7 @@ pub trait WorkQueue: Send + Sync + Debug + 'static {
         &self,
         tenant: TenantId,
         id: CallId,
-        owner: &str,
+        lease: &Lease,
         now: DateTime<Utc>,
         reason: &str,
     ) -> Result<Call>;
@@ -183,7 +191,7 @@ pub trait WorkQueue: Send + Sync + Debug + 'static {
         &self,
         tenant: TenantId,
         id: CallId,
-        owner: &str,
+        lease: &Lease,
         now: DateTime<Utc>,
     ) -> Result<Call>;
 }
@@ -237,19 +245,19 @@ pub trait WorkQueueExt: WorkQueue {
     async fn fail_call(
         &self,
         call: &Call,
-        owner: &str,
+        lease: &Lease,
         now: DateTime<Utc>,
         error: &str,
         retryable: bool,
         policy: &RetryPolicy,
     ) -> Result<Call> {
         if !retryable || call.processing.attempts >= policy.max_attempts {
-            self.kill_call(call.tenant_id, call.id, owner, now, error).await
+            self.kill_call(call.tenant_id, call.id, lease, now, error).await
         } else {
             let delay = policy.delay(call.id, call.processing.attempts);
             let next =
                 now + chrono::Duration::from_std(delay).map_err(|e| Error::InvalidState(e.to_string()))?;
-            self.retry_call(call.tenant_id, call.id, owner, now, error, to_micros(next))
+            self.retry_call(call.tenant_id, call.id, lease, now, error, to_micros(next))
                 .await
         }
     }
@@ -323,7 +331,8 @@ pub trait JobBoard: Send + Sync + Debug + 'static {
     /// Jobs matching the filter, ordered by position then id (the board's order within a stage).
     async fn list_jobs(&self, tenant: TenantId, filter: &JobFilter, page: Page) -> Result<Vec<Job>>;
     /// Edits a job if its version is still `expected_version` (else [`Error::Conflict`], nothing written);
-    /// bumps the version. Same validation as creation.
+    /// bumps the version. Same validation as creation. With `patch.reject_double_booking`, a schedule that
+    /// overlaps another open job is [`Error::DoubleBooked`] and nothing is written.
     async fn update_job(
         &self,
         tenant: TenantId,
@@ -408,7 +417,8 @@ pub trait ActivityStore: Send + Sync + Debug + 'static {
 pub struct Booking {
     /// The job (new, or the one already booked from the same source).
     pub job: Job,
-    /// How the customer was found; `None` when the job already existed (nothing was matched again).
+    /// How the customer was found; `None` when the job already existed (nothing was matched again, or a
+    /// concurrent retry booked it first): the job's own `customer_id` is then the customer to use.
     pub customer: Option<CustomerMatch>,
 }
 
@@ -441,10 +451,10 @@ pub trait JobStoreExt: CustomerStore + JobBoard {
         let found = self.find_or_create_customer(tenant, customer).await?;
         job.customer_id = Some(found.customer.id);
         let job = self.create_job(tenant, job, actor).await?;
-        Ok(Booking {
-            job,
-            customer: Some(found),
-        })
+        // A concurrent retry booked the job first: its customer is the job's, not the one just found (which
+        // may be a duplicate created by this retry and is then not reported as the booking's customer).
+        let customer = (job.customer_id == Some(found.customer.id)).then_some(found);
+        Ok(Booking { job, customer })
     }
 }
 

@@ -21,13 +21,17 @@ pub async fn check_all(store: Arc<dyn JobStore>) {
     check_tenants(store.as_ref()).await;
     check_calls(store.as_ref()).await;
     check_claiming(store.as_ref()).await;
+    check_claim_limit(store.as_ref()).await;
     check_customers(store.as_ref()).await;
     check_jobs(store.as_ref()).await;
     check_booking(store.as_ref()).await;
     check_activity(store.as_ref()).await;
     check_tenant_isolation(store.as_ref()).await;
+    check_nul_rejected(store.as_ref()).await;
+    check_rebooking(store.as_ref()).await;
     check_concurrent_claims(store.clone(), 4, 40).await;
     check_concurrent_edits(store.clone(), 8).await;
+    check_concurrent_customers(store.clone(), 8).await;
 }
 
 /// A tenant in `America/New_York` with a unique name.
@@ -37,6 +41,9 @@ pub async fn new_tenant(store: &dyn JobStore, name: &str) -> Tenant {
         .await
         .unwrap()
 }
+
+/// The claim limit the checks pass to [`WorkQueue::claim_calls`].
+const MAX_ATTEMPTS: i32 = 5;
 
 /// A fixed instant: 2026-03-10 14:00 UTC.
 pub fn t0() -> DateTime<Utc> {
@@ -202,7 +209,20 @@ pub async fn check_calls(store: &dyn JobStore) {
     };
     let c = store.set_recording(t.id, call.id, rec.clone()).await.unwrap();
     assert_eq!(c.processing.state, CallState::Queued);
-    assert_eq!(c.recording, Some(rec));
+    assert_eq!(c.recording, Some(rec.clone()));
+    // A duplicate provider callback carries no storage key (nor, sometimes, a duration): it keeps both.
+    let duplicate = RecordingRef {
+        provider_recording_id: "RE1".into(),
+        duration_seconds: None,
+        storage_key: None,
+    };
+    let c = store.set_recording(t.id, call.id, duplicate).await.unwrap();
+    assert_eq!(
+        c.recording,
+        Some(rec.clone()),
+        "a duplicate callback keeps the stored key"
+    );
+    assert_eq!(store.get_call(t.id, call.id).await.unwrap().recording, Some(rec));
     let c = store
         .update_call_status(t.id, call.id, "completed", None)
         .await
@@ -293,6 +313,215 @@ pub async fn check_calls(store: &dyn JobStore) {
     assert_eq!(page2.len(), 1);
 }
 
+/// NUL characters (which Postgres cannot store) are [`Error::InvalidInput`] naming the field on every backend,
+/// and nothing is written.
+pub async fn check_nul_rejected(store: &dyn JobStore) {
+    fn field_of(r: Result<impl std::fmt::Debug, Error>) -> &'static str {
+        match r {
+            Err(Error::InvalidInput(errors)) => errors[0].field,
+            other => panic!("expected InvalidInput, got {other:?}"),
+        }
+    }
+    assert_eq!(
+        field_of(
+            store
+                .create_tenant(NewTenant::new("Nul\0Co", TimeZone::UTC))
+                .await
+        ),
+        "name"
+    );
+    let t = new_tenant(store, "Nul checks").await;
+    assert_eq!(
+        field_of(store.update_tenant_settings(t.id, json!({"a": "x\u{0}y"})).await),
+        "settings"
+    );
+    let customer = CustomerInput {
+        name: Some("Ana\0".into()),
+        ..CustomerInput::default()
+    };
+    assert_eq!(
+        field_of(store.find_or_create_customer(t.id, customer.clone()).await),
+        "name"
+    );
+    assert_eq!(field_of(store.create_customer(t.id, customer).await), "name");
+    let customer = CustomerInput {
+        name: Some("Ana".into()),
+        address: addr("1 Elm\0", "10701"),
+        ..CustomerInput::default()
+    };
+    assert_eq!(
+        field_of(store.find_or_create_customer(t.id, customer).await),
+        "address"
+    );
+    assert!(
+        store.search_customers(t.id, "", 10).await.unwrap().is_empty(),
+        "nothing written"
+    );
+    assert_eq!(
+        field_of(
+            store
+                .create_job(t.id, NewJob::titled("Sink\0"), Actor::pipeline())
+                .await
+        ),
+        "title"
+    );
+    let mut job = NewJob::titled("Sink");
+    job.notes = Some("gate\0".into());
+    assert_eq!(
+        field_of(store.create_job(t.id, job, Actor::pipeline()).await),
+        "notes"
+    );
+    let job = store
+        .create_job(t.id, NewJob::titled("Sink"), Actor::pipeline())
+        .await
+        .unwrap();
+    let patch = JobPatch {
+        description: Some("a\0b".into()),
+        ..JobPatch::default()
+    };
+    assert_eq!(
+        field_of(
+            store
+                .update_job(t.id, job.id, job.version, patch, Actor::pipeline())
+                .await
+        ),
+        "description"
+    );
+    assert_eq!(
+        field_of(store.add_note(t.id, job.id, Actor::pipeline(), "x\0").await),
+        "body"
+    );
+    let call = queued_call(store, t.id, "CA-NUL").await;
+    let transcript = StoredTranscript {
+        call_id: call.id,
+        tenant_id: t.id,
+        document: json!({"text": "hello\u{0}"}),
+        language: None,
+        confidence: None,
+        provider: "fake".into(),
+        model: None,
+        created_at: t0(),
+    };
+    assert_eq!(field_of(store.put_transcript(t.id, transcript).await), "document");
+    assert_eq!(store.get_transcript(t.id, call.id).await.unwrap(), None);
+    // An error reason is not input to reject: its NUL is replaced, and recording it never fails.
+    let now = t0() + chrono::Duration::days(7400);
+    let claimed = claim_one(store, t.id, call.id, "nul", now).await;
+    let retried = store
+        .retry_call(t.id, call.id, &claimed.lease().unwrap(), now, "bad\0byte", now)
+        .await
+        .unwrap();
+    assert_eq!(retried.processing.last_error.as_deref(), Some("bad\u{fffd}byte"));
+}
+
+/// `update_job` with `reject_double_booking` refuses a schedule that overlaps another open job (not the job
+/// itself), and writes nothing; without the flag an overlap is allowed.
+pub async fn check_rebooking(store: &dyn JobStore) {
+    let t = new_tenant(store, "Rebooking").await;
+    let at = |h: i64| t0() + chrono::Duration::hours(h);
+    let slot = |start: i64, title: &str| NewJob {
+        scheduled_start: Some(at(start)),
+        scheduled_end: Some(at(start + 1)),
+        ..NewJob::titled(title)
+    };
+    let a = store
+        .create_job(t.id, slot(1, "A"), Actor::pipeline())
+        .await
+        .unwrap();
+    let b = store
+        .create_job(t.id, slot(3, "B"), Actor::pipeline())
+        .await
+        .unwrap();
+    let onto_a = JobPatch {
+        schedule: Some(Some(Schedule {
+            start: at(1),
+            end: at(2),
+            timezone: TimeZone::UTC,
+        })),
+        reject_double_booking: true,
+        ..JobPatch::default()
+    };
+    match store
+        .update_job(t.id, b.id, b.version, onto_a.clone(), Actor::pipeline())
+        .await
+    {
+        Err(Error::DoubleBooked { conflicting }) => assert_eq!(conflicting, vec![a.id]),
+        other => panic!("expected DoubleBooked, got {other:?}"),
+    }
+    assert_eq!(store.get_job(t.id, b.id).await.unwrap(), b, "nothing written");
+    let renamed = store
+        .update_job(
+            t.id,
+            b.id,
+            b.version,
+            JobPatch {
+                title: Some("B2".into()),
+                reject_double_booking: true,
+                ..JobPatch::default()
+            },
+            Actor::pipeline(),
+        )
+        .await
+        .unwrap();
+    let overbooked = store
+        .update_job(
+            t.id,
+            b.id,
+            renamed.version,
+            JobPatch {
+                reject_double_booking: false,
+                ..onto_a
+            },
+            Actor::pipeline(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(overbooked.schedule.unwrap().start, at(1));
+}
+
+/// A call whose worker dies every time (its lease expires) is claimed `max_attempts` times, then buried as
+/// dead instead of being claimed forever.
+pub async fn check_claim_limit(store: &dyn JobStore) {
+    let t = new_tenant(store, "Crashing").await;
+    let call = queued_call(store, t.id, "CQ-CRASH").await;
+    let lease = Duration::from_secs(60);
+    assert!(matches!(
+        store.claim_calls("w", t0(), lease, 1, 0).await,
+        Err(Error::InvalidInput(_))
+    ));
+    // Later than every other check's instants, so this call is the due one of this tenant.
+    let start = t0() + chrono::Duration::days(7300);
+    let mut attempts_seen = Vec::new();
+    for round in 0..4 {
+        let now = start + chrono::Duration::minutes(2 * round);
+        loop {
+            let claimed = store.claim_calls("crashy", now, lease, 50, 3).await.unwrap();
+            if claimed.is_empty() {
+                break;
+            }
+            attempts_seen.extend(
+                claimed
+                    .iter()
+                    .filter(|c| c.id == call.id)
+                    .map(|c| c.processing.attempts),
+            );
+        }
+        // The worker "crashes": nothing is released, the lease just runs out before the next round.
+    }
+    assert_eq!(attempts_seen, [1, 2, 3], "claimed exactly max_attempts times");
+    let dead = store.get_call(t.id, call.id).await.unwrap();
+    assert_eq!(dead.processing.state, CallState::Dead);
+    assert_eq!(
+        dead.processing.last_error.as_deref(),
+        Some("lease expired 3 times")
+    );
+    assert_eq!(dead.processing.lease_owner, None);
+    // A person can still requeue it.
+    let again = store.requeue_call(t.id, call.id).await.unwrap();
+    assert_eq!(again.processing.state, CallState::Queued);
+    assert_eq!(again.processing.attempts, 0);
+}
+
 /// Claiming, leases, checkpoints, retries, dead calls.
 pub async fn check_claiming(store: &dyn JobStore) {
     let t = new_tenant(store, "Queue").await;
@@ -303,7 +532,10 @@ pub async fn check_claiming(store: &dyn JobStore) {
     let now = t0() + chrono::Duration::days(3650);
     let mut mine = Vec::new();
     loop {
-        let claimed = store.claim_calls("w1", now, lease, 50).await.unwrap();
+        let claimed = store
+            .claim_calls("w1", now, lease, 50, MAX_ATTEMPTS)
+            .await
+            .unwrap();
         if claimed.is_empty() {
             break;
         }
@@ -315,6 +547,8 @@ pub async fn check_claiming(store: &dyn JobStore) {
         "only the queued call is due, the received one is not"
     );
     let c = &mine[0];
+    let w1 = c.lease().unwrap();
+    assert_eq!(w1, Lease::new("w1", 1));
     assert_eq!(c.id, a.id);
     assert_eq!(c.processing.state, CallState::Processing);
     assert_eq!(c.processing.lease_owner.as_deref(), Some("w1"));
@@ -325,7 +559,7 @@ pub async fn check_claiming(store: &dyn JobStore) {
     );
     assert!(
         store
-            .claim_calls("w2", now, lease, 50)
+            .claim_calls("w2", now, lease, 50, MAX_ATTEMPTS)
             .await
             .unwrap()
             .iter()
@@ -334,20 +568,22 @@ pub async fn check_claiming(store: &dyn JobStore) {
     let _ = received;
 
     let c = store
-        .checkpoint(t.id, a.id, "w1", now, "transcribed", Some(json!({"chars": 120})))
+        .checkpoint(t.id, a.id, &w1, now, "transcribed", Some(json!({"chars": 120})))
         .await
         .unwrap();
     assert_eq!(c.processing.step.as_deref(), Some("transcribed"));
     assert_eq!(c.processing.checkpoint, Some(json!({"chars": 120})));
     assert!(matches!(
-        store.checkpoint(t.id, a.id, "w2", now, "x", None).await,
+        store
+            .checkpoint(t.id, a.id, &Lease::new("w2", 1), now, "x", None)
+            .await,
         Err(Error::LeaseLost)
     ));
 
     // The lease expires: another worker reclaims; the first worker has lost it.
     let later = now + chrono::Duration::seconds(61);
     let re: Vec<Call> = store
-        .claim_calls("w2", later, lease, 100)
+        .claim_calls("w2", later, lease, 100, MAX_ATTEMPTS)
         .await
         .unwrap()
         .into_iter()
@@ -355,17 +591,27 @@ pub async fn check_claiming(store: &dyn JobStore) {
         .collect();
     assert_eq!(re.len(), 1);
     assert_eq!(re[0].processing.attempts, 2);
+    let w2 = re[0].lease().unwrap();
+    assert!(
+        matches!(
+            store
+                .checkpoint(t.id, a.id, &Lease::new("w2", 1), later, "x", None)
+                .await,
+            Err(Error::LeaseLost)
+        ),
+        "an older claim by the same owner has lost the lease"
+    );
     assert_eq!(
         re[0].processing.step.as_deref(),
         Some("transcribed"),
         "checkpoint survives a reclaim"
     );
     assert!(matches!(
-        store.finish_call(t.id, a.id, "w1", later, CallState::Done).await,
+        store.finish_call(t.id, a.id, &w1, later, CallState::Done).await,
         Err(Error::LeaseLost)
     ));
     let c = store
-        .extend_lease(t.id, a.id, "w2", later, Duration::from_secs(600))
+        .extend_lease(t.id, a.id, &w2, later, Duration::from_secs(600))
         .await
         .unwrap();
     assert_eq!(
@@ -376,19 +622,25 @@ pub async fn check_claiming(store: &dyn JobStore) {
     // Retry later: not due before next_attempt_at.
     let next = later + chrono::Duration::seconds(30);
     let c = store
-        .retry_call(t.id, a.id, "w2", later, "transcriber timed out", next)
+        .retry_call(t.id, a.id, &w2, later, "transcriber timed out", next)
         .await
         .unwrap();
     assert_eq!(c.processing.state, CallState::Queued);
     assert_eq!(c.processing.last_error.as_deref(), Some("transcriber timed out"));
     assert_eq!(c.processing.lease_owner, None);
     let early = store
-        .claim_calls("w3", later + chrono::Duration::seconds(29), lease, 100)
+        .claim_calls(
+            "w3",
+            later + chrono::Duration::seconds(29),
+            lease,
+            100,
+            MAX_ATTEMPTS,
+        )
         .await
         .unwrap();
     assert!(early.iter().all(|c| c.id != a.id), "not due yet");
     let c = store
-        .claim_calls("w3", next, lease, 100)
+        .claim_calls("w3", next, lease, 100, MAX_ATTEMPTS)
         .await
         .unwrap()
         .into_iter()
@@ -397,7 +649,10 @@ pub async fn check_claiming(store: &dyn JobStore) {
     assert_eq!(c.processing.attempts, 3);
 
     // Release does not count as an attempt.
-    let c = store.release_call(t.id, a.id, "w3", next).await.unwrap();
+    let c = store
+        .release_call(t.id, a.id, &c.lease().unwrap(), next)
+        .await
+        .unwrap();
     assert_eq!(c.processing.attempts, 2);
     assert_eq!(c.processing.state, CallState::Queued);
 
@@ -410,13 +665,15 @@ pub async fn check_claiming(store: &dyn JobStore) {
     let c = claim_one(store, t.id, a.id, "w4", next).await;
     assert_eq!(c.processing.attempts, 3);
     let dead = store
-        .fail_call(&c, "w4", next, "provider said 400", true, &policy)
+        .fail_call(&c, &c.lease().unwrap(), next, "provider said 400", true, &policy)
         .await
         .unwrap();
     assert_eq!(dead.processing.state, CallState::Dead);
     assert_eq!(dead.processing.last_error.as_deref(), Some("provider said 400"));
     assert!(matches!(
-        store.finish_call(t.id, a.id, "w4", next, CallState::Done).await,
+        store
+            .finish_call(t.id, a.id, &Lease::new("w4", 3), next, CallState::Done)
+            .await,
         Err(Error::LeaseLost)
     ));
     let c = store.requeue_call(t.id, a.id).await.unwrap();
@@ -426,7 +683,7 @@ pub async fn check_claiming(store: &dyn JobStore) {
     );
     let c = claim_one(store, t.id, a.id, "w5", next).await;
     let retried = store
-        .fail_call(&c, "w5", next, "flaky", true, &policy)
+        .fail_call(&c, &c.lease().unwrap(), next, "flaky", true, &policy)
         .await
         .unwrap();
     assert_eq!(retried.processing.state, CallState::Queued);
@@ -435,16 +692,19 @@ pub async fn check_claiming(store: &dyn JobStore) {
         delay >= chrono::Duration::seconds(5) && delay <= chrono::Duration::seconds(10),
         "{delay}"
     );
-    claim_one(store, t.id, a.id, "w6", next + chrono::Duration::seconds(10)).await;
+    let w6 = claim_one(store, t.id, a.id, "w6", next + chrono::Duration::seconds(10))
+        .await
+        .lease()
+        .unwrap();
     assert!(matches!(
-        store.finish_call(t.id, a.id, "w6", next, CallState::Queued).await,
+        store.finish_call(t.id, a.id, &w6, next, CallState::Queued).await,
         Err(Error::InvalidInput(_))
     ));
     let done = store
         .finish_call(
             t.id,
             a.id,
-            "w6",
+            &w6,
             next + chrono::Duration::seconds(10),
             CallState::NeedsReview,
         )
@@ -463,7 +723,7 @@ async fn claim_one(
 ) -> Call {
     for _ in 0..1000 {
         let claimed = store
-            .claim_calls(owner, now, Duration::from_secs(60), 100)
+            .claim_calls(owner, now, Duration::from_secs(60), 100, MAX_ATTEMPTS)
             .await
             .unwrap();
         if let Some(c) = claimed.iter().find(|c| c.id == id) {
@@ -491,7 +751,7 @@ pub async fn check_concurrent_claims(store: Arc<dyn JobStore>, claimers: usize, 
             let mut got = Vec::new();
             loop {
                 let batch = store
-                    .claim_calls(&owner, now, Duration::from_secs(300), 3)
+                    .claim_calls(&owner, now, Duration::from_secs(300), 3, MAX_ATTEMPTS)
                     .await
                     .unwrap();
                 if batch.is_empty() {
@@ -557,6 +817,88 @@ pub async fn check_concurrent_edits(store: Arc<dyn JobStore>, writers: usize) {
     assert_eq!(
         stored.title, wins[0].title,
         "the winner's write is what is stored"
+    );
+}
+
+/// Concurrent find-or-create of one new number creates one customer; concurrent bookings from one source
+/// return one job (never a database error) and never report a customer that is not the job's; two opposite
+/// concurrent merges never form a cycle.
+pub async fn check_concurrent_customers(store: Arc<dyn JobStore>, tasks: usize) {
+    let t = new_tenant(store.as_ref(), "Concurrent customers").await;
+    let input = CustomerInput {
+        name: Some("Rosa Diaz".into()),
+        phone: Some(phone("+17185550142")),
+        address: Address::default(),
+        source_call: None,
+    };
+    let mut handles = Vec::new();
+    for _ in 0..tasks {
+        let (store, input) = (store.clone(), input.clone());
+        handles.push(tokio::spawn(async move {
+            store.find_or_create_customer(t.id, input).await
+        }));
+    }
+    let mut ids = std::collections::HashSet::new();
+    for h in handles {
+        ids.insert(h.await.unwrap().unwrap().customer.id);
+    }
+    assert_eq!(ids.len(), 1, "one new number, one customer");
+
+    let (call, _) = store.record_call(t.id, new_call("CC1")).await.unwrap();
+    let job = NewJob {
+        source: Some(JobSource {
+            call_id: call.id,
+            appointment_index: 0,
+        }),
+        ..NewJob::titled("Leak")
+    };
+    let mut handles = Vec::new();
+    for i in 0..tasks {
+        let (store, job) = (store.clone(), job.clone());
+        // Names only: each task that gets to find-or-create makes its own customer.
+        let input = CustomerInput {
+            name: Some(format!("Caller {i}")),
+            phone: None,
+            address: Address::default(),
+            source_call: None,
+        };
+        handles.push(tokio::spawn(async move {
+            store.book_appointment(t.id, input, job, Actor::pipeline()).await
+        }));
+    }
+    let mut jobs = std::collections::HashSet::new();
+    for h in handles {
+        let booking = h.await.unwrap().unwrap();
+        jobs.insert(booking.job.id);
+        if let Some(found) = booking.customer {
+            assert_eq!(booking.job.customer_id, Some(found.customer.id));
+        }
+    }
+    assert_eq!(jobs.len(), 1, "one source, one job");
+
+    let a = store.create_customer(t.id, input.clone()).await.unwrap();
+    let b = store.create_customer(t.id, input).await.unwrap();
+    let (s1, s2) = (store.clone(), store.clone());
+    let ab = tokio::spawn(async move { s1.merge_customers(t.id, b.id, a.id, Actor::pipeline()).await });
+    let ba = tokio::spawn(async move { s2.merge_customers(t.id, a.id, b.id, Actor::pipeline()).await });
+    let (ab, ba) = (ab.await.unwrap(), ba.await.unwrap());
+    assert_eq!(
+        usize::from(ab.is_ok()) + usize::from(ba.is_ok()),
+        1,
+        "exactly one of two opposite merges wins: {ab:?} {ba:?}"
+    );
+    for r in [ab, ba] {
+        if let Err(e) = r {
+            assert!(matches!(e, Error::InvalidState(_)), "{e}");
+        }
+    }
+    let (a, b) = (
+        store.get_customer(t.id, a.id).await.unwrap(),
+        store.get_customer(t.id, b.id).await.unwrap(),
+    );
+    assert!(
+        a.merged_into.is_none() || b.merged_into.is_none(),
+        "no merge cycle"
     );
 }
 

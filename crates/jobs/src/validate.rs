@@ -109,6 +109,11 @@ pub(crate) fn apply_patch(job: &Job, patch: JobPatch) -> Result<Job> {
 }
 
 fn validate_job(job: &Job, errors: &mut Vec<FieldError>) {
+    no_nul("title", &job.title, errors);
+    no_nul("description", &job.description, errors);
+    no_nul("notes", job.notes.as_deref().unwrap_or(""), errors);
+    no_nul("recurrence", job.recurrence.as_deref().unwrap_or(""), errors);
+    no_nul_address("address", &job.address, errors);
     let len = job.title.chars().count();
     if len == 0 {
         errors.push(FieldError::new("title", "must not be empty"));
@@ -164,4 +169,62 @@ pub(crate) fn job_text_matches(job: &Job, text: &str) -> bool {
             .notes
             .as_deref()
             .is_some_and(|n| n.to_ascii_lowercase().contains(&needle))
+}
+
+/// Postgres cannot store NUL in text or `\u0000` in JSONB, so every backend rejects it the same way.
+const NUL_MESSAGE: &str = "must not contain NUL characters";
+
+/// Adds a field error when `text` contains NUL.
+pub(crate) fn no_nul(field: &'static str, text: &str, errors: &mut Vec<FieldError>) {
+    if text.contains('\0') {
+        errors.push(FieldError::new(field, NUL_MESSAGE));
+    }
+}
+
+/// Adds a field error when any part of `address` contains NUL.
+pub(crate) fn no_nul_address(field: &'static str, address: &Address, errors: &mut Vec<FieldError>) {
+    let parts = [
+        &address.line1,
+        &address.line2,
+        &address.city,
+        &address.region,
+        &address.postal_code,
+        &address.country,
+    ];
+    if parts
+        .iter()
+        .any(|p| p.as_deref().is_some_and(|t| t.contains('\0')))
+    {
+        errors.push(FieldError::new(field, NUL_MESSAGE));
+    }
+}
+
+/// [`Error::InvalidInput`] when `text` contains NUL.
+pub(crate) fn check_text(field: &'static str, text: &str) -> Result<()> {
+    if text.contains('\0') {
+        return Err(Error::invalid(field, NUL_MESSAGE));
+    }
+    Ok(())
+}
+
+/// [`Error::InvalidInput`] when any string or key in the JSON document contains NUL.
+pub(crate) fn check_document(field: &'static str, doc: &serde_json::Value) -> Result<()> {
+    fn has_nul(v: &serde_json::Value) -> bool {
+        match v {
+            serde_json::Value::String(s) => s.contains('\0'),
+            serde_json::Value::Array(a) => a.iter().any(has_nul),
+            serde_json::Value::Object(m) => m.iter().any(|(k, v)| k.contains('\0') || has_nul(v)),
+            _ => false,
+        }
+    }
+    if has_nul(doc) {
+        return Err(Error::invalid(field, NUL_MESSAGE));
+    }
+    Ok(())
+}
+
+/// An error reason as stored in `last_error`: NUL (which Postgres cannot store) becomes U+FFFD, so recording
+/// a provider's odd error message can never itself fail.
+pub(crate) fn error_text(text: &str) -> String {
+    text.replace('\0', "\u{fffd}")
 }

@@ -23,7 +23,8 @@ async fn many_claimers_on_postgres_never_share_a_call() {
     };
     let store = callbook_jobs::open(&url).await.unwrap();
     testing::check_concurrent_claims(store.clone(), 8, 200).await;
-    testing::check_concurrent_edits(store, 16).await;
+    testing::check_concurrent_edits(store.clone(), 16).await;
+    testing::check_concurrent_customers(store, 16).await;
 }
 
 #[tokio::test]
@@ -37,4 +38,31 @@ async fn reopening_postgres_does_not_rerun_migrations() {
     };
     let store = callbook_jobs::PostgresJobStore::open(&url).await.unwrap();
     assert_eq!(store.get_tenant(tenant.id).await.unwrap(), tenant);
+}
+
+/// Migration 0002: the database itself refuses a negative price or an amount without a currency.
+#[tokio::test]
+async fn the_database_refuses_bad_prices() {
+    use callbook_jobs::*;
+    let Some(url) = pg::fresh_database("prices").await else {
+        return;
+    };
+    let store = PostgresJobStore::open(&url).await.unwrap();
+    let tenant = testing::new_tenant(&store, "Prices").await;
+    let mut new = NewJob::titled("Boiler");
+    new.price = Some(Money::new(8900, "USD"));
+    let job = store.create_job(tenant.id, new, Actor::pipeline()).await.unwrap();
+    for sql in [
+        "UPDATE jobs SET price_minor = -1 WHERE id = $1",
+        "UPDATE jobs SET currency = NULL WHERE id = $1",
+        "UPDATE jobs SET price_minor = NULL WHERE id = $1",
+    ] {
+        let err = sqlx::query(sql).bind(job.id).execute(store.pool()).await;
+        assert!(err.is_err(), "{sql} was accepted");
+    }
+    sqlx::query("UPDATE jobs SET price_minor = NULL, currency = NULL WHERE id = $1")
+        .bind(job.id)
+        .execute(store.pool())
+        .await
+        .unwrap();
 }

@@ -60,7 +60,7 @@ async fn claimers_in_two_pools_on_one_file_never_share_a_call() {
             let mut got = Vec::new();
             loop {
                 let batch = store
-                    .claim_calls(&owner, now, Duration::from_secs(60), 2)
+                    .claim_calls(&owner, now, Duration::from_secs(60), 2, 5)
                     .await
                     .unwrap();
                 if batch.is_empty() {
@@ -68,7 +68,13 @@ async fn claimers_in_two_pools_on_one_file_never_share_a_call() {
                 }
                 for c in &batch {
                     store
-                        .finish_call(c.tenant_id, c.id, &owner, now, callbook_jobs::CallState::Done)
+                        .finish_call(
+                            c.tenant_id,
+                            c.id,
+                            &c.lease().unwrap(),
+                            now,
+                            callbook_jobs::CallState::Done,
+                        )
                         .await
                         .unwrap();
                 }
@@ -84,4 +90,28 @@ async fn claimers_in_two_pools_on_one_file_never_share_a_call() {
     let unique: BTreeSet<_> = all.iter().copied().collect();
     assert_eq!(all.len(), unique.len(), "a call was claimed twice");
     assert_eq!(unique, ids);
+}
+
+/// Migration 0002: the database itself refuses a negative price or an amount without a currency.
+#[tokio::test]
+async fn the_database_refuses_bad_prices() {
+    use callbook_jobs::*;
+    let store = SqliteJobStore::open("sqlite::memory:").await.unwrap();
+    let tenant = testing::new_tenant(&store, "Prices").await;
+    let mut new = NewJob::titled("Boiler");
+    new.price = Some(Money::new(8900, "USD"));
+    let job = store.create_job(tenant.id, new, Actor::pipeline()).await.unwrap();
+    for sql in [
+        "UPDATE jobs SET price_minor = -1 WHERE id = $1",
+        "UPDATE jobs SET currency = NULL WHERE id = $1",
+        "UPDATE jobs SET price_minor = NULL WHERE id = $1",
+    ] {
+        let err = sqlx::query(sql).bind(job.id).execute(store.pool()).await;
+        assert!(err.is_err(), "{sql} was accepted");
+    }
+    sqlx::query("UPDATE jobs SET price_minor = NULL, currency = NULL WHERE id = $1")
+        .bind(job.id)
+        .execute(store.pool())
+        .await
+        .unwrap();
 }

@@ -195,6 +195,17 @@ struct Side {
     labels: HashMap<String, usize>,
 }
 
+/// The lease of `owner` at the call's current attempt number (0 when the call is not visible): a stale or
+/// foreign owner still loses the lease, and both stores see the same lease when they agree.
+async fn lease_at(s: &Arc<dyn JobStore>, owner: String, tenant: TenantId, id: CallId) -> Lease {
+    let attempt = s
+        .get_call(tenant, id)
+        .await
+        .map(|c| c.processing.attempts)
+        .unwrap_or(0);
+    Lease::new(owner, attempt)
+}
+
 fn pick<T: Copy>(v: &[T], i: usize) -> Option<T> {
     if v.is_empty() { None } else { Some(v[i % v.len()]) }
 }
@@ -296,7 +307,7 @@ impl Side {
                     obs(&s.set_recording(t(*tenant), id, rec).await)
                 }
             },
-            Op::Claim { limit, owner: o } => obs(&s.claim_calls(&owner(*o), now, lease, *limit).await),
+            Op::Claim { limit, owner: o } => obs(&s.claim_calls(&owner(*o), now, lease, *limit, 3).await),
             Op::Finish {
                 tenant,
                 call,
@@ -304,7 +315,13 @@ impl Side {
             } => match pick(&self.calls, *call) {
                 None => json!(null),
                 Some((_, id)) => obs(&s
-                    .finish_call(t(*tenant), id, &owner(*o), now, CallState::Done)
+                    .finish_call(
+                        t(*tenant),
+                        id,
+                        &lease_at(&s, owner(*o), t(*tenant), id).await,
+                        now,
+                        CallState::Done,
+                    )
                     .await),
             },
             Op::Retry {
@@ -316,7 +333,16 @@ impl Side {
                 None => json!(null),
                 Some((_, id)) => {
                     let next = now + chrono::Duration::seconds(i64::from(*delay));
-                    obs(&s.retry_call(t(*tenant), id, &owner(*o), now, "boom", next).await)
+                    obs(&s
+                        .retry_call(
+                            t(*tenant),
+                            id,
+                            &lease_at(&s, owner(*o), t(*tenant), id).await,
+                            now,
+                            "boom",
+                            next,
+                        )
+                        .await)
                 }
             },
             Op::Release {
@@ -325,7 +351,14 @@ impl Side {
                 owner: o,
             } => match pick(&self.calls, *call) {
                 None => json!(null),
-                Some((_, id)) => obs(&s.release_call(t(*tenant), id, &owner(*o), now).await),
+                Some((_, id)) => obs(&s
+                    .release_call(
+                        t(*tenant),
+                        id,
+                        &lease_at(&s, owner(*o), t(*tenant), id).await,
+                        now,
+                    )
+                    .await),
             },
             Op::Advance { .. } => json!("tick"),
             Op::FindOrCreate {

@@ -12,7 +12,7 @@ use sqlx::types::Json;
 use sqlx::{AssertSqlSafe, Pool};
 
 use super::rows::*;
-use super::{CLAIM_IN_TRANSACTION, CLAIM_SQL, COLLATE_C, Db, MIGRATOR, begin_write};
+use super::{BURY_SQL, CLAIM_IN_TRANSACTION, CLAIM_SQL, COLLATE_C, Db, MIGRATOR, begin_write};
 use crate::error::{Error, Result};
 use crate::ids::*;
 use crate::matching::{self, Candidate};
@@ -110,7 +110,7 @@ impl SqlJobStore {
         &self,
         tenant: TenantId,
         id: CallId,
-        owner: &str,
+        lease: &Lease,
         now: DateTime<Utc>,
         change: impl FnOnce(&mut Processing) + Send,
     ) -> Result<Call> {
@@ -118,7 +118,8 @@ impl SqlJobStore {
         let call = self.get_call(tenant, id).await?;
         let p = &call.processing;
         if p.state != CallState::Processing
-            || p.lease_owner.as_deref() != Some(owner)
+            || p.lease_owner.as_deref() != Some(lease.owner.as_str())
+            || p.attempts != lease.attempt
             || p.lease_until.is_none_or(|u| u <= now)
         {
             return Err(Error::LeaseLost);
@@ -143,9 +144,9 @@ impl SqlJobStore {
             .bind(now_())
             .bind(id)
             .bind(tenant)
-            .bind(owner.to_owned())
+            .bind(lease.owner.clone())
             .bind(now)
-            .bind(p.attempts)
+            .bind(lease.attempt)
             .fetch_optional(&self.pool)
             .await?
             .ok_or(Error::LeaseLost)?
@@ -187,6 +188,7 @@ impl TenantStore for SqlJobStore {
     }
 
     async fn update_tenant_settings(&self, id: TenantId, settings: Value) -> Result<Tenant> {
+        validate::check_document("settings", &settings)?;
         sqlx::query_as::<_, TenantRow>("UPDATE tenants SET settings = $1 WHERE id = $2 RETURNING *")
             .bind(Json(settings))
             .bind(id)
@@ -435,7 +437,8 @@ impl CallStore for SqlJobStore {
 
     async fn set_recording(&self, tenant: TenantId, id: CallId, recording: RecordingRef) -> Result<Call> {
         let sql = format!(
-            "UPDATE calls SET recording_id = $1, recording_duration = $2, recording_key = $3, \
+            "UPDATE calls SET recording_id = $1, recording_duration = COALESCE($2, recording_duration), \
+             recording_key = COALESCE($3, recording_key), \
              next_attempt_at = CASE WHEN state IN ('received', 'awaiting_recording') THEN NULL ELSE next_attempt_at END, \
              state = CASE WHEN state IN ('received', 'awaiting_recording') THEN 'queued' ELSE state END, \
              updated_at = $4 WHERE id = $5 AND tenant_id = $6 RETURNING {CALL_COLS}"
@@ -494,6 +497,7 @@ impl CallStore for SqlJobStore {
     }
 
     async fn put_transcript(&self, tenant: TenantId, t: StoredTranscript) -> Result<()> {
+        validate::check_document("document", &t.document)?;
         let mut tx = begin_write(&self.pool).await?;
         call_in(&mut tx, tenant, t.call_id).await?;
         sqlx::query(
@@ -538,6 +542,7 @@ impl CallStore for SqlJobStore {
     }
 
     async fn put_extraction(&self, tenant: TenantId, e: StoredExtraction) -> Result<()> {
+        validate::check_document("document", &e.document)?;
         let mut tx = begin_write(&self.pool).await?;
         call_in(&mut tx, tenant, e.call_id).await?;
         sqlx::query(
@@ -660,24 +665,33 @@ impl WorkQueue for SqlJobStore {
         now: DateTime<Utc>,
         lease: Duration,
         limit: u32,
+        max_attempts: i32,
     ) -> Result<Vec<Call>> {
         if owner.is_empty() {
             return Err(Error::invalid("owner", "must not be empty"));
         }
+        if max_attempts < 1 {
+            return Err(Error::invalid("max_attempts", "must be at least 1"));
+        }
         let now = to_micros(now);
         let until = lease_deadline(now, lease)?;
+        let bury = sqlx::query(BURY_SQL).bind(now_()).bind(max_attempts).bind(now);
         let claim = sqlx::query_as::<_, CallRow>(CLAIM_SQL)
             .bind(owner.to_owned())
             .bind(until)
             .bind(now_())
             .bind(now)
-            .bind(i64::from(limit));
+            .bind(i64::from(limit))
+            .bind(max_attempts);
         let rows = if CLAIM_IN_TRANSACTION {
             let mut tx = begin_write(&self.pool).await?;
+            bury.execute(&mut *tx).await?;
             let rows = claim.fetch_all(&mut *tx).await?;
             tx.commit().await?;
             rows
         } else {
+            // The claim itself skips calls at the limit, so burying need not be atomic with it.
+            bury.execute(&self.pool).await?;
             claim.fetch_all(&self.pool).await?
         };
         let mut calls = rows
@@ -692,12 +706,12 @@ impl WorkQueue for SqlJobStore {
         &self,
         tenant: TenantId,
         id: CallId,
-        owner: &str,
+        lease: &Lease,
         now: DateTime<Utc>,
-        lease: Duration,
+        duration: Duration,
     ) -> Result<Call> {
-        let until = lease_deadline(to_micros(now), lease)?;
-        self.lease_op(tenant, id, owner, now, |p| p.lease_until = Some(until))
+        let until = lease_deadline(to_micros(now), duration)?;
+        self.lease_op(tenant, id, lease, now, |p| p.lease_until = Some(until))
             .await
     }
 
@@ -705,13 +719,17 @@ impl WorkQueue for SqlJobStore {
         &self,
         tenant: TenantId,
         id: CallId,
-        owner: &str,
+        lease: &Lease,
         now: DateTime<Utc>,
         step: &str,
         data: Option<Value>,
     ) -> Result<Call> {
+        validate::check_text("step", step)?;
+        if let Some(d) = &data {
+            validate::check_document("data", d)?;
+        }
         let step = step.to_owned();
-        self.lease_op(tenant, id, owner, now, |p| {
+        self.lease_op(tenant, id, lease, now, |p| {
             p.step = Some(step);
             p.checkpoint = data;
         })
@@ -722,12 +740,12 @@ impl WorkQueue for SqlJobStore {
         &self,
         tenant: TenantId,
         id: CallId,
-        owner: &str,
+        lease: &Lease,
         now: DateTime<Utc>,
         outcome: CallState,
     ) -> Result<Call> {
         check_outcome(outcome)?;
-        self.lease_op(tenant, id, owner, now, |p| {
+        self.lease_op(tenant, id, lease, now, |p| {
             p.state = outcome;
             p.lease_owner = None;
             p.lease_until = None;
@@ -740,13 +758,13 @@ impl WorkQueue for SqlJobStore {
         &self,
         tenant: TenantId,
         id: CallId,
-        owner: &str,
+        lease: &Lease,
         now: DateTime<Utc>,
         error: &str,
         next_attempt_at: DateTime<Utc>,
     ) -> Result<Call> {
-        let error = error.to_owned();
-        self.lease_op(tenant, id, owner, now, |p| {
+        let error = validate::error_text(error);
+        self.lease_op(tenant, id, lease, now, |p| {
             p.state = CallState::Queued;
             p.lease_owner = None;
             p.lease_until = None;
@@ -760,12 +778,12 @@ impl WorkQueue for SqlJobStore {
         &self,
         tenant: TenantId,
         id: CallId,
-        owner: &str,
+        lease: &Lease,
         now: DateTime<Utc>,
         reason: &str,
     ) -> Result<Call> {
-        let reason = reason.to_owned();
-        self.lease_op(tenant, id, owner, now, |p| {
+        let reason = validate::error_text(reason);
+        self.lease_op(tenant, id, lease, now, |p| {
             p.state = CallState::Dead;
             p.lease_owner = None;
             p.lease_until = None;
@@ -779,10 +797,10 @@ impl WorkQueue for SqlJobStore {
         &self,
         tenant: TenantId,
         id: CallId,
-        owner: &str,
+        lease: &Lease,
         now: DateTime<Utc>,
     ) -> Result<Call> {
-        self.lease_op(tenant, id, owner, now, |p| {
+        self.lease_op(tenant, id, lease, now, |p| {
             p.state = CallState::Queued;
             p.lease_owner = None;
             p.lease_until = None;
@@ -913,6 +931,7 @@ impl CustomerStore for SqlJobStore {
     async fn find_or_create_customer(&self, tenant: TenantId, input: CustomerInput) -> Result<CustomerMatch> {
         let name = validate_customer_input(&input)?;
         let mut tx = begin_write(&self.pool).await?;
+        super::lock_tenant_customers(&mut tx, tenant).await?;
         tenant_exists(&mut tx, tenant).await?;
         if let Some(call) = input.source_call {
             call_in(&mut tx, tenant, call).await?;
@@ -1028,6 +1047,7 @@ impl CustomerStore for SqlJobStore {
     async fn create_customer(&self, tenant: TenantId, input: CustomerInput) -> Result<Customer> {
         let name = validate_customer_input(&input)?;
         let mut tx = begin_write(&self.pool).await?;
+        super::lock_tenant_customers(&mut tx, tenant).await?;
         tenant_exists(&mut tx, tenant).await?;
         if let Some(call) = input.source_call {
             call_in(&mut tx, tenant, call).await?;
@@ -1157,6 +1177,7 @@ impl CustomerStore for SqlJobStore {
         actor: Actor,
     ) -> Result<CustomerMerge> {
         let mut tx = begin_write(&self.pool).await?;
+        super::lock_tenant_customers(&mut tx, tenant).await?;
         let s = customer_in(&mut tx, tenant, survivor).await?;
         let m = customer_in(&mut tx, tenant, merged).await?;
         check_mergeable(&s, &m)?;
@@ -1197,6 +1218,7 @@ impl CustomerStore for SqlJobStore {
 
     async fn undo_merge(&self, tenant: TenantId, id: MergeId) -> Result<CustomerMerge> {
         let mut tx = begin_write(&self.pool).await?;
+        super::lock_tenant_customers(&mut tx, tenant).await?;
         let merge =
             sqlx::query_as::<_, MergeRow>("SELECT * FROM customer_merges WHERE id = $1 AND tenant_id = $2")
                 .bind(id)
@@ -1227,10 +1249,11 @@ impl CustomerStore for SqlJobStore {
         )
         .await?;
         let row = sqlx::query_as::<_, MergeRow>(
-            "UPDATE customer_merges SET undone_at = $1 WHERE id = $2 RETURNING *",
+            "UPDATE customer_merges SET undone_at = $1 WHERE id = $2 AND tenant_id = $3 RETURNING *",
         )
         .bind(now)
         .bind(id)
+        .bind(tenant)
         .fetch_one(&mut *tx)
         .await?;
         tx.commit().await?;
@@ -1352,6 +1375,9 @@ impl JobBoard for SqlJobStore {
         if let Some(c) = new.customer_id {
             customer_in(&mut tx, tenant, c).await?;
         }
+        // Lock first, then look for the job from this source: concurrent retries wait and find the winner's
+        // job instead of hitting the unique index.
+        super::lock_tenant_schedule(&mut tx, tenant).await?;
         if let Some(source) = new.source {
             call_in(&mut tx, tenant, source.call_id).await?;
             let existing = sqlx::query_as::<_, JobRow>(
@@ -1366,7 +1392,6 @@ impl JobBoard for SqlJobStore {
                 return row.into_domain();
             }
         }
-        super::lock_tenant_schedule(&mut tx, tenant).await?;
         if new.reject_double_booking
             && let Some(s) = &job.schedule
         {
@@ -1520,9 +1545,22 @@ impl JobBoard for SqlJobStore {
             });
         }
         let customer_changed = patch.customer_id.flatten();
+        let reject_double_booking = patch.reject_double_booking;
         let mut next = validate::apply_patch(&current, patch)?;
         if let Some(c) = customer_changed {
             customer_in(&mut tx, tenant, c).await?;
+        }
+        if reject_double_booking
+            && !next.stage.is_closed()
+            && let Some(s) = &next.schedule
+        {
+            super::lock_tenant_schedule(&mut tx, tenant).await?;
+            let clash = overlapping(&mut tx, tenant, s.start, s.end, Some(id)).await?;
+            if !clash.is_empty() {
+                return Err(Error::DoubleBooked {
+                    conflicting: clash.iter().map(|j| j.id).collect(),
+                });
+            }
         }
         next.version += 1;
         next.updated_at = now_();
@@ -1610,6 +1648,7 @@ impl JobBoard for SqlJobStore {
         if body.is_empty() {
             return Err(Error::invalid("body", "must not be empty"));
         }
+        validate::check_text("body", body)?;
         let mut tx = begin_write(&self.pool).await?;
         job_in(&mut tx, tenant, job).await?;
         let note = JobNote {

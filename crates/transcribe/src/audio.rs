@@ -21,6 +21,23 @@ use crate::{Error, Result};
 /// The sample rate Whisper models expect.
 pub const WHISPER_SAMPLE_RATE: u32 = 16_000;
 
+/// The lowest sample rate accepted from a header or decoder (Hz); lower rates are [`Error::InvalidAudio`].
+pub const MIN_SAMPLE_RATE: u32 = 1_000;
+/// The highest sample rate accepted from a header or decoder (Hz); higher rates are [`Error::InvalidAudio`].
+pub const MAX_SAMPLE_RATE: u32 = 384_000;
+
+/// Rejects a sample rate outside [`MIN_SAMPLE_RATE`]..=[`MAX_SAMPLE_RATE`]: a forged header must not make
+/// resampling allocate `frames × 16,000` samples or plan thousands of uploads.
+fn check_sample_rate(rate: u32) -> Result<u32> {
+    if (MIN_SAMPLE_RATE..=MAX_SAMPLE_RATE).contains(&rate) {
+        Ok(rate)
+    } else {
+        Err(Error::invalid_audio(format!(
+            "sample rate {rate} Hz is outside {MIN_SAMPLE_RATE}..={MAX_SAMPLE_RATE} Hz"
+        )))
+    }
+}
+
 /// An audio container/encoding recognised from magic bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -396,6 +413,7 @@ pub fn parse_wav_header(bytes: &[u8]) -> Result<WavHeader> {
                         "WAV `fmt ` chunk with zero channels, sample rate or block size",
                     ));
                 }
+                check_sample_rate(sample_rate)?;
                 let available = bytes.len() - body.min(bytes.len());
                 let declared = match (rf64, size) {
                     (true, u32::MAX) => rf64_data_len.unwrap_or(available as u64),
@@ -581,7 +599,10 @@ fn sniff_ogg(bytes: &[u8]) -> Result<AudioInfo> {
     } else if payload.starts_with(b"\x01vorbis") {
         info = AudioInfo::new(AudioFormat::OggVorbis);
         info.channels = payload.get(11).map(|&c| u16::from(c)).filter(|&c| c > 0);
-        info.sample_rate = u32_le(payload, 12).filter(|&r| r > 0);
+        info.sample_rate = u32_le(payload, 12)
+            .filter(|&r| r > 0)
+            .map(check_sample_rate)
+            .transpose()?;
         pre_skip = 0;
     } else {
         return Err(Error::UnsupportedAudio {
@@ -621,6 +642,7 @@ fn sniff_flac(bytes: &[u8]) -> Result<AudioInfo> {
     if sample_rate == 0 {
         return Err(Error::invalid_audio("FLAC STREAMINFO with sample rate 0"));
     }
+    check_sample_rate(sample_rate)?;
     Ok(AudioInfo {
         format: AudioFormat::Flac,
         duration_seconds: (total > 0).then(|| total as f64 / f64::from(sample_rate)),
@@ -758,6 +780,9 @@ pub fn decode_pcm(audio: &AudioInput) -> Result<DecodedAudio> {
             other => bad("cannot create a decoder", other),
         })?;
     let mut sample_rate = track.codec_params.sample_rate.unwrap_or(0);
+    if sample_rate != 0 {
+        check_sample_rate(sample_rate)?;
+    }
     let mut channels: Vec<Vec<f32>> = Vec::new();
     let mut buf: Option<SampleBuffer<f32>> = None;
     loop {
@@ -778,7 +803,7 @@ pub fn decode_pcm(audio: &AudioInput) -> Result<DecodedAudio> {
             Err(e) => return Err(bad("cannot decode", e)),
         };
         let spec = *decoded.spec();
-        sample_rate = spec.rate;
+        sample_rate = check_sample_rate(spec.rate)?;
         let n_ch = spec.channels.count().max(1);
         if channels.len() != n_ch {
             if channels.iter().any(|c| !c.is_empty()) {
@@ -835,8 +860,12 @@ pub fn channel_16k(audio: &DecodedAudio, index: usize) -> Option<Vec<f32>> {
 
 /// Resamples mono audio from `from` Hz to `to` Hz with rubato's FFT resampler. The output has exactly
 /// `ceil(len × to / from)` samples and no added delay.
+///
+/// Rates outside [`MIN_SAMPLE_RATE`]..=[`MAX_SAMPLE_RATE`] (which [`decode_pcm`] never returns) leave the
+/// samples unchanged rather than allocate without bound.
 pub fn resample(samples: &[f32], from: u32, to: u32) -> Vec<f32> {
-    if from == to || samples.is_empty() || from == 0 || to == 0 {
+    let supported = |r: u32| (MIN_SAMPLE_RATE..=MAX_SAMPLE_RATE).contains(&r);
+    if from == to || samples.is_empty() || !supported(from) || !supported(to) {
         return samples.to_vec();
     }
     let expected = (samples.len() as u64 * u64::from(to)).div_ceil(u64::from(from)) as usize;

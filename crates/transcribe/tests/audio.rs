@@ -156,3 +156,46 @@ proptest! {
         let _ = audio::sniff(&wav);
     }
 }
+
+fn wav_with_rate(rate: u32) -> Vec<u8> {
+    let samples: Vec<f32> = (0..800).map(|i| (i as f32 * 0.3).sin() * 0.5).collect();
+    let mut wav = audio::encode_wav_pcm16(&[samples], 8000).unwrap().to_vec();
+    assert_eq!(&wav[12..16], b"fmt ");
+    wav[24..28].copy_from_slice(&rate.to_le_bytes());
+    wav
+}
+
+#[test]
+fn absurd_wav_sample_rates_are_invalid_audio() {
+    for rate in [1, 2, 999, 384_001, 10_000_000, u32::MAX] {
+        let err = AudioInput::from_bytes(wav_with_rate(rate)).unwrap_err();
+        assert!(matches!(err, Error::InvalidAudio { .. }), "{rate}: {err:?}");
+        assert!(err.to_string().contains("sample rate"), "{rate}: {err}");
+    }
+    for rate in [1_000, 8_000, 384_000] {
+        let input = AudioInput::from_bytes(wav_with_rate(rate)).unwrap();
+        assert_eq!(input.sample_rate(), Some(rate));
+        let decoded = decode_pcm(&input).unwrap();
+        assert_eq!(decoded.sample_rate, rate);
+        let mono = to_mono_16k(&decoded);
+        assert_eq!(mono.len(), (800u64 * 16_000).div_ceil(u64::from(rate)) as usize);
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+    #[test]
+    fn any_wav_sample_rate_is_accepted_in_range_or_rejected(rate in any::<u32>()) {
+        match AudioInput::from_bytes(wav_with_rate(rate)) {
+            Ok(input) => {
+                prop_assert!((audio::MIN_SAMPLE_RATE..=audio::MAX_SAMPLE_RATE).contains(&rate));
+                prop_assert_eq!(input.sample_rate(), Some(rate));
+            }
+            Err(e) => {
+                prop_assert!(!(audio::MIN_SAMPLE_RATE..=audio::MAX_SAMPLE_RATE).contains(&rate));
+                let invalid = matches!(e, Error::InvalidAudio { .. });
+                prop_assert!(invalid);
+            }
+        }
+    }
+}

@@ -834,6 +834,33 @@ pub fn decode_pcm(audio: &AudioInput) -> Result<DecodedAudio> {
     })
 }
 
+/// Default silence gate: audio whose loudest 30 ms frame is quieter than this (dBFS RMS) holds no speech.
+pub const DEFAULT_SILENCE_GATE_DBFS: f64 = -60.0;
+
+/// The level in dBFS (RMS) of the loudest 30 ms frame of any channel; −200 for no samples or digital
+/// silence. The same measure as the local Whisper backend's silence gate.
+pub fn loudest_frame_dbfs(audio: &DecodedAudio) -> f64 {
+    let frame = ((f64::from(audio.sample_rate) * 0.03) as usize).max(1);
+    let peak = audio
+        .channels
+        .iter()
+        .flat_map(|c| c.chunks(frame))
+        .map(|f| (f.iter().map(|&s| f64::from(s) * f64::from(s)).sum::<f64>() / f.len() as f64).sqrt())
+        .fold(0.0, f64::max);
+    if peak > 0.0 {
+        (20.0 * peak.log10()).max(-200.0)
+    } else {
+        -200.0
+    }
+}
+
+/// Whether no 30 ms frame of any channel reaches `gate_dbfs` ([`DEFAULT_SILENCE_GATE_DBFS`]): such audio
+/// is not worth uploading, and models that return no segments (the gpt-4o family) would otherwise invent a
+/// "Thank you." for it.
+pub fn is_silent(audio: &DecodedAudio, gate_dbfs: f64) -> bool {
+    loudest_frame_dbfs(audio) < gate_dbfs
+}
+
 /// Mixes all channels down to mono and resamples to 16 kHz, the input Whisper models want.
 pub fn to_mono_16k(audio: &DecodedAudio) -> Vec<f32> {
     let frames = audio.frames();
@@ -960,6 +987,28 @@ pub fn encode_wav_pcm16(channels: &[Vec<f32>], sample_rate: u32) -> Result<Bytes
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_silence_gate_measures_the_loudest_frame_of_any_channel() {
+        let quiet = DecodedAudio {
+            sample_rate: 8000,
+            channels: vec![vec![0.0; 8000], vec![0.0; 8000]],
+        };
+        assert_eq!(loudest_frame_dbfs(&quiet), -200.0);
+        assert!(is_silent(&quiet, DEFAULT_SILENCE_GATE_DBFS));
+        // One 30 ms frame at RMS 0.5 (−6 dBFS) on the second channel is enough.
+        let mut loud = quiet.clone();
+        loud.channels[1][240..480].iter_mut().for_each(|s| *s = 0.5);
+        assert!((loudest_frame_dbfs(&loud) - 20.0 * 0.5f64.log10()).abs() < 1e-9);
+        assert!(!is_silent(&loud, DEFAULT_SILENCE_GATE_DBFS));
+        // A steady −70 dBFS hiss is below the gate.
+        let hiss = DecodedAudio {
+            sample_rate: 8000,
+            channels: vec![vec![10f32.powf(-70.0 / 20.0); 8000]],
+        };
+        assert!((loudest_frame_dbfs(&hiss) + 70.0).abs() < 1e-3);
+        assert!(is_silent(&hiss, DEFAULT_SILENCE_GATE_DBFS));
+    }
 
     fn wav(tag: u16, channels: u16, rate: u32, bits: u16, data: &[u8]) -> Vec<u8> {
         let block = channels * bits.div_ceil(8);

@@ -864,3 +864,69 @@ async fn duration_limits_follow_the_requests_model() {
         "whisper-1 has no duration limit"
     );
 }
+
+fn tone_at_dbfs(dbfs: f64, seconds: f64) -> AudioInput {
+    // A sine's RMS is its amplitude / √2.
+    let amplitude = 10f64.powf(dbfs / 20.0) * std::f64::consts::SQRT_2;
+    let samples: Vec<f32> = (0..(8000.0 * seconds) as usize)
+        .map(|i| ((i as f64 * 0.3).sin() * amplitude) as f32)
+        .collect();
+    AudioInput::from_bytes(encode_wav_pcm16(&[samples], 8000).unwrap()).unwrap()
+}
+
+#[tokio::test]
+async fn audio_below_the_silence_gate_is_not_uploaded() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"text": "Thank you."})))
+        .mount(&server)
+        .await;
+    let backend = OpenAiTranscriber::builder(Profile::OpenAi)
+        .with_base_url(server.uri())
+        .with_api_key("sk-test")
+        .with_model("gpt-4o-transcribe")
+        .build()
+        .unwrap();
+    for quiet in [
+        AudioInput::from_bytes(encode_wav_pcm16(&[vec![0.0; 16_000]], 8000).unwrap()).unwrap(),
+        tone_at_dbfs(-70.0, 2.0),
+    ] {
+        let t = backend
+            .transcribe(&quiet, &TranscribeOptions::new())
+            .await
+            .unwrap();
+        assert!(t.no_speech);
+        assert_eq!(t.text, "");
+        assert_eq!(t.provider, "openai");
+        assert_eq!(t.duration_seconds, Some(2.0));
+    }
+    assert!(
+        server.received_requests().await.unwrap().is_empty(),
+        "silence is not uploaded"
+    );
+    // Quiet speech above the gate is uploaded; with the gate off, so is silence.
+    let t = backend
+        .transcribe(&tone_at_dbfs(-50.0, 1.0), &TranscribeOptions::new())
+        .await
+        .unwrap();
+    assert_eq!(t.text, "Thank you.");
+    let ungated = OpenAiTranscriber::builder(Profile::OpenAi)
+        .with_base_url(server.uri())
+        .with_api_key("sk-test")
+        .with_model("gpt-4o-transcribe")
+        .with_silence_gate(None)
+        .build()
+        .unwrap();
+    ungated
+        .transcribe(&tone_at_dbfs(-70.0, 1.0), &TranscribeOptions::new())
+        .await
+        .unwrap();
+    assert_eq!(server.received_requests().await.unwrap().len(), 2);
+    assert!(matches!(
+        OpenAiTranscriber::builder(Profile::OpenAi)
+            .with_api_key("k")
+            .with_silence_gate(Some(3.0))
+            .build(),
+        Err(Error::Config(_))
+    ));
+}

@@ -160,6 +160,7 @@ pub struct OpenAiTranscriberBuilder {
     max_bytes: Option<Option<u64>>,
     max_duration: Option<Option<Duration>>,
     logprobs_param: String,
+    silence_gate: Option<f64>,
 }
 
 impl OpenAiTranscriberBuilder {
@@ -181,6 +182,7 @@ impl OpenAiTranscriberBuilder {
             max_bytes: None,
             max_duration: None,
             logprobs_param: "include[]".into(),
+            silence_gate: Some(crate::audio::DEFAULT_SILENCE_GATE_DBFS),
         }
     }
 
@@ -310,6 +312,14 @@ impl OpenAiTranscriberBuilder {
         self
     }
 
+    /// The silence gate in dBFS (default [`crate::audio::DEFAULT_SILENCE_GATE_DBFS`], −60), or `None` to upload
+    /// everything. Audio that can be decoded locally and whose loudest 30 ms frame is quieter is returned as
+    /// an empty `no_speech` transcript without an upload.
+    pub fn with_silence_gate(mut self, dbfs: Option<f64>) -> Self {
+        self.silence_gate = dbfs;
+        self
+    }
+
     /// Validates and builds.
     ///
     /// # Errors
@@ -367,6 +377,13 @@ impl OpenAiTranscriberBuilder {
             .model
             .clone()
             .or_else(|| profile.default_model().map(str::to_owned));
+        if let Some(gate) = self.silence_gate
+            && (gate.is_nan() || gate > 0.0)
+        {
+            return Err(Error::Config(format!(
+                "the silence gate must be a dBFS value ≤ 0, not {gate}"
+            )));
+        }
         if profile == Profile::Azure && model.is_none() {
             return Err(Error::Config(
                 "azure needs the model behind the deployment (CALLBOOK_TRANSCRIBE_MODEL, e.g. whisper or \
@@ -390,6 +407,7 @@ impl OpenAiTranscriberBuilder {
             max_bytes: self.max_bytes.unwrap_or_else(|| profile.max_bytes()),
             max_duration: self.max_duration,
             logprobs_param: self.logprobs_param,
+            silence_gate: self.silence_gate,
             client,
         })
     }
@@ -409,6 +427,7 @@ pub struct OpenAiTranscriber {
     /// An explicit duration limit; otherwise it follows the effective model ([`Self::max_duration_for`]).
     max_duration: Option<Option<Duration>>,
     logprobs_param: String,
+    silence_gate: Option<f64>,
     client: reqwest::Client,
 }
 
@@ -618,6 +637,9 @@ impl Transcriber for OpenAiTranscriber {
     }
 
     async fn transcribe(&self, audio: &AudioInput, options: &TranscribeOptions) -> Result<Transcript> {
+        if let Some(silent) = self.silent_transcript(audio, options) {
+            return Ok(silent);
+        }
         if options.split_channels && audio.channels().unwrap_or(1) > 1 {
             return crate::channels::transcribe_channels_apart(audio, options, |part, opts| {
                 Box::pin(async move { self.transcribe(&part, &opts).await })
@@ -640,6 +662,28 @@ impl Transcriber for OpenAiTranscriber {
 }
 
 impl OpenAiTranscriber {
+    /// An empty `no_speech` transcript when the silence gate is on and the audio decodes locally to nothing
+    /// louder than the gate (undecodable audio, e.g. Opus, is uploaded as it is).
+    fn silent_transcript(&self, audio: &AudioInput, options: &TranscribeOptions) -> Option<Transcript> {
+        let gate = self.silence_gate?;
+        if !audio.format().is_decodable() {
+            return None;
+        }
+        let decoded = crate::audio::decode_pcm(audio).ok()?;
+        if !crate::audio::is_silent(&decoded, gate) {
+            return None;
+        }
+        tracing::debug!(provider = self.profile.name(), "silence gate: audio not uploaded");
+        Some(Transcript {
+            provider: self.profile.name().to_owned(),
+            model: self.effective_model(options).map(str::to_owned),
+            duration_seconds: Some(decoded.duration_seconds()),
+            language: options.language.clone(),
+            no_speech: true,
+            ..Default::default()
+        })
+    }
+
     /// Sends one request without splitting (used for each chunk of an over-limit recording).
     pub(crate) async fn transcribe_one(
         &self,

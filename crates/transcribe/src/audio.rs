@@ -21,6 +21,16 @@ use crate::{Error, Result};
 /// The sample rate Whisper models expect.
 pub const WHISPER_SAMPLE_RATE: u32 = 16_000;
 
+/// The largest input [`AudioInput::from_bytes`] and [`AudioInput::from_file`] accept (512 MiB, about 4.6 h of
+/// 16 kHz stereo PCM); the `*_with_limit` constructors take another.
+pub const DEFAULT_MAX_INPUT_BYTES: u64 = 512 * 1024 * 1024;
+
+fn too_big(len: u64, max: u64) -> Error {
+    Error::invalid_audio(format!(
+        "the input is {len} bytes, over the {max}-byte limit (see AudioInput::from_bytes_with_limit)"
+    ))
+}
+
 /// The lowest sample rate accepted from a header or decoder (Hz); lower rates are [`Error::InvalidAudio`].
 pub const MIN_SAMPLE_RATE: u32 = 1_000;
 /// The highest sample rate accepted from a header or decoder (Hz); higher rates are [`Error::InvalidAudio`].
@@ -155,8 +165,20 @@ impl AudioInput {
     /// [`Error::InvalidAudio`] when the bytes are empty, truncated or of an unknown format;
     /// [`Error::UnsupportedAudio`] for a recognised container with an encoding we cannot name (e.g. a WAV
     /// with ADPCM samples).
+    /// [`Error::InvalidAudio`] too for input over [`DEFAULT_MAX_INPUT_BYTES`].
     pub fn from_bytes(bytes: impl Into<Bytes>) -> Result<Self> {
+        Self::from_bytes_with_limit(bytes, DEFAULT_MAX_INPUT_BYTES)
+    }
+
+    /// [`AudioInput::from_bytes`] with `max_bytes` instead of [`DEFAULT_MAX_INPUT_BYTES`].
+    ///
+    /// # Errors
+    /// As [`AudioInput::from_bytes`]; [`Error::InvalidAudio`] for input over `max_bytes`.
+    pub fn from_bytes_with_limit(bytes: impl Into<Bytes>, max_bytes: u64) -> Result<Self> {
         let bytes = bytes.into();
+        if bytes.len() as u64 > max_bytes {
+            return Err(too_big(bytes.len() as u64, max_bytes));
+        }
         let info = sniff(&bytes)?;
         Ok(AudioInput {
             bytes,
@@ -169,13 +191,34 @@ impl AudioInput {
     /// Reads and sniffs a file; the file name is kept for uploads and sidecar look-ups.
     ///
     /// # Errors
-    /// [`Error::InvalidAudio`] when the file cannot be read or is not audio.
+    /// [`Error::InvalidAudio`] when the file cannot be read, is over [`DEFAULT_MAX_INPUT_BYTES`] or is not
+    /// audio.
     pub async fn from_file(path: impl AsRef<Path>) -> Result<Self> {
+        Self::from_file_with_limit(path, DEFAULT_MAX_INPUT_BYTES).await
+    }
+
+    /// [`AudioInput::from_file`] with `max_bytes` instead of [`DEFAULT_MAX_INPUT_BYTES`]; a larger file is
+    /// rejected before it is read.
+    ///
+    /// # Errors
+    /// As [`AudioInput::from_file`]; [`Error::InvalidAudio`] for a file over `max_bytes`.
+    pub async fn from_file_with_limit(path: impl AsRef<Path>, max_bytes: u64) -> Result<Self> {
+        use tokio::io::AsyncReadExt;
         let path = path.as_ref();
-        let bytes = tokio::fs::read(path)
+        let cannot_read =
+            |e: std::io::Error| Error::invalid_audio(format!("cannot read {}: {e}", path.display()));
+        let file = tokio::fs::File::open(path).await.map_err(cannot_read)?;
+        let len = file.metadata().await.map_err(cannot_read)?.len();
+        if len > max_bytes {
+            return Err(too_big(len, max_bytes));
+        }
+        // Read at most one byte past the limit, in case the file grows while it is read.
+        let mut bytes = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
+        file.take(max_bytes.saturating_add(1))
+            .read_to_end(&mut bytes)
             .await
-            .map_err(|e| Error::invalid_audio(format!("cannot read {}: {e}", path.display())))?;
-        let mut input = AudioInput::from_bytes(bytes)?;
+            .map_err(cannot_read)?;
+        let mut input = AudioInput::from_bytes_with_limit(bytes, max_bytes)?;
         input.filename = path.file_name().map(|n| n.to_string_lossy().into_owned());
         input.path = Some(path.to_path_buf());
         Ok(input)

@@ -199,3 +199,27 @@ proptest! {
         }
     }
 }
+
+#[tokio::test]
+async fn inputs_over_the_size_limit_are_rejected_clearly() {
+    let wav = fixture("tone_8k_pcm16.wav");
+    let len = wav.len() as u64;
+    assert_eq!(audio::DEFAULT_MAX_INPUT_BYTES, 512 * 1024 * 1024);
+    assert!(AudioInput::from_bytes_with_limit(wav.clone(), len).is_ok());
+    let err = AudioInput::from_bytes_with_limit(wav.clone(), len - 1).unwrap_err();
+    assert!(matches!(err, Error::InvalidAudio { .. }), "{err:?}");
+    assert!(
+        err.to_string()
+            .contains(&format!("{len} bytes, over the {}-byte limit", len - 1)),
+        "{err}"
+    );
+
+    let path = std::env::temp_dir().join(format!("callbook-transcribe-limit-{}.wav", std::process::id()));
+    std::fs::write(&path, &wav).unwrap();
+    let ok = AudioInput::from_file_with_limit(&path, len).await.unwrap();
+    assert_eq!(ok.len() as u64, len);
+    let err = AudioInput::from_file_with_limit(&path, 100).await.unwrap_err();
+    assert!(err.to_string().contains("over the 100-byte limit"), "{err}");
+    assert!(AudioInput::from_file(&path).await.is_ok());
+    std::fs::remove_file(&path).unwrap();
+}

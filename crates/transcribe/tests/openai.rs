@@ -930,3 +930,21 @@ async fn audio_below_the_silence_gate_is_not_uploaded() {
         Err(Error::Config(_))
     ));
 }
+
+#[test]
+fn a_fallback_from_an_offline_primary_to_the_cloud_is_reported() {
+    use callbook_transcribe::fake::SidecarTranscriber;
+    use callbook_transcribe::policy::Fallback;
+    let cloud = || {
+        OpenAiTranscriber::builder(Profile::OpenAi)
+            .with_api_key("sk-test")
+            .build()
+            .unwrap()
+    };
+    let cooldown = Duration::from_secs(30);
+    assert!(Fallback::new(SidecarTranscriber::new(), cloud(), cooldown).sends_audio_off_site());
+    assert!(!Fallback::new(cloud(), SidecarTranscriber::new(), cooldown).sends_audio_off_site());
+    assert!(
+        !Fallback::new(SidecarTranscriber::new(), SidecarTranscriber::new(), cooldown).sends_audio_off_site()
+    );
+}

@@ -21,6 +21,33 @@ use crate::{Error, Result};
 /// The sample rate Whisper models expect.
 pub const WHISPER_SAMPLE_RATE: u32 = 16_000;
 
+/// The largest input [`AudioInput::from_bytes`] and [`AudioInput::from_file`] accept (512 MiB, about 4.6 h of
+/// 16 kHz stereo PCM); the `*_with_limit` constructors take another.
+pub const DEFAULT_MAX_INPUT_BYTES: u64 = 512 * 1024 * 1024;
+
+fn too_big(len: u64, max: u64) -> Error {
+    Error::invalid_audio(format!(
+        "the input is {len} bytes, over the {max}-byte limit (see AudioInput::from_bytes_with_limit)"
+    ))
+}
+
+/// The lowest sample rate accepted from a header or decoder (Hz); lower rates are [`Error::InvalidAudio`].
+pub const MIN_SAMPLE_RATE: u32 = 1_000;
+/// The highest sample rate accepted from a header or decoder (Hz); higher rates are [`Error::InvalidAudio`].
+pub const MAX_SAMPLE_RATE: u32 = 384_000;
+
+/// Rejects a sample rate outside [`MIN_SAMPLE_RATE`]..=[`MAX_SAMPLE_RATE`]: a forged header must not make
+/// resampling allocate `frames × 16,000` samples or plan thousands of uploads.
+fn check_sample_rate(rate: u32) -> Result<u32> {
+    if (MIN_SAMPLE_RATE..=MAX_SAMPLE_RATE).contains(&rate) {
+        Ok(rate)
+    } else {
+        Err(Error::invalid_audio(format!(
+            "sample rate {rate} Hz is outside {MIN_SAMPLE_RATE}..={MAX_SAMPLE_RATE} Hz"
+        )))
+    }
+}
+
 /// An audio container/encoding recognised from magic bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -138,8 +165,20 @@ impl AudioInput {
     /// [`Error::InvalidAudio`] when the bytes are empty, truncated or of an unknown format;
     /// [`Error::UnsupportedAudio`] for a recognised container with an encoding we cannot name (e.g. a WAV
     /// with ADPCM samples).
+    /// [`Error::InvalidAudio`] too for input over [`DEFAULT_MAX_INPUT_BYTES`].
     pub fn from_bytes(bytes: impl Into<Bytes>) -> Result<Self> {
+        Self::from_bytes_with_limit(bytes, DEFAULT_MAX_INPUT_BYTES)
+    }
+
+    /// [`AudioInput::from_bytes`] with `max_bytes` instead of [`DEFAULT_MAX_INPUT_BYTES`].
+    ///
+    /// # Errors
+    /// As [`AudioInput::from_bytes`]; [`Error::InvalidAudio`] for input over `max_bytes`.
+    pub fn from_bytes_with_limit(bytes: impl Into<Bytes>, max_bytes: u64) -> Result<Self> {
         let bytes = bytes.into();
+        if bytes.len() as u64 > max_bytes {
+            return Err(too_big(bytes.len() as u64, max_bytes));
+        }
         let info = sniff(&bytes)?;
         Ok(AudioInput {
             bytes,
@@ -152,13 +191,34 @@ impl AudioInput {
     /// Reads and sniffs a file; the file name is kept for uploads and sidecar look-ups.
     ///
     /// # Errors
-    /// [`Error::InvalidAudio`] when the file cannot be read or is not audio.
+    /// [`Error::InvalidAudio`] when the file cannot be read, is over [`DEFAULT_MAX_INPUT_BYTES`] or is not
+    /// audio.
     pub async fn from_file(path: impl AsRef<Path>) -> Result<Self> {
+        Self::from_file_with_limit(path, DEFAULT_MAX_INPUT_BYTES).await
+    }
+
+    /// [`AudioInput::from_file`] with `max_bytes` instead of [`DEFAULT_MAX_INPUT_BYTES`]; a larger file is
+    /// rejected before it is read.
+    ///
+    /// # Errors
+    /// As [`AudioInput::from_file`]; [`Error::InvalidAudio`] for a file over `max_bytes`.
+    pub async fn from_file_with_limit(path: impl AsRef<Path>, max_bytes: u64) -> Result<Self> {
+        use tokio::io::AsyncReadExt;
         let path = path.as_ref();
-        let bytes = tokio::fs::read(path)
+        let cannot_read =
+            |e: std::io::Error| Error::invalid_audio(format!("cannot read {}: {e}", path.display()));
+        let file = tokio::fs::File::open(path).await.map_err(cannot_read)?;
+        let len = file.metadata().await.map_err(cannot_read)?.len();
+        if len > max_bytes {
+            return Err(too_big(len, max_bytes));
+        }
+        // Read at most one byte past the limit, in case the file grows while it is read.
+        let mut bytes = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
+        file.take(max_bytes.saturating_add(1))
+            .read_to_end(&mut bytes)
             .await
-            .map_err(|e| Error::invalid_audio(format!("cannot read {}: {e}", path.display())))?;
-        let mut input = AudioInput::from_bytes(bytes)?;
+            .map_err(cannot_read)?;
+        let mut input = AudioInput::from_bytes_with_limit(bytes, max_bytes)?;
         input.filename = path.file_name().map(|n| n.to_string_lossy().into_owned());
         input.path = Some(path.to_path_buf());
         Ok(input)
@@ -396,6 +456,7 @@ pub fn parse_wav_header(bytes: &[u8]) -> Result<WavHeader> {
                         "WAV `fmt ` chunk with zero channels, sample rate or block size",
                     ));
                 }
+                check_sample_rate(sample_rate)?;
                 let available = bytes.len() - body.min(bytes.len());
                 let declared = match (rf64, size) {
                     (true, u32::MAX) => rf64_data_len.unwrap_or(available as u64),
@@ -581,7 +642,10 @@ fn sniff_ogg(bytes: &[u8]) -> Result<AudioInfo> {
     } else if payload.starts_with(b"\x01vorbis") {
         info = AudioInfo::new(AudioFormat::OggVorbis);
         info.channels = payload.get(11).map(|&c| u16::from(c)).filter(|&c| c > 0);
-        info.sample_rate = u32_le(payload, 12).filter(|&r| r > 0);
+        info.sample_rate = u32_le(payload, 12)
+            .filter(|&r| r > 0)
+            .map(check_sample_rate)
+            .transpose()?;
         pre_skip = 0;
     } else {
         return Err(Error::UnsupportedAudio {
@@ -621,6 +685,7 @@ fn sniff_flac(bytes: &[u8]) -> Result<AudioInfo> {
     if sample_rate == 0 {
         return Err(Error::invalid_audio("FLAC STREAMINFO with sample rate 0"));
     }
+    check_sample_rate(sample_rate)?;
     Ok(AudioInfo {
         format: AudioFormat::Flac,
         duration_seconds: (total > 0).then(|| total as f64 / f64::from(sample_rate)),
@@ -758,6 +823,9 @@ pub fn decode_pcm(audio: &AudioInput) -> Result<DecodedAudio> {
             other => bad("cannot create a decoder", other),
         })?;
     let mut sample_rate = track.codec_params.sample_rate.unwrap_or(0);
+    if sample_rate != 0 {
+        check_sample_rate(sample_rate)?;
+    }
     let mut channels: Vec<Vec<f32>> = Vec::new();
     let mut buf: Option<SampleBuffer<f32>> = None;
     loop {
@@ -778,7 +846,7 @@ pub fn decode_pcm(audio: &AudioInput) -> Result<DecodedAudio> {
             Err(e) => return Err(bad("cannot decode", e)),
         };
         let spec = *decoded.spec();
-        sample_rate = spec.rate;
+        sample_rate = check_sample_rate(spec.rate)?;
         let n_ch = spec.channels.count().max(1);
         if channels.len() != n_ch {
             if channels.iter().any(|c| !c.is_empty()) {
@@ -809,6 +877,33 @@ pub fn decode_pcm(audio: &AudioInput) -> Result<DecodedAudio> {
     })
 }
 
+/// Default silence gate: audio whose loudest 30 ms frame is quieter than this (dBFS RMS) holds no speech.
+pub const DEFAULT_SILENCE_GATE_DBFS: f64 = -60.0;
+
+/// The level in dBFS (RMS) of the loudest 30 ms frame of any channel; −200 for no samples or digital
+/// silence. The same measure as the local Whisper backend's silence gate.
+pub fn loudest_frame_dbfs(audio: &DecodedAudio) -> f64 {
+    let frame = ((f64::from(audio.sample_rate) * 0.03) as usize).max(1);
+    let peak = audio
+        .channels
+        .iter()
+        .flat_map(|c| c.chunks(frame))
+        .map(|f| (f.iter().map(|&s| f64::from(s) * f64::from(s)).sum::<f64>() / f.len() as f64).sqrt())
+        .fold(0.0, f64::max);
+    if peak > 0.0 {
+        (20.0 * peak.log10()).max(-200.0)
+    } else {
+        -200.0
+    }
+}
+
+/// Whether no 30 ms frame of any channel reaches `gate_dbfs` ([`DEFAULT_SILENCE_GATE_DBFS`]): such audio
+/// is not worth uploading, and models that return no segments (the gpt-4o family) would otherwise invent a
+/// "Thank you." for it.
+pub fn is_silent(audio: &DecodedAudio, gate_dbfs: f64) -> bool {
+    loudest_frame_dbfs(audio) < gate_dbfs
+}
+
 /// Mixes all channels down to mono and resamples to 16 kHz, the input Whisper models want.
 pub fn to_mono_16k(audio: &DecodedAudio) -> Vec<f32> {
     let frames = audio.frames();
@@ -835,8 +930,12 @@ pub fn channel_16k(audio: &DecodedAudio, index: usize) -> Option<Vec<f32>> {
 
 /// Resamples mono audio from `from` Hz to `to` Hz with rubato's FFT resampler. The output has exactly
 /// `ceil(len × to / from)` samples and no added delay.
+///
+/// Rates outside [`MIN_SAMPLE_RATE`]..=[`MAX_SAMPLE_RATE`] (which [`decode_pcm`] never returns) leave the
+/// samples unchanged rather than allocate without bound.
 pub fn resample(samples: &[f32], from: u32, to: u32) -> Vec<f32> {
-    if from == to || samples.is_empty() || from == 0 || to == 0 {
+    let supported = |r: u32| (MIN_SAMPLE_RATE..=MAX_SAMPLE_RATE).contains(&r);
+    if from == to || samples.is_empty() || !supported(from) || !supported(to) {
         return samples.to_vec();
     }
     let expected = (samples.len() as u64 * u64::from(to)).div_ceil(u64::from(from)) as usize;
@@ -931,6 +1030,28 @@ pub fn encode_wav_pcm16(channels: &[Vec<f32>], sample_rate: u32) -> Result<Bytes
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_silence_gate_measures_the_loudest_frame_of_any_channel() {
+        let quiet = DecodedAudio {
+            sample_rate: 8000,
+            channels: vec![vec![0.0; 8000], vec![0.0; 8000]],
+        };
+        assert_eq!(loudest_frame_dbfs(&quiet), -200.0);
+        assert!(is_silent(&quiet, DEFAULT_SILENCE_GATE_DBFS));
+        // One 30 ms frame at RMS 0.5 (−6 dBFS) on the second channel is enough.
+        let mut loud = quiet.clone();
+        loud.channels[1][240..480].iter_mut().for_each(|s| *s = 0.5);
+        assert!((loudest_frame_dbfs(&loud) - 20.0 * 0.5f64.log10()).abs() < 1e-9);
+        assert!(!is_silent(&loud, DEFAULT_SILENCE_GATE_DBFS));
+        // A steady −70 dBFS hiss is below the gate.
+        let hiss = DecodedAudio {
+            sample_rate: 8000,
+            channels: vec![vec![10f32.powf(-70.0 / 20.0); 8000]],
+        };
+        assert!((loudest_frame_dbfs(&hiss) + 70.0).abs() < 1e-3);
+        assert!(is_silent(&hiss, DEFAULT_SILENCE_GATE_DBFS));
+    }
 
     fn wav(tag: u16, channels: u16, rate: u32, bits: u16, data: &[u8]) -> Vec<u8> {
         let block = channels * bits.div_ceil(8);

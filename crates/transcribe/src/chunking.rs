@@ -4,10 +4,12 @@
 //! * [`plan_chunks`] — pure: from per-frame energies picks cut points at the quietest moment of the last
 //!   third of each allowed stretch; chunks overlap by `overlap` seconds and cover the audio in order
 //!   (property-tested).
-//! * [`stitch`] — pure: shifts every part's segments and words by the part's start and keeps, in each
-//!   overlap, the earlier part's material that starts before the overlap's midpoint and the later part's that
-//!   starts after it (so the result stays in time order); parts
-//!   without segments are joined by text with the repeated words of the overlap removed.
+//! * [`stitch`] — pure: shifts every part's segments and words by the part's start, keeps all of the earlier
+//!   part's material and, from the later part, what ends after the material already kept: a segment that
+//!   straddles the join is trimmed to the words said after it (by word times when the provider gave words,
+//!   otherwise by dropping the leading words that repeat the kept text), so speech right after a cut is never
+//!   lost and the result stays in time order; parts without segments are joined by text with the repeated
+//!   words of the overlap removed.
 //! * [`transcribe_in_chunks`] — decodes, plans, encodes each part as 16-bit PCM WAV (mono, at most 16 kHz),
 //!   transcribes them in order and stitches.
 
@@ -17,7 +19,7 @@ use std::time::Duration;
 
 use crate::audio::{AudioInput, decode_pcm, encode_wav_pcm16, resample};
 use crate::transcriber::TranscribeOptions;
-use crate::transcript::{Transcript, TranscriptConfidence, Usage};
+use crate::transcript::{Transcript, TranscriptConfidence, Usage, Word};
 use crate::{Error, Result};
 
 /// Seconds of overlap between consecutive chunks.
@@ -107,32 +109,56 @@ pub fn stitch(chunks: &[Chunk], parts: Vec<Transcript>) -> Result<Transcript> {
     let mut raws = Vec::new();
     let mut request_ids = Vec::new();
     for (i, (chunk, part)) in chunks.iter().zip(parts).enumerate() {
-        // Keep [keep_from, keep_to) of this chunk, in absolute time.
-        let keep_from = if i == 0 {
-            f64::NEG_INFINITY
-        } else {
-            (chunk.start + chunks[i - 1].end) / 2.0
-        };
-        let keep_to = match chunks.get(i + 1) {
-            Some(next) => (next.start + chunk.end) / 2.0,
-            None => f64::INFINITY,
-        };
-        // Decided by the start, so everything kept from one chunk precedes everything kept from the next.
-        let keep = |start: f64, _end: f64| start >= keep_from && start < keep_to;
+        let mut words: Vec<Word> = part
+            .words
+            .iter()
+            .cloned()
+            .map(|mut w| {
+                w.start += chunk.start;
+                w.end += chunk.start;
+                w
+            })
+            .collect();
+        // Words: keep a later chunk's word only when its middle falls after the last kept word's end.
+        let words_end = out.words.last().map_or(f64::NEG_INFINITY, |w| w.end);
+        words.retain(|w| i == 0 || (w.start + w.end) / 2.0 >= words_end - JOIN_TOLERANCE);
         for mut s in part.segments.iter().cloned() {
             s.start += chunk.start;
             s.end += chunk.start;
-            if keep(s.start, s.end) {
+            let kept_end = out.segments.last().map_or(f64::NEG_INFINITY, |k| k.end);
+            if i == 0 || s.start >= kept_end - JOIN_TOLERANCE {
                 out.segments.push(s);
+                continue;
             }
-        }
-        for mut w in part.words.iter().cloned() {
-            w.start += chunk.start;
-            w.end += chunk.start;
-            if keep(w.start, w.end) {
-                out.words.push(w);
+            if s.end <= kept_end + JOIN_TOLERANCE {
+                // Entirely inside material already kept from the previous chunk.
+                continue;
             }
+            // Straddles the join: keep only what was said after the kept end.
+            let inside: Vec<&Word> = words
+                .iter()
+                .filter(|w| w.start >= s.start - JOIN_TOLERANCE && w.end <= s.end + JOIN_TOLERANCE)
+                .collect();
+            let (start, text) = if inside.is_empty() {
+                (kept_end, drop_repeated_prefix(&out.text_from_segments(), &s.text))
+            } else {
+                let after: Vec<&&Word> = inside
+                    .iter()
+                    .filter(|w| (w.start + w.end) / 2.0 >= kept_end)
+                    .collect();
+                (
+                    after.first().map_or(kept_end, |w| w.start.max(kept_end)),
+                    crate::transcript::join_texts(after.iter().map(|w| w.text.as_str())),
+                )
+            };
+            if text.trim().is_empty() {
+                continue;
+            }
+            s.start = start;
+            s.text = text;
+            out.segments.push(s);
         }
+        out.words.extend(words);
         texts.push(part.text.clone());
         if let Some(c) = part.confidence {
             let w = (chunk.end - chunk.start).max(0.01);
@@ -179,6 +205,20 @@ pub fn stitch(chunks: &[Chunk], parts: Vec<Transcript>) -> Result<Transcript> {
     out.raw = Some(serde_json::Value::Array(raws));
     out.no_speech = out.text.trim().is_empty();
     Ok(out)
+}
+
+/// Seconds of slack when comparing times from two chunks' transcripts.
+const JOIN_TOLERANCE: f64 = 0.05;
+
+/// `next` without the longest run of its leading words (up to 30) that repeats the end of `kept`.
+fn drop_repeated_prefix(kept: &str, next: &str) -> String {
+    let joined = join_overlapping_texts(&[kept.to_owned(), next.to_owned()]);
+    let kept_words = kept.split_whitespace().count();
+    joined
+        .split_whitespace()
+        .skip(kept_words)
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// Joins texts of overlapping chunks, dropping the longest run of words (up to 30) that ends one text and
@@ -338,6 +378,86 @@ mod tests {
         assert_eq!(t.text, "one two three");
         assert_eq!(t.duration_seconds, Some(18.0));
         assert_eq!(t.usage, Some(Usage::Duration { seconds: 20.0 }));
+    }
+
+    fn seg(s: f64, e: f64, t: &str) -> Segment {
+        Segment {
+            start: s,
+            end: e,
+            text: t.into(),
+            ..Default::default()
+        }
+    }
+
+    fn word(s: f64, e: f64, t: &str) -> Word {
+        Word {
+            start: s,
+            end: e,
+            text: t.into(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn speech_after_the_cut_in_a_segment_spanning_the_join_is_kept() {
+        // Cut at 10 s with 2 s of overlap: the second chunk's first segment starts at its local 0 (8 s).
+        let chunks = [
+            Chunk {
+                start: 0.0,
+                end: 10.0,
+            },
+            Chunk {
+                start: 8.0,
+                end: 20.0,
+            },
+        ];
+        let a = Transcript {
+            segments: vec![seg(0.0, 5.0, "Hi there."), seg(6.0, 9.9, "My card is")],
+            ..Default::default()
+        };
+        let b = Transcript {
+            segments: vec![seg(0.0, 4.0, "card is 4111 1111"), seg(4.5, 8.0, "thanks.")],
+            ..Default::default()
+        };
+        let t = stitch(&chunks, vec![a, b]).unwrap();
+        assert_eq!(t.text, "Hi there. My card is 4111 1111 thanks.");
+        let starts: Vec<f64> = t.segments.iter().map(|s| s.start).collect();
+        assert_eq!(starts, vec![0.0, 6.0, 9.9, 12.5]);
+    }
+
+    #[test]
+    fn words_trim_a_segment_spanning_the_join() {
+        let chunks = [
+            Chunk {
+                start: 0.0,
+                end: 10.0,
+            },
+            Chunk {
+                start: 8.0,
+                end: 20.0,
+            },
+        ];
+        let a = Transcript {
+            segments: vec![seg(6.0, 9.5, "the leak")],
+            words: vec![word(6.0, 7.0, "the"), word(7.0, 9.5, "leak")],
+            ..Default::default()
+        };
+        let b = Transcript {
+            // Local times: "leak" at 8.0–9.5 absolute, then speech after the cut.
+            segments: vec![seg(0.0, 4.0, "leak is upstairs")],
+            words: vec![
+                word(0.0, 1.5, "leak"),
+                word(2.5, 3.0, "is"),
+                word(3.0, 4.0, "upstairs"),
+            ],
+            ..Default::default()
+        };
+        let t = stitch(&chunks, vec![a, b]).unwrap();
+        assert_eq!(t.text, "the leak is upstairs");
+        let words: Vec<&str> = t.words.iter().map(|w| w.text.as_str()).collect();
+        assert_eq!(words, vec!["the", "leak", "is", "upstairs"]);
+        assert_eq!(t.segments[1].start, 10.5);
+        assert!(t.segments.windows(2).all(|p| p[0].start <= p[1].start));
     }
 
     #[test]

@@ -7,7 +7,9 @@
 //! * [`WithTimeout`] — a deadline per call, optionally growing with the audio's duration.
 //! * [`ConcurrencyLimited`] — at most N calls in flight (proactive throttling against rate limits).
 //! * [`Fallback`] — the secondary transcribes when the primary fails; after a provider-side failure the
-//!   primary is skipped for a cooldown.
+//!   primary is skipped for a cooldown. **An offline primary with a cloud secondary sends audio off-site on
+//!   failure** ([`Fallback::sends_audio_off_site`]); unsupported audio goes to the secondary only with
+//!   [`Fallback::with_fallback_on_unsupported_audio`].
 //!
 //! # Order
 //!
@@ -90,6 +92,9 @@ impl RetryPolicy {
 }
 
 /// Retries retryable errors with backoff. See the [module docs](self).
+///
+/// A retry repeats the whole call: for a recording the backend splits into parts (over a provider's limits),
+/// one failed part makes the retry re-send — and re-bill — every part.
 #[derive(Debug)]
 pub struct Retrying<T> {
     inner: T,
@@ -256,12 +261,19 @@ impl<T: Transcriber> Transcriber for ConcurrencyLimited<T> {
 
 /// Uses `secondary` when `primary` fails; after a provider-side failure of the primary (retryable, quota,
 /// credentials) the primary is skipped for `cooldown`. Audio problems ([`Error::InvalidAudio`]) are returned
-/// as they are: another backend would reject the same bytes.
+/// as they are: another backend would reject the same bytes. Audio the primary cannot handle
+/// ([`Error::UnsupportedAudio`], e.g. Opus for the local Whisper backend) is returned as it is too, unless
+/// [`Fallback::with_fallback_on_unsupported_audio`] says otherwise.
+///
+/// **Privacy: an offline primary with a cloud secondary (`Fallback(whisper-local, openai)`) sends the
+/// recording off-site whenever the primary fails** (a missing model, a crash, a timeout…). Use it only where
+/// that is acceptable; [`Fallback::sends_audio_off_site`] tells whether a stack does so.
 #[derive(Debug)]
 pub struct Fallback<P, S> {
     primary: P,
     secondary: S,
     cooldown: Duration,
+    fall_back_on_unsupported_audio: bool,
     primary_down_until: Mutex<Option<Instant>>,
 }
 
@@ -272,8 +284,22 @@ impl<P: Transcriber, S: Transcriber> Fallback<P, S> {
             primary,
             secondary,
             cooldown,
+            fall_back_on_unsupported_audio: false,
             primary_down_until: Mutex::new(None),
         }
+    }
+
+    /// Whether audio the primary reports as [`Error::UnsupportedAudio`] goes to the secondary (default
+    /// `false`: the error is returned). With an offline primary and a cloud secondary, `true` uploads every
+    /// recording the primary cannot decode.
+    pub fn with_fallback_on_unsupported_audio(mut self, yes: bool) -> Self {
+        self.fall_back_on_unsupported_audio = yes;
+        self
+    }
+
+    /// Whether a failure of an offline primary sends audio to a secondary that is not offline.
+    pub fn sends_audio_off_site(&self) -> bool {
+        self.primary.capabilities().offline && !self.secondary.capabilities().offline
     }
 
     /// Whether the primary is being skipped right now.
@@ -307,6 +333,9 @@ impl<P: Transcriber, S: Transcriber> Transcriber for Fallback<P, S> {
             match self.primary.transcribe(audio, options).await {
                 Ok(t) => return Ok(t),
                 Err(e) if e.is_audio_problem() => return Err(e),
+                Err(e @ Error::UnsupportedAudio { .. }) if !self.fall_back_on_unsupported_audio => {
+                    return Err(e);
+                }
                 Err(e) => {
                     let outage = e.is_retryable()
                         || matches!(
@@ -496,5 +525,35 @@ mod tests {
             Err(Error::InvalidAudio { .. })
         ));
         assert_eq!(secondary.calls(), 0);
+    }
+
+    #[tokio::test]
+    async fn unsupported_audio_falls_back_only_when_asked() {
+        let unsupported = || {
+            Err(Error::UnsupportedAudio {
+                reason: "opus".into(),
+            })
+        };
+        let opts = TranscribeOptions::new();
+        let secondary = QueuedTranscriber::new([ok("cloud")]);
+        let f = Fallback::new(
+            QueuedTranscriber::new([unsupported()]),
+            secondary.clone(),
+            Duration::from_secs(30),
+        );
+        assert!(matches!(
+            f.transcribe(&audio(), &opts).await,
+            Err(Error::UnsupportedAudio { .. })
+        ));
+        assert_eq!(secondary.calls(), 0, "not sent elsewhere by default");
+        assert!(!f.primary_cooling_down());
+        let f = Fallback::new(
+            QueuedTranscriber::new([unsupported()]),
+            secondary.clone(),
+            Duration::from_secs(30),
+        )
+        .with_fallback_on_unsupported_audio(true);
+        assert_eq!(f.transcribe(&audio(), &opts).await.unwrap().text, "cloud");
+        assert_eq!(secondary.calls(), 1);
     }
 }

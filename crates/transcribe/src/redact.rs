@@ -460,6 +460,27 @@ fn is_separator_gap(gap: &[u8]) -> bool {
         .all(|c| matches!(c, b' ' | b'\t' | b'\n' | b'\r' | b'-' | b',' | b'.'))
 }
 
+/// Short words a caller says while reading out a card number.
+const FILLERS: &[&str] = &[
+    "um", "umm", "uh", "uhh", "er", "erm", "ah", "hmm", "mm", "okay", "ok", "so", "and", "like", "then",
+    "yeah", "yes", "right", "sorry",
+];
+
+/// Separators with at most two filler words among them.
+fn is_filler_gap(gap: &[u8]) -> bool {
+    let mut words = 0;
+    for word in gap.split(|c| matches!(c, b' ' | b'\t' | b'\n' | b'\r' | b'-' | b',' | b'.')) {
+        if word.is_empty() {
+            continue;
+        }
+        words += 1;
+        if words > 2 || !FILLERS.iter().any(|f| f.as_bytes().eq_ignore_ascii_case(word)) {
+            return false;
+        }
+    }
+    true
+}
+
 /// A run of digits: written or spoken, with the tokens it came from.
 #[derive(Debug, Clone, Copy)]
 struct Unit {
@@ -568,7 +589,20 @@ fn find_spans(text: &str, options: &RedactionOptions) -> Vec<PiiSpan> {
         .collect();
     let mut unit_used = vec![false; units.len()];
     if options.cards {
-        for g in &groups {
+        // With a card word nearby, short filler words ("4111 1111, um, 1111 1111") do not end a card number.
+        let mut card_groups: Vec<Group> = Vec::new();
+        let mut g0 = 0;
+        for u in 1..=units.len() {
+            if u == units.len()
+                || !(is_separator_gap(&b[units[u - 1].end..units[u].start])
+                    || (is_filler_gap(&b[units[u - 1].end..units[u].start])
+                        && card_words_near(&tokens, units[u - 1].tok)))
+            {
+                card_groups.push(Group { u0: g0, u1: u });
+                g0 = u;
+            }
+        }
+        for g in &card_groups {
             let (d0, d1) = (units[g.u0].d0, units[g.u1 - 1].d1);
             let run = &digits[d0..d1];
             if run.len() < 13 {
@@ -857,6 +891,11 @@ pub struct TranscriptRedaction {
 /// caught; the placeholder goes into the segment where the finding starts. Words are redacted the same way:
 /// a word touched by a finding becomes the placeholder (its time stretched over the finding's words) and the
 /// finding's other words are removed.
+///
+/// Segments and words tagged with different channels (a dual-channel call transcribed apart) are redacted
+/// channel by channel, so an agent's "Okay." between two halves of the caller's card number does not hide
+/// it; the transcript text is then rebuilt from the redacted segments ([`TranscriptRedaction::text_spans`]
+/// still describes the original interleaved text).
 pub fn redact_transcript(
     transcript: &Transcript,
     options: &RedactionOptions,
@@ -866,7 +905,8 @@ pub fn redact_transcript(
     let text = redact(&transcript.text, options);
     out.text = text.text;
 
-    let (segments, seg_pci, seg_spans) = redact_pieces(&transcript.segments, options, |s| &s.text);
+    let (segments, seg_pci, seg_spans) =
+        redact_by_channel(&transcript.segments, options, |s| &s.text, |s| s.channel);
     out.segments = segments
         .into_iter()
         .zip(&transcript.segments)
@@ -876,7 +916,7 @@ pub fn redact_transcript(
         })
         .collect();
 
-    let (word_texts, word_pci, _) = redact_pieces(&transcript.words, options, |w| &w.text);
+    let (word_texts, word_pci, _) = redact_by_channel(&transcript.words, options, |w| &w.text, |w| w.channel);
     let mut words: Vec<Word> = Vec::with_capacity(transcript.words.len());
     for (new, old) in word_texts.into_iter().zip(&transcript.words) {
         if new.is_empty() && !old.text.is_empty() {
@@ -892,6 +932,16 @@ pub fn redact_transcript(
         });
     }
     out.words = words;
+    // Channels transcribed apart: the merged text interleaves the speakers ("4111 1111" / agent "Okay." /
+    // "1111 1111"), so it is rebuilt from the segments, which were redacted channel by channel.
+    let multi_channel = transcript
+        .segments
+        .iter()
+        .filter_map(|s| s.channel)
+        .any(|c| Some(c) != transcript.segments.first().and_then(|s| s.channel));
+    if multi_channel && transcript.text == transcript.text_from_segments() {
+        out.text = out.text_from_segments();
+    }
 
     let mut counts: Vec<(PiiKind, u32)> = Vec::new();
     let source = if seg_spans.len() > text.spans.len() {
@@ -911,6 +961,40 @@ pub fn redact_transcript(
         counts,
     };
     (out, report)
+}
+
+/// [`redact_pieces`] on each channel's items separately (items without a channel form one group), so
+/// another speaker's interjection does not split a number one speaker read out.
+fn redact_by_channel<T>(
+    items: &[T],
+    options: &RedactionOptions,
+    text_of: impl Fn(&T) -> &String,
+    channel_of: impl Fn(&T) -> Option<u16>,
+) -> (Vec<String>, bool, Vec<PiiSpan>) {
+    let mut channels: Vec<Option<u16>> = items.iter().map(&channel_of).collect();
+    channels.sort_unstable();
+    channels.dedup();
+    if channels.len() <= 1 {
+        return redact_pieces(items, options, text_of);
+    }
+    let mut texts = vec![String::new(); items.len()];
+    let mut pci = false;
+    let mut spans = Vec::new();
+    for channel in channels {
+        let picked: Vec<(usize, &T)> = items
+            .iter()
+            .enumerate()
+            .filter(|(_, i)| channel_of(i) == channel)
+            .collect();
+        let refs: Vec<&T> = picked.iter().map(|&(_, i)| i).collect();
+        let (pieces, p, s) = redact_pieces(&refs, options, |i: &&T| text_of(i));
+        for ((index, _), piece) in picked.into_iter().zip(pieces) {
+            texts[index] = piece;
+        }
+        pci |= p;
+        spans.extend(s);
+    }
+    (texts, pci, spans)
 }
 
 /// Redacts pieces of text as one space-joined text and hands each piece its share of the result.
@@ -992,6 +1076,68 @@ mod tests {
         }
         assert!(!luhn_valid(&digits("4111111111111112")));
         assert!(!luhn_valid(&[]));
+    }
+
+    #[test]
+    fn filler_words_inside_a_card_number_do_not_split_it() {
+        assert_eq!(
+            r("my card number is 4111 1111, um, 1111 1111 thanks"),
+            "my card number is [CARD] thanks"
+        );
+        assert_eq!(
+            r("the card is four one one one one one one one uh one one one one and one one one one"),
+            "the card is [CARD]"
+        );
+        // Without a card in context, fillers still separate numbers (no card is invented).
+        assert_eq!(
+            r("call 4111 1111, um, 1111 1111"),
+            "call 4111 1111, um, 1111 1111"
+        );
+        // A non-filler word still ends the number.
+        assert!(!r("card 4111 1111 then plumber 1111 1111").contains("[CARD]"));
+    }
+
+    #[test]
+    fn an_interjection_on_the_other_channel_does_not_split_a_card_number() {
+        let seg = |start: f64, channel: u16, text: &str| Segment {
+            start,
+            end: start + 1.0,
+            text: text.into(),
+            channel: Some(channel),
+            ..Default::default()
+        };
+        let mut t = Transcript {
+            segments: vec![
+                seg(0.0, 1, "my card is 4111 1111"),
+                seg(1.0, 2, "Okay."),
+                seg(2.0, 1, "1111 1111 thanks"),
+            ],
+            ..Default::default()
+        };
+        t.words = t
+            .segments
+            .iter()
+            .flat_map(|s| {
+                s.text.split(' ').map(|w| Word {
+                    start: s.start,
+                    end: s.end,
+                    text: w.into(),
+                    channel: s.channel,
+                    ..Default::default()
+                })
+            })
+            .collect();
+        t.text = t.text_from_segments();
+        let (out, report) = redact_transcript(&t, &RedactionOptions::all());
+        assert!(report.pci_detected);
+        assert_eq!(out.text, "my card is [CARD] Okay. thanks");
+        let segs: Vec<&str> = out.segments.iter().map(|s| s.text.as_str()).collect();
+        assert_eq!(segs, vec!["my card is [CARD]", "Okay.", "thanks"]);
+        assert!(
+            out.words.iter().all(|w| !w.text.contains("1111")),
+            "{:?}",
+            out.words
+        );
     }
 
     #[test]

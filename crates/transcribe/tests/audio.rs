@@ -156,3 +156,70 @@ proptest! {
         let _ = audio::sniff(&wav);
     }
 }
+
+fn wav_with_rate(rate: u32) -> Vec<u8> {
+    let samples: Vec<f32> = (0..800).map(|i| (i as f32 * 0.3).sin() * 0.5).collect();
+    let mut wav = audio::encode_wav_pcm16(&[samples], 8000).unwrap().to_vec();
+    assert_eq!(&wav[12..16], b"fmt ");
+    wav[24..28].copy_from_slice(&rate.to_le_bytes());
+    wav
+}
+
+#[test]
+fn absurd_wav_sample_rates_are_invalid_audio() {
+    for rate in [1, 2, 999, 384_001, 10_000_000, u32::MAX] {
+        let err = AudioInput::from_bytes(wav_with_rate(rate)).unwrap_err();
+        assert!(matches!(err, Error::InvalidAudio { .. }), "{rate}: {err:?}");
+        assert!(err.to_string().contains("sample rate"), "{rate}: {err}");
+    }
+    for rate in [1_000, 8_000, 384_000] {
+        let input = AudioInput::from_bytes(wav_with_rate(rate)).unwrap();
+        assert_eq!(input.sample_rate(), Some(rate));
+        let decoded = decode_pcm(&input).unwrap();
+        assert_eq!(decoded.sample_rate, rate);
+        let mono = to_mono_16k(&decoded);
+        assert_eq!(mono.len(), (800u64 * 16_000).div_ceil(u64::from(rate)) as usize);
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+    #[test]
+    fn any_wav_sample_rate_is_accepted_in_range_or_rejected(rate in any::<u32>()) {
+        match AudioInput::from_bytes(wav_with_rate(rate)) {
+            Ok(input) => {
+                prop_assert!((audio::MIN_SAMPLE_RATE..=audio::MAX_SAMPLE_RATE).contains(&rate));
+                prop_assert_eq!(input.sample_rate(), Some(rate));
+            }
+            Err(e) => {
+                prop_assert!(!(audio::MIN_SAMPLE_RATE..=audio::MAX_SAMPLE_RATE).contains(&rate));
+                let invalid = matches!(e, Error::InvalidAudio { .. });
+                prop_assert!(invalid);
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn inputs_over_the_size_limit_are_rejected_clearly() {
+    let wav = fixture("tone_8k_pcm16.wav");
+    let len = wav.len() as u64;
+    assert_eq!(audio::DEFAULT_MAX_INPUT_BYTES, 512 * 1024 * 1024);
+    assert!(AudioInput::from_bytes_with_limit(wav.clone(), len).is_ok());
+    let err = AudioInput::from_bytes_with_limit(wav.clone(), len - 1).unwrap_err();
+    assert!(matches!(err, Error::InvalidAudio { .. }), "{err:?}");
+    assert!(
+        err.to_string()
+            .contains(&format!("{len} bytes, over the {}-byte limit", len - 1)),
+        "{err}"
+    );
+
+    let path = std::env::temp_dir().join(format!("callbook-transcribe-limit-{}.wav", std::process::id()));
+    std::fs::write(&path, &wav).unwrap();
+    let ok = AudioInput::from_file_with_limit(&path, len).await.unwrap();
+    assert_eq!(ok.len() as u64, len);
+    let err = AudioInput::from_file_with_limit(&path, 100).await.unwrap_err();
+    assert!(err.to_string().contains("over the 100-byte limit"), "{err}");
+    assert!(AudioInput::from_file(&path).await.is_ok());
+    std::fs::remove_file(&path).unwrap();
+}

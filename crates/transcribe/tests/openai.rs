@@ -251,6 +251,7 @@ async fn azure_uses_the_deployment_url_api_version_and_api_key_header() {
         .with_api_key("azure-key")
         .with_azure_deployment("callbook-whisper")
         .with_azure_api_version("2024-06-01")
+        .with_model("whisper")
         .build()
         .unwrap();
     let t = backend
@@ -573,6 +574,25 @@ fn build_validates_configuration() {
         Err(Error::Config(m)) if m.contains("deployment")
     ));
     assert!(matches!(
+        OpenAiTranscriber::builder(Profile::Azure)
+            .with_api_key("k")
+            .with_base_url("https://x.openai.azure.com")
+            .with_azure_deployment("d")
+            .build(),
+        Err(Error::Config(m)) if m.contains("model behind the deployment")
+    ));
+    // A key that cannot go into a header is configuration, not a retryable transport failure.
+    let err = OpenAiTranscriber::builder(Profile::OpenAi)
+        .with_api_key("sk-bad\nkey")
+        .build()
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::Config(m) if m.contains("header")),
+        "{err:?}"
+    );
+    assert!(!err.is_retryable());
+    assert!(!format!("{err:?}").contains("sk-bad"), "the key never shows");
+    assert!(matches!(
         OpenAiTranscriber::builder(Profile::WhisperCpp)
             .with_base_url("not a url")
             .build(),
@@ -714,4 +734,217 @@ async fn twilio_dual_channel_is_transcribed_channel_by_channel() {
     assert_eq!(t.text, "Hi, my sink is leaking. Sorry to hear that.");
     assert_eq!(t.usage, Some(Usage::Duration { seconds: 2.0 }));
     assert_eq!(t.duration_seconds, Some(1.0));
+}
+
+#[tokio::test]
+async fn request_construction_errors_are_config_not_retryable() {
+    let server = MockServer::start().await;
+    let backend = OpenAiTranscriber::builder(Profile::OpenAi)
+        .with_base_url(server.uri())
+        .with_api_key("sk-test")
+        .with_organization("org\nwith-newline")
+        .build()
+        .unwrap();
+    let err = backend
+        .transcribe(&tone_wav(1.0), &TranscribeOptions::new())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Config(_)), "{err:?}");
+    assert!(!err.is_retryable());
+    assert!(server.received_requests().await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn azure_gpt_4o_deployment_gets_json_with_logprobs_and_no_model_field() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/openai/deployments/transcribe/audio/transcriptions"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"text": "Hello."})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let backend = OpenAiTranscriber::builder(Profile::Azure)
+        .with_base_url(server.uri())
+        .with_api_key("azure-key")
+        .with_azure_deployment("transcribe")
+        .with_model("gpt-4o-transcribe")
+        .build()
+        .unwrap();
+    assert_eq!(
+        backend.capabilities().max_duration,
+        Some(Duration::from_secs(1400))
+    );
+    let t = backend
+        // A per-request model cannot change what the deployment runs.
+        .transcribe(&tone_wav(1.0), &TranscribeOptions::new().with_model("whisper-1"))
+        .await
+        .unwrap();
+    assert_eq!(t.text, "Hello.");
+    let reqs = server.received_requests().await.unwrap();
+    let p = parts(&reqs[0]);
+    assert_eq!(field(&p, "response_format"), ["json"]);
+    assert_eq!(field(&p, "include[]"), ["logprobs"]);
+    assert!(field(&p, "model").is_empty());
+}
+
+#[tokio::test]
+async fn the_diarize_model_is_not_asked_for_logprobs_or_a_prompt() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"text": "Hello."})))
+        .mount(&server)
+        .await;
+    let backend = OpenAiTranscriber::builder(Profile::OpenAi)
+        .with_base_url(server.uri())
+        .with_api_key("sk-test")
+        .with_model("gpt-4o-transcribe-diarize")
+        .build()
+        .unwrap();
+    backend
+        .transcribe(
+            &tone_wav(1.0),
+            &TranscribeOptions::new().with_prompt("Callbook Plumbing"),
+        )
+        .await
+        .unwrap();
+    let reqs = server.received_requests().await.unwrap();
+    let p = parts(&reqs[0]);
+    assert_eq!(field(&p, "response_format"), ["json"]);
+    assert!(field(&p, "include[]").is_empty());
+    assert!(field(&p, "prompt").is_empty());
+    assert_eq!(field(&p, "chunking_strategy"), ["auto"]);
+}
+
+/// 1,500 s of tone at 1 kHz (3 MB): over the gpt-4o family's 1,400 s, under every byte limit.
+fn long_low_rate_wav() -> AudioInput {
+    let samples: Vec<f32> = (0..1000 * 1500).map(|i| (i as f32 * 0.9).sin() * 0.4).collect();
+    AudioInput::from_bytes(encode_wav_pcm16(&[samples], 1000).unwrap()).unwrap()
+}
+
+#[tokio::test]
+async fn duration_limits_follow_the_requests_model() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(CountingResponder(Default::default()))
+        .mount(&server)
+        .await;
+    let audio = long_low_rate_wav();
+    let whisper = OpenAiTranscriber::builder(Profile::OpenAi)
+        .with_base_url(server.uri())
+        .with_api_key("sk-test")
+        .build()
+        .unwrap();
+    whisper
+        .transcribe(&audio, &TranscribeOptions::new().with_model("gpt-4o-transcribe"))
+        .await
+        .unwrap();
+    let reqs = server.received_requests().await.unwrap();
+    assert_eq!(reqs.len(), 2, "a gpt-4o request is split at 1,400 s");
+    assert!(
+        reqs.iter()
+            .all(|r| field(&parts(r), "model") == ["gpt-4o-transcribe"])
+    );
+    server.reset().await;
+    Mock::given(method("POST"))
+        .respond_with(CountingResponder(Default::default()))
+        .mount(&server)
+        .await;
+    let gpt = OpenAiTranscriber::builder(Profile::OpenAi)
+        .with_base_url(server.uri())
+        .with_api_key("sk-test")
+        .with_model("gpt-4o-transcribe")
+        .build()
+        .unwrap();
+    gpt.transcribe(&audio, &TranscribeOptions::new().with_model("whisper-1"))
+        .await
+        .unwrap();
+    assert_eq!(
+        server.received_requests().await.unwrap().len(),
+        1,
+        "whisper-1 has no duration limit"
+    );
+}
+
+fn tone_at_dbfs(dbfs: f64, seconds: f64) -> AudioInput {
+    // A sine's RMS is its amplitude / √2.
+    let amplitude = 10f64.powf(dbfs / 20.0) * std::f64::consts::SQRT_2;
+    let samples: Vec<f32> = (0..(8000.0 * seconds) as usize)
+        .map(|i| ((i as f64 * 0.3).sin() * amplitude) as f32)
+        .collect();
+    AudioInput::from_bytes(encode_wav_pcm16(&[samples], 8000).unwrap()).unwrap()
+}
+
+#[tokio::test]
+async fn audio_below_the_silence_gate_is_not_uploaded() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"text": "Thank you."})))
+        .mount(&server)
+        .await;
+    let backend = OpenAiTranscriber::builder(Profile::OpenAi)
+        .with_base_url(server.uri())
+        .with_api_key("sk-test")
+        .with_model("gpt-4o-transcribe")
+        .build()
+        .unwrap();
+    for quiet in [
+        AudioInput::from_bytes(encode_wav_pcm16(&[vec![0.0; 16_000]], 8000).unwrap()).unwrap(),
+        tone_at_dbfs(-70.0, 2.0),
+    ] {
+        let t = backend
+            .transcribe(&quiet, &TranscribeOptions::new())
+            .await
+            .unwrap();
+        assert!(t.no_speech);
+        assert_eq!(t.text, "");
+        assert_eq!(t.provider, "openai");
+        assert_eq!(t.duration_seconds, Some(2.0));
+    }
+    assert!(
+        server.received_requests().await.unwrap().is_empty(),
+        "silence is not uploaded"
+    );
+    // Quiet speech above the gate is uploaded; with the gate off, so is silence.
+    let t = backend
+        .transcribe(&tone_at_dbfs(-50.0, 1.0), &TranscribeOptions::new())
+        .await
+        .unwrap();
+    assert_eq!(t.text, "Thank you.");
+    let ungated = OpenAiTranscriber::builder(Profile::OpenAi)
+        .with_base_url(server.uri())
+        .with_api_key("sk-test")
+        .with_model("gpt-4o-transcribe")
+        .with_silence_gate(None)
+        .build()
+        .unwrap();
+    ungated
+        .transcribe(&tone_at_dbfs(-70.0, 1.0), &TranscribeOptions::new())
+        .await
+        .unwrap();
+    assert_eq!(server.received_requests().await.unwrap().len(), 2);
+    assert!(matches!(
+        OpenAiTranscriber::builder(Profile::OpenAi)
+            .with_api_key("k")
+            .with_silence_gate(Some(3.0))
+            .build(),
+        Err(Error::Config(_))
+    ));
+}
+
+#[test]
+fn a_fallback_from_an_offline_primary_to_the_cloud_is_reported() {
+    use callbook_transcribe::fake::SidecarTranscriber;
+    use callbook_transcribe::policy::Fallback;
+    let cloud = || {
+        OpenAiTranscriber::builder(Profile::OpenAi)
+            .with_api_key("sk-test")
+            .build()
+            .unwrap()
+    };
+    let cooldown = Duration::from_secs(30);
+    assert!(Fallback::new(SidecarTranscriber::new(), cloud(), cooldown).sends_audio_off_site());
+    assert!(!Fallback::new(cloud(), SidecarTranscriber::new(), cooldown).sends_audio_off_site());
+    assert!(
+        !Fallback::new(SidecarTranscriber::new(), SidecarTranscriber::new(), cooldown).sends_audio_off_site()
+    );
 }

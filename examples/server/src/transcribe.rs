@@ -8,7 +8,8 @@
 //! The transcriber comes from the environment: `CALLBOOK_TRANSCRIBER` = `openai` | `whisper-local` | `demo`;
 //! by default `openai` when `OPENAI_API_KEY` is set, else `whisper-local` when `CALLBOOK_WHISPER_MODEL` is
 //! set, else `demo` (the sidecar transcriber: `call.wav` is "transcribed" from `call.transcript.json` or
-//! `call.txt` next to it). Card numbers, security codes, expiry dates and SSNs are redacted from the output
+//! `call.txt` next to it). The channels of a two-channel recording are transcribed apart unless `--mono` is
+//! given. Card numbers, security codes, expiry dates and SSNs are redacted from the output
 //! unless `--no-redact` is given.
 
 use std::io::Write;
@@ -36,6 +37,11 @@ pub(crate) struct Args {
     /// Language hint (ISO-639-1, e.g. `en`).
     #[arg(long)]
     pub(crate) language: Option<String>,
+    /// Mix a multi-channel recording down to mono. By default each channel of a two-channel recording
+    /// (Twilio: the caller on channel 1, the business on channel 2) is transcribed apart and the segments are
+    /// merged in time order, so the two sides do not talk over each other in one stream.
+    #[arg(long)]
+    pub(crate) mono: bool,
 }
 
 /// Which transcriber the environment selects.
@@ -138,7 +144,7 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<ExitCode> {
         transcriber.provider(),
         if args.no_redact { " (no redaction)" } else { "" }
     );
-    let mut options = TranscribeOptions::new();
+    let mut options = TranscribeOptions::new().with_split_channels(!args.mono);
     if let Some(language) = &args.language {
         options = options.with_language(language.clone());
     }

@@ -248,3 +248,79 @@ fn whisper_local_with_a_missing_model_is_a_clear_error() {
     assert!(out.stdout.is_empty());
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn two_channel_recordings_are_transcribed_channel_by_channel_unless_mono() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate, matchers::method};
+
+    struct Answer(AtomicUsize);
+    impl Respond for Answer {
+        fn respond(&self, _req: &Request) -> ResponseTemplate {
+            let n = self.0.fetch_add(1, Ordering::SeqCst);
+            let (start, text) = [(0.0, "Hi, my sink is leaking."), (1.0, "Sorry to hear that.")][n % 2];
+            ResponseTemplate::new(200).set_body_json(json!({
+                "language": "english", "duration": 3.0, "text": text,
+                "segments": [{"start": start, "end": start + 0.5, "text": text,
+                              "avg_logprob": -0.1, "no_speech_prob": 0.01}]
+            }))
+        }
+    }
+
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(Answer(AtomicUsize::new(0)))
+        .mount(&server)
+        .await;
+    let dir = temp_dir("stereo");
+    let tone: Vec<f32> = (0..24_000).map(|i| (i as f32 * 0.25).sin() * 0.4).collect();
+    let stereo = encode_wav_pcm16(&[tone.clone(), tone], 8000).unwrap();
+    std::fs::write(dir.join("call.wav"), &stereo).unwrap();
+    let base = format!("{}/v1", server.uri());
+    let run = |mono: bool| {
+        let base = base.clone();
+        let file = dir.join("call.wav");
+        tokio::task::spawn_blocking(move || {
+            let env = [("OPENAI_API_KEY", "sk-cli"), ("OPENAI_BASE_URL", base.as_str())];
+            if mono {
+                callbook(&env, &[Path::new("--mono"), &file])
+            } else {
+                callbook(&env, &[&file])
+            }
+        })
+    };
+    let out = run(false).await.unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        server.received_requests().await.unwrap().len(),
+        2,
+        "one upload per channel"
+    );
+    let t = &lines(&out)[0]["transcript"];
+    assert_eq!(t["text"], "Hi, my sink is leaking. Sorry to hear that.");
+    let keys: Vec<&String> = t["segments"][0].as_object().unwrap().keys().collect();
+    assert_eq!(
+        keys,
+        ["confidence", "end", "start", "text"],
+        "the DESIGN.md §5 shape"
+    );
+
+    let out = run(true).await.unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        server.received_requests().await.unwrap().len(),
+        3,
+        "--mono: one upload"
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}

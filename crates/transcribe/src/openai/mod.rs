@@ -129,10 +129,17 @@ enum Auth {
     Header(String, Secret),
 }
 
-/// Whether a model only speaks `json` (the gpt-4o transcribe family and `gpt-transcribe`).
+/// Whether a model only speaks `json` (the gpt-4o transcribe family, including `gpt-4o-transcribe-diarize`,
+/// and `gpt-transcribe`): no segments, and a 1,400 s limit.
 pub fn is_token_logprob_model(model: &str) -> bool {
     let m = model.to_ascii_lowercase();
     m.starts_with("gpt-4o") || m.starts_with("gpt-transcribe") || m.contains("-transcribe")
+}
+
+/// Whether a model is a diarizing one (`gpt-4o-transcribe-diarize`): it rejects `include[]=logprobs` and
+/// `prompt`, and needs `chunking_strategy` for audio over 30 s.
+fn is_diarize_model(model: &str) -> bool {
+    model.to_ascii_lowercase().contains("diarize")
 }
 
 /// Builds an [`OpenAiTranscriber`]: `new(profile)`, `from_env()`, `with_*`, `build()`.
@@ -153,6 +160,7 @@ pub struct OpenAiTranscriberBuilder {
     max_bytes: Option<Option<u64>>,
     max_duration: Option<Option<Duration>>,
     logprobs_param: String,
+    silence_gate: Option<f64>,
 }
 
 impl OpenAiTranscriberBuilder {
@@ -174,6 +182,7 @@ impl OpenAiTranscriberBuilder {
             max_bytes: None,
             max_duration: None,
             logprobs_param: "include[]".into(),
+            silence_gate: Some(crate::audio::DEFAULT_SILENCE_GATE_DBFS),
         }
     }
 
@@ -181,7 +190,8 @@ impl OpenAiTranscriberBuilder {
     ///
     /// * `CALLBOOK_TRANSCRIBE_PROFILE` — `openai` (default), `azure`, `groq`, `whisper.cpp`, `speaches`;
     /// * `OPENAI_API_KEY`, `OPENAI_BASE_URL`, `OPENAI_ORGANIZATION`, `OPENAI_PROJECT`;
-    /// * `CALLBOOK_TRANSCRIBE_MODEL` — the model (Azure: ignored);
+    /// * `CALLBOOK_TRANSCRIBE_MODEL` — the model; for Azure (required there) the model *behind the
+    ///   deployment* (`whisper`, `gpt-4o-transcribe`…): it picks the request shape and limits and is not sent;
     /// * Azure: `AZURE_OPENAI_ENDPOINT`, `AZURE_OPENAI_API_KEY` (else `OPENAI_API_KEY`),
     ///   `AZURE_OPENAI_DEPLOYMENT`, `AZURE_OPENAI_API_VERSION`.
     ///
@@ -240,7 +250,9 @@ impl OpenAiTranscriberBuilder {
         self
     }
 
-    /// The model (`whisper-1`, `gpt-4o-transcribe`, `whisper-large-v3`, a speaches repo id…).
+    /// The model (`whisper-1`, `gpt-4o-transcribe`, `whisper-large-v3`, a speaches repo id…). For Azure and
+    /// whisper.cpp it names the model behind the deployment/server: it picks the request shape
+    /// (`verbose_json` for Whisper, `json` + logprobs for the gpt-4o family) and limits, and is not sent.
     pub fn with_model(mut self, model: impl Into<String>) -> Self {
         self.model = Some(model.into());
         self
@@ -300,11 +312,20 @@ impl OpenAiTranscriberBuilder {
         self
     }
 
+    /// The silence gate in dBFS (default [`crate::audio::DEFAULT_SILENCE_GATE_DBFS`], −60), or `None` to upload
+    /// everything. Audio that can be decoded locally and whose loudest 30 ms frame is quieter is returned as
+    /// an empty `no_speech` transcript without an upload.
+    pub fn with_silence_gate(mut self, dbfs: Option<f64>) -> Self {
+        self.silence_gate = dbfs;
+        self
+    }
+
     /// Validates and builds.
     ///
     /// # Errors
-    /// [`Error::Config`] when a required setting is missing (the key for OpenAI and Groq, the endpoint and
-    /// deployment for Azure) or the base URL is not a URL.
+    /// [`Error::Config`] when a required setting is missing (the key for OpenAI and Groq, the endpoint,
+    /// deployment and the deployment's model for Azure), the base URL is not a URL or the API key cannot be
+    /// sent in an HTTP header.
     pub fn build(self) -> Result<OpenAiTranscriber> {
         let profile = self.profile;
         let base = self
@@ -345,22 +366,36 @@ impl OpenAiTranscriberBuilder {
             }
             (None, _, _) => Auth::None,
         };
+        if let Auth::Bearer(Secret(key)) | Auth::Header(_, Secret(key)) = &auth
+            && reqwest::header::HeaderValue::from_str(key).is_err()
+        {
+            return Err(Error::Config(
+                "the API key holds characters not allowed in an HTTP header".into(),
+            ));
+        }
         let model = self
             .model
             .clone()
             .or_else(|| profile.default_model().map(str::to_owned));
+        if let Some(gate) = self.silence_gate
+            && (gate.is_nan() || gate > 0.0)
+        {
+            return Err(Error::Config(format!(
+                "the silence gate must be a dBFS value ≤ 0, not {gate}"
+            )));
+        }
+        if profile == Profile::Azure && model.is_none() {
+            return Err(Error::Config(
+                "azure needs the model behind the deployment (CALLBOOK_TRANSCRIBE_MODEL, e.g. whisper or \
+                 gpt-4o-transcribe): it decides the request shape and is not sent"
+                    .into(),
+            ));
+        }
         let client = reqwest::Client::builder()
             .connect_timeout(self.connect_timeout)
             .user_agent(concat!("callbook-transcribe/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| Error::Config(format!("cannot build the HTTP client: {e}")))?;
-        let max_duration = match self.max_duration {
-            Some(d) => d,
-            None => model
-                .as_deref()
-                .filter(|m| is_token_logprob_model(m))
-                .map(|_| GPT4O_MAX_DURATION),
-        };
         Ok(OpenAiTranscriber {
             profile,
             url,
@@ -370,8 +405,9 @@ impl OpenAiTranscriberBuilder {
             project: self.project,
             timeout: self.timeout,
             max_bytes: self.max_bytes.unwrap_or_else(|| profile.max_bytes()),
-            max_duration,
+            max_duration: self.max_duration,
             logprobs_param: self.logprobs_param,
+            silence_gate: self.silence_gate,
             client,
         })
     }
@@ -388,8 +424,10 @@ pub struct OpenAiTranscriber {
     project: Option<String>,
     timeout: Option<Duration>,
     max_bytes: Option<u64>,
-    max_duration: Option<Duration>,
+    /// An explicit duration limit; otherwise it follows the effective model ([`Self::max_duration_for`]).
+    max_duration: Option<Option<Duration>>,
     logprobs_param: String,
+    silence_gate: Option<f64>,
     client: reqwest::Client,
 }
 
@@ -407,6 +445,25 @@ impl OpenAiTranscriber {
     /// The full request URL.
     pub fn url(&self) -> &str {
         self.url.as_str()
+    }
+
+    /// The model a request uses: the request's `options.model` where the profile sends a model, else the
+    /// configured one (Azure and whisper.cpp: the model behind the deployment/server).
+    fn effective_model<'a>(&'a self, options: &'a TranscribeOptions) -> Option<&'a str> {
+        match options.model.as_deref() {
+            Some(m) if self.profile.sends_model() => Some(m),
+            _ => self.model.as_deref(),
+        }
+    }
+
+    /// The duration limit for `model`: the configured one, else 1,400 s for the gpt-4o family.
+    fn max_duration_for(&self, model: Option<&str>) -> Option<Duration> {
+        match self.max_duration {
+            Some(d) => d,
+            None => model
+                .filter(|m| is_token_logprob_model(m))
+                .map(|_| GPT4O_MAX_DURATION),
+        }
     }
 
     fn timeout_for(&self, audio: &AudioInput) -> Duration {
@@ -436,7 +493,12 @@ impl OpenAiTranscriber {
             form = form.text("model", model.to_owned());
         }
         let token_model = model.is_some_and(is_token_logprob_model);
-        if token_model {
+        let diarize = model.is_some_and(is_diarize_model);
+        if diarize {
+            form = form
+                .text("response_format", "json")
+                .text("chunking_strategy", "auto");
+        } else if token_model {
             form = form
                 .text("response_format", "json")
                 .text(self.logprobs_param.clone(), "logprobs");
@@ -452,13 +514,15 @@ impl OpenAiTranscriber {
         if let Some(language) = &options.language {
             form = form.text("language", language.clone());
         }
-        if let Some(prompt) = options.effective_prompt() {
+        if let Some(prompt) = options.effective_prompt()
+            && !diarize
+        {
             form = form.text("prompt", prompt);
         }
         Ok(form)
     }
 
-    fn check_limits(&self, audio: &AudioInput) -> Result<()> {
+    fn check_limits(&self, audio: &AudioInput, model: Option<&str>) -> Result<()> {
         if let Some(max) = self.max_bytes
             && audio.len() as u64 > max
         {
@@ -466,7 +530,7 @@ impl OpenAiTranscriber {
                 message: format!("{} bytes is over the {max}-byte limit", audio.len()),
             });
         }
-        if let (Some(max), Some(d)) = (self.max_duration, audio.duration_seconds())
+        if let (Some(max), Some(d)) = (self.max_duration_for(model), audio.duration_seconds())
             && d > max.as_secs_f64()
         {
             return Err(Error::AudioTooLarge {
@@ -477,7 +541,7 @@ impl OpenAiTranscriber {
     }
 
     async fn send(&self, audio: &AudioInput, options: &TranscribeOptions) -> Result<Transcript> {
-        let model = options.model.as_deref().or(self.model.as_deref());
+        let model = self.effective_model(options);
         let mut request = self
             .client
             .post(self.url.clone())
@@ -494,7 +558,14 @@ impl OpenAiTranscriber {
         if let Some(project) = &self.project {
             request = request.header("OpenAI-Project", project);
         }
-        let response = request.send().await.map_err(transport_error)?;
+        // Request construction errors (a header value that cannot be sent…) are configuration, not retryable.
+        let request = request.build().map_err(|e| {
+            Error::Config(format!(
+                "cannot build the transcription request: {}",
+                e.without_url()
+            ))
+        })?;
+        let response = self.client.execute(request).await.map_err(transport_error)?;
         let status = response.status();
         let headers = response.headers().clone();
         let request_id = ["x-request-id", "apim-request-id", "x-groq-id"]
@@ -525,7 +596,12 @@ impl OpenAiTranscriber {
 }
 
 fn transport_error(e: reqwest::Error) -> Error {
-    if e.is_timeout() {
+    if e.is_builder() {
+        Error::Config(format!(
+            "cannot build the transcription request: {}",
+            e.without_url()
+        ))
+    } else if e.is_timeout() {
         Error::Timeout
     } else if e.is_connect() {
         Error::Unavailable {
@@ -555,24 +631,28 @@ impl Transcriber for OpenAiTranscriber {
             language_hint: true,
             prompt: true,
             max_bytes: self.max_bytes,
-            max_duration: self.max_duration,
+            max_duration: self.max_duration_for(self.model.as_deref()),
             offline: false,
         }
     }
 
     async fn transcribe(&self, audio: &AudioInput, options: &TranscribeOptions) -> Result<Transcript> {
+        if let Some(silent) = self.silent_transcript(audio, options) {
+            return Ok(silent);
+        }
         if options.split_channels && audio.channels().unwrap_or(1) > 1 {
             return crate::channels::transcribe_channels_apart(audio, options, |part, opts| {
                 Box::pin(async move { self.transcribe(&part, &opts).await })
             })
             .await;
         }
-        if self.exceeds_limits(audio) {
+        let model = self.effective_model(options);
+        if self.check_limits(audio, model).is_err() {
             return crate::chunking::transcribe_in_chunks(
                 audio,
                 options,
                 self.max_bytes,
-                self.max_duration,
+                self.max_duration_for(model),
                 |part, opts| Box::pin(async move { self.transcribe_one(&part, &opts).await }),
             )
             .await;
@@ -582,8 +662,26 @@ impl Transcriber for OpenAiTranscriber {
 }
 
 impl OpenAiTranscriber {
-    fn exceeds_limits(&self, audio: &AudioInput) -> bool {
-        self.check_limits(audio).is_err()
+    /// An empty `no_speech` transcript when the silence gate is on and the audio decodes locally to nothing
+    /// louder than the gate (undecodable audio, e.g. Opus, is uploaded as it is).
+    fn silent_transcript(&self, audio: &AudioInput, options: &TranscribeOptions) -> Option<Transcript> {
+        let gate = self.silence_gate?;
+        if !audio.format().is_decodable() {
+            return None;
+        }
+        let decoded = crate::audio::decode_pcm(audio).ok()?;
+        if !crate::audio::is_silent(&decoded, gate) {
+            return None;
+        }
+        tracing::debug!(provider = self.profile.name(), "silence gate: audio not uploaded");
+        Some(Transcript {
+            provider: self.profile.name().to_owned(),
+            model: self.effective_model(options).map(str::to_owned),
+            duration_seconds: Some(decoded.duration_seconds()),
+            language: options.language.clone(),
+            no_speech: true,
+            ..Default::default()
+        })
     }
 
     /// Sends one request without splitting (used for each chunk of an over-limit recording).
@@ -592,7 +690,7 @@ impl OpenAiTranscriber {
         audio: &AudioInput,
         options: &TranscribeOptions,
     ) -> Result<Transcript> {
-        self.check_limits(audio)?;
+        self.check_limits(audio, self.effective_model(options))?;
         self.send(audio, options).await
     }
 }

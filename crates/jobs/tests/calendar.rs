@@ -180,7 +180,9 @@ fn icalcheck() -> Option<PathBuf> {
 }
 
 fn build_icalcheck() -> Option<PathBuf> {
-    if let Ok(path) = std::env::var("CALLBOOK_ICALCHECK") {
+    if let Ok(path) = std::env::var("CALLBOOK_ICALCHECK")
+        && !path.is_empty()
+    {
         return Some(PathBuf::from(path));
     }
     let flags = Command::new("pkg-config")

@@ -214,6 +214,11 @@ pub struct Phrase {
     pub asap: bool,
     /// Alternatives were offered and none was chosen.
     pub alternatives: bool,
+    /// The alternatives are days ("Monday or Tuesday at 3"): only the day is left open. When `alternatives` is set
+    /// and neither side is known, both the day and the time are left open.
+    pub alternative_dates: bool,
+    /// The alternatives are times ("tomorrow at 3 or 4"): only the time is left open.
+    pub alternative_times: bool,
 }
 
 impl Phrase {
@@ -284,12 +289,25 @@ pub fn resolve(phrase: &Phrase, reference: &Reference) -> Resolution {
         None if phrase.asap => Some(today),
         None => None,
     };
+    // DESIGN.md §5: the date is set whenever a day is known, the time whenever a time is known; alternatives leave
+    // open only their own side.
+    let (open_date, open_time) = match (
+        phrase.alternatives,
+        phrase.alternative_dates,
+        phrase.alternative_times,
+    ) {
+        (false, ..) => (false, false),
+        (true, false, false) => (true, true),
+        (true, dates, times) => (dates, times),
+    };
     if phrase.alternatives {
         ambiguities.push(Ambiguity::Alternatives);
+    }
+    if open_date {
         date = None;
     }
     let (start_time, end_time, next_day) = match phrase.time {
-        Some(expr) if !phrase.alternatives => resolve_time(expr, phrase.part_hint, &mut ambiguities),
+        Some(expr) if !open_time => resolve_time(expr, phrase.part_hint, &mut ambiguities),
         _ => (None, None, false),
     };
     if next_day {
@@ -1488,6 +1506,8 @@ pub fn fold(mentions: &[Mention]) -> Phrase {
                 phrase.alternatives = pending_or
                     && (matches!(last_kind, Some(MentionKind::Date(_))) || date_before_or)
                     && phrase.date != Some(expr);
+                phrase.alternative_dates = phrase.alternatives;
+                phrase.alternative_times &= phrase.alternatives;
                 phrase.date = Some(expr);
             }
             MentionKind::Time(TimeExpr::Part { part }) => {
@@ -1499,6 +1519,7 @@ pub fn fold(mentions: &[Mention]) -> Phrase {
                         && phrase.time.is_some_and(|t| t != TimeExpr::Part { part })
                     {
                         phrase.alternatives = true;
+                        phrase.alternative_times = true;
                     }
                     phrase.time = Some(TimeExpr::Part { part });
                     phrase.part_hint = Some(part);
@@ -1512,6 +1533,7 @@ pub fn fold(mentions: &[Mention]) -> Phrase {
                     )
                 {
                     phrase.alternatives = true;
+                    phrase.alternative_times = true;
                 }
                 clock_seen = true;
                 phrase.time = Some(expr);

@@ -1,0 +1,46 @@
+//! Date/time resolution fixes from the issue-4 review: each test fails on the code before its fix.
+
+use callbook_extract::chrono::{NaiveDate, NaiveTime, TimeZone, Utc};
+use callbook_extract::chrono_tz::{America::New_York, Tz};
+use callbook_extract::datetime::resolve_text;
+use callbook_extract::{Ambiguity, Reference};
+
+/// A reference at a local New York wall-clock time.
+fn at(local: &str) -> Reference {
+    let naive = callbook_extract::chrono::NaiveDateTime::parse_from_str(local, "%Y-%m-%d %H:%M")
+        .unwrap_or_else(|e| panic!("{local}: {e}"));
+    let tz: Tz = New_York;
+    let now = tz
+        .from_local_datetime(&naive)
+        .single()
+        .unwrap_or_else(|| panic!("{local} is not a single local time"))
+        .with_timezone(&Utc);
+    Reference::new(now, tz)
+}
+
+fn day(s: &str) -> Option<NaiveDate> {
+    Some(NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap_or_else(|e| panic!("{s}: {e}")))
+}
+
+fn time(h: u32, m: u32) -> Option<NaiveTime> {
+    NaiveTime::from_hms_opt(h, m, 0)
+}
+
+#[test]
+fn alternative_times_keep_the_day() {
+    // Tuesday 2026-03-10.
+    let r = resolve_text("tomorrow at 3 pm or 4 pm", &at("2026-03-10 09:00"));
+    assert_eq!(r.when.date, day("2026-03-11"), "{r:?}");
+    assert_eq!(r.when.time, None);
+    assert!(r.when.ambiguous);
+    assert!(r.ambiguities.contains(&Ambiguity::Alternatives));
+}
+
+#[test]
+fn alternative_days_keep_the_time() {
+    let r = resolve_text("Monday or Tuesday at 3", &at("2026-03-10 09:00"));
+    assert_eq!(r.when.date, None, "{r:?}");
+    assert_eq!(r.when.time, time(15, 0));
+    assert!(r.when.ambiguous);
+    assert!(r.ambiguities.contains(&Ambiguity::Alternatives));
+}

@@ -465,11 +465,19 @@ fn resolve_time(
 ) -> (Option<NaiveTime>, Option<NaiveTime>, bool) {
     match expr {
         TimeExpr::At { clock } => {
-            let hour = clock_hour(clock, hint, ambiguities);
-            // "tonight at 12:30" / "tonight at 1" is past midnight.
-            let next_day = hint == Some(PartOfDay::Tonight) && clock.meridiem.is_none() && hour == 12
-                || hint == Some(PartOfDay::Tonight) && (0..=3).contains(&hour);
-            let hour = if next_day && hour == 12 { 0 } else { hour };
+            // "tonight at 12:30" / "tonight at 1" is past midnight: test the hour as said, before the pm reading.
+            let tonight = hint == Some(PartOfDay::Tonight);
+            let small_hours = tonight
+                && match clock.meridiem {
+                    None => clock.hour == 12 || clock.hour == 0 || (1..=3).contains(&clock.hour),
+                    Some(Meridiem::Am) => clock.hour % 12 <= 3,
+                    Some(Meridiem::Pm) => false,
+                };
+            let (hour, next_day) = if small_hours {
+                (clock.hour % 12, true)
+            } else {
+                (clock_hour(clock, hint, ambiguities), false)
+            };
             (naive_time(hour, clock.minute), None, next_day)
         }
         TimeExpr::Window { from, to } => {
@@ -481,6 +489,9 @@ fn resolve_time(
             let from_hour = clock_hour(from_clock, hint, ambiguities);
             if to.meridiem.is_none() && to_hour <= from_hour && to_hour + 12 < 24 {
                 to_hour += 12;
+            } else if to.meridiem.is_none() && from_hour >= 18 && to.hour % 12 < from_hour % 12 {
+                // "from 10 pm to 2": the end is in the small hours (the next day).
+                to_hour = to.hour % 12;
             }
             (
                 naive_time(from_hour, from.minute),

@@ -44,3 +44,26 @@ fn alternative_days_keep_the_time() {
     assert!(r.when.ambiguous);
     assert!(r.ambiguities.contains(&Ambiguity::Alternatives));
 }
+
+#[test]
+fn tonight_at_one_is_past_midnight() {
+    let r = resolve_text("tonight at 1", &at("2026-03-10 20:00"));
+    assert_eq!(r.when.date, day("2026-03-11"), "{r:?}");
+    assert_eq!(r.when.time, time(1, 0));
+    let r = resolve_text("tonight at 12:30", &at("2026-03-10 20:00"));
+    assert_eq!((r.when.date, r.when.time), (day("2026-03-11"), time(0, 30)));
+    let r = resolve_text("tonight at 8", &at("2026-03-10 15:00"));
+    assert_eq!((r.when.date, r.when.time), (day("2026-03-10"), time(20, 0)));
+}
+
+#[test]
+fn an_evening_window_ends_in_the_small_hours() {
+    let r = resolve_text("tomorrow from 10 pm to 2", &at("2026-03-10 09:00"));
+    assert_eq!(r.when.time, time(22, 0), "{r:?}");
+    let end = r.when.end.unwrap_or_else(|| panic!("no end: {r:?}"));
+    assert_eq!(
+        end.date_naive(),
+        NaiveDate::from_ymd_opt(2026, 3, 12).unwrap_or_default()
+    );
+    assert_eq!(end.time(), NaiveTime::from_hms_opt(2, 0, 0).unwrap_or_default());
+}

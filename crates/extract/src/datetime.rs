@@ -62,8 +62,12 @@ pub enum Ambiguity {
     RepeatedLocalTime,
     /// Two alternatives were offered and none chosen ("Monday or Tuesday").
     Alternatives,
-    /// An hour without am/pm outside the usual business reading.
+    /// An hour without am/pm or part of day that is plausibly either (6 or 7): the business reading was kept
+    /// (7 am, 6 pm).
     Meridiem,
+    /// The resolved start is before the call began ("today at 9" said at 14:00); no phrase we read is explicitly
+    /// in the past, so this is likely a mishearing, a past event being described, or the wrong day.
+    BeforeCall,
 }
 
 /// A modifier in front of a weekday.
@@ -332,6 +336,9 @@ pub fn resolve(phrase: &Phrase, reference: &Reference) -> Resolution {
             when.end = Some(local_instant(reference.tz, end_day, end, &mut ambiguities));
         }
     }
+    if when.start.is_some_and(|start| start < reference.now) {
+        ambiguities.push(Ambiguity::BeforeCall);
+    }
     ambiguities.dedup();
     when.ambiguous = !ambiguities.is_empty();
     Resolution { when, ambiguities }
@@ -441,14 +448,17 @@ fn clock_hour(clock: Clock, hint: Option<PartOfDay>, ambiguities: &mut Vec<Ambig
                     clock.hour + 12
                 }
             }
-            _ => match clock.hour {
-                7..=12 => clock.hour,
-                1..=6 => clock.hour + 12,
-                _ => {
+            _ => {
+                // 6 and 7 are plausibly either side of noon for a trade (early starts, evening calls).
+                if matches!(clock.hour, 6 | 7) {
                     ambiguities.push(Ambiguity::Meridiem);
+                }
+                if (1..=6).contains(&clock.hour) {
+                    clock.hour + 12
+                } else {
                     clock.hour
                 }
-            },
+            }
         },
     }
 }

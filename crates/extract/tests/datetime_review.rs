@@ -67,3 +67,33 @@ fn an_evening_window_ends_in_the_small_hours() {
     );
     assert_eq!(end.time(), NaiveTime::from_hms_opt(2, 0, 0).unwrap_or_default());
 }
+
+#[test]
+fn six_and_seven_without_am_or_pm_are_flagged_but_keep_their_reading() {
+    let r = resolve_text("tomorrow at 7", &at("2026-03-10 09:00"));
+    assert_eq!(r.when.time, time(7, 0));
+    assert!(r.ambiguities.contains(&Ambiguity::Meridiem), "{r:?}");
+    let r = resolve_text("tomorrow at 6", &at("2026-03-10 09:00"));
+    assert_eq!(r.when.time, time(18, 0));
+    assert!(r.ambiguities.contains(&Ambiguity::Meridiem), "{r:?}");
+    for said in [
+        "tomorrow at 3",
+        "tomorrow at 7 am",
+        "tomorrow at 6 in the evening",
+        "tomorrow at 10",
+    ] {
+        let r = resolve_text(said, &at("2026-03-10 09:00"));
+        assert!(!r.ambiguities.contains(&Ambiguity::Meridiem), "{said}: {r:?}");
+        assert!(!r.when.ambiguous, "{said}: {r:?}");
+    }
+}
+
+#[test]
+fn a_start_before_the_call_is_flagged() {
+    let r = resolve_text("today at 9", &at("2026-03-10 14:00"));
+    assert_eq!((r.when.date, r.when.time), (day("2026-03-10"), time(9, 0)));
+    assert!(r.ambiguities.contains(&Ambiguity::BeforeCall), "{r:?}");
+    assert!(r.when.ambiguous);
+    let r = resolve_text("today at 4", &at("2026-03-10 14:00"));
+    assert!(!r.ambiguities.contains(&Ambiguity::BeforeCall), "{r:?}");
+}

@@ -448,7 +448,7 @@ fn to_extraction(
                 .date_phrase
                 .as_ref()
                 .filter(|p| !p.trim().is_empty())
-                .map(|phrase| {
+                .and_then(|phrase| {
                     let resolved = datetime::resolve_text(phrase, &reference);
                     let mut when = resolved.when;
                     let model_date = a
@@ -466,12 +466,26 @@ fn to_extraction(
                         when.ambiguous = true;
                         confidence *= 0.6;
                     }
-                    WhenField {
+                    if when.date.is_none() && when.time.is_none() && !when.flexible {
+                        // Our resolver cannot read the phrase: fall back on the model's own reading, flagged and
+                        // with a lower confidence, or nothing when the model gave nothing (DESIGN.md §5).
+                        if model_date.is_none() && model_time.is_none() {
+                            return None;
+                        }
+                        when.date = model_date;
+                        when.time = model_time;
+                        when.start = model_date.zip(model_time).map(|(day, time)| {
+                            datetime::local_instant(reference.tz, day, time, &mut Vec::new())
+                        });
+                        when.ambiguous = true;
+                        confidence *= 0.5;
+                    }
+                    Some(WhenField {
                         value: when,
                         phrase: phrase.clone(),
                         confidence,
                         evidence: evidence.clone(),
-                    }
+                    })
                 });
             let price = a.price.and_then(|p| {
                 let amount = p.amount.filter(|x| x.is_finite() && *x >= 0.0)?;
@@ -546,6 +560,40 @@ fn to_extraction(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn one_appointment(date_phrase: &str, date: Option<&str>, time: Option<&str>) -> Extraction {
+        let output: wire::Output = serde_json::from_value(serde_json::json!({
+            "call_kind": "live", "confidence": 0.9,
+            "appointments": [{
+                "evidence": "sometime soonish", "customer_name": null, "customer_phone": null,
+                "service_address": null, "date_phrase": date_phrase, "date": date, "time": time,
+                "job_description": "leak", "price": null, "urgency": "normal", "notes": null, "confidence": 0.8
+            }]
+        }))
+        .unwrap();
+        let started = chrono::DateTime::parse_from_rfc3339("2026-03-10T14:05:00-04:00")
+            .unwrap()
+            .with_timezone(&chrono::Utc);
+        let context = CallContext::new(started, chrono_tz::America::New_York);
+        to_extraction(output, &context, ExtractorInfo::builtin("openai", None), &[])
+    }
+
+    #[test]
+    fn an_unreadable_phrase_falls_back_on_the_model_reading() {
+        let extraction = one_appointment("the usual slot", Some("2026-03-12"), Some("15:30"));
+        let when = extraction.appointments[0].when.as_ref().unwrap();
+        assert_eq!(when.value.date, chrono::NaiveDate::from_ymd_opt(2026, 3, 12));
+        assert_eq!(when.value.time, chrono::NaiveTime::from_hms_opt(15, 30, 0));
+        assert_eq!(
+            when.value.start.unwrap().to_rfc3339(),
+            "2026-03-12T15:30:00-04:00"
+        );
+        assert!(when.value.ambiguous);
+        assert!(when.confidence < 0.8, "{}", when.confidence);
+
+        let extraction = one_appointment("the usual slot", None, None);
+        assert!(extraction.appointments[0].when.is_none());
+    }
 
     #[test]
     fn secrets_do_not_leak_into_debug() {

@@ -55,6 +55,8 @@ pub(crate) const SCORED_FIELDS: &[&str] = &[
     "customer_phone",
     "service_address",
     "date_phrase",
+    "date",
+    "time",
     "job_description",
     "price",
     "urgency",

@@ -65,6 +65,9 @@ pub enum Ambiguity {
     /// An hour without am/pm or part of day that is plausibly either (6 or 7): the business reading was kept
     /// (7 am, 6 pm).
     Meridiem,
+    /// The weekday said ("Thursday the 16th") is not the weekday of the date the day number resolves to; the day
+    /// number was kept.
+    WeekdayMismatch,
     /// The resolved start is before the call began ("today at 9" said at 14:00); no phrase we read is explicitly
     /// in the past, so this is likely a mishearing, a past event being described, or the wrong day.
     BeforeCall,
@@ -201,6 +204,8 @@ pub enum MentionKind {
     Asap,
     /// "or" between two mentions: alternatives.
     Or,
+    /// The weekday said with a day number ("Thursday the 16th"), checked against the date it resolves to.
+    SaidWeekday(Weekday),
 }
 
 /// The folded meaning of one date/time phrase.
@@ -223,6 +228,9 @@ pub struct Phrase {
     pub alternative_dates: bool,
     /// The alternatives are times ("tomorrow at 3 or 4"): only the time is left open.
     pub alternative_times: bool,
+    /// The weekday said alongside a day number ("Thursday the 16th"); a disagreement with the resolved date is
+    /// flagged [`Ambiguity::WeekdayMismatch`].
+    pub said_weekday: Option<Weekday>,
 }
 
 impl Phrase {
@@ -309,6 +317,12 @@ pub fn resolve(phrase: &Phrase, reference: &Reference) -> Resolution {
     }
     if open_date {
         date = None;
+    }
+    if let (Some(said), Some(DateExpr::DayOfMonth { .. } | DateExpr::MonthDay { .. }), Some(day)) =
+        (phrase.said_weekday, phrase.date, date)
+        && day.weekday() != said
+    {
+        ambiguities.push(Ambiguity::WeekdayMismatch);
     }
     let (start_time, end_time, next_day) = match phrase.time {
         Some(expr) if !open_time => resolve_time(expr, phrase.part_hint, &mut ambiguities),
@@ -1253,6 +1267,13 @@ pub(crate) fn scan_tokens(tokens: &[Token]) -> Vec<Mention> {
                     year: None,
                 };
             }
+            if !matches!(expr, DateExpr::Weekday { .. }) {
+                // "Thursday the 16th": the day number decides, the weekday is kept to be checked against it.
+                out.push(Mention {
+                    span: span(i, end),
+                    kind: MentionKind::SaidWeekday(weekday),
+                });
+            }
             out.push(Mention {
                 span: span(i, end),
                 kind: MentionKind::Date(expr),
@@ -1515,6 +1536,10 @@ pub fn fold(mentions: &[Mention]) -> Phrase {
     let mut date_before_or = false;
     for mention in mentions {
         match mention.kind {
+            MentionKind::SaidWeekday(weekday) => {
+                phrase.said_weekday = Some(weekday);
+                continue;
+            }
             MentionKind::Or => {
                 pending_or = true;
                 date_before_or = phrase.date.is_some();

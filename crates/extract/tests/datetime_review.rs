@@ -97,3 +97,15 @@ fn a_start_before_the_call_is_flagged() {
     let r = resolve_text("today at 4", &at("2026-03-10 14:00"));
     assert!(!r.ambiguities.contains(&Ambiguity::BeforeCall), "{r:?}");
 }
+
+#[test]
+fn a_weekday_with_a_day_number_is_checked_against_the_date() {
+    // Tuesday 2026-03-10; Thursday is the 12th, the 16th is a Monday.
+    let r = resolve_text("Thursday the 12th at 10", &at("2026-03-10 09:00"));
+    assert_eq!(r.when.date, day("2026-03-12"));
+    assert!(!r.ambiguities.contains(&Ambiguity::WeekdayMismatch), "{r:?}");
+    let r = resolve_text("Thursday the 16th at 10", &at("2026-03-10 09:00"));
+    assert_eq!(r.when.date, day("2026-03-16"), "the day number decides");
+    assert!(r.ambiguities.contains(&Ambiguity::WeekdayMismatch), "{r:?}");
+    assert!(r.when.ambiguous);
+}

@@ -62,8 +62,15 @@ pub enum Ambiguity {
     RepeatedLocalTime,
     /// Two alternatives were offered and none chosen ("Monday or Tuesday").
     Alternatives,
-    /// An hour without am/pm outside the usual business reading.
+    /// An hour without am/pm or part of day that is plausibly either (6 or 7): the business reading was kept
+    /// (7 am, 6 pm).
     Meridiem,
+    /// The weekday said ("Thursday the 16th") is not the weekday of the date the day number resolves to; the day
+    /// number was kept.
+    WeekdayMismatch,
+    /// The resolved start is before the call began ("today at 9" said at 14:00); no phrase we read is explicitly
+    /// in the past, so this is likely a mishearing, a past event being described, or the wrong day.
+    BeforeCall,
 }
 
 /// A modifier in front of a weekday.
@@ -197,6 +204,8 @@ pub enum MentionKind {
     Asap,
     /// "or" between two mentions: alternatives.
     Or,
+    /// The weekday said with a day number ("Thursday the 16th"), checked against the date it resolves to.
+    SaidWeekday(Weekday),
 }
 
 /// The folded meaning of one date/time phrase.
@@ -214,6 +223,14 @@ pub struct Phrase {
     pub asap: bool,
     /// Alternatives were offered and none was chosen.
     pub alternatives: bool,
+    /// The alternatives are days ("Monday or Tuesday at 3"): only the day is left open. When `alternatives` is set
+    /// and neither side is known, both the day and the time are left open.
+    pub alternative_dates: bool,
+    /// The alternatives are times ("tomorrow at 3 or 4"): only the time is left open.
+    pub alternative_times: bool,
+    /// The weekday said alongside a day number ("Thursday the 16th"); a disagreement with the resolved date is
+    /// flagged [`Ambiguity::WeekdayMismatch`].
+    pub said_weekday: Option<Weekday>,
 }
 
 impl Phrase {
@@ -284,12 +301,31 @@ pub fn resolve(phrase: &Phrase, reference: &Reference) -> Resolution {
         None if phrase.asap => Some(today),
         None => None,
     };
+    // DESIGN.md §5: the date is set whenever a day is known, the time whenever a time is known; alternatives leave
+    // open only their own side.
+    let (open_date, open_time) = match (
+        phrase.alternatives,
+        phrase.alternative_dates,
+        phrase.alternative_times,
+    ) {
+        (false, ..) => (false, false),
+        (true, false, false) => (true, true),
+        (true, dates, times) => (dates, times),
+    };
     if phrase.alternatives {
         ambiguities.push(Ambiguity::Alternatives);
+    }
+    if open_date {
         date = None;
     }
+    if let (Some(said), Some(DateExpr::DayOfMonth { .. } | DateExpr::MonthDay { .. }), Some(day)) =
+        (phrase.said_weekday, phrase.date, date)
+        && day.weekday() != said
+    {
+        ambiguities.push(Ambiguity::WeekdayMismatch);
+    }
     let (start_time, end_time, next_day) = match phrase.time {
-        Some(expr) if !phrase.alternatives => resolve_time(expr, phrase.part_hint, &mut ambiguities),
+        Some(expr) if !open_time => resolve_time(expr, phrase.part_hint, &mut ambiguities),
         _ => (None, None, false),
     };
     if next_day {
@@ -313,6 +349,9 @@ pub fn resolve(phrase: &Phrase, reference: &Reference) -> Resolution {
             };
             when.end = Some(local_instant(reference.tz, end_day, end, &mut ambiguities));
         }
+    }
+    if when.start.is_some_and(|start| start < reference.now) {
+        ambiguities.push(Ambiguity::BeforeCall);
     }
     ambiguities.dedup();
     when.ambiguous = !ambiguities.is_empty();
@@ -423,14 +462,17 @@ fn clock_hour(clock: Clock, hint: Option<PartOfDay>, ambiguities: &mut Vec<Ambig
                     clock.hour + 12
                 }
             }
-            _ => match clock.hour {
-                7..=12 => clock.hour,
-                1..=6 => clock.hour + 12,
-                _ => {
+            _ => {
+                // 6 and 7 are plausibly either side of noon for a trade (early starts, evening calls).
+                if matches!(clock.hour, 6 | 7) {
                     ambiguities.push(Ambiguity::Meridiem);
+                }
+                if (1..=6).contains(&clock.hour) {
+                    clock.hour + 12
+                } else {
                     clock.hour
                 }
-            },
+            }
         },
     }
 }
@@ -447,11 +489,19 @@ fn resolve_time(
 ) -> (Option<NaiveTime>, Option<NaiveTime>, bool) {
     match expr {
         TimeExpr::At { clock } => {
-            let hour = clock_hour(clock, hint, ambiguities);
-            // "tonight at 12:30" / "tonight at 1" is past midnight.
-            let next_day = hint == Some(PartOfDay::Tonight) && clock.meridiem.is_none() && hour == 12
-                || hint == Some(PartOfDay::Tonight) && (0..=3).contains(&hour);
-            let hour = if next_day && hour == 12 { 0 } else { hour };
+            // "tonight at 12:30" / "tonight at 1" is past midnight: test the hour as said, before the pm reading.
+            let tonight = hint == Some(PartOfDay::Tonight);
+            let small_hours = tonight
+                && match clock.meridiem {
+                    None => clock.hour == 12 || clock.hour == 0 || (1..=3).contains(&clock.hour),
+                    Some(Meridiem::Am) => clock.hour % 12 <= 3,
+                    Some(Meridiem::Pm) => false,
+                };
+            let (hour, next_day) = if small_hours {
+                (clock.hour % 12, true)
+            } else {
+                (clock_hour(clock, hint, ambiguities), false)
+            };
             (naive_time(hour, clock.minute), None, next_day)
         }
         TimeExpr::Window { from, to } => {
@@ -463,6 +513,9 @@ fn resolve_time(
             let from_hour = clock_hour(from_clock, hint, ambiguities);
             if to.meridiem.is_none() && to_hour <= from_hour && to_hour + 12 < 24 {
                 to_hour += 12;
+            } else if to.meridiem.is_none() && from_hour >= 18 && to.hour % 12 < from_hour % 12 {
+                // "from 10 pm to 2": the end is in the small hours (the next day).
+                to_hour = to.hour % 12;
             }
             (
                 naive_time(from_hour, from.minute),
@@ -1214,6 +1267,13 @@ pub(crate) fn scan_tokens(tokens: &[Token]) -> Vec<Mention> {
                     year: None,
                 };
             }
+            if !matches!(expr, DateExpr::Weekday { .. }) {
+                // "Thursday the 16th": the day number decides, the weekday is kept to be checked against it.
+                out.push(Mention {
+                    span: span(i, end),
+                    kind: MentionKind::SaidWeekday(weekday),
+                });
+            }
             out.push(Mention {
                 span: span(i, end),
                 kind: MentionKind::Date(expr),
@@ -1476,6 +1536,10 @@ pub fn fold(mentions: &[Mention]) -> Phrase {
     let mut date_before_or = false;
     for mention in mentions {
         match mention.kind {
+            MentionKind::SaidWeekday(weekday) => {
+                phrase.said_weekday = Some(weekday);
+                continue;
+            }
             MentionKind::Or => {
                 pending_or = true;
                 date_before_or = phrase.date.is_some();
@@ -1488,6 +1552,8 @@ pub fn fold(mentions: &[Mention]) -> Phrase {
                 phrase.alternatives = pending_or
                     && (matches!(last_kind, Some(MentionKind::Date(_))) || date_before_or)
                     && phrase.date != Some(expr);
+                phrase.alternative_dates = phrase.alternatives;
+                phrase.alternative_times &= phrase.alternatives;
                 phrase.date = Some(expr);
             }
             MentionKind::Time(TimeExpr::Part { part }) => {
@@ -1499,6 +1565,7 @@ pub fn fold(mentions: &[Mention]) -> Phrase {
                         && phrase.time.is_some_and(|t| t != TimeExpr::Part { part })
                     {
                         phrase.alternatives = true;
+                        phrase.alternative_times = true;
                     }
                     phrase.time = Some(TimeExpr::Part { part });
                     phrase.part_hint = Some(part);
@@ -1512,6 +1579,7 @@ pub fn fold(mentions: &[Mention]) -> Phrase {
                     )
                 {
                     phrase.alternatives = true;
+                    phrase.alternative_times = true;
                 }
                 clock_seen = true;
                 phrase.time = Some(expr);

@@ -84,11 +84,53 @@ impl Error {
             Self::RateLimited { .. } | Self::Unavailable { .. } | Self::Timeout
         ) || matches!(self, Self::Provider { status, .. } if matches!(status, 408 | 409))
     }
+
+    /// How long the provider asked us to wait before retrying, when it said (HTTP 429 `Retry-After`).
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            Self::RateLimited { retry_after, .. } => *retry_after,
+            _ => None,
+        }
+    }
+
+    /// Whether every later request will fail the same way until a human acts (bad credentials, exhausted quota,
+    /// wrong configuration): a batch should stop instead of failing each remaining line.
+    pub fn needs_operator(&self) -> bool {
+        matches!(
+            self,
+            Self::Unauthenticated { .. } | Self::QuotaExceeded { .. } | Self::Config(_)
+        )
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn operator_errors_and_retry_after() {
+        assert!(
+            Error::Unauthenticated {
+                message: String::new()
+            }
+            .needs_operator()
+        );
+        assert!(
+            Error::QuotaExceeded {
+                message: String::new()
+            }
+            .needs_operator()
+        );
+        assert!(Error::Config(String::new()).needs_operator());
+        assert!(!Error::Timeout.needs_operator());
+        let limited = Error::RateLimited {
+            retry_after: Some(Duration::from_secs(2)),
+            message: String::new(),
+        };
+        assert!(!limited.needs_operator());
+        assert_eq!(limited.retry_after(), Some(Duration::from_secs(2)));
+        assert_eq!(Error::Timeout.retry_after(), None);
+    }
 
     #[test]
     fn retryable_classification() {

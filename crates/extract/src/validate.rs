@@ -174,33 +174,59 @@ pub fn sanitize(mut extraction: Extraction, transcript: &Transcript, context: &C
             a.customer_phone = keep.map(|value| crate::types::Field { value, ..phone });
         }
         if let Some(name) = a.customer_name.take() {
-            let supported = name.value.split_whitespace().any(|part| {
-                let part = part.to_lowercase();
-                lower_text.contains(&part) || spelled(&lower_text, &part)
-            });
+            let text_words = words(&lower_text);
+            let business_words = words(&context.business.name.to_lowercase());
+            let parts = words(&name.value.to_lowercase());
+            let own_words: Vec<&String> = parts.iter().filter(|p| !business_words.contains(*p)).collect();
+            // Whole words only, and the business's own name is not the customer's.
+            let supported = own_words
+                .iter()
+                .any(|part| text_words.contains(*part) || spelled(&lower_text, part));
             if supported {
                 a.customer_name = Some(name);
             }
         }
         if let Some(address) = a.service_address.take() {
             let line1 = address.value.line1.to_lowercase();
+            let (number, street) = address_key(&line1);
             let business = context.business.addresses.iter().any(|b| {
                 let b = b.to_lowercase();
                 let first = b.split(',').next().unwrap_or(&b).trim().to_owned();
-                !first.is_empty() && (line1.contains(&first) || first.contains(&line1))
+                let raw = !first.is_empty() && (line1.contains(&first) || first.contains(&line1));
+                // "42 Oak St." is "42 Oak Street": same house number, same street-name words.
+                let (b_number, b_street) = address_key(&first);
+                let normalised = b_number.is_some()
+                    && b_number == number
+                    && !b_street.is_empty()
+                    && b_street.iter().all(|w| street.contains(w));
+                raw || normalised
             });
-            let number: String = line1.chars().take_while(|c| c.is_ascii_digit()).collect();
-            let number_said = number.is_empty()
-                || lower_text.contains(&number)
-                || digits
-                    .get_or_insert_with(|| said_digits(transcript))
+            let text_words = words(&lower_text);
+            let number_said = number.as_ref().is_none_or(|number| {
+                // A whole token ("142" is not "42"; "42b" is "42").
+                text_words
                     .iter()
-                    .any(|d| d.contains(&number))
-                || spoken_in(&lower_text, &number);
-            let street_said = line1
-                .split_whitespace()
+                    .any(|w| w.chars().take_while(char::is_ascii_digit).collect::<String>() == *number)
+                    || digits
+                        .get_or_insert_with(|| said_digits(transcript))
+                        .iter()
+                        .any(|d| d.contains(number.as_str()))
+                    || spoken_in(&lower_text, number)
+            });
+            // The street's own name words, whole; a street with no such word ("5th Ave") falls back on every
+            // word of the line.
+            let named: Vec<&String> = street
+                .iter()
                 .filter(|w| w.chars().all(char::is_alphabetic) && w.len() > 2)
-                .any(|w| lower_text.contains(w));
+                .collect();
+            let street_said = if named.is_empty() {
+                words(&line1)
+                    .iter()
+                    .filter(|w| Some(*w) != number.as_ref() && w.len() > 2)
+                    .any(|w| text_words.contains(w))
+            } else {
+                named.iter().any(|w| text_words.contains(*w))
+            };
             if !business && number_said && street_said {
                 a.service_address = Some(address);
             }
@@ -237,6 +263,86 @@ pub fn sanitize(mut extraction: Extraction, transcript: &Transcript, context: &C
         }
     }
     extraction
+}
+
+/// The lower-case alphanumeric words of `text` (apostrophes kept inside words).
+fn words(text: &str) -> std::collections::HashSet<String> {
+    text.split(|c: char| !(c.is_alphanumeric() || c == '\''))
+        .map(|w| w.trim_matches('\''))
+        .filter(|w| !w.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Street-type and direction words, which say nothing about which street it is.
+const STREET_TYPES: &[&str] = &[
+    "st",
+    "street",
+    "ave",
+    "av",
+    "avenue",
+    "rd",
+    "road",
+    "dr",
+    "drive",
+    "ln",
+    "lane",
+    "blvd",
+    "boulevard",
+    "ct",
+    "court",
+    "pl",
+    "place",
+    "way",
+    "hwy",
+    "highway",
+    "pkwy",
+    "parkway",
+    "ter",
+    "terrace",
+    "cres",
+    "crescent",
+    "cir",
+    "circle",
+    "sq",
+    "square",
+    "n",
+    "s",
+    "e",
+    "w",
+    "north",
+    "south",
+    "east",
+    "west",
+    "ne",
+    "nw",
+    "se",
+    "sw",
+];
+
+/// An address line as (house number as a whole token, street-name words without street types or directions).
+fn address_key(line1: &str) -> (Option<String>, Vec<String>) {
+    let tokens: Vec<&str> = line1
+        .split(|c: char| !(c.is_alphanumeric() || c == '\''))
+        .filter(|w| !w.is_empty())
+        .collect();
+    let at = tokens
+        .iter()
+        .position(|t| t.starts_with(|c: char| c.is_ascii_digit()));
+    let number = at.map(|i| {
+        tokens[i]
+            .chars()
+            .take_while(char::is_ascii_digit)
+            .collect::<String>()
+    });
+    let street = tokens
+        .iter()
+        .enumerate()
+        .filter(|(i, t)| Some(*i) != at && !STREET_TYPES.contains(t))
+        .map(|(_, t)| t)
+        .map(|t| (*t).to_owned())
+        .collect();
+    (number, street)
 }
 
 /// The national significant number of an E.164 string (drops +1, +44, +61 and similar country codes).
@@ -278,5 +384,31 @@ mod tests {
         assert!(!is_e164("6175553148"));
         assert!(!is_e164("+0123456789"));
         assert!(!is_e164("+1617555314a"));
+    }
+}
+
+#[cfg(test)]
+mod review_tests {
+    use super::*;
+
+    #[test]
+    fn an_abbreviated_business_address_is_still_the_business() {
+        let (number, street) = address_key("42 oak st.");
+        let (b_number, b_street) = address_key("42 oak street");
+        assert_eq!(number, b_number);
+        assert_eq!(street, b_street);
+        assert_eq!(address_key("142 oak ave").0.as_deref(), Some("142"));
+        assert_ne!(
+            address_key("142 oak ave").0,
+            number,
+            "house numbers compare as whole tokens"
+        );
+    }
+
+    #[test]
+    fn words_are_whole() {
+        let w = words("hi, this is annabel lee's house");
+        assert!(w.contains("annabel") && w.contains("lee's"));
+        assert!(!w.contains("ann"));
     }
 }

@@ -51,9 +51,10 @@ fn extracts_in_order_and_keeps_going_after_bad_lines() {
         r#"{"id": 42, "transcript": "Caller: press one now to lower your credit card processing rates, this is your final notice", "call_started_at": "2026-03-10T14:05:00Z", "timezone": "UTC"}"#,
     );
     let (output, lines) = run(&dir, &input, &["--extractor", "rules"], &[]);
-    assert!(
-        output.status.success(),
-        "{}",
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "some lines failed: {}",
         String::from_utf8_lossy(&output.stderr)
     );
     assert_eq!(lines.len(), 4, "one output line per non-empty input line");
@@ -119,6 +120,11 @@ fn unknown_extractor_is_a_clear_error() {
     let dir = scratch("unknown");
     let (output, _) = run(&dir, CALL, &["--extractor", "magic"], &[]);
     assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("invalid value 'magic'"), "{stderr}");
+    assert!(stderr.contains("rules") && stderr.contains("openai"), "{stderr}");
+    let (output, _) = run(&dir, CALL, &[], &[("CALLBOOK_EXTRACTOR", "magic")]);
+    assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("unknown extractor"));
 }
 
@@ -182,7 +188,7 @@ async fn openai_is_the_default_with_an_api_key_and_talks_to_the_configured_serve
 }
 
 #[tokio::test]
-async fn provider_errors_become_error_lines() {
+async fn bad_credentials_stop_the_run_with_exit_code_2() {
     use wiremock::matchers::method;
     use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -205,8 +211,12 @@ async fn provider_errors_become_error_lines() {
     })
     .await
     .unwrap();
-    assert!(output.status.success());
-    assert_eq!(lines.len(), 2);
+    // Bad credentials fail every line the same way: the run stops after the first with exit code 2.
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("rejected the credentials"), "{stderr}");
+    assert!(!stderr.contains("sk-bad"));
+    assert_eq!(lines.len(), 1);
     for line in &lines {
         assert_eq!(line["id"], "fc-1");
         assert!(

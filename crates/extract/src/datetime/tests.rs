@@ -1,4 +1,4 @@
-use chrono::{NaiveDate, Offset, TimeZone, Weekday};
+use chrono::{NaiveDate, NaiveTime, Offset, TimeZone, Weekday};
 use chrono_tz::Tz;
 use proptest::prelude::*;
 
@@ -421,7 +421,8 @@ fn corrections_alternatives_and_flexible() {
     check(&r, "at 2, actually make it 4", None, Some("16:00"), None);
     let alt = resolve_text("Monday or Tuesday afternoon", &r);
     assert_eq!(alt.when.date, None);
-    assert_eq!(alt.when.time, None);
+    // The part of day is known even though the day is not (DESIGN.md §5).
+    assert_eq!(alt.when.time, NaiveTime::from_hms_opt(12, 0, 0));
     assert!(alt.ambiguities.contains(&Ambiguity::Alternatives));
     let flexible = resolve_text("any time next week is fine", &r);
     assert!(flexible.when.flexible);

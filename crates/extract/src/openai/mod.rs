@@ -105,8 +105,9 @@ impl OpenAiExtractorBuilder {
         }
     }
 
-    /// Reads `OPENAI_API_KEY`, `OPENAI_BASE_URL` and `CALLBOOK_EXTRACT_MODEL`. A base URL other than OpenAI's selects
-    /// [`Provider::Compatible`].
+    /// Reads `OPENAI_API_KEY`, `OPENAI_BASE_URL`, `CALLBOOK_EXTRACT_MODEL` and `CALLBOOK_EXTRACT_LOGPROBS` (`1`,
+    /// `true`, `yes` or `on` asks for token log-probabilities, which then score the fields). A base URL other than
+    /// OpenAI's selects [`Provider::Compatible`].
     pub fn from_env() -> Self {
         let mut builder = Self::new();
         if let Ok(key) = std::env::var("OPENAI_API_KEY")
@@ -126,6 +127,9 @@ impl OpenAiExtractorBuilder {
             && !model.trim().is_empty()
         {
             builder.model = model.trim().to_owned();
+        }
+        if let Ok(flag) = std::env::var("CALLBOOK_EXTRACT_LOGPROBS") {
+            builder.logprobs = logprobs_flag(&flag);
         }
         builder
     }
@@ -352,6 +356,14 @@ Prices only when an amount was stated (quote: price of the work; fee: charge for
 ceiling). Urgency: emergency (danger or damage now), urgent (within a day, contained), flexible (caller says timing \
 does not matter), else normal.";
 
+/// Whether a `CALLBOOK_EXTRACT_LOGPROBS` value switches log-probabilities on.
+fn logprobs_flag(value: &str) -> bool {
+    matches!(
+        value.trim().to_ascii_lowercase().as_str(),
+        "1" | "true" | "yes" | "on"
+    )
+}
+
 fn user_prompt(transcript: &Transcript, context: &CallContext) -> String {
     let local = context.started_at.with_timezone(&context.timezone);
     let mut out = format!(
@@ -361,6 +373,41 @@ fn user_prompt(transcript: &Transcript, context: &CallContext) -> String {
         local.format("%Y-%m-%d %H:%M %:z"),
         local.format("%A"),
     );
+    let list = |items: &[String]| items.join("; ");
+    if !context.business.services.is_empty() {
+        out.push_str(&format!(
+            "services offered: {}\n",
+            list(&context.business.services)
+        ));
+    }
+    if !context.business.phone_numbers.is_empty() {
+        out.push_str(&format!(
+            "the business's own phone numbers (never the customer's): {}\n",
+            list(&context.business.phone_numbers)
+        ));
+    }
+    if !context.business.addresses.is_empty() {
+        out.push_str(&format!(
+            "the business's own addresses (never the service address): {}\n",
+            list(&context.business.addresses)
+        ));
+    }
+    if let Some(caller_id) = &context.caller_id {
+        out.push_str(&format!(
+            "caller ID (the number the customer is calling from): {caller_id}\n"
+        ));
+    }
+    out.push_str(match context.weekday_policy {
+        crate::datetime::WeekdayPolicy::AtLeastTwoDays => {
+            "\"next <weekday>\" means the first such weekday at least two days after today\n"
+        }
+        crate::datetime::WeekdayPolicy::FollowingWeek => {
+            "\"next <weekday>\" means that weekday in the Monday-to-Sunday week after this one\n"
+        }
+        crate::datetime::WeekdayPolicy::Nearest => {
+            "\"next <weekday>\" means the first such weekday after today\n"
+        }
+    });
     out.push_str("next 14 days:");
     for offset in 0..14 {
         let day = local.date_naive() + chrono::Duration::days(offset);
@@ -448,7 +495,7 @@ fn to_extraction(
                 .date_phrase
                 .as_ref()
                 .filter(|p| !p.trim().is_empty())
-                .map(|phrase| {
+                .and_then(|phrase| {
                     let resolved = datetime::resolve_text(phrase, &reference);
                     let mut when = resolved.when;
                     let model_date = a
@@ -461,17 +508,37 @@ fn to_extraction(
                         .and_then(|t| chrono::NaiveTime::parse_from_str(t, "%H:%M").ok());
                     let disagrees = model_date.is_some() && when.date.is_some() && model_date != when.date
                         || model_time.is_some() && when.time.is_some() && model_time != when.time;
-                    let mut confidence = conf("date_phrase");
+                    // The weakest of the phrase and the model's date and time values, when they were scored.
+                    let scored =
+                        |field: &str| logprob_confidences.get(index).and_then(|m| m.get(field)).copied();
+                    let mut confidence = [scored("date"), scored("time")]
+                        .into_iter()
+                        .flatten()
+                        .fold(conf("date_phrase"), f64::min);
                     if disagrees {
                         when.ambiguous = true;
                         confidence *= 0.6;
                     }
-                    WhenField {
+                    if when.date.is_none() && when.time.is_none() && !when.flexible {
+                        // Our resolver cannot read the phrase: fall back on the model's own reading, flagged and
+                        // with a lower confidence, or nothing when the model gave nothing (DESIGN.md §5).
+                        if model_date.is_none() && model_time.is_none() {
+                            return None;
+                        }
+                        when.date = model_date;
+                        when.time = model_time;
+                        when.start = model_date.zip(model_time).map(|(day, time)| {
+                            datetime::local_instant(reference.tz, day, time, &mut Vec::new())
+                        });
+                        when.ambiguous = true;
+                        confidence *= 0.5;
+                    }
+                    Some(WhenField {
                         value: when,
                         phrase: phrase.clone(),
                         confidence,
                         evidence: evidence.clone(),
-                    }
+                    })
                 });
             let price = a.price.and_then(|p| {
                 let amount = p.amount.filter(|x| x.is_finite() && *x >= 0.0)?;
@@ -546,6 +613,90 @@ fn to_extraction(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn one_appointment(date_phrase: &str, date: Option<&str>, time: Option<&str>) -> Extraction {
+        let output: wire::Output = serde_json::from_value(serde_json::json!({
+            "call_kind": "live", "confidence": 0.9,
+            "appointments": [{
+                "evidence": "sometime soonish", "customer_name": null, "customer_phone": null,
+                "service_address": null, "date_phrase": date_phrase, "date": date, "time": time,
+                "job_description": "leak", "price": null, "urgency": "normal", "notes": null, "confidence": 0.8
+            }]
+        }))
+        .unwrap();
+        let started = chrono::DateTime::parse_from_rfc3339("2026-03-10T14:05:00-04:00")
+            .unwrap()
+            .with_timezone(&chrono::Utc);
+        let context = CallContext::new(started, chrono_tz::America::New_York);
+        to_extraction(output, &context, ExtractorInfo::builtin("openai", None), &[])
+    }
+
+    #[test]
+    fn the_prompt_names_the_distractors_caller_id_and_weekday_policy() {
+        let started = chrono::DateTime::parse_from_rfc3339("2026-03-10T14:05:00-04:00")
+            .unwrap()
+            .with_timezone(&chrono::Utc);
+        let mut context = CallContext::new(started, chrono_tz::America::New_York);
+        context.business.name = "Rivera Plumbing".to_owned();
+        context.business.phone_numbers = vec!["+19145550100".to_owned()];
+        context.business.addresses = vec!["42 Oak Street, Yonkers".to_owned()];
+        context.business.services = vec!["drain cleaning".to_owned()];
+        context.caller_id = Some("+19145552177".to_owned());
+        let prompt = user_prompt(&Transcript::new("Caller: hi"), &context);
+        for needle in [
+            "+19145550100",
+            "42 Oak Street, Yonkers",
+            "drain cleaning",
+            "caller ID",
+            "+19145552177",
+            "at least two days after today",
+        ] {
+            assert!(prompt.contains(needle), "{needle} missing from {prompt}");
+        }
+        assert!(logprobs_flag(" 1") && logprobs_flag("TRUE") && !logprobs_flag("0") && !logprobs_flag(""));
+    }
+
+    #[test]
+    fn date_and_time_logprobs_lower_the_when_confidence() {
+        let output: wire::Output = serde_json::from_value(serde_json::json!({
+            "call_kind": "live", "confidence": 0.9,
+            "appointments": [{
+                "evidence": "tomorrow at 3", "customer_name": null, "customer_phone": null,
+                "service_address": null, "date_phrase": "tomorrow at 3", "date": "2026-03-11", "time": "15:00",
+                "job_description": "leak", "price": null, "urgency": "normal", "notes": null, "confidence": 0.8
+            }]
+        }))
+        .unwrap();
+        let started = chrono::DateTime::parse_from_rfc3339("2026-03-10T14:05:00-04:00")
+            .unwrap()
+            .with_timezone(&chrono::Utc);
+        let context = CallContext::new(started, chrono_tz::America::New_York);
+        let scores = vec![std::collections::HashMap::from([
+            ("date_phrase", 0.95),
+            ("date", 0.9),
+            ("time", 0.4),
+        ])];
+        let extraction = to_extraction(output, &context, ExtractorInfo::builtin("openai", None), &scores);
+        let when = extraction.appointments[0].when.as_ref().unwrap();
+        assert!((when.confidence - 0.4).abs() < 1e-9, "{}", when.confidence);
+    }
+
+    #[test]
+    fn an_unreadable_phrase_falls_back_on_the_model_reading() {
+        let extraction = one_appointment("the usual slot", Some("2026-03-12"), Some("15:30"));
+        let when = extraction.appointments[0].when.as_ref().unwrap();
+        assert_eq!(when.value.date, chrono::NaiveDate::from_ymd_opt(2026, 3, 12));
+        assert_eq!(when.value.time, chrono::NaiveTime::from_hms_opt(15, 30, 0));
+        assert_eq!(
+            when.value.start.unwrap().to_rfc3339(),
+            "2026-03-12T15:30:00-04:00"
+        );
+        assert!(when.value.ambiguous);
+        assert!(when.confidence < 0.8, "{}", when.confidence);
+
+        let extraction = one_appointment("the usual slot", None, None);
+        assert!(extraction.appointments[0].when.is_none());
+    }
 
     #[test]
     fn secrets_do_not_leak_into_debug() {

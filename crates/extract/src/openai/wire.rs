@@ -55,6 +55,8 @@ pub(crate) const SCORED_FIELDS: &[&str] = &[
     "customer_phone",
     "service_address",
     "date_phrase",
+    "date",
+    "time",
     "job_description",
     "price",
     "urgency",
@@ -213,21 +215,34 @@ pub(crate) fn schema() -> Value {
     })
 }
 
-/// `Retry-After` (or `retry-after-ms`) as a duration.
+/// The longest wait we take from a `Retry-After` header; larger (or infinite) values are capped to this.
+pub(crate) const RETRY_AFTER_CAP: Duration = Duration::from_secs(3600);
+
+/// `Retry-After` (or `retry-after-ms`) as a duration, capped at [`RETRY_AFTER_CAP`]; negative, NaN or
+/// unparsable values are ignored, never a panic.
 pub(crate) fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
+    let seconds = |v: f64| {
+        if v.is_nan() || v < 0.0 {
+            return None;
+        }
+        Some(
+            Duration::try_from_secs_f64(v)
+                .unwrap_or(RETRY_AFTER_CAP)
+                .min(RETRY_AFTER_CAP),
+        )
+    };
     if let Some(ms) = headers
         .get("retry-after-ms")
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<f64>().ok())
+        .and_then(|v| v.trim().parse::<f64>().ok())
     {
-        return Some(Duration::from_secs_f64(ms.max(0.0) / 1000.0));
+        return seconds(ms / 1000.0);
     }
     headers
         .get(reqwest::header::RETRY_AFTER)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<f64>().ok())
-        .filter(|s| s.is_finite() && *s >= 0.0)
-        .map(Duration::from_secs_f64)
+        .and_then(seconds)
 }
 
 /// Maps an error response. Parse order: OpenAI `{error:{…}}` → `error` string → `detail` → raw text (truncated).
@@ -264,5 +279,38 @@ pub(crate) fn status_error(status: u16, retry_after: Option<Duration>, body: &st
             code,
             message,
         },
+    }
+}
+
+#[cfg(test)]
+mod retry_after_tests {
+    use super::*;
+
+    fn headers(name: &'static str, value: &'static str) -> reqwest::header::HeaderMap {
+        let mut h = reqwest::header::HeaderMap::new();
+        h.insert(name, reqwest::header::HeaderValue::from_static(value));
+        h
+    }
+
+    #[test]
+    fn huge_or_infinite_retry_after_is_capped_not_a_panic() {
+        for (name, value) in [
+            ("retry-after", "inf"),
+            ("retry-after", "1e300"),
+            ("retry-after-ms", "inf"),
+            ("retry-after-ms", "1e300"),
+        ] {
+            assert_eq!(
+                retry_after(&headers(name, value)),
+                Some(RETRY_AFTER_CAP),
+                "{name}: {value}"
+            );
+        }
+        assert_eq!(
+            retry_after(&headers("retry-after-ms", "1500")),
+            Some(Duration::from_millis(1500))
+        );
+        assert_eq!(retry_after(&headers("retry-after", "-3")), None);
+        assert_eq!(retry_after(&headers("retry-after-ms", "NaN")), None);
     }
 }

@@ -159,3 +159,72 @@ pub fn booking_input(
     job.notes = appointment.notes.as_ref().map(|f| f.value.clone());
     (customer, job)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn money_keeps_minor_units_and_upper_cases_the_currency() {
+        let price = ex::Price {
+            amount: ex::Money(8950),
+            currency: "usd".into(),
+            kind: ex::PriceKind::Quote,
+        };
+        assert_eq!(money(&price), jobs::Money::new(8950, "USD"));
+    }
+
+    #[test]
+    fn address_drops_an_empty_first_line() {
+        let a = ex::Address {
+            line1: "  ".into(),
+            city: Some("Yonkers".into()),
+            ..Default::default()
+        };
+        let mapped = address(&a);
+        assert_eq!(mapped.line1, None);
+        assert_eq!(mapped.city.as_deref(), Some("Yonkers"));
+    }
+
+    #[test]
+    fn urgency_maps_every_level() {
+        assert_eq!(urgency(ex::Urgency::Emergency), jobs::Urgency::Emergency);
+        assert_eq!(urgency(ex::Urgency::Urgent), jobs::Urgency::Urgent);
+        assert_eq!(urgency(ex::Urgency::Normal), jobs::Urgency::Normal);
+        assert_eq!(urgency(ex::Urgency::Flexible), jobs::Urgency::Flexible);
+    }
+
+    #[test]
+    fn dual_channel_segments_become_caller_and_agent_turns() {
+        let seg = |channel, text: &str| tr::Segment {
+            start: 0.0,
+            end: 1.0,
+            text: text.into(),
+            channel,
+            ..Default::default()
+        };
+        let t = tr::Transcript {
+            text: "Hello. Hi.".into(),
+            segments: vec![
+                seg(Some(tr::AGENT_CHANNEL), "Hello."),
+                seg(Some(tr::CALLER_CHANNEL), "Hi."),
+            ],
+            ..Default::default()
+        };
+        let out = transcript_for_extraction(&t);
+        assert_eq!(out.text, "Hello. Hi.");
+        assert_eq!(out.segments.len(), 2);
+        let speakers: Vec<_> = out.turns.iter().map(|t| t.speaker).collect();
+        assert_eq!(speakers, vec![ex::Speaker::Agent, ex::Speaker::Caller]);
+
+        let mono = tr::Transcript {
+            text: "Hi.".into(),
+            segments: vec![seg(None, "Hi.")],
+            ..Default::default()
+        };
+        assert!(
+            transcript_for_extraction(&mono).turns.is_empty(),
+            "labels are left to the extractor"
+        );
+    }
+}

@@ -565,5 +565,54 @@ async fn a_missing_provider_recording_is_a_permanent_failure() {
     assert_eq!(h.call(&call).await.processing.state, CallState::Dead);
 }
 
+#[tokio::test]
+async fn reprocessing_a_finished_call_from_scratch_books_no_second_job() {
+    // As if the worker crashed after booking but before its checkpoint: the steps run again from the start,
+    // and book_appointment returns the job already booked from (call, 0).
+    let h = Harness::new().await;
+    let audio = wav(10, 8000);
+    h.transcriber
+        .script_text(&AudioInput::from_bytes(audio.clone()).unwrap(), BOOKING);
+    let (call, _) = h.queued_call(10, audio).await;
+    let worker = h.worker();
+    assert_eq!(worker.run_once(h.t0).await.unwrap().done, 1);
+    let first = h.call(&call).await;
+    h.store.requeue_call(h.tenant, call.id).await.unwrap();
+    assert_eq!(
+        worker.run_once(h.t0 + TimeDelta::minutes(5)).await.unwrap().done,
+        1
+    );
+    assert_eq!(h.job_count().await, 1);
+    let again = h.call(&call).await;
+    assert_eq!(again.customer_id, first.customer_id);
+    assert_eq!(
+        again.processing.checkpoint, first.processing.checkpoint,
+        "same storage key and job id"
+    );
+}
+
+#[tokio::test]
+async fn an_unknown_checkpoint_step_is_a_permanent_failure() {
+    let h = Harness::new().await;
+    let (call, _) = h.queued_call(11, wav(11, 800)).await;
+    let claimed = h
+        .store
+        .claim_calls("w", h.t0, Duration::from_secs(60), 1, 3)
+        .await
+        .unwrap();
+    let lease = claimed[0].lease().unwrap();
+    h.store
+        .checkpoint(h.tenant, call.id, &lease, h.t0, "from-the-future", None)
+        .await
+        .unwrap();
+    let current = h.call(&call).await;
+    let outcome = h.worker().process_call(&current, h.t0).await;
+    assert_eq!(
+        outcome,
+        Outcome::Dead("invalid call: unknown checkpoint step".into())
+    );
+    assert_eq!(h.downloads(), 0);
+}
+
 #[allow(dead_code)]
 fn _object_safe(_: &dyn RecordingStore) {}

@@ -614,5 +614,37 @@ async fn an_unknown_checkpoint_step_is_a_permanent_failure() {
     assert_eq!(h.downloads(), 0);
 }
 
+#[tokio::test]
+async fn a_worker_whose_lease_was_taken_over_writes_nothing() {
+    let h = Harness::new().await;
+    let audio = wav(12, 8000);
+    h.transcriber
+        .script_text(&AudioInput::from_bytes(audio.clone()).unwrap(), BOOKING);
+    let (call, _) = h.queued_call(12, audio).await;
+    let stale = h
+        .store
+        .claim_calls("slow", h.t0, Duration::from_secs(60), 1, 3)
+        .await
+        .unwrap()
+        .remove(0);
+    let later = h.t0 + TimeDelta::seconds(61);
+    let fresh = h
+        .store
+        .claim_calls("fast", later, Duration::from_secs(60), 1, 3)
+        .await
+        .unwrap();
+    assert_eq!(fresh.len(), 1);
+    let outcome = h.worker().process_call(&stale, later).await;
+    assert_eq!(outcome, Outcome::LeaseLost);
+    let current = h.call(&call).await;
+    assert_eq!(current.processing.state, CallState::Processing);
+    assert_eq!(current.processing.lease_owner.as_deref(), Some("fast"));
+    assert_eq!(
+        current.processing.step, None,
+        "the stale worker saved no checkpoint"
+    );
+    assert_eq!(h.job_count().await, 0);
+}
+
 #[allow(dead_code)]
 fn _object_safe(_: &dyn RecordingStore) {}

@@ -8,7 +8,9 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use bytes::Bytes;
-use callbook_extract::RulesExtractor;
+use callbook_extract::{
+    CallContext, Extraction, Extractor, ExtractorInfo, RulesExtractor, Transcript as ExTranscript,
+};
 use callbook_jobs::{
     Call, CallState, CallStore, CustomerStore, InMemoryJobStore, JobBoard, JobFilter, NewCall, NewTenant,
     Page, PhoneNumber, RecordingRef, Stage, TenantId, TenantStore, TimeZone, WorkQueue,
@@ -642,6 +644,59 @@ async fn a_worker_whose_lease_was_taken_over_writes_nothing() {
     assert_eq!(
         current.processing.step, None,
         "the stale worker saved no checkpoint"
+    );
+    assert_eq!(h.job_count().await, 0);
+}
+
+/// The rules extractor, with every resolved date flagged ambiguous (as the date resolver does for
+/// "3 pm or 4 pm").
+#[derive(Debug)]
+struct AmbiguousDates(RulesExtractor);
+
+#[async_trait]
+impl Extractor for AmbiguousDates {
+    fn info(&self) -> ExtractorInfo {
+        self.0.info()
+    }
+    async fn extract(
+        &self,
+        transcript: &ExTranscript,
+        context: &CallContext,
+    ) -> callbook_extract::Result<Extraction> {
+        let mut extraction = self.0.extract(transcript, context).await?;
+        for appointment in &mut extraction.appointments {
+            if let Some(when) = appointment.when.as_mut() {
+                when.value.ambiguous = true;
+            }
+        }
+        Ok(extraction)
+    }
+}
+
+#[tokio::test]
+async fn an_ambiguous_date_needs_review_without_jobs() {
+    let h = Harness::new().await;
+    let audio = wav(13, 8000);
+    h.transcriber
+        .script_text(&AudioInput::from_bytes(audio.clone()).unwrap(), BOOKING);
+    let (call, _) = h.queued_call(13, audio).await;
+    let worker = Worker::new(
+        WorkerConfig::new("w"),
+        h.store.clone(),
+        h.telephony.clone(),
+        h.recordings.clone(),
+        Arc::new(h.transcriber.clone()),
+        Arc::new(AmbiguousDates(RulesExtractor::new())),
+    );
+    let report = worker.run_once(h.t0).await.unwrap();
+    assert_eq!(report.needs_review, 1, "{report:?}");
+    assert_eq!(h.call(&call).await.processing.state, CallState::NeedsReview);
+    let extraction = h.store.get_extraction(h.tenant, call.id).await.unwrap().unwrap();
+    let saved: Extraction = serde_json::from_value(extraction.document).unwrap();
+    assert!(saved.appointments[0].when.as_ref().unwrap().value.ambiguous);
+    assert!(
+        extraction.confidence.unwrap() >= 0.5,
+        "review came from the date, not the threshold"
     );
     assert_eq!(h.job_count().await, 0);
 }

@@ -883,11 +883,20 @@ pub const DEFAULT_SILENCE_GATE_DBFS: f64 = -60.0;
 /// The level in dBFS (RMS) of the loudest 30 ms frame of any channel; −200 for no samples or digital
 /// silence. The same measure as the local Whisper backend's silence gate.
 pub fn loudest_frame_dbfs(audio: &DecodedAudio) -> f64 {
-    let frame = ((f64::from(audio.sample_rate) * 0.03) as usize).max(1);
-    let peak = audio
+    audio
         .channels
         .iter()
-        .flat_map(|c| c.chunks(frame))
+        .map(|c| samples_loudest_frame_dbfs(c, audio.sample_rate))
+        .fold(-200.0, f64::max)
+}
+
+/// [`loudest_frame_dbfs`] of one stream of samples at `sample_rate`: the level in dBFS (RMS) of its loudest
+/// 30 ms frame, −200 for no samples or digital silence. Both the OpenAI backend's and the local Whisper
+/// backend's silence gates use this measure.
+pub fn samples_loudest_frame_dbfs(samples: &[f32], sample_rate: u32) -> f64 {
+    let frame = ((f64::from(sample_rate) * 0.03) as usize).max(1);
+    let peak = samples
+        .chunks(frame)
         .map(|f| (f.iter().map(|&s| f64::from(s) * f64::from(s)).sum::<f64>() / f.len() as f64).sqrt())
         .fold(0.0, f64::max);
     if peak > 0.0 {

@@ -59,7 +59,10 @@ use tokio::sync::Semaphore;
 use whisper_rs::{FullParams, SamplingStrategy, WhisperContext, WhisperContextParameters, WhisperState};
 
 use self::mapping::{RawSegment, RawToken};
-use crate::audio::{AudioInput, DecodedAudio, channel_16k, decode_pcm, to_mono_16k};
+use crate::audio::{
+    AudioInput, DecodedAudio, WHISPER_SAMPLE_RATE, channel_16k, decode_pcm, samples_loudest_frame_dbfs,
+    to_mono_16k,
+};
 use crate::confidence::finalize;
 use crate::transcriber::{Capabilities, TranscribeOptions, Transcriber};
 use crate::transcript::{Segment, Transcript, Usage, Word};
@@ -78,14 +81,12 @@ pub const DEFAULT_BEAM_SIZE: u32 = 5;
 /// whisper.cpp runs at most 8 decoders, so beams wider than 8 are rejected.
 pub const MAX_BEAM_SIZE: u32 = 8;
 /// Default silence gate: a stream whose loudest 30 ms frame is quieter than this (dBFS RMS) is not transcribed.
-pub const DEFAULT_SILENCE_GATE_DBFS: f64 = -60.0;
+pub const DEFAULT_SILENCE_GATE_DBFS: f64 = crate::audio::DEFAULT_SILENCE_GATE_DBFS;
 
 /// Sample rate whisper.cpp expects.
 const SAMPLE_RATE: usize = 16_000;
 /// whisper.cpp refuses input shorter than 100 ms; shorter audio is padded with silence to this length.
 const MIN_SAMPLES: usize = SAMPLE_RATE; // 1 s
-/// Frame length of the silence gate (30 ms at 16 kHz).
-const GATE_FRAME: usize = 480;
 
 /// Builds a [`WhisperLocalTranscriber`]; [`build`](Self::build) validates the settings and loads the model.
 ///
@@ -296,7 +297,7 @@ impl WhisperLocalBuilder {
                 threads,
                 beam_size: self.beam_size,
                 default_language,
-                silence_gate: self.silence_gate_dbfs.map(|db| 10f64.powf(db / 20.0)),
+                silence_gate_dbfs: self.silence_gate_dbfs,
                 permits: Arc::new(Semaphore::new(self.max_concurrent)),
             }),
         })
@@ -321,8 +322,8 @@ struct Inner {
     threads: usize,
     beam_size: u32,
     default_language: Option<String>,
-    /// Linear RMS below which a stream counts as silent.
-    silence_gate: Option<f64>,
+    /// Level (dBFS, loudest 30 ms frame) below which a stream counts as silent.
+    silence_gate_dbfs: Option<f64>,
     permits: Arc<Semaphore>,
 }
 
@@ -486,12 +487,12 @@ impl Inner {
         let mut words: Vec<Word> = Vec::new();
         let mut raw_streams = Vec::new();
         for (channel, samples) in streams(&decoded, request.split_channels) {
-            let peak = loudest_frame_rms(&samples);
-            if self.silence_gate.is_some_and(|gate| peak < gate) {
+            let peak_dbfs = samples_loudest_frame_dbfs(&samples, WHISPER_SAMPLE_RATE);
+            if self.silence_gate_dbfs.is_some_and(|gate| peak_dbfs < gate) {
                 raw_streams.push(serde_json::json!({
                     "channel": channel,
                     "skipped": "silence gate",
-                    "peak_dbfs": dbfs(peak),
+                    "peak_dbfs": peak_dbfs,
                 }));
                 continue;
             }
@@ -505,7 +506,7 @@ impl Inner {
             transcript.guards.dropped_silence += mapped.dropped_non_speech;
             raw_streams.push(serde_json::json!({
                 "channel": channel,
-                "peak_dbfs": dbfs(peak),
+                "peak_dbfs": peak_dbfs,
                 "language": language,
                 "segments": raw.iter().map(|s| serde_json::json!({
                     "t0_centis": s.t0,
@@ -652,25 +653,6 @@ fn streams(decoded: &DecodedAudio, split_channels: bool) -> Vec<(Option<u16>, Ve
     }
 }
 
-/// RMS of the loudest 30 ms frame (0 for no samples).
-fn loudest_frame_rms(samples: &[f32]) -> f64 {
-    samples
-        .chunks(GATE_FRAME)
-        .map(|frame| {
-            let energy: f64 = frame.iter().map(|&s| f64::from(s) * f64::from(s)).sum();
-            (energy / frame.len() as f64).sqrt()
-        })
-        .fold(0.0, f64::max)
-}
-
-fn dbfs(rms: f64) -> f64 {
-    if rms > 0.0 {
-        (20.0 * rms.log10()).max(-200.0)
-    } else {
-        -200.0
-    }
-}
-
 fn default_threads() -> usize {
     std::thread::available_parallelism().map_or(2, |n| n.get().min(4))
 }
@@ -800,14 +782,16 @@ mod tests {
 
     #[test]
     fn the_silence_gate_measures_the_loudest_frame() {
-        assert_eq!(loudest_frame_rms(&[]), 0.0);
+        let rate = WHISPER_SAMPLE_RATE;
+        assert_eq!(samples_loudest_frame_dbfs(&[], rate), -200.0);
         let mut samples = vec![0.0f32; 16_000];
-        assert_eq!(loudest_frame_rms(&samples), 0.0);
+        assert_eq!(samples_loudest_frame_dbfs(&samples, rate), -200.0);
         // One 30 ms burst at 0.5 amplitude is enough to count as sound.
         samples[4800..5280].iter_mut().for_each(|s| *s = 0.5);
-        assert!((loudest_frame_rms(&samples) - 0.5).abs() < 1e-9);
-        assert!((dbfs(0.001) + 60.0).abs() < 1e-9);
-        assert_eq!(dbfs(0.0), -200.0);
+        assert!((samples_loudest_frame_dbfs(&samples, rate) - 20.0 * 0.5f64.log10()).abs() < 1e-9);
+        // RMS 0.001 is exactly the default gate.
+        let quiet = vec![0.001f32; 16_000];
+        assert!((samples_loudest_frame_dbfs(&quiet, rate) - DEFAULT_SILENCE_GATE_DBFS).abs() < 1e-6);
     }
 
     #[test]

@@ -23,5 +23,6 @@ pub use extractor::{DynExtractor, Extractor};
 pub use rules::RulesExtractor;
 pub use types::{
     Address, Appointment, BusinessProfile, CallContext, CallKind, Extraction, ExtractorInfo, Field,
-    KnownCustomer, Money, Price, PriceKind, Segment, Speaker, Transcript, Turn, Urgency, When, WhenField,
+    KnownCustomer, Money, Price, PriceKind, Segment, Speaker, TokenUsage, Transcript, Turn, Urgency, When,
+    WhenField,
 };

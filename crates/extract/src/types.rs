@@ -540,6 +540,26 @@ pub struct Extraction {
     pub confidence: f64,
     /// Which extractor produced it.
     pub extractor: ExtractorInfo,
+    /// Model tokens this extraction used (for metering), when the extractor calls a model. Never serialised:
+    /// the JSON contract of DESIGN.md §5 is unchanged.
+    #[serde(skip)]
+    pub usage: Option<TokenUsage>,
+}
+
+/// Model tokens used by one extraction (prompt and completion, summed over a repair attempt).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct TokenUsage {
+    /// Prompt (input) tokens.
+    pub prompt_tokens: u64,
+    /// Completion (output) tokens.
+    pub completion_tokens: u64,
+}
+
+impl TokenUsage {
+    /// Prompt plus completion tokens.
+    pub fn total(&self) -> u64 {
+        self.prompt_tokens.saturating_add(self.completion_tokens)
+    }
 }
 
 impl Extraction {
@@ -550,6 +570,7 @@ impl Extraction {
             appointments: Vec::new(),
             confidence,
             extractor,
+            usage: None,
         }
     }
 

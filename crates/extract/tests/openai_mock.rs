@@ -78,6 +78,10 @@ async fn structured_answer_is_mapped_and_dates_re_resolved() {
     assert_eq!(out.extractor.name, "openai");
     assert_eq!(out.extractor.model.as_deref(), Some("gpt-4o-mini"));
     assert_eq!(openai.usage().prompt_tokens, 812);
+    // The extraction carries its own call's tokens, and they never appear in the JSON contract.
+    let used = out.usage.unwrap();
+    assert_eq!((used.prompt_tokens, used.completion_tokens, used.total()), (812, 143, 955));
+    assert!(serde_json::to_value(&out).unwrap().get("usage").is_none());
 
     // The request carried the strict schema, the call's local time and weekday, and store=false.
     let request: Value = serde_json::from_slice(&server.received_requests().await.unwrap()[0].body).unwrap();
@@ -193,6 +197,8 @@ async fn invalid_json_gets_one_repair_attempt() {
         .await
         .unwrap();
     assert_eq!(out.appointments.len(), 1);
+    // Both requests are billed to this extraction.
+    assert_eq!(out.usage.unwrap().prompt_tokens, 2 * 812);
     let requests = server.received_requests().await.unwrap();
     assert_eq!(requests.len(), 2);
     let repair: Value = serde_json::from_slice(&requests[1].body).unwrap();

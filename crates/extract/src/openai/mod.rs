@@ -214,14 +214,9 @@ impl OpenAiExtractorBuilder {
     }
 }
 
-/// Token usage recorded by an [`OpenAiExtractor`] since it was built.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct Usage {
-    /// Prompt tokens.
-    pub prompt_tokens: u64,
-    /// Completion tokens.
-    pub completion_tokens: u64,
-}
+/// Token usage recorded by an [`OpenAiExtractor`] since it was built (the same shape as one extraction's
+/// [`crate::TokenUsage`]).
+pub type Usage = crate::TokenUsage;
 
 /// The Chat Completions extractor. Build it with [`OpenAiExtractor::builder`] or [`OpenAiExtractor::from_env`].
 #[derive(Debug)]
@@ -283,7 +278,7 @@ impl OpenAiExtractor {
     }
 
     /// One Chat Completions round trip; returns the assistant's JSON text.
-    async fn complete(&self, messages: &[Value]) -> Result<(String, Option<Vec<wire::TokenLogprob>>)> {
+    async fn complete(&self, messages: &[Value]) -> Result<(String, Option<Vec<wire::TokenLogprob>>, Usage)> {
         let mut request = self.client.post(self.url()).json(&self.request_body(messages));
         match (&self.config.provider, &self.config.api_key) {
             (Provider::Azure { .. }, Some(key)) => request = request.header("api-key", &key.0),
@@ -311,11 +306,16 @@ impl OpenAiExtractor {
         }
         let completion: wire::Completion = serde_json::from_str(&text)
             .map_err(|e| Error::InvalidOutput(format!("the response is not a chat completion: {e}")))?;
+        let mut used = Usage::default();
         if let Some(usage) = &completion.usage {
             self.prompt_tokens
                 .fetch_add(usage.prompt_tokens, Ordering::Relaxed);
             self.completion_tokens
                 .fetch_add(usage.completion_tokens, Ordering::Relaxed);
+            used = Usage {
+                prompt_tokens: usage.prompt_tokens,
+                completion_tokens: usage.completion_tokens,
+            };
         }
         let choice = completion
             .choices
@@ -333,13 +333,13 @@ impl OpenAiExtractor {
         }
         // A forced tool call arrives in tool_calls with finish_reason "stop"; check for it, not for the reason.
         if let Some(call) = choice.message.tool_calls.into_iter().next() {
-            return Ok((call.function.arguments, None));
+            return Ok((call.function.arguments, None, used));
         }
         let logprobs = choice.logprobs.and_then(|l| l.content);
         choice
             .message
             .content
-            .map(|content| (content, logprobs))
+            .map(|content| (content, logprobs, used))
             .ok_or_else(|| Error::InvalidOutput("the answer has no content".to_owned()))
     }
 }
@@ -436,7 +436,7 @@ impl Extractor for OpenAiExtractor {
             json!({"role": "system", "content": SYSTEM_PROMPT}),
             json!({"role": "user", "content": user_prompt(transcript, context)}),
         ];
-        let (first, first_logprobs) = self.complete(&messages).await?;
+        let (first, first_logprobs, mut used) = self.complete(&messages).await?;
         let (output, content, logprobs) = match serde_json::from_str::<wire::Output>(&first) {
             Ok(output) => (output, first, first_logprobs),
             Err(error) => {
@@ -444,7 +444,9 @@ impl Extractor for OpenAiExtractor {
                 messages.push(json!({"role": "assistant", "content": first}));
                 messages.push(json!({"role": "user", "content": format!(
                     "That was not valid JSON for the schema ({error}). Reply with the corrected JSON only.")}));
-                let (second, second_logprobs) = self.complete(&messages).await?;
+                let (second, second_logprobs, more) = self.complete(&messages).await?;
+                used.prompt_tokens += more.prompt_tokens;
+                used.completion_tokens += more.completion_tokens;
                 let output = serde_json::from_str::<wire::Output>(&second)
                     .map_err(|e| Error::InvalidOutput(format!("after one repair attempt: {e}")))?;
                 (output, second, second_logprobs)
@@ -454,7 +456,9 @@ impl Extractor for OpenAiExtractor {
             .and_then(|tokens| wire::field_confidences(&content, &tokens))
             .unwrap_or_default();
         let extraction = to_extraction(output, context, self.info(), &confidences);
-        Ok(crate::validate::sanitize(extraction, transcript, context))
+        let mut extraction = crate::validate::sanitize(extraction, transcript, context);
+        extraction.usage = Some(used);
+        Ok(extraction)
     }
 }
 
@@ -607,6 +611,7 @@ fn to_extraction(
         appointments,
         confidence,
         extractor: info,
+        usage: None,
     }
 }
 

@@ -940,6 +940,7 @@ impl<'a> Call<'a> {
             appointments,
             confidence: overall,
             extractor: info,
+            usage: None,
         }
     }
 

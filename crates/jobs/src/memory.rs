@@ -41,6 +41,7 @@ struct State {
     webhook_keys: HashSet<(TenantId, String)>,
     audit: Vec<AuditEntry>,
     usage: HashMap<(TenantId, String, String), i64>,
+    usage_keys: HashSet<(TenantId, String)>,
     notifications: BTreeMap<NotificationId, Notification>,
 }
 
@@ -73,6 +74,39 @@ pub(crate) fn check_outcome(outcome: CallState) -> Result<()> {
             "outcome",
             "must be done, no_appointment or needs_review",
         ))
+    }
+}
+
+/// The longest idempotency key [`ActivityStore::record_usage`] accepts, in bytes.
+pub(crate) const USAGE_KEY_MAX_BYTES: usize = 200;
+
+/// [`ActivityStore::record_usage`]'s input: key 1–200 bytes, period and metrics non-empty, amounts ≥ 0, no NUL.
+pub(crate) fn validate_usage(key: &str, period: &str, amounts: &[(&str, i64)]) -> Result<()> {
+    use crate::error::FieldError;
+    let mut errors = Vec::new();
+    if key.is_empty() {
+        errors.push(FieldError::new("key", "must not be empty"));
+    } else if key.len() > USAGE_KEY_MAX_BYTES {
+        errors.push(FieldError::new("key", "must be at most 200 bytes"));
+    }
+    validate::no_nul("key", key, &mut errors);
+    if period.is_empty() {
+        errors.push(FieldError::new("period", "must not be empty"));
+    }
+    validate::no_nul("period", period, &mut errors);
+    if amounts.iter().any(|(metric, _)| metric.is_empty()) {
+        errors.push(FieldError::new("metric", "must not be empty"));
+    }
+    if amounts.iter().any(|(metric, _)| metric.contains('\0')) {
+        errors.push(FieldError::new("metric", "must not contain NUL characters"));
+    }
+    if amounts.iter().any(|(_, amount)| *amount < 0) {
+        errors.push(FieldError::new("amount", "must not be negative"));
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::InvalidInput(errors))
     }
 }
 
@@ -634,6 +668,27 @@ impl CallStore for InMemoryJobStore {
             .cloned()
             .collect())
     }
+
+    async fn stale_calls(
+        &self,
+        states: &[CallState],
+        updated_before: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<Call>> {
+        let before = to_micros(updated_before);
+        let st = self.lock();
+        let mut calls: Vec<&Call> = st
+            .calls
+            .values()
+            .filter(|c| states.contains(&c.processing.state) && c.updated_at < before)
+            .collect();
+        calls.sort_by_key(|c| (c.updated_at, c.id));
+        Ok(calls
+            .into_iter()
+            .take(Page::first(limit).limit() as usize)
+            .cloned()
+            .collect())
+    }
 }
 
 #[async_trait]
@@ -806,6 +861,24 @@ impl WorkQueue for InMemoryJobStore {
         call.processing.attempts = (call.processing.attempts - 1).max(0);
         call.updated_at = crate::model::now();
         Ok(call.clone())
+    }
+
+    async fn queue_stats(&self, now: DateTime<Utc>) -> Result<QueueStats> {
+        let now = to_micros(now);
+        let st = self.lock();
+        let mut stats = QueueStats::default();
+        for call in st.calls.values() {
+            let p = &call.processing;
+            *stats.counts.entry(p.state).or_insert(0) += 1;
+            let claimable = p.state == CallState::Queued
+                || (p.state == CallState::Processing && p.lease_until.is_none_or(|u| u <= now));
+            if claimable && p.next_attempt_at.is_none_or(|t| t <= now) {
+                stats.due += 1;
+                let since = p.next_attempt_at.unwrap_or(call.created_at);
+                stats.oldest_due_since = Some(stats.oldest_due_since.map_or(since, |o| o.min(since)));
+            }
+        }
+        Ok(stats)
     }
 }
 
@@ -1446,6 +1519,42 @@ impl ActivityStore for InMemoryJobStore {
             .get(&(tenant, metric.to_owned(), period.to_owned()))
             .copied()
             .unwrap_or(0))
+    }
+
+    async fn record_usage(
+        &self,
+        tenant: TenantId,
+        key: &str,
+        period: &str,
+        amounts: &[(&str, i64)],
+    ) -> Result<bool> {
+        validate_usage(key, period, amounts)?;
+        let mut st = self.lock();
+        st.tenant(tenant)?;
+        if !st.usage_keys.insert((tenant, key.to_owned())) {
+            return Ok(false);
+        }
+        for (metric, amount) in amounts {
+            *st.usage
+                .entry((tenant, (*metric).to_owned(), period.to_owned()))
+                .or_insert(0) += amount;
+        }
+        Ok(true)
+    }
+
+    async fn list_usage(&self, tenant: TenantId, period: &str) -> Result<Vec<UsageTotal>> {
+        let st = self.lock();
+        let mut totals: Vec<UsageTotal> = st
+            .usage
+            .iter()
+            .filter(|((t, _, p), _)| *t == tenant && p == period)
+            .map(|((_, metric, _), total)| UsageTotal {
+                metric: metric.clone(),
+                total: *total,
+            })
+            .collect();
+        totals.sort_by(|a, b| a.metric.cmp(&b.metric));
+        Ok(totals)
     }
 
     async fn notify(

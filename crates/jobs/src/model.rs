@@ -260,7 +260,9 @@ impl From<TimeZone> for String {
 macro_rules! text_enum {
     ($(#[$doc:meta])* $name:ident { $($(#[$vdoc:meta])* $variant:ident = $text:literal),+ $(,)? }) => {
         $(#[$doc])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        ///
+        /// Ordered by declaration (so it can key a `BTreeMap`).
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
         #[serde(rename_all = "snake_case")]
         pub enum $name { $($(#[$vdoc])* $variant),+ }
 
@@ -514,6 +516,41 @@ pub struct Processing {
     pub lease_until: Option<DateTime<Utc>>,
     /// The last failure (a short message without personal data).
     pub last_error: Option<String>,
+}
+
+/// The work queue at one instant, across all tenants: what [`WorkQueue::queue_stats`](crate::WorkQueue::queue_stats)
+/// returns, for the queue-depth metric. Holds counts and one instant, no personal data.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QueueStats {
+    /// Calls per state; every [`CallState`] is present (0 when none), so `counts[&CallState::Queued]` never
+    /// panics. [`QueueStats::count`] reads it too.
+    pub counts: std::collections::BTreeMap<CallState, u64>,
+    /// Calls that are due at the instant asked about: `Queued`, or `Processing` with an expired lease
+    /// (`lease_until` absent or not after it), and `next_attempt_at` absent or not after it — what
+    /// `claim_calls` would look at. An expired lease after `max_attempts` claims counts too (the next claim
+    /// marks such a call `Dead` instead of taking it).
+    pub due: u64,
+    /// The smallest `coalesce(next_attempt_at, created_at)` among the due calls (how long the oldest one has
+    /// been waiting); `None` when nothing is due.
+    pub oldest_due_since: Option<DateTime<Utc>>,
+}
+
+impl QueueStats {
+    /// The number of calls in `state`.
+    pub fn count(&self, state: CallState) -> u64 {
+        self.counts.get(&state).copied().unwrap_or(0)
+    }
+}
+
+impl Default for QueueStats {
+    /// No calls: every state at 0, nothing due.
+    fn default() -> Self {
+        Self {
+            counts: CallState::ALL.iter().map(|s| (*s, 0)).collect(),
+            due: 0,
+            oldest_due_since: None,
+        }
+    }
 }
 
 /// The recording of a call, as far as the store knows it.
@@ -1215,6 +1252,16 @@ pub struct AuditEntry {
     pub details: Value,
     /// When.
     pub at: DateTime<Utc>,
+}
+
+/// One usage counter of a tenant and period, as listed by
+/// [`ActivityStore::list_usage`](crate::ActivityStore::list_usage) (the basis for billing).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UsageTotal {
+    /// The metric, e.g. `calls`, `audio_seconds`, `llm_tokens`.
+    pub metric: String,
+    /// Its total for the period.
+    pub total: i64,
 }
 
 /// An event for staff.

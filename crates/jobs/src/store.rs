@@ -110,6 +110,19 @@ pub trait CallStore: Send + Sync + Debug + 'static {
     async fn add_correction(&self, tenant: TenantId, correction: NewCorrection) -> Result<Correction>;
     /// The call's corrections, oldest first.
     async fn list_corrections(&self, tenant: TenantId, call: CallId) -> Result<Vec<Correction>>;
+    /// Calls of **any tenant** in one of `states` whose `updated_at` is before `updated_before`, oldest
+    /// `updated_at` first, then id; at most `limit` (1–500, 0 means 50, as for [`Page`]).
+    ///
+    /// For the reconciliation pass: calls left in [`CallState::Received`] or
+    /// [`CallState::AwaitingRecording`] because a recording callback never arrived, to ask the provider about.
+    /// Like [`WorkQueue::claim_calls`] it crosses tenants deliberately (the records carry their tenant id).
+    /// Empty `states` is an empty result.
+    async fn stale_calls(
+        &self,
+        states: &[CallState],
+        updated_before: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<Call>>;
 }
 
 /// Claiming calls for processing, with leases.
@@ -194,6 +207,11 @@ pub trait WorkQueue: Send + Sync + Debug + 'static {
         lease: &Lease,
         now: DateTime<Utc>,
     ) -> Result<Call>;
+    /// The queue across **all tenants** at `now` (for the queue-depth metric): the number of calls per state,
+    /// how many are due (see [`QueueStats::due`]: the calls [`WorkQueue::claim_calls`] would look at) and since
+    /// when the oldest due one has waited. Reads only; one query on the SQL backends (the per-state counts
+    /// scan the `calls_state` index, the due part the claim's `calls_due` index over unfinished calls).
+    async fn queue_stats(&self, now: DateTime<Utc>) -> Result<QueueStats>;
 }
 
 /// Exponential backoff with deterministic jitter, for [`WorkQueueExt::fail_call`].
@@ -393,6 +411,28 @@ pub trait ActivityStore: Send + Sync + Debug + 'static {
     async fn add_usage(&self, tenant: TenantId, metric: &str, period: &str, amount: i64) -> Result<i64>;
     /// A usage counter's total (0 when never used).
     async fn usage(&self, tenant: TenantId, metric: &str, period: &str) -> Result<i64>;
+    /// Meters usage once per idempotency `key` (e.g. `call:{call_id}:audio`), so a restarted worker never
+    /// bills twice.
+    ///
+    /// In one transaction: records the key for the tenant (with the period and the store's time); if the key
+    /// is new, adds every `(metric, amount)` to its counter for `period` exactly as [`add_usage`] does (a
+    /// metric named twice adds both amounts) and returns `true`; if the key was already recorded, changes
+    /// nothing and returns `false` (whatever the amounts and period this time). Concurrent calls with one key
+    /// see exactly one `true` and the amounts are counted once. Keys are per tenant: another tenant's key
+    /// does not count. Validation (all fields listed, nothing written): `key` 1–200 bytes, `period` and every
+    /// metric non-empty, amounts ≥ 0, no NUL characters; an unknown tenant is [`Error::NotFound`].
+    ///
+    /// [`add_usage`]: ActivityStore::add_usage
+    async fn record_usage(
+        &self,
+        tenant: TenantId,
+        key: &str,
+        period: &str,
+        amounts: &[(&str, i64)],
+    ) -> Result<bool>;
+    /// Every usage counter of the tenant for `period`, ordered by metric (byte order); empty when none (also
+    /// for an unknown tenant, like [`ActivityStore::usage`]'s 0).
+    async fn list_usage(&self, tenant: TenantId, period: &str) -> Result<Vec<UsageTotal>>;
     /// Creates a notification.
     async fn notify(
         &self,

@@ -29,6 +29,10 @@ pub async fn check_all(store: Arc<dyn JobStore>) {
     check_tenant_isolation(store.as_ref()).await;
     check_nul_rejected(store.as_ref()).await;
     check_rebooking(store.as_ref()).await;
+    check_usage(store.as_ref()).await;
+    check_queue_stats(store.as_ref()).await;
+    check_stale_calls(store.as_ref()).await;
+    check_concurrent_usage(store.clone(), 8).await;
     check_concurrent_claims(store.clone(), 4, 40).await;
     check_concurrent_edits(store.clone(), 8).await;
     check_concurrent_customers(store.clone(), 8).await;
@@ -1674,4 +1678,415 @@ pub async fn check_tenant_isolation(store: &dyn JobStore) {
     assert!(store.first_delivery(bt, "k").await.unwrap());
     // A's data is unchanged.
     assert_eq!(store.get_job(a.id, job.id).await.unwrap(), job);
+}
+
+/// Idempotent usage metering (`record_usage`), `list_usage`, their validation and tenant isolation.
+pub async fn check_usage(store: &dyn JobStore) {
+    let t = new_tenant(store, "Metered").await;
+    let other = new_tenant(store, "Metered too").await;
+    store.add_usage(t.id, "calls", "2026-03", 2).await.unwrap();
+    assert!(
+        store
+            .record_usage(
+                t.id,
+                "call:1:audio",
+                "2026-03",
+                &[("audio_seconds", 90), ("calls", 1), ("audio_seconds", 10)],
+            )
+            .await
+            .unwrap(),
+        "a new key counts"
+    );
+    assert_eq!(store.usage(t.id, "audio_seconds", "2026-03").await.unwrap(), 100);
+    assert_eq!(
+        store.usage(t.id, "calls", "2026-03").await.unwrap(),
+        3,
+        "the same counter as add_usage"
+    );
+    // A repeat (a restarted worker) changes nothing, whatever it carries this time.
+    assert!(
+        !store
+            .record_usage(
+                t.id,
+                "call:1:audio",
+                "2026-04",
+                &[("audio_seconds", 90), ("llm_tokens", 5)]
+            )
+            .await
+            .unwrap()
+    );
+    assert_eq!(store.usage(t.id, "audio_seconds", "2026-03").await.unwrap(), 100);
+    assert_eq!(store.usage(t.id, "llm_tokens", "2026-04").await.unwrap(), 0);
+    assert_eq!(store.list_usage(t.id, "2026-04").await.unwrap(), vec![]);
+    // A key with no amounts is still recorded once; a zero amount creates the counter.
+    assert!(
+        store
+            .record_usage(t.id, "call:2:none", "2026-03", &[])
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .record_usage(t.id, "call:2:none", "2026-03", &[("calls", 1)])
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .record_usage(t.id, "call:3:llm", "2026-03", &[("llm_tokens", 0)])
+            .await
+            .unwrap()
+    );
+    let totals = |pairs: &[(&str, i64)]| -> Vec<UsageTotal> {
+        pairs
+            .iter()
+            .map(|(metric, total)| UsageTotal {
+                metric: (*metric).to_owned(),
+                total: *total,
+            })
+            .collect()
+    };
+    assert_eq!(
+        store.list_usage(t.id, "2026-03").await.unwrap(),
+        totals(&[("audio_seconds", 100), ("calls", 3), ("llm_tokens", 0)]),
+        "sorted by metric"
+    );
+
+    // Another tenant: the same key is its own, and neither tenant sees the other's counters.
+    assert!(
+        store
+            .record_usage(other.id, "call:1:audio", "2026-03", &[("calls", 7)])
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        store.list_usage(other.id, "2026-03").await.unwrap(),
+        totals(&[("calls", 7)])
+    );
+    assert_eq!(
+        store.list_usage(t.id, "2026-03").await.unwrap(),
+        totals(&[("audio_seconds", 100), ("calls", 3), ("llm_tokens", 0)])
+    );
+    assert_eq!(
+        store.list_usage(TenantId::new(), "2026-03").await.unwrap(),
+        vec![]
+    );
+
+    // Validation lists every bad field and writes nothing.
+    let long = "k".repeat(201);
+    let max = "k".repeat(200);
+    let err = store
+        .record_usage(t.id, &long, "", &[("", 1), ("calls", -1)])
+        .await
+        .unwrap_err();
+    let mut fields: Vec<&str> = err.field_errors().iter().map(|f| f.field).collect();
+    fields.sort_unstable();
+    assert_eq!(fields, ["amount", "key", "metric", "period"], "{err}");
+    for (key, period, amounts) in [
+        ("", "2026-03", vec![("calls", 1)]),
+        ("k\0", "2026-03", vec![("calls", 1)]),
+        ("call:9", "2026-03", vec![("calls", -1)]),
+        ("call:9", "2026-03", vec![("calls", 1), ("", 1)]),
+        ("call:9", "2026-03", vec![("c\0", 1)]),
+        ("call:9", "20\0", vec![("calls", 1)]),
+    ] {
+        assert!(
+            matches!(
+                store.record_usage(t.id, key, period, &amounts).await,
+                Err(Error::InvalidInput(_))
+            ),
+            "{key:?} {period:?} {amounts:?}"
+        );
+    }
+    assert!(
+        store
+            .record_usage(t.id, &max, "2026-03", &[("calls", 1)])
+            .await
+            .unwrap(),
+        "200 bytes is allowed"
+    );
+    assert!(
+        store
+            .record_usage(t.id, "call:9", "2026-03", &[("calls", 1)])
+            .await
+            .unwrap(),
+        "the refused attempts did not record the key"
+    );
+    assert!(matches!(
+        store
+            .record_usage(TenantId::new(), "call:1", "2026-03", &[("calls", 1)])
+            .await,
+        Err(Error::NotFound { .. })
+    ));
+    assert_eq!(store.usage(t.id, "calls", "2026-03").await.unwrap(), 5);
+    assert_eq!(
+        store.list_usage(other.id, "2026-03").await.unwrap(),
+        totals(&[("calls", 7)])
+    );
+}
+
+/// `tasks` concurrent `record_usage` calls with one key: exactly one `true`, the amounts counted once.
+pub async fn check_concurrent_usage(store: Arc<dyn JobStore>, tasks: usize) {
+    let t = new_tenant(store.as_ref(), "Metered concurrently").await;
+    let mut handles = Vec::new();
+    for _ in 0..tasks {
+        let store = store.clone();
+        handles.push(tokio::spawn(async move {
+            store
+                .record_usage(
+                    t.id,
+                    "call:42:audio",
+                    "2026-03",
+                    &[("audio_seconds", 30), ("calls", 1)],
+                )
+                .await
+                .unwrap()
+        }));
+    }
+    let mut firsts = 0;
+    for h in handles {
+        firsts += usize::from(h.await.unwrap());
+    }
+    assert_eq!(firsts, 1, "exactly one caller metered the key");
+    assert_eq!(
+        store.list_usage(t.id, "2026-03").await.unwrap(),
+        vec![
+            UsageTotal {
+                metric: "audio_seconds".into(),
+                total: 30
+            },
+            UsageTotal {
+                metric: "calls".into(),
+                total: 1
+            },
+        ]
+    );
+}
+
+/// `queue_stats` across tenants: counts per state and due calls before and after claims, expired leases,
+/// retries and releases. Other checks sharing the store leave calls behind, so counts are compared as
+/// differences and every instant is later than theirs.
+pub async fn check_queue_stats(store: &dyn JobStore) {
+    let t = new_tenant(store, "Queue depth").await;
+    let lease = Duration::from_secs(60);
+    let now = t0() + chrono::Duration::days(20_000);
+    let before = store.queue_stats(now).await.unwrap();
+    assert_eq!(before.counts.len(), CallState::ALL.len(), "every state is listed");
+
+    let a = queued_call(store, t.id, "QS-A").await;
+    let b = queued_call(store, t.id, "QS-B").await;
+    let c = queued_call(store, t.id, "QS-C").await;
+    store.record_call(t.id, new_call("QS-R")).await.unwrap();
+    let w = store.record_call(t.id, new_call("QS-W")).await.unwrap().0;
+    store
+        .update_call_status(t.id, w.id, "completed", None)
+        .await
+        .unwrap();
+
+    let added = store.queue_stats(now).await.unwrap();
+    for state in CallState::ALL {
+        let more = match state {
+            CallState::Queued => 3,
+            CallState::Received | CallState::AwaitingRecording => 1,
+            _ => 0,
+        };
+        assert_eq!(added.count(*state), before.count(*state) + more, "{state}");
+    }
+    assert_eq!(added.due, before.due + 3);
+    assert_eq!(
+        added.oldest_due_since,
+        Some(before.oldest_due_since.unwrap_or(a.created_at).min(a.created_at)),
+        "a queued call is due since it was created"
+    );
+
+    // Claim everything due: nothing is due any more, and the claims agree with the count.
+    let mut claimed = 0;
+    loop {
+        let batch = store
+            .claim_calls("qs", now, lease, 50, MAX_ATTEMPTS)
+            .await
+            .unwrap();
+        if batch.is_empty() {
+            break;
+        }
+        claimed += batch.len() as u64;
+    }
+    assert!(claimed >= 3, "{claimed}");
+    let drained = store.queue_stats(now).await.unwrap();
+    assert_eq!((drained.due, drained.oldest_due_since), (0, None));
+    assert_eq!(drained.count(CallState::Queued), 0);
+    // A call buried for too many expired leases moves from Processing to Dead; none appears or vanishes.
+    let unfinished = |s: &QueueStats| {
+        s.count(CallState::Queued) + s.count(CallState::Processing) + s.count(CallState::Dead)
+    };
+    assert_eq!(unfinished(&drained), unfinished(&added));
+    assert!(drained.count(CallState::Processing) >= claimed.min(added.due));
+    for id in [a.id, b.id, c.id] {
+        assert_eq!(
+            store.get_call(t.id, id).await.unwrap().processing.state,
+            CallState::Processing
+        );
+    }
+    let processing = drained.count(CallState::Processing);
+
+    // A retry is due at its next attempt; a released call at once (since it was created); a finished one never.
+    let lease_of = |id: CallId| async move { store.get_call(t.id, id).await.unwrap().lease().unwrap() };
+    let retry_at = now + chrono::Duration::seconds(30);
+    store
+        .retry_call(t.id, b.id, &lease_of(b.id).await, now, "busy", retry_at)
+        .await
+        .unwrap();
+    store
+        .release_call(t.id, c.id, &lease_of(c.id).await, now)
+        .await
+        .unwrap();
+    store
+        .finish_call(t.id, a.id, &lease_of(a.id).await, now, CallState::Done)
+        .await
+        .unwrap();
+    let s = store.queue_stats(now).await.unwrap();
+    assert_eq!(s.count(CallState::Queued), 2);
+    assert_eq!(s.count(CallState::Processing), processing - 3);
+    assert_eq!(s.count(CallState::Done), drained.count(CallState::Done) + 1);
+    assert_eq!(
+        (s.due, s.oldest_due_since),
+        (1, Some(c.created_at)),
+        "only the released call"
+    );
+    let s = store.queue_stats(retry_at).await.unwrap();
+    assert_eq!(
+        (s.due, s.oldest_due_since),
+        (2, Some(c.created_at)),
+        "the retry is due at its next attempt"
+    );
+    // Leases taken at `now` expire at `now + 60 s`: then every processing call is due again.
+    let expired = now + chrono::Duration::seconds(60);
+    let s = store.queue_stats(expired).await.unwrap();
+    assert_eq!(s.due, 2 + s.count(CallState::Processing));
+    assert_eq!(s.count(CallState::Processing), processing - 3);
+    assert!(s.oldest_due_since.is_some_and(|o| o <= c.created_at));
+    // Stats only read.
+    assert_eq!(store.queue_stats(expired).await.unwrap(), s);
+
+    // Leave nothing of this tenant due for the checks that follow.
+    let later = expired + chrono::Duration::seconds(1);
+    for call in store
+        .claim_calls("qs", later, lease, 500, MAX_ATTEMPTS)
+        .await
+        .unwrap()
+    {
+        if call.tenant_id == t.id {
+            store
+                .finish_call(t.id, call.id, &call.lease().unwrap(), later, CallState::Done)
+                .await
+                .unwrap();
+        }
+    }
+}
+
+/// `stale_calls` across tenants: filters by state and time (exclusive), orders by `updated_at` then id, and
+/// respects the limit.
+pub async fn check_stale_calls(store: &dyn JobStore) {
+    let t = new_tenant(store, "Stale").await;
+    let other = new_tenant(store, "Stale too").await;
+    let waiting = [CallState::Received, CallState::AwaitingRecording];
+    // Sleeps keep the update times apart (the clock has microseconds; memory is faster than that).
+    let tick = || tokio::time::sleep(Duration::from_millis(2));
+    tick().await;
+    let r1 = store.record_call(t.id, new_call("ST-R1")).await.unwrap().0;
+    tick().await;
+    let r2 = store.record_call(other.id, new_call("ST-R2")).await.unwrap().0;
+    tick().await;
+    let w = store.record_call(t.id, new_call("ST-W")).await.unwrap().0;
+    tick().await;
+    let w = store
+        .update_call_status(t.id, w.id, "completed", None)
+        .await
+        .unwrap();
+    let q = queued_call(store, t.id, "ST-Q").await;
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    let late = store.record_call(t.id, new_call("ST-LATE")).await.unwrap().0;
+    assert!(late.updated_at > w.updated_at);
+    let cutoff = late.updated_at;
+
+    let all = store.stale_calls(&waiting, cutoff, 500).await.unwrap();
+    for pair in all.windows(2) {
+        assert!(
+            (pair[0].updated_at, pair[0].id) < (pair[1].updated_at, pair[1].id),
+            "oldest updated first, then id"
+        );
+    }
+    assert!(
+        all.iter()
+            .all(|c| waiting.contains(&c.processing.state) && c.updated_at < cutoff)
+    );
+    let ids: Vec<CallId> = all.iter().map(|c| c.id).collect();
+    let pos = |id: CallId| ids.iter().position(|x| *x == id);
+    let (p1, p2, pw) = (pos(r1.id), pos(r2.id), pos(w.id));
+    assert!(
+        p1.is_some() && p2.is_some() && pw.is_some(),
+        "both tenants' waiting calls"
+    );
+    assert!(p1 < p2 && p2 < pw, "in update order");
+    assert_eq!(pos(q.id), None, "a queued call is not waiting");
+    assert_eq!(pos(late.id), None, "updated_before is exclusive");
+    assert_eq!(all.iter().find(|c| c.id == w.id), Some(&w));
+
+    // One state only, and a time bound just after one call.
+    let received = store
+        .stale_calls(&[CallState::Received], cutoff, 500)
+        .await
+        .unwrap();
+    assert!(received.iter().any(|c| c.id == r1.id) && received.iter().all(|c| c.id != w.id));
+    let just_after = store
+        .stale_calls(&waiting, r1.updated_at + chrono::Duration::microseconds(1), 500)
+        .await
+        .unwrap();
+    assert_eq!(just_after.last().map(|c| c.id), Some(r1.id));
+    assert!(
+        store
+            .stale_calls(&waiting, r1.updated_at, 500)
+            .await
+            .unwrap()
+            .iter()
+            .all(|c| c.id != r1.id)
+    );
+
+    // Limits take a prefix; 0 means the default page of 50, as everywhere.
+    for limit in [1u32, 2] {
+        assert_eq!(
+            store.stale_calls(&waiting, cutoff, limit).await.unwrap(),
+            all[..all.len().min(limit as usize)]
+        );
+    }
+    assert_eq!(
+        store.stale_calls(&waiting, cutoff, 0).await.unwrap(),
+        all[..all.len().min(50)]
+    );
+    assert_eq!(store.stale_calls(&[], cutoff, 500).await.unwrap(), vec![]);
+    // The queued call shows up when asked for, and a later callback makes a waiting call fresh again.
+    assert!(
+        store
+            .stale_calls(
+                &[CallState::Queued],
+                late.updated_at + chrono::Duration::seconds(1),
+                500
+            )
+            .await
+            .unwrap()
+            .iter()
+            .any(|c| c.id == q.id)
+    );
+    store
+        .update_call_status(t.id, r1.id, "in-progress", None)
+        .await
+        .unwrap();
+    assert!(
+        store
+            .stale_calls(&waiting, cutoff, 500)
+            .await
+            .unwrap()
+            .iter()
+            .all(|c| c.id != r1.id)
+    );
 }

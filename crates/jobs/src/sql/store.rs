@@ -18,7 +18,7 @@ use crate::ids::*;
 use crate::matching::{self, Candidate};
 use crate::memory::{
     Decision, check_mergeable, check_outcome, decide, enrich, validate_customer_input, validate_photo,
-    validate_tenant,
+    validate_tenant, validate_usage,
 };
 use crate::model::*;
 use crate::store::*;
@@ -641,6 +641,35 @@ impl CallStore for SqlJobStore {
         .map(correction)
         .collect())
     }
+
+    async fn stale_calls(
+        &self,
+        states: &[CallState],
+        updated_before: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<Call>> {
+        if states.is_empty() {
+            return Ok(Vec::new());
+        }
+        // Served by the `calls_state (state, updated_at, id)` index.
+        let sql = format!(
+            "SELECT * FROM calls WHERE state IN ({}) AND updated_at < ${} ORDER BY updated_at, id LIMIT ${}",
+            in_list(1, states.len()),
+            states.len() + 1,
+            states.len() + 2
+        );
+        let mut q = sqlx::query_as::<_, CallRow>(AssertSqlSafe(sql));
+        for state in states {
+            q = q.bind(state.as_str());
+        }
+        q.bind(to_micros(updated_before))
+            .bind(Page::first(limit).limit())
+            .fetch_all(&self.pool)
+            .await?
+            .into_iter()
+            .map(CallRow::into_domain)
+            .collect()
+    }
 }
 
 fn correction(r: CorrectionRow) -> Correction {
@@ -808,6 +837,33 @@ impl WorkQueue for SqlJobStore {
             p.attempts = (p.attempts - 1).max(0);
         })
         .await
+    }
+
+    async fn queue_stats(&self, now: DateTime<Utc>) -> Result<QueueStats> {
+        // One statement: the per-state counts (an index scan of `calls_state`), then one `due` row whose
+        // condition is the claim's (over the partial index `calls_due` of unfinished calls).
+        let rows: Vec<(String, i64, Option<DateTime<Utc>>)> = sqlx::query_as(
+            "SELECT state, COUNT(*), NULL FROM calls GROUP BY state \
+             UNION ALL \
+             SELECT 'due', COUNT(*), MIN(COALESCE(next_attempt_at, created_at)) FROM calls \
+             WHERE state IN ('queued', 'processing') \
+             AND (state = 'queued' OR lease_until IS NULL OR lease_until <= $1) \
+             AND (next_attempt_at IS NULL OR next_attempt_at <= $1)",
+        )
+        .bind(to_micros(now))
+        .fetch_all(&self.pool)
+        .await?;
+        let mut stats = QueueStats::default();
+        for (state, n, oldest) in rows {
+            let n = u64::try_from(n).map_err(|_| corrupt("count"))?;
+            if state == "due" {
+                stats.due = n;
+                stats.oldest_due_since = oldest;
+            } else {
+                stats.counts.insert(parse(&state, "call state")?, n);
+            }
+        }
+        Ok(stats)
     }
 }
 
@@ -1868,6 +1924,63 @@ impl ActivityStore for SqlJobStore {
         .fetch_optional(&self.pool)
         .await?;
         Ok(row.map_or(0, |r| r.0))
+    }
+
+    async fn record_usage(
+        &self,
+        tenant: TenantId,
+        key: &str,
+        period: &str,
+        amounts: &[(&str, i64)],
+    ) -> Result<bool> {
+        validate_usage(key, period, amounts)?;
+        let mut tx = begin_write(&self.pool).await?;
+        tenant_exists(&mut tx, tenant).await?;
+        // A concurrent transaction inserting the same key makes this insert wait for it (Postgres: the primary
+        // key's unique check; SQLite: writers are serial) and then do nothing, so exactly one call counts.
+        let recorded = sqlx::query(
+            "INSERT INTO usage_events (tenant_id, key, period, created_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(tenant)
+        .bind(key.to_owned())
+        .bind(period.to_owned())
+        .bind(now_())
+        .execute(&mut *tx)
+        .await?;
+        if recorded.rows_affected() == 0 {
+            tx.rollback().await?;
+            return Ok(false);
+        }
+        for (metric, amount) in amounts {
+            sqlx::query(
+                "INSERT INTO usage_counters (tenant_id, metric, period, total) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (tenant_id, metric, period) DO UPDATE SET total = usage_counters.total + EXCLUDED.total",
+            )
+            .bind(tenant)
+            .bind((*metric).to_owned())
+            .bind(period.to_owned())
+            .bind(*amount)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn list_usage(&self, tenant: TenantId, period: &str) -> Result<Vec<UsageTotal>> {
+        let sql = format!(
+            "SELECT metric, total FROM usage_counters WHERE tenant_id = $1 AND period = $2 ORDER BY metric{COLLATE_C}"
+        );
+        let rows: Vec<(String, i64)> = sqlx::query_as(AssertSqlSafe(sql))
+            .bind(tenant)
+            .bind(period.to_owned())
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(metric, total)| UsageTotal { metric, total })
+            .collect())
     }
 
     async fn notify(

@@ -80,7 +80,10 @@ async fn structured_answer_is_mapped_and_dates_re_resolved() {
     assert_eq!(openai.usage().prompt_tokens, 812);
     // The extraction carries its own call's tokens, and they never appear in the JSON contract.
     let used = out.usage.unwrap();
-    assert_eq!((used.prompt_tokens, used.completion_tokens, used.total()), (812, 143, 955));
+    assert_eq!(
+        (used.prompt_tokens, used.completion_tokens, used.total()),
+        (812, 143, 955)
+    );
     assert!(serde_json::to_value(&out).unwrap().get("usage").is_none());
 
     // The request carried the strict schema, the call's local time and weekday, and store=false.

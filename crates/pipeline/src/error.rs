@@ -60,6 +60,19 @@ impl Error {
         matches!(self, Error::Jobs(callbook_jobs::Error::LeaseLost))
     }
 
+    /// The crate that raised the error (`telephony`, `storage`, `transcribe`, `extract`, `jobs`, `invalid`): a
+    /// metrics label.
+    pub fn provider(&self) -> &'static str {
+        match self {
+            Error::Telephony(_) => "telephony",
+            Error::Storage(_) => "storage",
+            Error::Transcribe(_) => "transcribe",
+            Error::Extract(_) => "extract",
+            Error::Jobs(_) => "jobs",
+            Error::Invalid(_) => "invalid",
+        }
+    }
+
     /// A short reason without personal data: the crate and the error's variant name
     /// (e.g. `transcribe: Unavailable`), never the provider's message.
     pub fn reason(&self) -> String {

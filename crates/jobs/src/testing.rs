@@ -2017,7 +2017,10 @@ pub async fn check_stale_calls(store: &dyn JobStore) {
     assert!(late.updated_at > w.updated_at);
     let cutoff = late.updated_at;
 
-    let all = store.stale_calls(&waiting, cutoff, 500).await.unwrap();
+    let all = store
+        .stale_calls(&waiting, DateTime::UNIX_EPOCH, cutoff, 500)
+        .await
+        .unwrap();
     for pair in all.windows(2) {
         assert!(
             (pair[0].updated_at, pair[0].id) < (pair[1].updated_at, pair[1].id),
@@ -2042,41 +2045,71 @@ pub async fn check_stale_calls(store: &dyn JobStore) {
 
     // One state only, and a time bound just after one call.
     let received = store
-        .stale_calls(&[CallState::Received], cutoff, 500)
+        .stale_calls(&[CallState::Received], DateTime::UNIX_EPOCH, cutoff, 500)
         .await
         .unwrap();
     assert!(received.iter().any(|c| c.id == r1.id) && received.iter().all(|c| c.id != w.id));
     let just_after = store
-        .stale_calls(&waiting, r1.updated_at + chrono::Duration::microseconds(1), 500)
+        .stale_calls(
+            &waiting,
+            DateTime::UNIX_EPOCH,
+            r1.updated_at + chrono::Duration::microseconds(1),
+            500,
+        )
         .await
         .unwrap();
     assert_eq!(just_after.last().map(|c| c.id), Some(r1.id));
     assert!(
         store
-            .stale_calls(&waiting, r1.updated_at, 500)
+            .stale_calls(&waiting, DateTime::UNIX_EPOCH, r1.updated_at, 500)
             .await
             .unwrap()
             .iter()
             .all(|c| c.id != r1.id)
     );
 
+    // The lower bound is inclusive: from r2 on, r1 is out and r2 is in.
+    let since_r2 = store
+        .stale_calls(&waiting, r2.updated_at, cutoff, 500)
+        .await
+        .unwrap();
+    assert!(
+        since_r2
+            .iter()
+            .all(|c| c.id != r1.id && c.updated_at >= r2.updated_at)
+    );
+    assert_eq!(since_r2.first().map(|c| c.id), Some(r2.id));
+
     // Limits take a prefix; 0 means the default page of 50, as everywhere.
     for limit in [1u32, 2] {
         assert_eq!(
-            store.stale_calls(&waiting, cutoff, limit).await.unwrap(),
+            store
+                .stale_calls(&waiting, DateTime::UNIX_EPOCH, cutoff, limit)
+                .await
+                .unwrap(),
             all[..all.len().min(limit as usize)]
         );
     }
     assert_eq!(
-        store.stale_calls(&waiting, cutoff, 0).await.unwrap(),
+        store
+            .stale_calls(&waiting, DateTime::UNIX_EPOCH, cutoff, 0)
+            .await
+            .unwrap(),
         all[..all.len().min(50)]
     );
-    assert_eq!(store.stale_calls(&[], cutoff, 500).await.unwrap(), vec![]);
+    assert_eq!(
+        store
+            .stale_calls(&[], DateTime::UNIX_EPOCH, cutoff, 500)
+            .await
+            .unwrap(),
+        vec![]
+    );
     // The queued call shows up when asked for, and a later callback makes a waiting call fresh again.
     assert!(
         store
             .stale_calls(
                 &[CallState::Queued],
+                DateTime::UNIX_EPOCH,
                 late.updated_at + chrono::Duration::seconds(1),
                 500
             )
@@ -2091,7 +2124,7 @@ pub async fn check_stale_calls(store: &dyn JobStore) {
         .unwrap();
     assert!(
         store
-            .stale_calls(&waiting, cutoff, 500)
+            .stale_calls(&waiting, DateTime::UNIX_EPOCH, cutoff, 500)
             .await
             .unwrap()
             .iter()

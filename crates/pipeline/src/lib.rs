@@ -3,6 +3,7 @@
 
 pub mod error;
 pub mod mapping;
+pub mod notify;
 pub mod worker;
 
 pub use error::{Error, Result};

@@ -34,7 +34,7 @@ pub use inbox::InboxNotifier;
 pub use live::{DEFAULT_CHANNEL_CAPACITY, DEFAULT_REPLAY_CAPACITY, LiveHub};
 #[cfg(feature = "postgres")]
 #[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
-pub use pg::{CHANNEL as PG_CHANNEL, MAX_PAYLOAD_BYTES, PgFanout};
+pub use pg::{CHANNEL as PG_CHANNEL, MAX_PAYLOAD_BYTES, PgFanout, payload as pg_payload};
 pub use prefs::{Channel, NotificationPreferences, UserPreferences};
 
 /// An event's id: a UUID v7, so ids sort by the time they were made (used by SSE `Last-Event-ID` replay).

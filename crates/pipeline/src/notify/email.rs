@@ -168,7 +168,10 @@ impl EmailNotifier {
                 if let Some(link) = self.link("jobs", job.id) {
                     body.push_str(&format!("Open: {link}\n"));
                 }
-                let ics = job.schedule.as_ref().map(|_| publish_ics(job));
+                let ics = job
+                    .schedule
+                    .as_ref()
+                    .map(|_| publish_ics(job, &self.from.email.to_string()));
                 (format!("New job: {}", job.title), body, ics)
             }
             (EventKind::CallDead, _) => {
@@ -216,16 +219,22 @@ impl EmailNotifier {
     }
 }
 
-/// The job's `.ics` from [`callbook_jobs::calendar::job_ics`] with `METHOD:PUBLISH` (an informational copy:
-/// there is no organizer or attendee to reply to).
-pub(crate) fn publish_ics(job: &Job) -> String {
+/// The job's `.ics` from [`callbook_jobs::calendar::job_ics`] as an iTIP `PUBLISH` (RFC 5546 §3.2.1: an
+/// informational copy nobody replies to): `METHOD:PUBLISH` on the calendar and, as `PUBLISH` requires, an
+/// `ORGANIZER` on the event — the sender's address.
+pub fn publish_ics(job: &Job, organizer: &str) -> String {
     let ics = callbook_jobs::calendar::job_ics(job);
-    match ics.find("BEGIN:VCALENDAR\r\n") {
+    let ics = insert_after(&ics, "BEGIN:VCALENDAR\r\n", "METHOD:PUBLISH\r\n");
+    insert_after(&ics, "BEGIN:VEVENT\r\n", &format!("ORGANIZER:mailto:{organizer}\r\n"))
+}
+
+fn insert_after(text: &str, marker: &str, line: &str) -> String {
+    match text.find(marker) {
         Some(at) => {
-            let end = at + "BEGIN:VCALENDAR\r\n".len();
-            format!("{}METHOD:PUBLISH\r\n{}", &ics[..end], &ics[end..])
+            let end = at + marker.len();
+            format!("{}{}{}", &text[..end], line, &text[end..])
         }
-        None => ics,
+        None => text.to_owned(),
     }
 }
 

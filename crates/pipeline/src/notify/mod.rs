@@ -27,7 +27,7 @@ mod prefs;
 
 #[cfg(feature = "email")]
 #[cfg_attr(docsrs, doc(cfg(feature = "email")))]
-pub use email::{EmailNotifier, EmailNotifierBuilder};
+pub use email::{EmailNotifier, EmailNotifierBuilder, publish_ics};
 pub use error::NotifyError;
 pub use fanout::Fanout;
 pub use inbox::InboxNotifier;

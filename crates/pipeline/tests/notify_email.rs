@@ -1,6 +1,7 @@
 //! E-mail notifications against real SMTP servers on loopback: Python's aiosmtpd (`CALLBOOK_TEST_SMTP_PYTHON`,
 //! set up by `.ci/setup.d/70-smtp-sink.sh`) and a small SMTP server in this file for error replies.
 #![cfg(feature = "email")]
+#![allow(clippy::unwrap_used, clippy::expect_used)] // helpers outside #[test] fns
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -31,12 +32,24 @@ struct Fixture {
 async fn fixture() -> Fixture {
     let store = Arc::new(InMemoryJobStore::new());
     let tenant = store
-        .create_tenant(NewTenant::new("Acme Plumbing", TimeZone::parse("America/New_York").unwrap()))
+        .create_tenant(NewTenant::new(
+            "Acme Plumbing",
+            TimeZone::parse("America/New_York").unwrap(),
+        ))
         .await
         .unwrap();
-    let a = store.create_user(tenant.id, "ana", Role::Owner, None).await.unwrap();
-    let b = store.create_user(tenant.id, "bob", Role::Staff, None).await.unwrap();
-    let _c = store.create_user(tenant.id, "cy", Role::Staff, None).await.unwrap();
+    let a = store
+        .create_user(tenant.id, "ana", Role::Owner, None)
+        .await
+        .unwrap();
+    let b = store
+        .create_user(tenant.id, "bob", Role::Staff, None)
+        .await
+        .unwrap();
+    let _c = store
+        .create_user(tenant.id, "cy", Role::Staff, None)
+        .await
+        .unwrap();
     let tenant = store
         .update_tenant_settings(
             tenant.id,
@@ -52,7 +65,10 @@ async fn fixture() -> Fixture {
     new.scheduled_start = Some(Utc.with_ymd_and_hms(2026, 11, 25, 20, 0, 0).unwrap());
     new.scheduled_end = Some(Utc.with_ymd_and_hms(2026, 11, 25, 22, 0, 0).unwrap());
     new.timezone = Some(TimeZone::parse("America/New_York").unwrap());
-    let job = store.create_job(tenant.id, new, Actor::System("pipeline".into())).await.unwrap();
+    let job = store
+        .create_job(tenant.id, new, Actor::System("pipeline".into()))
+        .await
+        .unwrap();
     Fixture {
         store,
         tenant,
@@ -91,19 +107,31 @@ fn check_job_mail(raw: &[u8], f: &Fixture) {
     assert_eq!(message.subject(), Some("New job: Kitchen sink leak"));
     let text = message.body_text(0).unwrap();
     assert!(text.contains("Kitchen sink leak"), "{text}");
-    assert!(text.contains("Wed 25 Nov 2026 15:00 – 17:00 (America/New_York)"), "{text}");
+    assert!(
+        text.contains("Wed 25 Nov 2026 15:00 – 17:00 (America/New_York)"),
+        "{text}"
+    );
     assert!(text.contains("Stage: quote_requested"), "{text}");
-    assert!(text.contains(&format!("https://callbook.example.org/jobs/{}", f.job.id)), "{text}");
+    assert!(
+        text.contains(&format!("https://callbook.example.org/jobs/{}", f.job.id)),
+        "{text}"
+    );
 
     let calendars: Vec<_> = message
         .parts
         .iter()
-        .filter(|p| p.content_type().is_some_and(|c| c.ctype() == "text" && c.subtype() == Some("calendar")))
+        .filter(|p| {
+            p.content_type()
+                .is_some_and(|c| c.ctype() == "text" && c.subtype() == Some("calendar"))
+        })
         .collect();
     assert_eq!(calendars.len(), 1, "one text/calendar part");
     let part = calendars[0];
     let ct = part.content_type().unwrap();
-    assert_eq!(ct.attribute("charset").map(str::to_ascii_lowercase).as_deref(), Some("utf-8"));
+    assert_eq!(
+        ct.attribute("charset").map(str::to_ascii_lowercase).as_deref(),
+        Some("utf-8")
+    );
     assert_eq!(ct.attribute("method"), Some("PUBLISH"));
     assert_eq!(part.attachment_name(), Some("job.ics"));
     // aiosmtpd's maildir stores lines with `\n`: restore the wire's CRLF before checking.
@@ -116,7 +144,10 @@ fn check_job_mail(raw: &[u8], f: &Fixture) {
     assert!(ics.contains("ORGANIZER:mailto:callbook@example.org\r\n"), "{ics}");
     let unfolded = ics.replace("\r\n ", "").replace("\r\n\t", "");
     assert!(unfolded.contains("SUMMARY:Kitchen sink leak\r\n"), "{unfolded}");
-    assert!(unfolded.contains("DTSTART;TZID=America/New_York:20261125T150000\r\n"), "{unfolded}");
+    assert!(
+        unfolded.contains("DTSTART;TZID=America/New_York:20261125T150000\r\n"),
+        "{unfolded}"
+    );
     assert!(unfolded.contains(&format!("UID:job-{}@callbook\r\n", f.job.id)));
     // Parsed by the icalendar crate's parser.
     let calendar = icalendar::parser::read_calendar(&unfolded).expect("icalendar parses it");
@@ -148,7 +179,10 @@ fn check_job_mail(raw: &[u8], f: &Fixture) {
             assert!(out.status.success(), "libical: {report}");
             // 2026-11-25 15:00 America/New_York = 20:00 UTC.
             let start = Utc.with_ymd_and_hms(2026, 11, 25, 20, 0, 0).unwrap().timestamp();
-            assert!(report.contains(&format!("EVENT job-{}@callbook {start} ", f.job.id)), "{report}");
+            assert!(
+                report.contains(&format!("EVENT job-{}@callbook {start} ", f.job.id)),
+                "{report}"
+            );
         }
         _ => eprintln!("CALLBOOK_ICALCHECK not set: the .ics is checked with the icalendar parser only"),
     }
@@ -170,12 +204,18 @@ impl Drop for Aiosmtpd {
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 async fn aiosmtpd() -> Option<Aiosmtpd> {
     let Ok(python) = std::env::var("CALLBOOK_TEST_SMTP_PYTHON") else {
-        eprintln!("CALLBOOK_TEST_SMTP_PYTHON not set (.ci/setup.d/70-smtp-sink.sh): skipping the aiosmtpd test");
+        eprintln!(
+            "CALLBOOK_TEST_SMTP_PYTHON not set (.ci/setup.d/70-smtp-sink.sh): skipping the aiosmtpd test"
+        );
         return None;
     };
     let dir = tempfile::tempdir().unwrap();
@@ -184,7 +224,15 @@ async fn aiosmtpd() -> Option<Aiosmtpd> {
     }
     let port = free_port();
     let child = Command::new(PathBuf::from(python))
-        .args(["-m", "aiosmtpd", "-n", "-l", &format!("127.0.0.1:{port}"), "-c", "aiosmtpd.handlers.Mailbox"])
+        .args([
+            "-m",
+            "aiosmtpd",
+            "-n",
+            "-l",
+            &format!("127.0.0.1:{port}"),
+            "-c",
+            "aiosmtpd.handlers.Mailbox",
+        ])
         .arg(dir.path())
         .stdout(Stdio::null())
         .spawn()
@@ -200,7 +248,10 @@ async fn aiosmtpd() -> Option<Aiosmtpd> {
 }
 
 fn maildir(dir: &Path) -> Vec<Vec<u8>> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(dir.join("new")).unwrap().map(|e| e.unwrap().path()).collect();
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir.join("new"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
     files.sort();
     files.into_iter().map(|p| std::fs::read(p).unwrap()).collect()
 }
@@ -216,7 +267,10 @@ async fn aiosmtpd_receives_one_job_mail_with_a_valid_ics() {
     assert_eq!(mails.len(), 1, "only the user who wants e-mail, once");
     check_job_mail(&mails[0], &f);
     let parsed = MessageParser::default().parse(&mails[0][..]).unwrap();
-    assert_eq!(parsed.header("X-RcptTo").and_then(|h| h.as_text()), Some("ana@example.com"));
+    assert_eq!(
+        parsed.header("X-RcptTo").and_then(|h| h.as_text()),
+        Some("ana@example.com")
+    );
 
     // The same event again (a pipeline retry), and a new event with the same dedupe key: no second mail.
     email.notify(&event).await.unwrap();
@@ -258,7 +312,9 @@ async fn scripted_smtp(rcpt_reply: &'static str, data_reply: &'static str) -> (u
     let store = received.clone();
     tokio::spawn(async move {
         loop {
-            let Ok((socket, _)) = listener.accept().await else { return };
+            let Ok((socket, _)) = listener.accept().await else {
+                return;
+            };
             let store = store.clone();
             tokio::spawn(async move {
                 let (read, mut write) = socket.into_split();
@@ -329,8 +385,14 @@ async fn a_451_is_retryable_and_a_550_is_permanent() {
         let f = fixture().await;
         let err = notifier(&f, port).notify(&created(&f)).await.unwrap_err();
         assert_eq!(err.is_retryable(), retryable, "{rcpt} / {data}: {err}");
-        assert!(matches!(err, NotifyError::Smtp { code: Some(c), .. } if c == code), "{err}");
-        assert!(!err.to_string().contains("example.com"), "no address in errors: {err}");
+        assert!(
+            matches!(err, NotifyError::Smtp { code: Some(c), .. } if c == code),
+            "{err}"
+        );
+        assert!(
+            !err.to_string().contains("example.com"),
+            "no address in errors: {err}"
+        );
         assert!(received.lock().unwrap().is_empty());
     }
 }
@@ -352,9 +414,15 @@ async fn an_unreachable_server_is_retryable_and_claims_nothing() {
 #[test]
 fn bad_configuration_is_a_clear_permanent_error() {
     let store = Arc::new(InMemoryJobStore::new()) as Arc<dyn JobStore>;
-    for (url, from) in [("not a url", "a@example.org"), ("smtp://127.0.0.1:25", "not an address")] {
+    for (url, from) in [
+        ("not a url", "a@example.org"),
+        ("smtp://127.0.0.1:25", "not an address"),
+    ] {
         let err = EmailNotifier::from_url(url, from, store.clone()).unwrap_err();
-        assert!(matches!(err, NotifyError::Config(_)) && !err.is_retryable(), "{err}");
+        assert!(
+            matches!(err, NotifyError::Config(_)) && !err.is_retryable(),
+            "{err}"
+        );
     }
     let err = EmailNotifier::builder(store.clone()).build().unwrap_err();
     assert!(err.to_string().contains("CALLBOOK_SMTP_URL"), "{err}");

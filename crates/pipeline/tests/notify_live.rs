@@ -1,4 +1,5 @@
 //! Events, the live hub, the fan-out and preferences.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // helpers outside #[test] fns
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -13,7 +14,11 @@ use serde_json::json;
 use tokio::sync::broadcast::error::{RecvError, TryRecvError};
 
 fn event(tenant: TenantId, kind: EventKind) -> Event {
-    Event::new(tenant, kind, Utc.with_ymd_and_hms(2026, 11, 24, 15, 0, 0).unwrap())
+    Event::new(
+        tenant,
+        kind,
+        Utc.with_ymd_and_hms(2026, 11, 24, 15, 0, 0).unwrap(),
+    )
 }
 
 #[test]
@@ -244,7 +249,11 @@ fn default_preferences() {
     let u = UserId::new();
     for kind in EventKind::ALL {
         assert!(prefs.wants(u, kind, Channel::Live), "{kind} live");
-        assert_eq!(prefs.wants(u, kind, Channel::InApp), kind != EventKind::CallStep, "{kind} in-app");
+        assert_eq!(
+            prefs.wants(u, kind, Channel::InApp),
+            kind != EventKind::CallStep,
+            "{kind} in-app"
+        );
         assert!(!prefs.wants(u, kind, Channel::Email), "no address, no e-mail");
     }
     assert!(prefs.email_recipients(EventKind::JobCreated).is_empty());
@@ -261,7 +270,10 @@ fn preferences_from_settings() {
     let prefs = NotificationPreferences::from_settings(&settings);
     // a: defaults with an address.
     for kind in EventKind::ALL {
-        let by_mail = matches!(kind, EventKind::JobCreated | EventKind::CallNeedsReview | EventKind::CallDead);
+        let by_mail = matches!(
+            kind,
+            EventKind::JobCreated | EventKind::CallNeedsReview | EventKind::CallDead
+        );
         assert_eq!(prefs.wants(a, kind, Channel::Email), by_mail, "{kind}");
     }
     // b: no e-mail channel.
@@ -269,7 +281,10 @@ fn preferences_from_settings() {
     assert!(prefs.wants(b, EventKind::JobCreated, Channel::InApp));
     // c: only two kinds, on every channel that carries them.
     assert!(prefs.wants(c, EventKind::CallDead, Channel::Email));
-    assert!(!prefs.wants(c, EventKind::JobMoved, Channel::Email), "e-mail does not carry job.moved");
+    assert!(
+        !prefs.wants(c, EventKind::JobMoved, Channel::Email),
+        "e-mail does not carry job.moved"
+    );
     assert!(prefs.wants(c, EventKind::JobMoved, Channel::InApp));
     assert!(!prefs.wants(c, EventKind::JobCreated, Channel::Live));
     let mut expected = vec![(a, "a@example.com")];
@@ -293,7 +308,11 @@ fn malformed_preferences_fall_back_to_defaults() {
         json!({"notifications": null}),
         json!(null),
     ] {
-        assert_eq!(NotificationPreferences::from_settings(&settings), defaults, "{settings}");
+        assert_eq!(
+            NotificationPreferences::from_settings(&settings),
+            defaults,
+            "{settings}"
+        );
     }
     let prefs = NotificationPreferences::from_settings(&json!({"notifications": {"users": {
         u.to_string(): {"email": 42, "channels": "email", "kinds": ["job.created", "job.exploded", 7]}
@@ -301,7 +320,11 @@ fn malformed_preferences_fall_back_to_defaults() {
     let p = prefs.user(u);
     assert_eq!(p.email, None);
     assert_eq!(p.channels, None, "a non-list keeps the default");
-    assert_eq!(p.kinds, Some(vec![EventKind::JobCreated]), "unknown entries are dropped");
+    assert_eq!(
+        p.kinds,
+        Some(vec![EventKind::JobCreated]),
+        "unknown entries are dropped"
+    );
     assert!(!prefs.wants(u, EventKind::JobCreated, Channel::Email));
     assert!(prefs.wants(u, EventKind::JobCreated, Channel::Live));
     assert!(!prefs.wants(u, EventKind::JobMoved, Channel::Live));

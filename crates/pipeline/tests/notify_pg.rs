@@ -1,11 +1,14 @@
 //! Postgres `LISTEN/NOTIFY` fan-out between two "processes" (two `PgFanout`s, each with its own hub), against
 //! the server in `CALLBOOK_TEST_DATABASE_URL`.
 #![cfg(feature = "postgres")]
+#![allow(clippy::unwrap_used, clippy::expect_used)] // helpers outside #[test] fns
 
 use std::time::Duration;
 
 use callbook_jobs::TenantId;
-use callbook_pipeline::notify::{Event, EventKind, LiveHub, MAX_PAYLOAD_BYTES, Notifier, PgFanout, pg_payload};
+use callbook_pipeline::notify::{
+    Event, EventKind, LiveHub, MAX_PAYLOAD_BYTES, Notifier, PgFanout, pg_payload,
+};
 use chrono::Utc;
 use serde_json::json;
 use tokio::sync::broadcast;
@@ -60,7 +63,10 @@ async fn an_event_published_on_one_instance_reaches_both_hubs_once() {
     assert_eq!(next(&mut rb).await, second);
     nothing_more(&mut ra).await;
     nothing_more(&mut rb).await;
-    assert!(matches!(r_other.try_recv(), Err(TryRecvError::Empty)), "other tenants hear nothing");
+    assert!(
+        matches!(r_other.try_recv(), Err(TryRecvError::Empty)),
+        "other tenants hear nothing"
+    );
     assert_eq!(hub_a.replay_after(tenant, event.id).unwrap(), vec![second]);
 }
 
@@ -71,7 +77,8 @@ async fn an_oversized_event_travels_without_its_data() {
     let fanout = PgFanout::connect(&url, hub.clone()).await.unwrap();
     let tenant = TenantId::new();
     let mut r = hub.subscribe(tenant);
-    let big = Event::new(tenant, EventKind::CallStep, Utc::now()).with_data(json!({"blob": "x".repeat(10_000)}));
+    let big =
+        Event::new(tenant, EventKind::CallStep, Utc::now()).with_data(json!({"blob": "x".repeat(10_000)}));
     assert!(pg_payload(&big).unwrap().len() <= MAX_PAYLOAD_BYTES);
     fanout.notify(&big).await.unwrap();
     let got = next(&mut r).await;
@@ -90,7 +97,10 @@ async fn dropping_the_fanout_stops_its_listener() {
     let mut r = hub.subscribe(tenant);
     drop(listening);
     tokio::time::sleep(Duration::from_millis(200)).await;
-    sender.notify(&Event::new(tenant, EventKind::CallStep, Utc::now())).await.unwrap();
+    sender
+        .notify(&Event::new(tenant, EventKind::CallStep, Utc::now()))
+        .await
+        .unwrap();
     nothing_more(&mut r).await;
 }
 
@@ -98,9 +108,15 @@ async fn dropping_the_fanout_stops_its_listener() {
 fn payloads_shrink_to_fit() {
     let tenant = TenantId::new();
     let small = Event::new(tenant, EventKind::JobUpdated, Utc::now()).with_data(json!({"stage": "done"}));
-    assert_eq!(serde_json::from_str::<Event>(&pg_payload(&small).unwrap()).unwrap(), small);
+    assert_eq!(
+        serde_json::from_str::<Event>(&pg_payload(&small).unwrap()).unwrap(),
+        small
+    );
     let key = "k".repeat(9_000);
     let huge = small.clone().with_dedupe_key(key);
     let shrunk: Event = serde_json::from_str(&pg_payload(&huge).unwrap()).unwrap();
-    assert_eq!((shrunk.id, shrunk.data, shrunk.dedupe_key), (small.id, serde_json::Value::Null, None));
+    assert_eq!(
+        (shrunk.id, shrunk.data, shrunk.dedupe_key),
+        (small.id, serde_json::Value::Null, None)
+    );
 }

@@ -131,11 +131,7 @@ impl EmailNotifier {
     }
 
     /// A notifier for this SMTP URL (see [`EmailNotifierBuilder::with_url`]) and sender.
-    pub fn from_url(
-        smtp_url: &str,
-        from: &str,
-        store: Arc<dyn JobStore>,
-    ) -> Result<Self, NotifyError> {
+    pub fn from_url(smtp_url: &str, from: &str, store: Arc<dyn JobStore>) -> Result<Self, NotifyError> {
         Self::builder(store).with_url(smtp_url).with_from(from).build()
     }
 
@@ -143,12 +139,7 @@ impl EmailNotifier {
         self.public_url.as_ref().map(|u| format!("{u}/{what}/{id}"))
     }
 
-    fn compose(
-        &self,
-        event: &Event,
-        tenant: &Tenant,
-        job: Option<&Job>,
-    ) -> (String, String, Option<String>) {
+    fn compose(&self, event: &Event, tenant: &Tenant, job: Option<&Job>) -> (String, String, Option<String>) {
         match (event.kind, job) {
             (EventKind::JobCreated, Some(job)) => {
                 let mut body = format!("New job: {}\n", job.title);
@@ -171,7 +162,7 @@ impl EmailNotifier {
                 let ics = job
                     .schedule
                     .as_ref()
-                    .map(|_| publish_ics(job, &self.from.email.to_string()));
+                    .map(|_| publish_ics(job, self.from.email.as_ref()));
                 (format!("New job: {}", job.title), body, ics)
             }
             (EventKind::CallDead, _) => {
@@ -198,10 +189,7 @@ impl EmailNotifier {
         body: &str,
         ics: Option<&str>,
     ) -> Result<Message, NotifyError> {
-        let builder = Message::builder()
-            .from(self.from.clone())
-            .to(to)
-            .subject(subject);
+        let builder = Message::builder().from(self.from.clone()).to(to).subject(subject);
         let text = SinglePart::plain(body.to_owned());
         let built = match ics {
             Some(ics) => {
@@ -225,7 +213,11 @@ impl EmailNotifier {
 pub fn publish_ics(job: &Job, organizer: &str) -> String {
     let ics = callbook_jobs::calendar::job_ics(job);
     let ics = insert_after(&ics, "BEGIN:VCALENDAR\r\n", "METHOD:PUBLISH\r\n");
-    insert_after(&ics, "BEGIN:VEVENT\r\n", &format!("ORGANIZER:mailto:{organizer}\r\n"))
+    insert_after(
+        &ics,
+        "BEGIN:VEVENT\r\n",
+        &format!("ORGANIZER:mailto:{organizer}\r\n"),
+    )
 }
 
 fn insert_after(text: &str, marker: &str, line: &str) -> String {

@@ -50,8 +50,8 @@ impl Notifier for InboxNotifier {
         {
             return Ok(());
         }
-        let payload = serde_json::to_value(event)
-            .map_err(|e| NotifyError::Message(format!("event payload: {e}")))?;
+        let payload =
+            serde_json::to_value(event).map_err(|e| NotifyError::Message(format!("event payload: {e}")))?;
         if wanting.len() == users.len() {
             self.store
                 .notify(event.tenant_id, None, event.kind.as_str(), payload)

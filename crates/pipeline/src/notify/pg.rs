@@ -61,11 +61,7 @@ impl PgFanout {
         listener.listen(CHANNEL).await.map_err(pg_error)?;
         let task_hub = hub.clone();
         let listener = tokio::spawn(listen(listener, task_hub));
-        Ok(Self {
-            pool,
-            hub,
-            listener,
-        })
+        Ok(Self { pool, hub, listener })
     }
 
     /// The local hub the listener publishes into.
@@ -98,7 +94,9 @@ async fn listen(mut listener: PgListener, hub: LiveHub) {
             Ok(None) => {
                 // The connection was lost; the next call reconnects and listens again.
                 if connected {
-                    tracing::warn!("notification listener lost its connection; events are lost until it reconnects");
+                    tracing::warn!(
+                        "notification listener lost its connection; events are lost until it reconnects"
+                    );
                 }
                 connected = false;
             }

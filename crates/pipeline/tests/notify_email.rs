@@ -429,3 +429,87 @@ fn bad_configuration_is_a_clear_permanent_error() {
     let ok = EmailNotifier::from_url("smtp://user:secret@127.0.0.1:2525", "a@example.org", store).unwrap();
     assert!(!format!("{ok:?}").contains("secret"));
 }
+
+#[tokio::test]
+async fn a_refused_recipient_is_not_mailed_again_by_a_retry() {
+    // The documented at-most-once trade-off: the key is claimed before sending.
+    let (port, _) = scripted_smtp("451 4.3.0 try again later", "250 OK").await;
+    let f = fixture().await;
+    let event = created(&f);
+    assert!(
+        notifier(&f, port)
+            .notify(&event)
+            .await
+            .unwrap_err()
+            .is_retryable()
+    );
+    let (port, received) = scripted_smtp("250 OK", "250 OK").await;
+    notifier(&f, port).notify(&event).await.unwrap();
+    assert!(received.lock().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn unscheduled_jobs_bad_addresses_and_review_mails() {
+    let (port, received) = scripted_smtp("250 OK", "250 OK").await;
+    let f = fixture().await;
+    let dave = f
+        .store
+        .create_user(f.tenant.id, "dave", Role::Staff, None)
+        .await
+        .unwrap();
+    let mut settings = f.tenant.settings.clone();
+    settings["notifications"]["users"][dave.id.to_string()] = json!({"email": "not an address"});
+    f.store
+        .update_tenant_settings(f.tenant.id, settings)
+        .await
+        .unwrap();
+    let job = f
+        .store
+        .create_job(
+            f.tenant.id,
+            NewJob::titled("Quote for a boiler"),
+            Actor::System("pipeline".into()),
+        )
+        .await
+        .unwrap();
+    let email = notifier(&f, port);
+    email
+        .notify(&Event::new(f.tenant.id, EventKind::JobCreated, Utc::now()).with_job(job.id))
+        .await
+        .unwrap();
+    let call = callbook_jobs::CallId::new();
+    email
+        .notify(&Event::new(f.tenant.id, EventKind::CallNeedsReview, Utc::now()).with_call(call))
+        .await
+        .unwrap();
+    // A job.created without a job id sends nothing and does not fail.
+    email
+        .notify(&Event::new(f.tenant.id, EventKind::JobCreated, Utc::now()))
+        .await
+        .unwrap();
+    let mails = received.lock().unwrap().clone();
+    assert_eq!(mails.len(), 2, "only ana; dave's address is skipped");
+    let job_mail = MessageParser::default().parse(mails[0].as_bytes()).unwrap();
+    assert_eq!(job_mail.subject(), Some("New job: Quote for a boiler"));
+    assert_eq!(job_mail.attachment_count(), 0, "no .ics for an unscheduled job");
+    assert!(job_mail.body_text(0).unwrap().contains("When: not scheduled yet"));
+    let review = MessageParser::default().parse(mails[1].as_bytes()).unwrap();
+    assert_eq!(review.subject(), Some("A call needs review"));
+    assert!(
+        review
+            .body_text(0)
+            .unwrap()
+            .contains(&format!("https://callbook.example.org/calls/{call}"))
+    );
+    // A job of another tenant is not found: a clear, permanent error.
+    let err = email
+        .notify(
+            &Event::new(f.tenant.id, EventKind::JobCreated, Utc::now()).with_job(callbook_jobs::JobId::new()),
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, NotifyError::Store(_)) && !err.is_retryable(),
+        "{err}"
+    );
+}

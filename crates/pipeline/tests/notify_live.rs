@@ -333,3 +333,27 @@ fn malformed_preferences_fall_back_to_defaults() {
     }}}));
     assert!(weird.wants(u, EventKind::CallFinished, Channel::InApp));
 }
+
+#[test]
+fn pipeline_constructors_have_deterministic_keys_and_no_pii() {
+    let (t, c, j) = (TenantId::new(), CallId::new(), JobId::new());
+    let at = Utc::now();
+    let a = Event::job_created(t, Some(c), j, at);
+    let b = Event::job_created(t, Some(c), j, at);
+    assert_ne!(a.id, b.id);
+    assert_eq!(a.dedupe_key, b.dedupe_key);
+    assert_eq!(a.dedupe_key.as_deref(), Some(format!("job.created:{j}").as_str()));
+    assert_eq!(
+        (a.kind, a.call_id, a.job_id),
+        (EventKind::JobCreated, Some(c), Some(j))
+    );
+    assert_eq!(a.data, json!({"stage": "quote_requested"}));
+    let s = Event::call_step(t, c, "transcribed", at);
+    assert_eq!(s.data, json!({"step": "transcribed"}));
+    assert_eq!(s.dedupe_key, Some(format!("call.step:{c}:transcribed")));
+    let d = Event::call_outcome(t, c, EventKind::CallDead, "dead", at);
+    assert_eq!(
+        (d.kind, d.dedupe_key),
+        (EventKind::CallDead, Some(format!("call.dead:{c}")))
+    );
+}

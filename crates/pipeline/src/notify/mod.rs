@@ -219,6 +219,42 @@ impl Event {
         self.dedupe_key = Some(key.into());
         self
     }
+
+    /// `job.created` for a job booked from a call (`{"stage": "quote_requested"}`), dedupe key
+    /// `job.created:{job}`.
+    pub fn job_created(tenant: TenantId, call: Option<CallId>, job: JobId, at: DateTime<Utc>) -> Self {
+        let event = Self::new(tenant, EventKind::JobCreated, at)
+            .with_job(job)
+            .with_data(serde_json::json!({"stage": "quote_requested"}))
+            .with_dedupe_key(format!("job.created:{job}"));
+        match call {
+            Some(call) => event.with_call(call),
+            None => event,
+        }
+    }
+
+    /// `call.step` after a pipeline step (`{"step": step}`), dedupe key `call.step:{call}:{step}`.
+    pub fn call_step(tenant: TenantId, call: CallId, step: &str, at: DateTime<Utc>) -> Self {
+        Self::new(tenant, EventKind::CallStep, at)
+            .with_call(call)
+            .with_data(serde_json::json!({"step": step}))
+            .with_dedupe_key(format!("call.step:{call}:{step}"))
+    }
+
+    /// The event for a call's end state: `call.finished` (`{"state": state}`, e.g. `done`, `no_appointment`),
+    /// `call.needs_review` or `call.dead` by `kind`; dedupe key `{kind}:{call}`.
+    pub fn call_outcome(
+        tenant: TenantId,
+        call: CallId,
+        kind: EventKind,
+        state: &str,
+        at: DateTime<Utc>,
+    ) -> Self {
+        Self::new(tenant, kind, at)
+            .with_call(call)
+            .with_data(serde_json::json!({"state": state}))
+            .with_dedupe_key(format!("{}:{call}", kind.as_str()))
+    }
 }
 
 /// A delivery path for events.

@@ -8,7 +8,6 @@ mod support;
 use std::collections::BTreeMap;
 use std::sync::atomic::AtomicU32;
 
-use callbook_jobs::ActivityStore;
 use callbook_pipeline::usage;
 use callbook_pipeline::{ProviderLimits, ReconcileReport};
 use callbook_telephony::simulator::CallSimulator;
@@ -98,7 +97,7 @@ async fn queued_calls(h: &Harness, n: u8) -> Vec<Call> {
 }
 
 /// Resolves once every call is in a final state.
-async fn all_final(store: Arc<InMemoryJobStore>, tenant: TenantId, calls: Vec<Call>) {
+async fn all_final(store: Arc<dyn JobStore>, tenant: TenantId, calls: Vec<Call>) {
     loop {
         let mut done = true;
         for call in &calls {
@@ -131,9 +130,7 @@ fn loop_worker(h: &Harness, transcriber: Arc<dyn Transcriber>, config: WorkerCon
     )
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_loop_processes_every_call_once_within_the_provider_limit() {
-    let h = Harness::new().await;
+async fn the_loop_processes_every_call_once_within_the_provider_limit(h: Harness) {
     let calls = queued_calls(&h, 12).await;
     let slow = SlowTranscriber::new(h.transcriber.clone(), Duration::from_millis(40));
     let worker = loop_worker(
@@ -165,9 +162,9 @@ async fn the_loop_processes_every_call_once_within_the_provider_limit() {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn shutdown_releases_calls_still_in_flight_after_the_grace_period_and_another_worker_finishes_them() {
-    let h = Harness::new().await;
+async fn shutdown_releases_calls_still_in_flight_after_the_grace_period_and_another_worker_finishes_them(
+    h: Harness,
+) {
     let calls = queued_calls(&h, 2).await;
     let hanging = SlowTranscriber::hanging(h.transcriber.clone());
     let worker = loop_worker(
@@ -208,9 +205,7 @@ async fn shutdown_releases_calls_still_in_flight_after_the_grace_period_and_anot
     assert_eq!(h.job_count().await, 2);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_heartbeat_keeps_a_slow_call_from_being_taken_over() {
-    let h = Harness::new().await;
+async fn the_heartbeat_keeps_a_slow_call_from_being_taken_over(h: Harness) {
     let calls = queued_calls(&h, 1).await;
     // The transcription takes three lease lengths; without the heartbeat the second worker would claim the
     // call after the first lease expired.
@@ -236,9 +231,7 @@ async fn the_heartbeat_keeps_a_slow_call_from_being_taken_over() {
     assert_eq!((c.processing.state, c.processing.attempts), (CallState::Done, 1));
 }
 
-#[tokio::test]
-async fn usage_is_metered_once_per_step_in_the_tenants_month() {
-    let h = Harness::new().await;
+async fn usage_is_metered_once_per_step_in_the_tenants_month(h: Harness) {
     let audio = wav(7, 16_000); // 2 s at 8 kHz
     h.transcriber
         .script_text(&AudioInput::from_bytes(audio.clone()).unwrap(), BOOKING);
@@ -277,9 +270,7 @@ async fn usage_is_metered_once_per_step_in_the_tenants_month() {
     );
 }
 
-#[tokio::test]
-async fn the_providers_copy_is_deleted_only_after_the_audio_is_stored() {
-    let h = Harness::new().await;
+async fn the_providers_copy_is_deleted_only_after_the_audio_is_stored(h: Harness) {
     let audio = wav(8, 8000);
     h.transcriber
         .script_text(&AudioInput::from_bytes(audio.clone()).unwrap(), BOOKING);
@@ -310,9 +301,7 @@ async fn the_providers_copy_is_deleted_only_after_the_audio_is_stored() {
     assert_eq!(h.downloads(), 1);
 }
 
-#[tokio::test]
-async fn a_tenants_review_threshold_overrides_the_workers() {
-    let h = Harness::new().await;
+async fn a_tenants_review_threshold_overrides_the_workers(h: Harness) {
     h.store
         .update_tenant_settings(
             h.tenant,
@@ -330,9 +319,7 @@ async fn a_tenants_review_threshold_overrides_the_workers() {
     assert_eq!(h.job_count().await, 0);
 }
 
-#[tokio::test]
-async fn reconciliation_queues_calls_whose_recording_callback_never_arrived() {
-    let h = Harness::new().await;
+async fn reconciliation_queues_calls_whose_recording_callback_never_arrived(h: Harness) {
     // Call 1 ended and its recording completed at the provider, but the recording callback was lost.
     let sid1 = CallSid::new(format!("CA{:032x}", 201));
     let audio = wav(21, 8000);
@@ -443,10 +430,8 @@ async fn outcomes_steps_and_confidence_are_recorded_as_metrics() {
     }
 }
 
-#[tokio::test]
-async fn a_booked_call_is_announced_live_and_in_the_inbox() {
+async fn a_booked_call_is_announced_live_and_in_the_inbox(h: Harness) {
     use callbook_pipeline::notify::{EventKind, Fanout, InboxNotifier, LiveHub};
-    let h = Harness::new().await;
     // Staff to tell (an inbox without users stays empty).
     h.store
         .create_user(h.tenant, "dana", callbook_jobs::Role::Owner, None)
@@ -504,10 +489,8 @@ async fn a_booked_call_is_announced_live_and_in_the_inbox() {
     assert!(!inbox_kinds.contains(&"call.step"), "{inbox_kinds:?}");
 }
 
-#[tokio::test]
-async fn a_dead_call_is_announced_with_its_reason() {
+async fn a_dead_call_is_announced_with_its_reason(h: Harness) {
     use callbook_pipeline::notify::{EventKind, LiveHub};
-    let h = Harness::new().await;
     let hub = LiveHub::new();
     let mut live = hub.subscribe(h.tenant);
     let worker = h.worker().with_notifier(Arc::new(hub.clone()));
@@ -529,3 +512,15 @@ async fn a_dead_call_is_announced_with_its_reason() {
         dead.data
     );
 }
+
+on_every_store!(
+    a_dead_call_is_announced_with_its_reason,
+    a_booked_call_is_announced_live_and_in_the_inbox,
+    the_loop_processes_every_call_once_within_the_provider_limit,
+    shutdown_releases_calls_still_in_flight_after_the_grace_period_and_another_worker_finishes_them,
+    the_heartbeat_keeps_a_slow_call_from_being_taken_over,
+    usage_is_metered_once_per_step_in_the_tenants_month,
+    the_providers_copy_is_deleted_only_after_the_audio_is_stored,
+    a_tenants_review_threshold_overrides_the_workers,
+    reconciliation_queues_calls_whose_recording_callback_never_arrived,
+);

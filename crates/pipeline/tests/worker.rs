@@ -1,14 +1,12 @@
-//! The worker over the real in-memory backends: InMemoryJobStore, FakeTelephony, the `memory://` encrypted
-//! RecordingStore, ScriptedTranscriber and RulesExtractor.
+//! The worker over real backends — the in-memory store, SQLite and (when available) Postgres, with
+//! FakeTelephony, the `memory://` encrypted RecordingStore, ScriptedTranscriber and RulesExtractor.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod support;
 
 use support::*;
 
-#[tokio::test]
-async fn a_queued_call_ends_done_with_one_job_and_a_second_run_creates_nothing() {
-    let h = Harness::new().await;
+async fn a_queued_call_ends_done_with_one_job_and_a_second_run_creates_nothing(h: Harness) {
     let audio = wav(1, 8000);
     let with_card = format!("{BOOKING}\nCaller: You can charge my card, 4111 1111 1111 1111.");
     h.transcriber
@@ -75,9 +73,9 @@ async fn a_queued_call_ends_done_with_one_job_and_a_second_run_creates_nothing()
     assert_eq!(h.transcriber.calls().len(), 1);
 }
 
-#[tokio::test]
-async fn a_retryable_transcriber_failure_is_retried_later_and_then_succeeds_without_a_second_download() {
-    let h = Harness::new().await;
+async fn a_retryable_transcriber_failure_is_retried_later_and_then_succeeds_without_a_second_download(
+    h: Harness,
+) {
     let audio = wav(2, 8000);
     let input = AudioInput::from_bytes(audio.clone()).unwrap();
     h.transcriber
@@ -130,9 +128,7 @@ async fn a_retryable_transcriber_failure_is_retried_later_and_then_succeeds_with
     assert_eq!(h.job_count().await, 1);
 }
 
-#[tokio::test]
-async fn retry_after_longer_than_the_backoff_is_honoured() {
-    let h = Harness::new().await;
+async fn retry_after_longer_than_the_backoff_is_honoured(h: Harness) {
     let audio = wav(3, 8000);
     let input = AudioInput::from_bytes(audio.clone()).unwrap();
     h.transcriber
@@ -147,9 +143,7 @@ async fn retry_after_longer_than_the_backoff_is_honoured() {
     assert_eq!(next, h.t0 + TimeDelta::seconds(300));
 }
 
-#[tokio::test]
-async fn a_permanent_failure_goes_dead_with_a_reason_free_of_personal_data() {
-    let h = Harness::new().await;
+async fn a_permanent_failure_goes_dead_with_a_reason_free_of_personal_data(h: Harness) {
     let audio = wav(4, 8000);
     let input = AudioInput::from_bytes(audio.clone()).unwrap();
     h.transcriber
@@ -168,9 +162,7 @@ async fn a_permanent_failure_goes_dead_with_a_reason_free_of_personal_data() {
     assert_eq!(h.job_count().await, 0);
 }
 
-#[tokio::test]
-async fn a_retryable_failure_goes_dead_at_the_attempts_limit() {
-    let h = Harness::new().await;
+async fn a_retryable_failure_goes_dead_at_the_attempts_limit(h: Harness) {
     let audio = wav(5, 8000);
     let input = AudioInput::from_bytes(audio.clone()).unwrap();
     h.transcriber
@@ -198,9 +190,7 @@ async fn a_retryable_failure_goes_dead_at_the_attempts_limit() {
     );
 }
 
-#[tokio::test]
-async fn a_crash_after_the_store_step_resumes_there_after_the_lease_expires() {
-    let h = Harness::new().await;
+async fn a_crash_after_the_store_step_resumes_there_after_the_lease_expires(h: Harness) {
     let audio = wav(6, 8000);
     h.transcriber
         .script_text(&AudioInput::from_bytes(audio.clone()).unwrap(), BOOKING);
@@ -239,9 +229,7 @@ async fn a_crash_after_the_store_step_resumes_there_after_the_lease_expires() {
     assert_eq!(h.call(&call).await.processing.attempts, 2);
 }
 
-#[tokio::test]
-async fn a_call_without_an_appointment_finishes_no_appointment() {
-    let h = Harness::new().await;
+async fn a_call_without_an_appointment_finishes_no_appointment(h: Harness) {
     let audio = wav(7, 8000);
     h.transcriber.script_text(
         &AudioInput::from_bytes(audio.clone()).unwrap(),
@@ -254,9 +242,7 @@ async fn a_call_without_an_appointment_finishes_no_appointment() {
     assert_eq!(h.job_count().await, 0);
 }
 
-#[tokio::test]
-async fn an_extraction_under_the_review_threshold_needs_review_without_jobs() {
-    let h = Harness::new().await;
+async fn an_extraction_under_the_review_threshold_needs_review_without_jobs(h: Harness) {
     let audio = wav(8, 8000);
     h.transcriber
         .script_text(&AudioInput::from_bytes(audio.clone()).unwrap(), BOOKING);
@@ -275,9 +261,7 @@ async fn an_extraction_under_the_review_threshold_needs_review_without_jobs() {
     assert_eq!(h.job_count().await, 0);
 }
 
-#[tokio::test]
-async fn a_missing_provider_recording_is_a_permanent_failure() {
-    let h = Harness::new().await;
+async fn a_missing_provider_recording_is_a_permanent_failure(h: Harness) {
     let (call, sid) = h.queued_call(9, wav(9, 800)).await;
     h.telephony.inner.delete_recording(&sid).await.unwrap();
     let outcome = {
@@ -292,11 +276,9 @@ async fn a_missing_provider_recording_is_a_permanent_failure() {
     assert_eq!(h.call(&call).await.processing.state, CallState::Dead);
 }
 
-#[tokio::test]
-async fn reprocessing_a_finished_call_from_scratch_books_no_second_job() {
+async fn reprocessing_a_finished_call_from_scratch_books_no_second_job(h: Harness) {
     // As if the worker crashed after booking but before its checkpoint: the steps run again from the start,
     // and book_appointment returns the job already booked from (call, 0).
-    let h = Harness::new().await;
     let audio = wav(10, 8000);
     h.transcriber
         .script_text(&AudioInput::from_bytes(audio.clone()).unwrap(), BOOKING);
@@ -318,9 +300,7 @@ async fn reprocessing_a_finished_call_from_scratch_books_no_second_job() {
     );
 }
 
-#[tokio::test]
-async fn an_unknown_checkpoint_step_is_a_permanent_failure() {
-    let h = Harness::new().await;
+async fn an_unknown_checkpoint_step_is_a_permanent_failure(h: Harness) {
     let (call, _) = h.queued_call(11, wav(11, 800)).await;
     let claimed = h
         .store
@@ -341,9 +321,7 @@ async fn an_unknown_checkpoint_step_is_a_permanent_failure() {
     assert_eq!(h.downloads(), 0);
 }
 
-#[tokio::test]
-async fn a_worker_whose_lease_was_taken_over_writes_nothing() {
-    let h = Harness::new().await;
+async fn a_worker_whose_lease_was_taken_over_writes_nothing(h: Harness) {
     let audio = wav(12, 8000);
     h.transcriber
         .script_text(&AudioInput::from_bytes(audio.clone()).unwrap(), BOOKING);
@@ -398,9 +376,7 @@ impl Extractor for AmbiguousDates {
     }
 }
 
-#[tokio::test]
-async fn an_ambiguous_date_needs_review_without_jobs() {
-    let h = Harness::new().await;
+async fn an_ambiguous_date_needs_review_without_jobs(h: Harness) {
     let audio = wav(13, 8000);
     h.transcriber
         .script_text(&AudioInput::from_bytes(audio.clone()).unwrap(), BOOKING);
@@ -428,3 +404,19 @@ async fn an_ambiguous_date_needs_review_without_jobs() {
 
 #[allow(dead_code)]
 fn _object_safe(_: &dyn RecordingStore) {}
+
+on_every_store!(
+    reprocessing_a_finished_call_from_scratch_books_no_second_job,
+    a_queued_call_ends_done_with_one_job_and_a_second_run_creates_nothing,
+    a_retryable_transcriber_failure_is_retried_later_and_then_succeeds_without_a_second_download,
+    retry_after_longer_than_the_backoff_is_honoured,
+    a_permanent_failure_goes_dead_with_a_reason_free_of_personal_data,
+    a_retryable_failure_goes_dead_at_the_attempts_limit,
+    a_crash_after_the_store_step_resumes_there_after_the_lease_expires,
+    a_call_without_an_appointment_finishes_no_appointment,
+    an_extraction_under_the_review_threshold_needs_review_without_jobs,
+    a_missing_provider_recording_is_a_permanent_failure,
+    an_unknown_checkpoint_step_is_a_permanent_failure,
+    a_worker_whose_lease_was_taken_over_writes_nothing,
+    an_ambiguous_date_needs_review_without_jobs,
+);

@@ -18,8 +18,8 @@ pub use callbook_extract::{
     CallContext, Extraction, Extractor, ExtractorInfo, RulesExtractor, Transcript as ExTranscript,
 };
 pub use callbook_jobs::{
-    Call, CallState, CallStore, CustomerStore, InMemoryJobStore, JobBoard, JobFilter, NewCall, NewTenant,
-    Page, PhoneNumber, RecordingRef, Stage, TenantId, TenantStore, TimeZone, WorkQueue,
+    Call, CallState, CallStore, CustomerStore, InMemoryJobStore, JobBoard, JobFilter, JobStore, NewCall,
+    NewTenant, Page, PhoneNumber, RecordingRef, Stage, TenantId, TenantStore, TimeZone, WorkQueue,
 };
 pub use callbook_pipeline::{Outcome, Worker, WorkerConfig};
 pub use callbook_storage::{EncryptedStore, Keyring, MasterKey, RecordingStore, RecordingStoreExt};
@@ -171,8 +171,13 @@ impl Telephony for CountingTelephony {
     }
 }
 
+#[path = "../../../jobs/tests/support/pg.rs"]
+mod pg;
+
 pub struct Harness {
-    pub store: Arc<InMemoryJobStore>,
+    pub store: Arc<dyn JobStore>,
+    /// Keeps a SQLite database's directory alive.
+    pub dir: Option<Arc<tempfile::TempDir>>,
     pub telephony: Arc<CountingTelephony>,
     pub recordings: Arc<EncryptedStore>,
     pub transcriber: ScriptedTranscriber,
@@ -181,8 +186,27 @@ pub struct Harness {
 }
 
 impl Harness {
+    /// On the in-memory store.
     pub async fn new() -> Self {
-        let store = Arc::new(InMemoryJobStore::new());
+        Self::with_store(Arc::new(InMemoryJobStore::new()), None).await
+    }
+
+    /// On a SQLite file in a fresh temporary directory.
+    pub async fn sqlite() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}/callbook.db", dir.path().display());
+        let store = callbook_jobs::open(&url).await.unwrap();
+        Self::with_store(store, Some(Arc::new(dir))).await
+    }
+
+    /// On a fresh Postgres database, when one is available (else `None`, said on stderr).
+    pub async fn postgres() -> Option<Self> {
+        let url = pg::fresh_database("pipeline worker tests").await?;
+        let store = callbook_jobs::open(&url).await.unwrap();
+        Some(Self::with_store(store, None).await)
+    }
+
+    pub async fn with_store(store: Arc<dyn JobStore>, dir: Option<Arc<tempfile::TempDir>>) -> Self {
         let tenant = store
             .create_tenant(NewTenant::new(
                 "Rivera and Sons Plumbing",
@@ -200,6 +224,7 @@ impl Harness {
         );
         Self {
             store,
+            dir,
             telephony: Arc::new(CountingTelephony {
                 inner: FakeTelephony::new(),
                 downloads: AtomicUsize::new(0),
@@ -285,4 +310,38 @@ impl Harness {
     pub fn downloads(&self) -> usize {
         self.telephony.downloads.load(Ordering::SeqCst)
     }
+}
+
+/// Runs each named `async fn(Harness)` test on the in-memory store, on SQLite, and on Postgres when one is
+/// available (CI provides it; else the Postgres variants say so on stderr and pass).
+#[macro_export]
+macro_rules! on_every_store {
+    ($($name:ident),* $(,)?) => {
+        mod memory {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name($crate::support::Harness::new().await).await
+                }
+            )*
+        }
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name($crate::support::Harness::sqlite().await).await
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    if let Some(h) = $crate::support::Harness::postgres().await {
+                        super::$name(h).await
+                    }
+                }
+            )*
+        }
+    };
 }

@@ -17,7 +17,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use callbook_extract::{Extractor, RulesExtractor};
-use callbook_jobs::{CallState, CallStore};
+use callbook_jobs::CallState;
 use callbook_pipeline::mapping;
 use callbook_transcribe::{TranscribeOptions, Transcriber};
 use chrono::Utc;

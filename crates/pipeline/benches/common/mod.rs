@@ -1,6 +1,6 @@
 //! Shared set-up of the pipeline benchmarks: stores, seeded calls, instant and slow provider fakes, and
 //! percentile/table helpers.
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+#![allow(dead_code, unreachable_pub, clippy::unwrap_used, clippy::expect_used)]
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -9,8 +9,7 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use callbook_extract::{CallContext, Extraction, Extractor, ExtractorInfo, RulesExtractor};
 use callbook_jobs::{
-    Call, CallState, CallStore, JobStore, NewCall, NewTenant, Page, PhoneNumber, RecordingRef, Tenant,
-    TenantStore, TimeZone, WorkQueue,
+    Call, CallState, JobStore, NewCall, NewTenant, Page, PhoneNumber, RecordingRef, Tenant, TimeZone,
 };
 use callbook_pipeline::{ProviderLimits, Worker, WorkerConfig};
 use callbook_storage::{EncryptedStore, Keyring, MasterKey};

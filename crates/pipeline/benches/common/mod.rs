@@ -29,6 +29,13 @@ pub const BOOKING: &str = "Agent: Rivera and Sons Plumbing, this is Dana.\n\
      Agent: Phone?\n\
      Caller: 914-555-2177.";
 
+const FIRST: [&str; 10] = [
+    "Maria", "James", "Linda", "Robert", "Susan", "David", "Karen", "Michael", "Nancy", "Thomas",
+];
+const LAST: [&str; 10] = [
+    "Lopez", "Smith", "Chen", "Patel", "Garcia", "Brown", "Nguyen", "Kim", "Miller", "Davis",
+];
+
 /// A mono 8 kHz 16-bit PCM WAV (0.5 s and a bit), distinct for every `n`.
 pub fn wav(n: u32) -> Bytes {
     let samples = 4000 + n;
@@ -110,12 +117,25 @@ pub async fn seed(store: Arc<dyn JobStore>, n: usize) -> Seeded {
     let transcriber = ScriptedTranscriber::new();
     let started_at: DateTime<Utc> = "2026-03-10T18:05:00Z".parse().unwrap();
     let mut audio = Vec::with_capacity(n);
+    let one_caller = std::env::var("CALLBOOK_BENCH_CALLERS").is_ok_and(|v| v == "one");
     for i in 0..n as u32 {
         let bytes = wav(i);
         let input = AudioInput::from_bytes(bytes.clone()).unwrap();
-        // A different caller on every call (50 people calling at once, not one person 50 times).
-        let phone = format!("914-555-{:04}", 1000 + i % 9000);
-        transcriber.script_text(&input, &BOOKING.replace("914-555-2177", &phone));
+        // A different caller on every call (people calling at once, not one person again and again):
+        // their own number, address and (mostly) name.
+        // `CALLBOOK_BENCH_CALLERS=one`: the same caller every time (one customer, many jobs).
+        let caller = if one_caller { 1177 } else { i };
+        let phone = format!("914-555-{:04}", 1000 + caller % 9000);
+        let name = format!(
+            "{} {}",
+            FIRST[caller as usize % FIRST.len()],
+            LAST[(caller as usize / FIRST.len()) % LAST.len()]
+        );
+        let text = BOOKING
+            .replace("914-555-2177", &phone)
+            .replace("Maria Lopez", &name)
+            .replace("42 Oak Street", &format!("{} Oak Street", 10 + caller));
+        transcriber.script_text(&input, &text);
         let call_sid = CallSid::new(format!("CA{i:032x}"));
         let rec = telephony.add_completed_recording(&call_sid, "audio/wav", bytes, 1, 1);
         let (call, _) = store

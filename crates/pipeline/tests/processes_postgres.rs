@@ -330,6 +330,16 @@ async fn parent() {
                 *status = r.child.try_wait().unwrap();
             }
         }
+        // A process that failed fails the test at once (its sibling is stopped; both outputs are shown).
+        if statuses.iter().flatten().any(|s| !s.success()) {
+            for (r, status) in running.iter_mut().zip(statuses.iter_mut()) {
+                if status.is_none() {
+                    let _ = r.child.kill();
+                    *status = Some(r.child.wait().unwrap());
+                }
+            }
+            break;
+        }
         if Instant::now() > deadline {
             for r in &mut running {
                 let _ = r.child.kill();
@@ -443,6 +453,22 @@ async fn parent() {
     assert_eq!(sources.len(), CALLS, "jobs come from distinct calls");
     let call_ids: HashSet<_> = calls.iter().map(|c| c.id).collect();
     assert_eq!(sources, call_ids);
+
+    // One caller: both processes found or created the same single customer, and every job is theirs.
+    let customers = store
+        .search_customers(tenant.id, "Maria Lopez", 50)
+        .await
+        .unwrap();
+    assert_eq!(
+        customers.len(),
+        1,
+        "one customer for the one caller across both processes"
+    );
+    assert!(
+        jobs.iter().all(|j| j.customer_id == Some(customers[0].id)),
+        "every job belongs to that customer"
+    );
+    assert!(calls.iter().all(|c| c.customer_id == Some(customers[0].id)));
 
     // The provider served each recording's media exactly once (a GET of `Recordings/{sid}.wav|.mp3`).
     let mut media_gets: BTreeMap<String, usize> = BTreeMap::new();

@@ -117,24 +117,34 @@ pub async fn seed(store: Arc<dyn JobStore>, n: usize) -> Seeded {
     let transcriber = ScriptedTranscriber::new();
     let started_at: DateTime<Utc> = "2026-03-10T18:05:00Z".parse().unwrap();
     let mut audio = Vec::with_capacity(n);
-    let one_caller = std::env::var("CALLBOOK_BENCH_CALLERS").is_ok_and(|v| v == "one");
+    let callers = std::env::var("CALLBOOK_BENCH_CALLERS").unwrap_or_default();
+    let one_caller = callers == "one";
+    let lookalike = callers == "lookalike";
     for i in 0..n as u32 {
         let bytes = wav(i);
         let input = AudioInput::from_bytes(bytes.clone()).unwrap();
         // A different caller on every call (people calling at once, not one person again and again):
         // their own number, address and (mostly) name.
-        // `CALLBOOK_BENCH_CALLERS=one`: the same caller every time (one customer, many jobs).
+        // `CALLBOOK_BENCH_CALLERS=one`: the same caller every time (one customer, many jobs);
+        // `lookalike`: every caller named Maria Lopez at 42 Oak Street, each with their own number.
         let caller = if one_caller { 1177 } else { i };
         let phone = format!("914-555-{:04}", 1000 + caller % 9000);
-        let name = format!(
-            "{} {}",
-            FIRST[caller as usize % FIRST.len()],
-            LAST[(caller as usize / FIRST.len()) % LAST.len()]
-        );
+        let name = if lookalike {
+            "Maria Lopez".to_owned()
+        } else {
+            format!(
+                "{} {}",
+                FIRST[caller as usize % FIRST.len()],
+                LAST[(caller as usize / FIRST.len()) % LAST.len()]
+            )
+        };
         let text = BOOKING
             .replace("914-555-2177", &phone)
             .replace("Maria Lopez", &name)
-            .replace("42 Oak Street", &format!("{} Oak Street", 10 + caller));
+            .replace(
+                "42 Oak Street",
+                &format!("{} Oak Street", if lookalike { 42 } else { 10 + caller }),
+            );
         transcriber.script_text(&input, &text);
         let call_sid = CallSid::new(format!("CA{i:032x}"));
         let rec = telephony.add_completed_recording(&call_sid, "audio/wav", bytes, 1, 1);

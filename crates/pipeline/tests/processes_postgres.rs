@@ -13,8 +13,11 @@
 //! Without Postgres (no `CALLBOOK_TEST_DATABASE_URL` and no local binaries) the test skips with a message.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-#[path = "../../jobs/tests/support/pg.rs"]
-mod pg;
+// The benchmarks' seeding (calls, distinct WAVs, booking transcripts) and the jobs crate's Postgres helper.
+#[path = "../benches/common/mod.rs"]
+mod common;
+
+use common::{Callers, all_calls, pg};
 
 use std::collections::{BTreeMap, HashSet};
 use std::io::Read;
@@ -24,18 +27,14 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use callbook_extract::RulesExtractor;
-use callbook_jobs::{
-    Call, CallState, JobFilter, NewCall, NewTenant, Page, PhoneNumber, RecordingRef, TenantId, TimeZone,
-};
+use callbook_jobs::{CallState, JobFilter, Page};
 use callbook_pipeline::{ProviderLimits, Worker, WorkerConfig, usage};
 use callbook_storage::{EncryptedStore, Keyring, MasterKey};
-use callbook_telephony::fake::FakeTelephony;
-use callbook_telephony::telephony::CallSid;
 use callbook_telephony::testing::twilio_api::MockTwilioApi;
 use callbook_telephony::twilio::TwilioTelephony;
-use callbook_transcribe::fake::{ScriptedTranscriber, SidecarTranscriber};
-use callbook_transcribe::{AudioInput, TranscribeOptions, Transcriber};
-use chrono::{DateTime, Utc};
+use callbook_transcribe::fake::SidecarTranscriber;
+use callbook_transcribe::{TranscribeOptions, Transcriber};
+use chrono::Utc;
 
 /// This test's name, for re-executing the binary with `--exact`.
 const TEST_NAME: &str = "two_worker_processes_share_500_calls_exactly_once";
@@ -55,48 +54,6 @@ const ENV_STORAGE: &str = "CALLBOOK_PIPELINE_CHILD_STORAGE_DIR";
 const ENV_KEY: &str = "CALLBOOK_PIPELINE_CHILD_MASTER_KEY";
 const ENV_SIDECARS: &str = "CALLBOOK_PIPELINE_CHILD_SIDECAR_DIR";
 const ENV_SYNC: &str = "CALLBOOK_PIPELINE_CHILD_SYNC_DIR";
-
-const BOOKING: &str = "Agent: Rivera and Sons Plumbing, this is Dana.\n\
-     Caller: Hi, this is Maria Lopez. My kitchen sink is leaking under the cabinet.\n\
-     Agent: We can come tomorrow between 3 and 5.\n\
-     Caller: Tomorrow between 3 and 5 works. I'm at 42 Oak Street, Apt 3B, Yonkers.\n\
-     Agent: Phone?\n\
-     Caller: 914-555-2177.";
-
-/// A mono 8 kHz 16-bit PCM WAV, distinct for every `n` (its length and samples depend on `n`).
-fn wav(n: u32) -> Vec<u8> {
-    let samples = 4000 + n;
-    let data_len = samples * 2;
-    let mut v = Vec::with_capacity(44 + data_len as usize);
-    v.extend_from_slice(b"RIFF");
-    v.extend_from_slice(&(36 + data_len).to_le_bytes());
-    v.extend_from_slice(b"WAVEfmt ");
-    v.extend_from_slice(&16u32.to_le_bytes());
-    v.extend_from_slice(&1u16.to_le_bytes()); // PCM
-    v.extend_from_slice(&1u16.to_le_bytes()); // mono
-    v.extend_from_slice(&8000u32.to_le_bytes());
-    v.extend_from_slice(&16000u32.to_le_bytes());
-    v.extend_from_slice(&2u16.to_le_bytes());
-    v.extend_from_slice(&16u16.to_le_bytes());
-    v.extend_from_slice(b"data");
-    v.extend_from_slice(&data_len.to_le_bytes());
-    for i in 0..samples {
-        let s = ((i as i64 * (n as i64 % 97 + 1)) % 2000 - 1000) as i16;
-        v.extend_from_slice(&s.to_le_bytes());
-    }
-    v
-}
-
-/// The booking conversation as one transcript of `audio` (what the scripted fake returns), for a
-/// `<sha256>.transcript.json` sidecar the child processes' [`SidecarTranscriber`] finds.
-async fn booking_transcript(audio: &AudioInput) -> callbook_transcribe::Transcript {
-    let scripted = ScriptedTranscriber::new();
-    scripted.script_text(audio, BOOKING);
-    scripted
-        .transcribe(audio, &TranscribeOptions::default())
-        .await
-        .unwrap()
-}
 
 fn env(name: &str) -> String {
     std::env::var(name).unwrap_or_else(|_| panic!("{name} is not set for the child"))
@@ -216,14 +173,6 @@ async fn parent() {
     let store = callbook_jobs::open(&db)
         .await
         .expect("open Postgres (runs migrations)");
-    let tenant = store
-        .create_tenant(NewTenant::new(
-            "Rivera and Sons Plumbing",
-            TimeZone::parse("America/New_York").unwrap(),
-        ))
-        .await
-        .unwrap();
-
     let dir = tempfile::tempdir().unwrap();
     let (storage, sidecars, sync) = (
         dir.path().join("recordings"),
@@ -234,54 +183,35 @@ async fn parent() {
         std::fs::create_dir_all(d).unwrap();
     }
 
-    // 500 queued calls, each with its own completed recording at the (mock) provider and a booking
-    // transcript for that audio.
-    let fake = FakeTelephony::new();
-    let t0: DateTime<Utc> = "2026-03-10T18:05:00Z".parse().unwrap();
-    let mut recording_sids = HashSet::new();
-    for n in 0..CALLS as u32 {
-        let audio = wav(n);
-        let input = AudioInput::from_bytes(audio.clone()).unwrap();
-        let transcript = booking_transcript(&input).await;
+    // 500 queued calls from one caller, each with its own completed recording at the (mock) provider and
+    // the booking conversation as a `<sha256>.transcript.json` sidecar for that audio.
+    let common::Seeded {
+        tenant,
+        telephony: fake,
+        transcriber,
+        audio,
+        recording_sids,
+        started_at: t0,
+        ..
+    } = common::seed_with(store.clone(), CALLS, Callers::One).await;
+    for input in &audio {
+        let transcript = transcriber
+            .transcribe(input, &TranscribeOptions::default())
+            .await
+            .unwrap();
         std::fs::write(
             sidecars.join(format!("{}.transcript.json", input.sha256_hex())),
             serde_json::to_vec(&transcript).unwrap(),
         )
         .unwrap();
-        let call_sid = CallSid::new(format!("CA{n:032x}"));
-        let rec = fake.add_completed_recording(&call_sid, "audio/wav", audio.into(), 1, 1);
-        let (call, created) = store
-            .record_call(
-                tenant.id,
-                NewCall {
-                    provider: "twilio".into(),
-                    provider_call_id: call_sid.as_str().to_owned(),
-                    phone_line_id: None,
-                    from: Some(PhoneNumber::parse("+19145552177").unwrap()),
-                    to: Some(PhoneNumber::parse("+12125550100").unwrap()),
-                    started_at: t0,
-                    provider_status: "completed".into(),
-                },
-            )
-            .await
-            .unwrap();
-        assert!(created);
-        let call = store
-            .set_recording(
-                tenant.id,
-                call.id,
-                RecordingRef {
-                    provider_recording_id: rec.sid.as_str().to_owned(),
-                    duration_seconds: Some(1),
-                    storage_key: None,
-                },
-            )
-            .await
-            .unwrap();
-        assert_eq!(call.processing.state, CallState::Queued);
-        recording_sids.insert(rec.sid.as_str().to_owned());
     }
+    let recording_sids: HashSet<String> = recording_sids.into_iter().collect();
     assert_eq!(recording_sids.len(), CALLS);
+    let queued = store.queue_stats(Utc::now()).await.unwrap();
+    assert_eq!(
+        (queued.count(CallState::Queued), queued.due),
+        (CALLS as u64, CALLS as u64)
+    );
     let account = fake.account_sid().as_str().to_owned();
     let mock = MockTwilioApi::start(fake, TOKEN).await.unwrap();
     let seeded = started.elapsed();
@@ -402,7 +332,7 @@ async fn parent() {
     }
 
     // Every call done on its first attempt.
-    let calls = all_calls(store.as_ref(), tenant.id).await;
+    let calls = all_calls(store.as_ref(), &tenant).await;
     assert_eq!(calls.len(), CALLS);
     for call in &calls {
         assert_eq!(
@@ -509,22 +439,6 @@ async fn parent() {
 
     // Every stored recording is a file in the shared directory, readable with the shared key.
     assert!(count_files(&storage) >= CALLS, "encrypted recordings on disk");
-}
-
-async fn all_calls(store: &dyn callbook_jobs::JobStore, tenant: TenantId) -> Vec<Call> {
-    let mut calls = Vec::new();
-    let mut offset = 0;
-    loop {
-        let page = store
-            .list_calls(tenant, None, Page { offset, limit: 500 })
-            .await
-            .unwrap();
-        if page.is_empty() {
-            return calls;
-        }
-        offset += page.len() as u32;
-        calls.extend(page);
-    }
 }
 
 fn count_files(dir: &Path) -> usize {

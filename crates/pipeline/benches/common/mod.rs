@@ -94,18 +94,51 @@ impl Backend {
     }
 }
 
-/// A store seeded with one tenant and `n` due calls (each from a different caller) with completed
-/// recordings at a [`FakeTelephony`], and the instant fakes that process them.
+/// A store seeded with one tenant and due calls with completed recordings at a [`FakeTelephony`], and the
+/// instant fakes that process them.
 pub struct Seeded {
     pub store: Arc<dyn JobStore>,
     pub tenant: Tenant,
     pub telephony: FakeTelephony,
     pub transcriber: ScriptedTranscriber,
+    /// Each call's audio, in seeding order.
     pub audio: Vec<AudioInput>,
+    /// Each call's provider recording id, in seeding order.
+    pub recording_sids: Vec<String>,
     pub started_at: DateTime<Utc>,
 }
 
+/// Who calls: the caller mix of a seeded store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Callers {
+    /// A different caller on every call (people calling at once, not one person again and again): their
+    /// own number, address and (mostly) name.
+    Distinct,
+    /// The same caller every time — Maria Lopez, 42 Oak Street, 914-555-2177 — one customer, many jobs.
+    One,
+    /// Every caller named Maria Lopez at 42 Oak Street, each with their own number.
+    Lookalike,
+}
+
+impl Callers {
+    /// `CALLBOOK_BENCH_CALLERS`: `one`, `lookalike`, else distinct.
+    pub fn from_env() -> Self {
+        match std::env::var("CALLBOOK_BENCH_CALLERS").as_deref() {
+            Ok("one") => Callers::One,
+            Ok("lookalike") => Callers::Lookalike,
+            _ => Callers::Distinct,
+        }
+    }
+}
+
+/// [`seed_with`] the caller mix `CALLBOOK_BENCH_CALLERS` names.
 pub async fn seed(store: Arc<dyn JobStore>, n: usize) -> Seeded {
+    seed_with(store, n, Callers::from_env()).await
+}
+
+/// One tenant and `n` queued calls started at 2026-03-10T18:05Z, each with its own completed recording
+/// (a distinct WAV) at the fake provider and a booking conversation scripted for that audio.
+pub async fn seed_with(store: Arc<dyn JobStore>, n: usize, callers: Callers) -> Seeded {
     let tenant = store
         .create_tenant(NewTenant::new(
             "Rivera and Sons Plumbing",
@@ -117,19 +150,15 @@ pub async fn seed(store: Arc<dyn JobStore>, n: usize) -> Seeded {
     let transcriber = ScriptedTranscriber::new();
     let started_at: DateTime<Utc> = "2026-03-10T18:05:00Z".parse().unwrap();
     let mut audio = Vec::with_capacity(n);
-    let callers = std::env::var("CALLBOOK_BENCH_CALLERS").unwrap_or_default();
-    let one_caller = callers == "one";
-    let lookalike = callers == "lookalike";
+    let mut recording_sids = Vec::with_capacity(n);
+    let one_caller = callers == Callers::One;
+    let lookalike = callers == Callers::Lookalike;
     for i in 0..n as u32 {
         let bytes = wav(i);
         let input = AudioInput::from_bytes(bytes.clone()).unwrap();
-        // A different caller on every call (people calling at once, not one person again and again):
-        // their own number, address and (mostly) name.
-        // `CALLBOOK_BENCH_CALLERS=one`: the same caller every time (one customer, many jobs);
-        // `lookalike`: every caller named Maria Lopez at 42 Oak Street, each with their own number.
         let caller = if one_caller { 1177 } else { i };
         let phone = format!("914-555-{:04}", 1000 + caller % 9000);
-        let name = if lookalike {
+        let name = if lookalike || one_caller {
             "Maria Lopez".to_owned()
         } else {
             format!(
@@ -143,7 +172,10 @@ pub async fn seed(store: Arc<dyn JobStore>, n: usize) -> Seeded {
             .replace("Maria Lopez", &name)
             .replace(
                 "42 Oak Street",
-                &format!("{} Oak Street", if lookalike { 42 } else { 10 + caller }),
+                &format!(
+                    "{} Oak Street",
+                    if lookalike || one_caller { 42 } else { 10 + caller }
+                ),
             );
         transcriber.script_text(&input, &text);
         let call_sid = CallSid::new(format!("CA{i:032x}"));
@@ -176,6 +208,7 @@ pub async fn seed(store: Arc<dyn JobStore>, n: usize) -> Seeded {
             .await
             .unwrap();
         audio.push(input);
+        recording_sids.push(rec.sid.as_str().to_owned());
     }
     Seeded {
         store,
@@ -183,6 +216,7 @@ pub async fn seed(store: Arc<dyn JobStore>, n: usize) -> Seeded {
         telephony,
         transcriber,
         audio,
+        recording_sids,
         started_at,
     }
 }

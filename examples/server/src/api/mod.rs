@@ -1,0 +1,228 @@
+//! The REST API under `/api/v1` (DESIGN.md §5): an independent axum router the application merges.
+//!
+//! ```text
+//! let api = api::ApiState::new(store, recordings, playback, auth, feeds)
+//!     .with_retry(Arc::new(worker.clone()))          // wake the worker after a manual retry
+//!     .with_public_url("https://callbook.example.com");
+//! let app = Router::new().merge(api::router(api));   // + webhooks, health, metrics
+//! ```
+//!
+//! * **Auth**: `Authorization: Bearer <token>`, resolved by an [`Authenticator`] to a tenant; every store call is
+//!   scoped to that tenant, so another tenant's ids are `404`, exactly like ids that do not exist. Two routes
+//!   take no bearer token because the URL is the credential: the signed audio link
+//!   (`/calls/{id}/audio?t=…&sig=…`, a [`PlaybackSigner`] token bound to tenant, recording and expiry) and the
+//!   calendar feed (`/calendar/{token}.ics`, see [`feed`]).
+//! * **Errors** are RFC 9457 problem documents with a stable `code` ([`problem`]).
+//! * **Concurrency**: a job's `version` is its ETag (`"3"`); `PATCH` and `move` need `If-Match` (or a
+//!   `version` field): stale is `409 version_conflict`, missing is `428 precondition_required`.
+//! * **OpenAPI**: generated from the handlers with utoipa and served at `/api/v1/openapi.json`. The routes are
+//!   mounted through `utoipa-axum`'s `OpenApiRouter`, so a route cannot be mounted without being documented.
+//! * **Photos** are sniffed from their magic bytes (`infer`), limited to [`jobs::MAX_PHOTO_BYTES`], and stored
+//!   encrypted in the [`RecordingStore`]. The storage crate has no artefact kind for photos yet, so a photo of
+//!   job `J` lives at `{tenant}/job-{J}/extraction/photo-{photo id}` (the `extraction` kind is kept until
+//!   deleted by the default retention policy and is shredded with the tenant); the job's photo record keeps
+//!   that key.
+//! * **Confidence calibration**: [`quality::calibrate`] turns corrections into a per-(extractor, field)
+//!   correction rate and an adjusted confidence, served at `/quality`.
+//!
+//! Crates: axum (the workspace's server), `utoipa` + `utoipa-axum` (OpenAPI from code, no UI), `infer`
+//! (magic-byte sniffing), `hmac`/`sha2`/`subtle`/`hkdf` (feed tokens, constant-time token compare).
+
+use std::fmt;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use axum::Json;
+use axum::Router;
+use axum::routing::get;
+use callbook_jobs::{Call, CallId, JobStore, TenantId};
+use callbook_storage::{PlaybackSigner, RecordingStore};
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+pub mod auth;
+pub mod calls;
+pub mod customers;
+pub mod feed;
+pub mod jobs;
+pub mod problem;
+pub mod quality;
+
+pub use auth::{AdminToken, Authenticator, Principal};
+pub use feed::FeedTokens;
+pub use problem::{ApiError, ApiResult, Problem};
+
+/// The prefix every API route lives under.
+pub const PREFIX: &str = "/api/v1";
+
+/// Puts a finished or dead call back in the queue and wakes whatever processes it.
+///
+/// Implemented for [`callbook_pipeline::Worker`] (its `retry_call` re-queues and wakes the running loop). Without
+/// one, the API re-queues through the store and the worker picks the call up at its next poll.
+#[async_trait]
+pub trait CallRetrier: Send + Sync + fmt::Debug + 'static {
+    /// Re-queues the call; a call that is not final is [`callbook_jobs::Error::InvalidState`] (→ `409`).
+    async fn retry_call(&self, tenant: TenantId, id: CallId) -> Result<Call, ApiError>;
+}
+
+#[async_trait]
+impl CallRetrier for callbook_pipeline::Worker {
+    async fn retry_call(&self, tenant: TenantId, id: CallId) -> Result<Call, ApiError> {
+        callbook_pipeline::Worker::retry_call(self, tenant, id)
+            .await
+            .map_err(|e| match e {
+                callbook_pipeline::Error::Jobs(e) => ApiError::from(e),
+                _ => ApiError::internal(),
+            })
+    }
+}
+
+/// Everything the API needs. Cheap to clone.
+#[derive(Clone)]
+pub struct ApiState {
+    /// Tenants, calls, customers, jobs.
+    pub store: Arc<dyn JobStore>,
+    /// Encrypted recordings and photos.
+    pub recordings: Arc<dyn RecordingStore>,
+    /// Signs and checks playback links (share its secret across instances, e.g. `from_master_key`).
+    pub playback: PlaybackSigner,
+    /// Bearer token → tenant.
+    pub auth: Arc<dyn Authenticator>,
+    /// Calendar feed tokens.
+    pub feeds: FeedTokens,
+    /// Wakes the worker after a manual retry; `None` re-queues through the store only.
+    pub retry: Option<Arc<dyn CallRetrier>>,
+    /// The externally visible base URL (`CALLBOOK_PUBLIC_URL`, no trailing slash) for absolute links;
+    /// empty gives links relative to the host.
+    pub public_url: String,
+    /// The length of a visit when an appointment names only a start (re-booking after an override).
+    pub default_visit: chrono::TimeDelta,
+}
+
+impl fmt::Debug for ApiState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ApiState")
+            .field("store", &self.store)
+            .field("recordings", &self.recordings)
+            .field("auth", &self.auth)
+            .field("retry", &self.retry.is_some())
+            .field("public_url", &self.public_url)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ApiState {
+    /// The state with no retrier, relative links and one-hour visits.
+    pub fn new(
+        store: Arc<dyn JobStore>,
+        recordings: Arc<dyn RecordingStore>,
+        playback: PlaybackSigner,
+        auth: Arc<dyn Authenticator>,
+        feeds: FeedTokens,
+    ) -> Self {
+        Self {
+            store,
+            recordings,
+            playback,
+            auth,
+            feeds,
+            retry: None,
+            public_url: String::new(),
+            default_visit: chrono::TimeDelta::hours(1),
+        }
+    }
+
+    /// Wakes `retry` after a manual retry (pass the pipeline's `Worker`).
+    pub fn with_retry(mut self, retry: Arc<dyn CallRetrier>) -> Self {
+        self.retry = Some(retry);
+        self
+    }
+
+    /// The public base URL for absolute links (playback, calendar feed).
+    pub fn with_public_url(mut self, url: impl Into<String>) -> Self {
+        self.public_url = url.into().trim_end_matches('/').to_owned();
+        self
+    }
+
+    /// An absolute (or host-relative) URL of an API path below [`PREFIX`].
+    pub(crate) fn url(&self, path: &str) -> String {
+        format!("{}{PREFIX}{path}", self.public_url)
+    }
+}
+
+/// The OpenAPI document's fixed parts; paths come from the mounted handlers.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Callbook API",
+        description = "Calls, jobs, customers, corrections and usage of one tenant. Errors are RFC 9457 problem \
+                       documents (`application/problem+json`) with a stable `code`."
+    ),
+    modifiers(&BearerAuth),
+    components(schemas(Problem, problem::FieldProblem))
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+/// The API's routes with their OpenAPI document (paths include [`PREFIX`]).
+pub fn openapi_router() -> (Router<ApiState>, utoipa::openapi::OpenApi) {
+    let api = OpenApiRouter::<ApiState>::new()
+        .routes(routes!(calls::list_calls))
+        .routes(routes!(calls::get_call))
+        .routes(routes!(calls::call_audio))
+        .routes(routes!(calls::retry_call))
+        .routes(routes!(calls::add_correction))
+        .routes(routes!(calls::override_extraction))
+        .routes(routes!(calls::not_an_appointment))
+        .routes(routes!(jobs::list_jobs, jobs::create_job))
+        .routes(routes!(jobs::get_job, jobs::patch_job))
+        .routes(routes!(jobs::move_job))
+        .routes(routes!(jobs::list_notes, jobs::add_note))
+        .routes(routes!(jobs::job_history))
+        .routes(routes!(jobs::list_photos, jobs::upload_photo))
+        .routes(routes!(jobs::get_photo))
+        .routes(routes!(jobs::job_calendar))
+        .routes(routes!(jobs::calendar_feed_url))
+        .routes(routes!(jobs::calendar_feed))
+        .routes(routes!(customers::search_customers))
+        .routes(routes!(customers::merge_suggestions))
+        .routes(routes!(customers::get_customer))
+        .routes(routes!(customers::merge_customers))
+        .routes(routes!(customers::undo_merge))
+        .routes(routes!(quality::get_quality))
+        .routes(routes!(quality::get_usage));
+    let (router, doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .nest(PREFIX, api)
+        .split_for_parts();
+    (router, doc)
+}
+
+/// The REST API as a router with its state applied: merge it into the application's router.
+///
+/// Serves every route of [`openapi_router`] plus `GET /api/v1/openapi.json` (the document itself).
+pub fn router(state: ApiState) -> Router {
+    let (routes, doc) = openapi_router();
+    let doc = Arc::new(doc);
+    routes
+        .route(
+            &format!("{PREFIX}/openapi.json"),
+            get(move || {
+                let doc = doc.clone();
+                async move { Json(doc.as_ref().clone()) }
+            }),
+        )
+        .with_state(state)
+}

@@ -648,15 +648,16 @@ pub async fn calendar_feed_url(State(state): State<ApiState>, principal: Princip
 /// At most this many jobs are put in a feed (the most recently scheduled board order is kept).
 const FEED_MAX_JOBS: u32 = 5000;
 
-/// The tenant's scheduled jobs as an iCalendar feed; the token in the URL is the credential (wrong → `404`).
-#[utoipa::path(get, path = "/calendar/{token}.ics", tag = "calendar",
-    params(("token" = String, Path, description = "The feed token from `/calendar-feed`")),
+/// The tenant's scheduled jobs as an iCalendar feed at `/calendar/{token}.ics`; the token in the URL is the
+/// credential (wrong → `404`). (axum matches whole segments, hence the `{file}` parameter.)
+#[utoipa::path(get, path = "/calendar/{file}", tag = "calendar",
+    params(("file" = String, Path, description = "`<token>.ics`, the token from `/calendar-feed`")),
     responses((status = 200, description = "iCalendar", content_type = "text/calendar"),
         (status = 404, body = Problem)))]
-pub async fn calendar_feed(State(state): State<ApiState>, Path(token): Path<String>) -> ApiResult<Response> {
-    let tenant = state
-        .feeds
-        .verify(&token)
+pub async fn calendar_feed(State(state): State<ApiState>, Path(file): Path<String>) -> ApiResult<Response> {
+    let tenant = file
+        .strip_suffix(".ics")
+        .and_then(|token| state.feeds.verify(token))
         .ok_or_else(|| ApiError::not_found("calendar"))?;
     let record = state.store.get_tenant(tenant).await?;
     let mut jobs = Vec::new();

@@ -1,5 +1,7 @@
 //! REST API: calls, signed audio, retry, corrections, override, quality and usage — on the in-memory store and
 //! on SQLite.
+// The scenario functions run through `on_every_backend!`, outside `#[test]` functions.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod api_common;
 
@@ -23,11 +25,23 @@ async fn calls_list_and_detail(env: Env) {
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["call"]["processing"]["state"], "done");
     assert_eq!(body["call"]["processing"]["last_error"], Value::Null);
-    assert_eq!(body["transcript"]["text"], "Hi, this is Maria Lopez, card [REDACTED]");
-    assert_eq!(body["extraction"]["appointments"][0]["customer_name"]["value"], "Maria Lopez");
+    assert_eq!(
+        body["transcript"]["text"],
+        "Hi, this is Maria Lopez, card [REDACTED]"
+    );
+    assert_eq!(
+        body["extraction"]["appointments"][0]["customer_name"]["value"],
+        "Maria Lopez"
+    );
     assert_eq!(body["corrections"], json!([]));
     let url = body["playback"]["url"].as_str().unwrap();
-    assert!(url.starts_with(&format!("/api/v1/calls/{}/audio?t={}&sig=v1.", call.id, env.tenant.id)), "{url}");
+    assert!(
+        url.starts_with(&format!(
+            "/api/v1/calls/{}/audio?t={}&sig=v1.",
+            call.id, env.tenant.id
+        )),
+        "{url}"
+    );
 
     // The signed link streams the audio without a bearer token.
     let response = env.raw("GET", url, None, None, &[]).await;
@@ -35,20 +49,28 @@ async fn calls_list_and_detail(env: Env) {
     assert_eq!(response.headers()["content-type"], "audio/wav");
     assert_eq!(response.headers()["accept-ranges"], "bytes");
     assert_eq!(response.headers()["content-length"], "10000");
-    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap();
+    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+        .await
+        .unwrap();
     assert_eq!(bytes, audio());
 
     // Range → 206 with exactly those bytes.
-    let response = env.raw("GET", url, None, None, &[("range", "bytes=100-199")]).await;
+    let response = env
+        .raw("GET", url, None, None, &[("range", "bytes=100-199")])
+        .await;
     assert_eq!(response.status(), 206);
     assert_eq!(response.headers()["content-range"], "bytes 100-199/10000");
-    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap();
+    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+        .await
+        .unwrap();
     assert_eq!(&bytes[..], &audio()[100..200]);
     let response = env.raw("GET", url, None, None, &[("range", "bytes=-10")]).await;
     assert_eq!(response.status(), 206);
     assert_eq!(response.headers()["content-range"], "bytes 9990-9999/10000");
     // Beyond the end → 416 with the size.
-    let response = env.raw("GET", url, None, None, &[("range", "bytes=10000-")]).await;
+    let response = env
+        .raw("GET", url, None, None, &[("range", "bytes=10000-")])
+        .await;
     assert_eq!(response.status(), 416);
     assert_eq!(response.headers()["content-range"], "bytes */10000");
     assert_eq!(response.headers()["content-type"], "application/problem+json");
@@ -57,7 +79,15 @@ async fn calls_list_and_detail(env: Env) {
     let tampered = format!("{}x", url);
     let (status, body) = env.send("GET", &tampered, None, None, &[]).await;
     assert_eq!((status, body["code"].as_str()), (403, Some("bad_signature")));
-    let (status, _) = env.send("GET", &format!("/api/v1/calls/{}/audio", call.id), None, None, &[]).await;
+    let (status, _) = env
+        .send(
+            "GET",
+            &format!("/api/v1/calls/{}/audio", call.id),
+            None,
+            None,
+            &[],
+        )
+        .await;
     assert_eq!(status, 403);
     let moved = url.replace(&call.id.to_string(), &job.id.to_string());
     let (status, _) = env.send("GET", &moved, None, None, &[]).await;
@@ -72,8 +102,14 @@ async fn auth_and_tenant_isolation(env: Env) {
     let (call, _) = env.seed_call("CA1").await;
     for path in ["/api/v1/calls".to_owned(), format!("/api/v1/calls/{}", call.id)] {
         let (status, body) = env.send("GET", &path, None, None, &[]).await;
-        assert_eq!((status, body["code"].as_str()), (401, Some("unauthorized")), "{path}");
-        let (status, _) = env.send("GET", &path, Some("wrong-token-wrong-token"), None, &[]).await;
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (401, Some("unauthorized")),
+            "{path}"
+        );
+        let (status, _) = env
+            .send("GET", &path, Some("wrong-token-wrong-token"), None, &[])
+            .await;
         assert_eq!(status, 401, "{path}");
     }
     let response = env.raw("GET", "/api/v1/calls", Some("nope"), None, &[]).await;
@@ -81,7 +117,9 @@ async fn auth_and_tenant_isolation(env: Env) {
     assert_eq!(response.headers()["content-type"], "application/problem+json");
 
     // The other tenant sees nothing of this tenant's call: every {id} route is 404.
-    let (status, body) = env.send("GET", "/api/v1/calls", Some(OTHER_TOKEN), None, &[]).await;
+    let (status, body) = env
+        .send("GET", "/api/v1/calls", Some(OTHER_TOKEN), None, &[])
+        .await;
     assert_eq!((status, body["items"].as_array().unwrap().len()), (200, 0));
     for (method, path, body) in [
         ("GET", format!("/api/v1/calls/{}", call.id), None),
@@ -91,26 +129,60 @@ async fn auth_and_tenant_isolation(env: Env) {
             format!("/api/v1/calls/{}/corrections", call.id),
             Some(json!({"field": "appointments[0].notes", "value": "x"})),
         ),
-        ("POST", format!("/api/v1/calls/{}/override", call.id), Some(api_common::extraction_doc())),
-        ("POST", format!("/api/v1/calls/{}/not-an-appointment", call.id), None),
+        (
+            "POST",
+            format!("/api/v1/calls/{}/override", call.id),
+            Some(api_common::extraction_doc()),
+        ),
+        (
+            "POST",
+            format!("/api/v1/calls/{}/not-an-appointment", call.id),
+            None,
+        ),
     ] {
         let (status, problem) = env.send(method, &path, Some(OTHER_TOKEN), body, &[]).await;
-        assert_eq!((status, problem["code"].as_str()), (404, Some("not_found")), "{method} {path}");
+        assert_eq!(
+            (status, problem["code"].as_str()),
+            (404, Some("not_found")),
+            "{method} {path}"
+        );
     }
     // Nothing was written by those attempts.
-    assert!(env.store.list_corrections(env.tenant.id, call.id).await.unwrap().is_empty());
+    assert!(
+        env.store
+            .list_corrections(env.tenant.id, call.id)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     let (status, _) = env.get("/api/v1/calls/not-a-uuid").await;
     assert_eq!(status, 404);
 }
 
 async fn retry_requeues_final_calls_only(env: Env) {
     let (call, _) = env.seed_call("CA1").await;
-    let (status, body) = env.send("POST", &format!("/api/v1/calls/{}/retry", call.id), Some(TOKEN), None, &[]).await;
+    let (status, body) = env
+        .send(
+            "POST",
+            &format!("/api/v1/calls/{}/retry", call.id),
+            Some(TOKEN),
+            None,
+            &[],
+        )
+        .await;
     assert_eq!(status, 202, "{body}");
     assert_eq!(body["processing"]["state"], "queued");
     assert_eq!(body["processing"]["attempts"], 0);
     // Queued is not final: a second retry conflicts.
-    let (status, body) = env.send("POST", &format!("/api/v1/calls/{}/retry", call.id), Some(TOKEN), None, &[]).await;
+    let (status, body) = env
+        .send(
+            "POST",
+            &format!("/api/v1/calls/{}/retry", call.id),
+            Some(TOKEN),
+            None,
+            &[],
+        )
+        .await;
     assert_eq!((status, body["code"].as_str()), (409, Some("invalid_state")));
 }
 
@@ -119,7 +191,13 @@ async fn corrections_update_the_job(env: Env) {
     assert_eq!(job.notes.as_deref(), Some("gate code 1234"));
     let path = format!("/api/v1/calls/{}/corrections", call.id);
     let (status, body) = env
-        .send("POST", &path, Some(TOKEN), Some(json!({"field": "appointments[0].notes", "value": "gate code 9999"})), &[])
+        .send(
+            "POST",
+            &path,
+            Some(TOKEN),
+            Some(json!({"field": "appointments[0].notes", "value": "gate code 9999"})),
+            &[],
+        )
         .await;
     assert_eq!(status, 201, "{body}");
     assert_eq!(body["correction"]["before"], "gate code 1234");
@@ -154,7 +232,13 @@ async fn corrections_update_the_job(env: Env) {
 
     // A name is not a job field: saved, job unchanged.
     let (status, body) = env
-        .send("POST", &path, Some(TOKEN), Some(json!({"field": "appointments[0].customer_name", "value": "Mara Lopez"})), &[])
+        .send(
+            "POST",
+            &path,
+            Some(TOKEN),
+            Some(json!({"field": "appointments[0].customer_name", "value": "Mara Lopez"})),
+            &[],
+        )
         .await;
     assert_eq!(status, 201, "{body}");
     assert_eq!(body["job"]["version"], 4);
@@ -167,9 +251,15 @@ async fn corrections_update_the_job(env: Env) {
         json!({"field": "appointments[0].urgency", "value": "whenever"}),
     ] {
         let (status, body) = env.send("POST", &path, Some(TOKEN), Some(bad.clone()), &[]).await;
-        assert_eq!((status, body["code"].as_str()), (422, Some("validation_failed")), "{bad}: {body}");
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (422, Some("validation_failed")),
+            "{bad}: {body}"
+        );
     }
-    let (status, _) = env.send("POST", &path, Some(TOKEN), Some(json!({"nope": 1})), &[]).await;
+    let (status, _) = env
+        .send("POST", &path, Some(TOKEN), Some(json!({"nope": 1})), &[])
+        .await;
     assert_eq!(status, 422);
     let saved = env.store.list_corrections(env.tenant.id, call.id).await.unwrap();
     assert_eq!(saved.len(), 4);
@@ -221,11 +311,25 @@ async fn override_rebooks_and_not_an_appointment_cancels(env: Env) {
     assert_eq!(detail["extraction"]["appointments"].as_array().unwrap().len(), 2);
 
     // Not an extraction → 422, nothing changes.
-    let (status, body) = env.send("POST", &path, Some(TOKEN), Some(json!({"call_kind": "live"})), &[]).await;
+    let (status, body) = env
+        .send(
+            "POST",
+            &path,
+            Some(TOKEN),
+            Some(json!({"call_kind": "live"})),
+            &[],
+        )
+        .await;
     assert_eq!((status, body["code"].as_str()), (422, Some("validation_failed")));
 
     let (status, body) = env
-        .send("POST", &format!("/api/v1/calls/{}/not-an-appointment", call.id), Some(TOKEN), None, &[])
+        .send(
+            "POST",
+            &format!("/api/v1/calls/{}/not-an-appointment", call.id),
+            Some(TOKEN),
+            None,
+            &[],
+        )
         .await;
     assert_eq!(status, 200, "{body}");
     let cancelled = body["cancelled"].as_array().unwrap();
@@ -239,7 +343,12 @@ async fn usage_defaults_to_this_month(env: Env) {
     let now = chrono::Utc::now();
     let this_month = callbook_pipeline::usage::period(now, &env.tenant);
     env.store
-        .record_usage(env.tenant.id, "call:x:stored", &this_month, &[("calls", 3), ("storage_bytes", 1000)])
+        .record_usage(
+            env.tenant.id,
+            "call:x:stored",
+            &this_month,
+            &[("calls", 3), ("storage_bytes", 1000)],
+        )
         .await
         .unwrap();
     env.store
@@ -257,7 +366,15 @@ async fn usage_defaults_to_this_month(env: Env) {
     assert_eq!(body["totals"], json!([{"metric": "calls", "total": 1}]));
     let (status, body) = env.get("/api/v1/usage?period=January").await;
     assert_eq!((status, body["code"].as_str()), (422, Some("validation_failed")));
-    let (_, body) = env.send("GET", "/api/v1/usage?period=2026-01", Some(OTHER_TOKEN), None, &[]).await;
+    let (_, body) = env
+        .send(
+            "GET",
+            "/api/v1/usage?period=2026-01",
+            Some(OTHER_TOKEN),
+            None,
+            &[],
+        )
+        .await;
     assert_eq!(body["totals"], json!([]));
 }
 

@@ -118,10 +118,17 @@ mod tests {
         let tenant = TenantId::new();
         let auth = AdminToken::new("s3cret-admin-token-0123", tenant).unwrap();
         assert_eq!(
-            auth.authenticate("s3cret-admin-token-0123").await.map(|p| p.tenant),
+            auth.authenticate("s3cret-admin-token-0123")
+                .await
+                .map(|p| p.tenant),
             Some(tenant)
         );
-        for bad in ["", "s3cret-admin-token-012", "s3cret-admin-token-01234", "S3cret-admin-token-0123"] {
+        for bad in [
+            "",
+            "s3cret-admin-token-012",
+            "s3cret-admin-token-01234",
+            "S3cret-admin-token-0123",
+        ] {
             assert!(auth.authenticate(bad).await.is_none(), "{bad}");
         }
         assert!(!format!("{auth:?}").contains("s3cret"));

@@ -119,10 +119,7 @@ pub async fn list_calls(
         .transpose()
         .map_err(|_| ApiError::invalid("state", "not a call state"))?;
     let page = page(query.offset, query.limit);
-    let items = state
-        .store
-        .list_calls(principal.tenant, filter, page)
-        .await?;
+    let items = state.store.list_calls(principal.tenant, filter, page).await?;
     Ok(Json(CallList {
         items,
         offset: page.offset,
@@ -145,7 +142,6 @@ fn recording_key(call: &Call) -> Option<RecordingKey> {
         name.parse().ok()?,
     ))
 }
-
 
 /// One call with its transcript, extraction, corrections and a signed playback link.
 #[utoipa::path(get, path = "/calls/{id}", tag = "calls",
@@ -283,7 +279,10 @@ pub async fn call_audio(
         .verify(sig, &tenant, LinkPurpose::Playback, Utc::now())
         .map_err(link_error)?;
     if grant.key.call.as_str() != id {
-        return Err(ApiError::forbidden("bad_signature", "the link is for another call"));
+        return Err(ApiError::forbidden(
+            "bad_signature",
+            "the link is for another call",
+        ));
     }
     let meta = state.recordings.head_recording(&grant.key).await?;
     let content_type = HeaderValue::from_str(&meta.content_type)
@@ -323,7 +322,10 @@ pub async fn call_audio(
     let h = response.headers_mut();
     h.insert(header::CONTENT_TYPE, content_type);
     h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, no-store"),
+    );
     Ok(response)
 }
 
@@ -383,7 +385,13 @@ pub fn parse_field_path(path: &str) -> Option<(usize, &str)> {
 }
 
 /// The job-side change a corrected appointment field implies (`None` when the field is not on the job).
-fn job_patch(field: &str, value: &Value, job: &Job, tenant_zone: callbook_jobs::TimeZone, visit: chrono::TimeDelta) -> ApiResult<Option<JobPatch>> {
+fn job_patch(
+    field: &str,
+    value: &Value,
+    job: &Job,
+    tenant_zone: callbook_jobs::TimeZone,
+    visit: chrono::TimeDelta,
+) -> ApiResult<Option<JobPatch>> {
     let bad = |m: String| ApiError::invalid("value", m);
     let mut patch = JobPatch::default();
     match field {
@@ -513,7 +521,10 @@ pub async fn add_correction(
         .map(Vec::len)
         .unwrap_or(0);
     if index >= appointments {
-        return Err(ApiError::invalid("field", "the extraction has no such appointment"));
+        return Err(ApiError::invalid(
+            "field",
+            "the extraction has no such appointment",
+        ));
     }
     let before = extraction
         .document
@@ -533,7 +544,13 @@ pub async fn add_correction(
         .await?;
     // Validate the value against the field's shape before anything is written.
     let probe = job.clone().unwrap_or_else(|| placeholder_job(tenant));
-    let patch = job_patch(field, &request.value, &probe, tenant_record.timezone, state.default_visit)?;
+    let patch = job_patch(
+        field,
+        &request.value,
+        &probe,
+        tenant_record.timezone,
+        state.default_visit,
+    )?;
     let updated = match (job, patch) {
         (Some(job), Some(patch)) => Some(
             state
@@ -657,8 +674,8 @@ pub async fn override_extraction(
     let Json(document) = body?;
     let tenant = principal.tenant;
     let call = state.store.get_call(tenant, id).await?;
-    let extraction: ex::Extraction = serde_json::from_value(document)
-        .map_err(|e| ApiError::invalid("extraction", e.to_string()))?;
+    let extraction: ex::Extraction =
+        serde_json::from_value(document).map_err(|e| ApiError::invalid("extraction", e.to_string()))?;
     let mut errors = Vec::new();
     if !(0.0..=1.0).contains(&extraction.confidence) {
         errors.push(super::problem::FieldProblem {
@@ -750,7 +767,14 @@ pub async fn override_extraction(
         };
         jobs.push(job);
     }
-    let cancelled = cancel_jobs_from(&state, &principal, id, extraction.appointments.len(), previous_count).await?;
+    let cancelled = cancel_jobs_from(
+        &state,
+        &principal,
+        id,
+        extraction.appointments.len(),
+        previous_count,
+    )
+    .await?;
     let correction = state
         .store
         .add_correction(
@@ -840,7 +864,10 @@ mod tests {
 
     #[test]
     fn field_paths_name_an_appointment_field() {
-        assert_eq!(parse_field_path("appointments[0].customer_name"), Some((0, "customer_name")));
+        assert_eq!(
+            parse_field_path("appointments[0].customer_name"),
+            Some((0, "customer_name"))
+        );
         assert_eq!(parse_field_path("appointments[12].when"), Some((12, "when")));
         assert_eq!(parse_field_path("appointments[0].colour"), None);
         assert_eq!(parse_field_path("appointments[x].when"), None);

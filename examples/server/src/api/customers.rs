@@ -4,7 +4,9 @@ use axum::Json;
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use callbook_jobs::{Customer, CustomerHistory, CustomerId, CustomerMerge, MergeId, MergeSuggestion, SuggestionStatus};
+use callbook_jobs::{
+    Customer, CustomerHistory, CustomerId, CustomerMerge, MergeId, MergeSuggestion, SuggestionStatus,
+};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 

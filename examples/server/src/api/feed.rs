@@ -52,7 +52,10 @@ impl FeedTokens {
         mac.update(LABEL);
         mac.update(tenant.to_string().as_bytes());
         let tag = mac.finalize().into_bytes();
-        tag.iter().take(MAC_HEX_LEN / 2).map(|b| format!("{b:02x}")).collect()
+        tag.iter()
+            .take(MAC_HEX_LEN / 2)
+            .map(|b| format!("{b:02x}"))
+            .collect()
     }
 
     /// The feed token of a tenant.

@@ -36,7 +36,8 @@ fn parse_job_id(id: &str) -> ApiResult<JobId> {
 }
 
 fn etag(job: &Job) -> HeaderValue {
-    HeaderValue::from_str(&format!("\"{}\"", job.version)).unwrap_or_else(|_| HeaderValue::from_static("\"0\""))
+    HeaderValue::from_str(&format!("\"{}\"", job.version))
+        .unwrap_or_else(|_| HeaderValue::from_static("\"0\""))
 }
 
 /// A job with its version as `ETag`.
@@ -127,10 +128,7 @@ pub async fn list_jobs(
         offset: query.offset.unwrap_or(0),
         limit: query.limit.unwrap_or(50).clamp(1, 500),
     };
-    let items = state
-        .store
-        .list_jobs(principal.tenant, &filter, page)
-        .await?;
+    let items = state.store.list_jobs(principal.tenant, &filter, page).await?;
     Ok(Json(JobList {
         items,
         offset: page.offset,
@@ -222,10 +220,7 @@ pub async fn get_job(
     principal: Principal,
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
-    let job = state
-        .store
-        .get_job(principal.tenant, parse_job_id(&id)?)
-        .await?;
+    let job = state.store.get_job(principal.tenant, parse_job_id(&id)?).await?;
     Ok(with_etag(StatusCode::OK, job))
 }
 
@@ -527,9 +522,8 @@ pub async fn upload_photo(
     let Query(query) = query?;
     state.store.get_job(principal.tenant, id).await?;
     let bytes = read_limited(&headers, body, MAX_PHOTO_BYTES).await?;
-    let content_type = sniff_photo(&bytes).ok_or_else(|| {
-        ApiError::unsupported_media_type("photos must be JPEG, PNG, WebP or HEIC images")
-    })?;
+    let content_type = sniff_photo(&bytes)
+        .ok_or_else(|| ApiError::unsupported_media_type("photos must be JPEG, PNG, WebP or HEIC images"))?;
     let name = format!("photo-{}", PhotoId::new());
     let key = photo_key(principal.tenant, id, &name)?;
     let size = bytes.len();
@@ -581,11 +575,7 @@ pub async fn get_photo(
         .into_iter()
         .find(|p| p.id == photo_id)
         .ok_or_else(|| ApiError::not_found("photo"))?;
-    let name = photo
-        .blob_key
-        .rsplit('/')
-        .next()
-        .ok_or_else(ApiError::internal)?;
+    let name = photo.blob_key.rsplit('/').next().ok_or_else(ApiError::internal)?;
     let key = photo_key(principal.tenant, id, name)?;
     if key.canonical() != photo.blob_key {
         return Err(ApiError::not_found("photo"));
@@ -596,7 +586,10 @@ pub async fn get_photo(
     if let Ok(v) = HeaderValue::from_str(&photo.content_type) {
         h.insert(header::CONTENT_TYPE, v);
     }
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, no-store"),
+    );
     h.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
     Ok(response)
 }
@@ -606,9 +599,10 @@ fn calendar_response(text: String) -> Response {
     response
         .headers_mut()
         .insert(header::CONTENT_TYPE, HeaderValue::from_static(CALENDAR));
-    response
-        .headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
+    response.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, no-store"),
+    );
     response
 }
 
@@ -622,10 +616,7 @@ pub async fn job_calendar(
     principal: Principal,
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
-    let job = state
-        .store
-        .get_job(principal.tenant, parse_job_id(&id)?)
-        .await?;
+    let job = state.store.get_job(principal.tenant, parse_job_id(&id)?).await?;
     Ok(calendar_response(callbook_jobs::calendar::job_ics(&job)))
 }
 
@@ -674,7 +665,10 @@ pub async fn calendar_feed(State(state): State<ApiState>, Path(file): Path<Strin
         }
         offset += n;
     }
-    Ok(calendar_response(callbook_jobs::calendar::feed_ics(&record.name, &jobs)))
+    Ok(calendar_response(callbook_jobs::calendar::feed_ics(
+        &record.name,
+        &jobs,
+    )))
 }
 
 #[cfg(test)]
@@ -685,13 +679,19 @@ mod tests {
     fn if_match_takes_quoted_versions() {
         let mut h = HeaderMap::new();
         assert_eq!(expected_version(&h, Some(4)).unwrap(), 4);
-        assert_eq!(expected_version(&h, None).unwrap_err().status(), StatusCode::PRECONDITION_REQUIRED);
+        assert_eq!(
+            expected_version(&h, None).unwrap_err().status(),
+            StatusCode::PRECONDITION_REQUIRED
+        );
         h.insert(header::IF_MATCH, HeaderValue::from_static("\"3\""));
         assert_eq!(expected_version(&h, Some(9)).unwrap(), 3);
         h.insert(header::IF_MATCH, HeaderValue::from_static("W/\"5\""));
         assert_eq!(expected_version(&h, None).unwrap(), 5);
         h.insert(header::IF_MATCH, HeaderValue::from_static("*"));
-        assert_eq!(expected_version(&h, None).unwrap_err().code(), "validation_failed");
+        assert_eq!(
+            expected_version(&h, None).unwrap_err().code(),
+            "validation_failed"
+        );
     }
 
     #[test]
@@ -700,7 +700,10 @@ mod tests {
         assert_eq!(sniff_photo(png), Some("image/png"));
         assert_eq!(sniff_photo(b"\xff\xd8\xff\xe0\0\x10JFIF\0"), Some("image/jpeg"));
         assert_eq!(sniff_photo(b"RIFF\x24\0\0\0WEBPVP8 "), Some("image/webp"));
-        assert_eq!(sniff_photo(b"\0\0\0\x18ftypheic\0\0\0\0mif1heic"), Some("image/heif"));
+        assert_eq!(
+            sniff_photo(b"\0\0\0\x18ftypheic\0\0\0\0mif1heic"),
+            Some("image/heif")
+        );
         assert_eq!(sniff_photo(b"GIF89a\x01\0\x01\0"), None, "GIF is not accepted");
         assert_eq!(sniff_photo(b"<html>hello</html>"), None);
         assert_eq!(sniff_photo(b""), None);

@@ -125,7 +125,9 @@ impl ApiError {
             StatusCode::CONFLICT,
             "version_conflict",
             "Version conflict",
-            format!("the record is at version {actual}, not {expected}: re-read it and apply the change again"),
+            format!(
+                "the record is at version {actual}, not {expected}: re-read it and apply the change again"
+            ),
         );
         e.current_version = Some(actual);
         e
@@ -250,9 +252,7 @@ impl From<callbook_jobs::Error> for ApiError {
                     })
                     .collect(),
             ),
-            E::Conflict {
-                expected, actual, ..
-            } => ApiError::version_conflict(expected, actual),
+            E::Conflict { expected, actual, .. } => ApiError::version_conflict(expected, actual),
             E::AlreadyExists { entity } => {
                 ApiError::conflict("already_exists", format!("{entity} already exists"))
             }
@@ -348,7 +348,10 @@ mod tests {
         }
         .into();
         let p = err.problem();
-        assert_eq!((p.status, p.code.as_str(), p.current_version), (409, "version_conflict", Some(3)));
+        assert_eq!(
+            (p.status, p.code.as_str(), p.current_version),
+            (409, "version_conflict", Some(3))
+        );
         assert_eq!(p.type_uri, "urn:callbook:problem:version_conflict");
     }
 }

@@ -103,7 +103,8 @@ pub fn calibrate(extractions: &[CorrectedExtraction<'_>]) -> Vec<FieldQuality> {
                 match appointment.get(field).filter(|v| !v.is_null()) {
                     Some(value) => {
                         tally.extracted += 1;
-                        tally.confidence_sum += value.get("confidence").and_then(Value::as_f64).unwrap_or(0.0);
+                        tally.confidence_sum +=
+                            value.get("confidence").and_then(Value::as_f64).unwrap_or(0.0);
                         if was_corrected {
                             tally.corrected += 1;
                         }
@@ -118,7 +119,11 @@ pub fn calibrate(extractions: &[CorrectedExtraction<'_>]) -> Vec<FieldQuality> {
             .entry((e.extractor.to_owned(), "call_kind".to_owned()))
             .or_default();
         tally.extracted += 1;
-        tally.confidence_sum += e.document.get("confidence").and_then(Value::as_f64).unwrap_or(0.0);
+        tally.confidence_sum += e
+            .document
+            .get("confidence")
+            .and_then(Value::as_f64)
+            .unwrap_or(0.0);
         if e.corrections.iter().any(|c| c.field == "call_kind") {
             tally.corrected += 1;
         }

@@ -1,6 +1,6 @@
 //! Shared set-up of the REST API tests: a store (in-memory or SQLite in a temp file), an encrypted in-memory
 //! recording store, two tenants with their own tokens, and seeded calls, customers and jobs.
-#![allow(dead_code, unreachable_pub)]
+#![allow(dead_code, unreachable_pub, clippy::unwrap_used, clippy::expect_used)]
 
 use std::sync::Arc;
 
@@ -14,7 +14,9 @@ use callbook_jobs::{
     RecordingRef, SqliteJobStore, StoredExtraction, StoredTranscript, Tenant, TimeZone,
 };
 use callbook_server::api::{self, AdminToken, ApiState, Authenticator, FeedTokens, Principal};
-use callbook_storage::{EncryptedStore, Keyring, MasterKey, PlaybackSigner, RecordingKey, RecordingOptions, RecordingStoreExt};
+use callbook_storage::{
+    EncryptedStore, Keyring, MasterKey, PlaybackSigner, RecordingKey, RecordingOptions, RecordingStoreExt,
+};
 use chrono::{TimeZone as _, Utc};
 use serde_json::{Value, json};
 use tower::ServiceExt as _;
@@ -91,7 +93,10 @@ impl Env {
             }
         };
         let tenant = store
-            .create_tenant(NewTenant::new("Acme Plumbing", TimeZone::parse("America/New_York").unwrap()))
+            .create_tenant(NewTenant::new(
+                "Acme Plumbing",
+                TimeZone::parse("America/New_York").unwrap(),
+            ))
             .await
             .unwrap();
         let other = store
@@ -238,11 +243,14 @@ impl Env {
     ) -> (u16, Value) {
         let response = self.raw(method, path, token, body, headers).await;
         let status = response.status().as_u16();
-        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap();
+        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .unwrap();
         let value = if bytes.is_empty() {
             Value::Null
         } else {
-            serde_json::from_slice(&bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()))
+            serde_json::from_slice(&bytes)
+                .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()))
         };
         (status, value)
     }

@@ -378,7 +378,50 @@ async fn usage_defaults_to_this_month(env: Env) {
     assert_eq!(body["totals"], json!([]));
 }
 
+async fn retry_through_the_worker_wakes_it(env: Env) {
+    use std::sync::Arc;
+    let (call, _) = env.seed_call("CA1").await;
+    let worker = callbook_pipeline::Worker::new(
+        callbook_pipeline::WorkerConfig::new("api-test"),
+        env.store.clone(),
+        Arc::new(callbook_telephony::fake::FakeTelephony::new()),
+        env.recordings.clone(),
+        Arc::new(callbook_transcribe::fake::ScriptedTranscriber::new()),
+        Arc::new(callbook_extract::RulesExtractor::new()),
+    );
+    let app = callbook_server::api::router(env.state.clone().with_retry(Arc::new(worker)));
+    let env = Env { app, ..env };
+    let path = format!("/api/v1/calls/{}/retry", call.id);
+    let (status, body) = env.send("POST", &path, Some(TOKEN), None, &[]).await;
+    assert_eq!(
+        (status, body["processing"]["state"].as_str()),
+        (202, Some("queued")),
+        "{body}"
+    );
+    let (status, body) = env.send("POST", &path, Some(TOKEN), None, &[]).await;
+    assert_eq!((status, body["code"].as_str()), (409, Some("invalid_state")));
+    let (status, _) = env.send("POST", &path, Some(OTHER_TOKEN), None, &[]).await;
+    assert_eq!(status, 404);
+}
+
+async fn oversized_json_is_413(env: Env) {
+    let (call, _) = env.seed_call("CA1").await;
+    let huge = "x".repeat(3 * 1024 * 1024);
+    let (status, body) = env
+        .send(
+            "POST",
+            &format!("/api/v1/calls/{}/corrections", call.id),
+            Some(TOKEN),
+            Some(json!({"field": "appointments[0].notes", "value": huge})),
+            &[],
+        )
+        .await;
+    assert_eq!((status, body["code"].as_str()), (413, Some("payload_too_large")));
+}
+
 on_every_backend!(
+    retry_through_the_worker_wakes_it,
+    oversized_json_is_413,
     calls_list_and_detail,
     auth_and_tenant_isolation,
     retry_requeues_final_calls_only,

@@ -11,6 +11,9 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+/// axum's default limit of JSON bodies (2 MiB); larger ones are `413`.
+pub const JSON_LIMIT: usize = 2 * 1024 * 1024;
+
 /// The media type of problem documents.
 pub const PROBLEM_JSON: &str = "application/problem+json";
 
@@ -303,6 +306,9 @@ impl From<JsonRejection> for ApiError {
             }
             JsonRejection::JsonDataError(e) => ApiError::invalid("body", e.body_text()),
             JsonRejection::JsonSyntaxError(_) => ApiError::bad_request("the body is not valid JSON"),
+            other if other.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                ApiError::payload_too_large(JSON_LIMIT)
+            }
             other => ApiError::bad_request(other.body_text()),
         }
     }

@@ -53,7 +53,7 @@ pub struct Env {
     pub app: Router,
     pub tenant: Tenant,
     pub other: Tenant,
-    _dir: Option<tempfile::TempDir>,
+    pub _dir: Option<tempfile::TempDir>,
 }
 
 /// The audio every seeded call has: 10,000 bytes of a recognisable pattern.

@@ -672,7 +672,66 @@ async fn calendars_are_valid_ics(env: Env) {
     }
 }
 
+async fn job_changes_are_published(env: Env) {
+    let (call, job) = env.seed_call("CA1").await;
+    let (env, events) = env.recording_events();
+    let (_, created) = env
+        .send(
+            "POST",
+            "/api/v1/jobs",
+            Some(TOKEN),
+            Some(json!({"title": "New"})),
+            &[],
+        )
+        .await;
+    let created: callbook_jobs::JobId = created["id"].as_str().unwrap().parse().unwrap();
+    env.send(
+        "PATCH",
+        &format!("/api/v1/jobs/{created}"),
+        Some(TOKEN),
+        Some(json!({"version": 1, "title": "Newer"})),
+        &[],
+    )
+    .await;
+    env.send(
+        "POST",
+        &format!("/api/v1/jobs/{created}/move"),
+        Some(TOKEN),
+        Some(json!({"version": 2, "stage": "quote_sent"})),
+        &[],
+    )
+    .await;
+    // A rejected change publishes nothing.
+    env.send(
+        "POST",
+        &format!("/api/v1/jobs/{created}/move"),
+        Some(TOKEN),
+        Some(json!({"version": 1, "stage": "confirmed"})),
+        &[],
+    )
+    .await;
+    env.send(
+        "POST",
+        &format!("/api/v1/calls/{}/corrections", call.id),
+        Some(TOKEN),
+        Some(json!({"field": "appointments[0].urgency", "value": "emergency"})),
+        &[],
+    )
+    .await;
+    let seen = events.0.lock().unwrap().clone();
+    assert_eq!(
+        seen,
+        vec![
+            ("job.created".to_owned(), Some(created)),
+            ("job.updated".to_owned(), Some(created)),
+            ("job.moved".to_owned(), Some(created)),
+            ("job.updated".to_owned(), Some(job.id)),
+        ]
+    );
+}
+
 on_every_backend!(
+    job_changes_are_published,
     create_read_patch_with_versions,
     list_filters_move_notes_history,
     photos_are_sniffed_limited_and_encrypted,

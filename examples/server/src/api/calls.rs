@@ -17,6 +17,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 
+use callbook_pipeline::notify::EventKind;
+
 use super::ApiState;
 use super::auth::Principal;
 use super::problem::{ApiError, ApiResult, Problem};
@@ -552,12 +554,14 @@ pub async fn add_correction(
         state.default_visit,
     )?;
     let updated = match (job, patch) {
-        (Some(job), Some(patch)) => Some(
-            state
+        (Some(job), Some(patch)) => {
+            let job = state
                 .store
                 .update_job(tenant, job.id, job.version, patch, principal.actor.clone())
-                .await?,
-        ),
+                .await?;
+            state.job_event(EventKind::JobUpdated, &job).await;
+            Some(job)
+        }
         (job, _) => job,
     };
     let correction = state
@@ -638,19 +642,19 @@ async fn cancel_jobs_from(
         if let Some(job) = state.store.find_job_by_source(principal.tenant, source).await?
             && job.stage != Stage::Cancelled
         {
-            cancelled.push(
-                state
-                    .store
-                    .move_job(
-                        principal.tenant,
-                        job.id,
-                        job.version,
-                        Stage::Cancelled,
-                        None,
-                        principal.actor.clone(),
-                    )
-                    .await?,
-            );
+            let job = state
+                .store
+                .move_job(
+                    principal.tenant,
+                    job.id,
+                    job.version,
+                    Stage::Cancelled,
+                    None,
+                    principal.actor.clone(),
+                )
+                .await?;
+            state.job_event(EventKind::JobMoved, &job).await;
+            cancelled.push(job);
         }
     }
     Ok(cancelled)
@@ -752,17 +756,21 @@ pub async fn override_extraction(
                 if job.schedule.is_none() && patch.schedule == Some(None) {
                     patch.schedule = None;
                 }
-                state
+                let job = state
                     .store
                     .update_job(tenant, job.id, job.version, patch, principal.actor.clone())
-                    .await?
+                    .await?;
+                state.job_event(EventKind::JobUpdated, &job).await;
+                job
             }
             None => {
-                state
+                let job = state
                     .store
                     .book_appointment(tenant, customer, new_job, principal.actor.clone())
                     .await?
-                    .job
+                    .job;
+                state.job_event(EventKind::JobCreated, &job).await;
+                job
             }
         };
         jobs.push(job);

@@ -18,6 +18,8 @@ use futures_util::StreamExt;
 use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use callbook_pipeline::notify::EventKind;
+
 use super::ApiState;
 use super::auth::Principal;
 use super::problem::{ApiError, ApiResult, Problem};
@@ -203,6 +205,7 @@ pub async fn create_job(
         .store
         .create_job(principal.tenant, job, principal.actor)
         .await?;
+    state.job_event(EventKind::JobCreated, &job).await;
     let location = HeaderValue::from_str(&state.url(&format!("/jobs/{}", job.id)));
     let mut response = with_etag(StatusCode::CREATED, job);
     if let Ok(location) = location {
@@ -341,6 +344,7 @@ pub async fn patch_job(
         .store
         .update_job(principal.tenant, id, expected, patch, principal.actor)
         .await?;
+    state.job_event(EventKind::JobUpdated, &job).await;
     Ok(with_etag(StatusCode::OK, job))
 }
 
@@ -384,6 +388,7 @@ pub async fn move_job(
             principal.actor,
         )
         .await?;
+    state.job_event(EventKind::JobMoved, &job).await;
     Ok(with_etag(StatusCode::OK, job))
 }
 

@@ -35,8 +35,10 @@ use async_trait::async_trait;
 use axum::Json;
 use axum::Router;
 use axum::routing::get;
-use callbook_jobs::{Call, CallId, JobStore, TenantId};
+use callbook_jobs::{Call, CallId, Job, JobStore, TenantId};
+use callbook_pipeline::notify::{Event, EventKind, Notifier};
 use callbook_storage::{PlaybackSigner, RecordingStore};
+use chrono::Utc;
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -98,6 +100,9 @@ pub struct ApiState {
     pub public_url: String,
     /// The length of a visit when an appointment names only a start (re-booking after an override).
     pub default_visit: chrono::TimeDelta,
+    /// Where job events made through the API go (`job.created`, `job.updated`, `job.moved`): the same
+    /// notifier (fan-out) the worker uses. `None` publishes nothing.
+    pub notifier: Option<Arc<dyn Notifier>>,
 }
 
 impl fmt::Debug for ApiState {
@@ -108,6 +113,7 @@ impl fmt::Debug for ApiState {
             .field("auth", &self.auth)
             .field("retry", &self.retry.is_some())
             .field("public_url", &self.public_url)
+            .field("notifier", &self.notifier.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -130,6 +136,29 @@ impl ApiState {
             retry: None,
             public_url: String::new(),
             default_visit: chrono::TimeDelta::hours(1),
+            notifier: None,
+        }
+    }
+
+    /// Publishes job events made through the API to `notifier` (e.g. the fan-out to the live hub).
+    pub fn with_notifier(mut self, notifier: Arc<dyn Notifier>) -> Self {
+        self.notifier = Some(notifier);
+        self
+    }
+
+    /// Tells the notifier about a job change; a failed delivery is logged, never fails the request.
+    pub(crate) async fn job_event(&self, kind: EventKind, job: &Job) {
+        let Some(notifier) = &self.notifier else {
+            return;
+        };
+        let mut event = Event::new(job.tenant_id, kind, Utc::now())
+            .with_job(job.id)
+            .with_data(serde_json::json!({"stage": job.stage.as_str(), "version": job.version}));
+        if let Some(source) = job.source {
+            event = event.with_call(source.call_id);
+        }
+        if notifier.notify(&event).await.is_err() {
+            tracing::warn!(kind = kind.as_str(), "could not deliver a job event");
         }
     }
 

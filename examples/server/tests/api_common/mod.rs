@@ -303,3 +303,30 @@ macro_rules! on_every_backend {
         }
     };
 }
+
+/// A notifier that remembers the (kind, job) of every event.
+#[derive(Debug, Default)]
+pub struct Recorder(pub std::sync::Mutex<Vec<(String, Option<callbook_jobs::JobId>)>>);
+
+#[async_trait]
+impl callbook_pipeline::notify::Notifier for Recorder {
+    async fn notify(
+        &self,
+        event: &callbook_pipeline::notify::Event,
+    ) -> Result<(), callbook_pipeline::notify::NotifyError> {
+        self.0
+            .lock()
+            .unwrap()
+            .push((event.kind.as_str().to_owned(), event.job_id));
+        Ok(())
+    }
+}
+
+impl Env {
+    /// The same environment whose API publishes job events to a [`Recorder`].
+    pub fn recording_events(self) -> (Env, Arc<Recorder>) {
+        let recorder = Arc::new(Recorder::default());
+        let app = api::router(self.state.clone().with_notifier(recorder.clone()));
+        (Env { app, ..self }, recorder)
+    }
+}

@@ -672,15 +672,19 @@ impl CallStore for InMemoryJobStore {
     async fn stale_calls(
         &self,
         states: &[CallState],
+        updated_since: DateTime<Utc>,
         updated_before: DateTime<Utc>,
         limit: u32,
     ) -> Result<Vec<Call>> {
+        let since = to_micros(updated_since);
         let before = to_micros(updated_before);
         let st = self.lock();
         let mut calls: Vec<&Call> = st
             .calls
             .values()
-            .filter(|c| states.contains(&c.processing.state) && c.updated_at < before)
+            .filter(|c| {
+                states.contains(&c.processing.state) && c.updated_at >= since && c.updated_at < before
+            })
             .collect();
         calls.sort_by_key(|c| (c.updated_at, c.id));
         Ok(calls

@@ -110,16 +110,18 @@ pub trait CallStore: Send + Sync + Debug + 'static {
     async fn add_correction(&self, tenant: TenantId, correction: NewCorrection) -> Result<Correction>;
     /// The call's corrections, oldest first.
     async fn list_corrections(&self, tenant: TenantId, call: CallId) -> Result<Vec<Correction>>;
-    /// Calls of **any tenant** in one of `states` whose `updated_at` is before `updated_before`, oldest
-    /// `updated_at` first, then id; at most `limit` (1–500, 0 means 50, as for [`Page`]).
+    /// Calls of **any tenant** in one of `states` whose `updated_at` is in `[updated_since, updated_before)`,
+    /// oldest `updated_at` first, then id; at most `limit` (1–500, 0 means 50, as for [`Page`]).
     ///
     /// For the reconciliation pass: calls left in [`CallState::Received`] or
     /// [`CallState::AwaitingRecording`] because a recording callback never arrived, to ask the provider about.
     /// Like [`WorkQueue::claim_calls`] it crosses tenants deliberately (the records carry their tenant id).
-    /// Empty `states` is an empty result.
+    /// Empty `states` is an empty result. The lower bound keeps calls that will never change (a call that ended
+    /// without a recording) from filling every page forever.
     async fn stale_calls(
         &self,
         states: &[CallState],
+        updated_since: DateTime<Utc>,
         updated_before: DateTime<Utc>,
         limit: u32,
     ) -> Result<Vec<Call>>;
@@ -209,8 +211,10 @@ pub trait WorkQueue: Send + Sync + Debug + 'static {
     ) -> Result<Call>;
     /// The queue across **all tenants** at `now` (for the queue-depth metric): the number of calls per state,
     /// how many are due (see [`QueueStats::due`]: the calls [`WorkQueue::claim_calls`] would look at) and since
-    /// when the oldest due one has waited. Reads only; one query on the SQL backends (the per-state counts
-    /// scan the `calls_state` index, the due part the claim's `calls_due` index over unfinished calls).
+    /// when the oldest due one has waited. Reads only. One statement on the SQL backends: the due part reads
+    /// only unfinished calls through an index; the per-state counts read every call once, from the
+    /// `calls_state` index (SQLite: covering index, ≈ 12 ms for 200,000 calls; Postgres: index-only or
+    /// parallel scan, ≈ 40 ms), so poll it at a metrics-scrape interval, not per claim.
     async fn queue_stats(&self, now: DateTime<Utc>) -> Result<QueueStats>;
 }
 

@@ -1876,6 +1876,8 @@ pub async fn check_queue_stats(store: &dyn JobStore) {
     let a = queued_call(store, t.id, "QS-A").await;
     let b = queued_call(store, t.id, "QS-B").await;
     let c = queued_call(store, t.id, "QS-C").await;
+    // Its worker will hang: its lease expires while it is still `Processing`.
+    let d = queued_call(store, t.id, "QS-D").await;
     store.record_call(t.id, new_call("QS-R")).await.unwrap();
     let w = store.record_call(t.id, new_call("QS-W")).await.unwrap().0;
     store
@@ -1886,13 +1888,13 @@ pub async fn check_queue_stats(store: &dyn JobStore) {
     let added = store.queue_stats(now).await.unwrap();
     for state in CallState::ALL {
         let more = match state {
-            CallState::Queued => 3,
+            CallState::Queued => 4,
             CallState::Received | CallState::AwaitingRecording => 1,
             _ => 0,
         };
         assert_eq!(added.count(*state), before.count(*state) + more, "{state}");
     }
-    assert_eq!(added.due, before.due + 3);
+    assert_eq!(added.due, before.due + 4);
     assert_eq!(
         added.oldest_due_since,
         Some(before.oldest_due_since.unwrap_or(a.created_at).min(a.created_at)),
@@ -1911,7 +1913,7 @@ pub async fn check_queue_stats(store: &dyn JobStore) {
         }
         claimed += batch.len() as u64;
     }
-    assert!(claimed >= 3, "{claimed}");
+    assert!(claimed >= 4, "{claimed}");
     let drained = store.queue_stats(now).await.unwrap();
     assert_eq!((drained.due, drained.oldest_due_since), (0, None));
     assert_eq!(drained.count(CallState::Queued), 0);
@@ -1921,7 +1923,7 @@ pub async fn check_queue_stats(store: &dyn JobStore) {
     };
     assert_eq!(unfinished(&drained), unfinished(&added));
     assert!(drained.count(CallState::Processing) >= claimed.min(added.due));
-    for id in [a.id, b.id, c.id] {
+    for id in [a.id, b.id, c.id, d.id] {
         assert_eq!(
             store.get_call(t.id, id).await.unwrap().processing.state,
             CallState::Processing
@@ -1959,9 +1961,15 @@ pub async fn check_queue_stats(store: &dyn JobStore) {
         (2, Some(c.created_at)),
         "the retry is due at its next attempt"
     );
-    // Leases taken at `now` expire at `now + 60 s`: then every processing call is due again.
+    // Leases taken at `now` expire at `now + 60 s`: then every processing call (at least `d`) is due again.
     let expired = now + chrono::Duration::seconds(60);
+    let still = store
+        .queue_stats(expired - chrono::Duration::microseconds(1))
+        .await
+        .unwrap();
+    assert_eq!(still.due, 2, "leases run until lease_until");
     let s = store.queue_stats(expired).await.unwrap();
+    assert!(s.count(CallState::Processing) >= 1);
     assert_eq!(s.due, 2 + s.count(CallState::Processing));
     assert_eq!(s.count(CallState::Processing), processing - 3);
     assert!(s.oldest_due_since.is_some_and(|o| o <= c.created_at));
@@ -2009,7 +2017,10 @@ pub async fn check_stale_calls(store: &dyn JobStore) {
     assert!(late.updated_at > w.updated_at);
     let cutoff = late.updated_at;
 
-    let all = store.stale_calls(&waiting, cutoff, 500).await.unwrap();
+    let all = store
+        .stale_calls(&waiting, DateTime::UNIX_EPOCH, cutoff, 500)
+        .await
+        .unwrap();
     for pair in all.windows(2) {
         assert!(
             (pair[0].updated_at, pair[0].id) < (pair[1].updated_at, pair[1].id),
@@ -2034,41 +2045,71 @@ pub async fn check_stale_calls(store: &dyn JobStore) {
 
     // One state only, and a time bound just after one call.
     let received = store
-        .stale_calls(&[CallState::Received], cutoff, 500)
+        .stale_calls(&[CallState::Received], DateTime::UNIX_EPOCH, cutoff, 500)
         .await
         .unwrap();
     assert!(received.iter().any(|c| c.id == r1.id) && received.iter().all(|c| c.id != w.id));
     let just_after = store
-        .stale_calls(&waiting, r1.updated_at + chrono::Duration::microseconds(1), 500)
+        .stale_calls(
+            &waiting,
+            DateTime::UNIX_EPOCH,
+            r1.updated_at + chrono::Duration::microseconds(1),
+            500,
+        )
         .await
         .unwrap();
     assert_eq!(just_after.last().map(|c| c.id), Some(r1.id));
     assert!(
         store
-            .stale_calls(&waiting, r1.updated_at, 500)
+            .stale_calls(&waiting, DateTime::UNIX_EPOCH, r1.updated_at, 500)
             .await
             .unwrap()
             .iter()
             .all(|c| c.id != r1.id)
     );
 
+    // The lower bound is inclusive: from r2 on, r1 is out and r2 is in.
+    let since_r2 = store
+        .stale_calls(&waiting, r2.updated_at, cutoff, 500)
+        .await
+        .unwrap();
+    assert!(
+        since_r2
+            .iter()
+            .all(|c| c.id != r1.id && c.updated_at >= r2.updated_at)
+    );
+    assert_eq!(since_r2.first().map(|c| c.id), Some(r2.id));
+
     // Limits take a prefix; 0 means the default page of 50, as everywhere.
     for limit in [1u32, 2] {
         assert_eq!(
-            store.stale_calls(&waiting, cutoff, limit).await.unwrap(),
+            store
+                .stale_calls(&waiting, DateTime::UNIX_EPOCH, cutoff, limit)
+                .await
+                .unwrap(),
             all[..all.len().min(limit as usize)]
         );
     }
     assert_eq!(
-        store.stale_calls(&waiting, cutoff, 0).await.unwrap(),
+        store
+            .stale_calls(&waiting, DateTime::UNIX_EPOCH, cutoff, 0)
+            .await
+            .unwrap(),
         all[..all.len().min(50)]
     );
-    assert_eq!(store.stale_calls(&[], cutoff, 500).await.unwrap(), vec![]);
+    assert_eq!(
+        store
+            .stale_calls(&[], DateTime::UNIX_EPOCH, cutoff, 500)
+            .await
+            .unwrap(),
+        vec![]
+    );
     // The queued call shows up when asked for, and a later callback makes a waiting call fresh again.
     assert!(
         store
             .stale_calls(
                 &[CallState::Queued],
+                DateTime::UNIX_EPOCH,
                 late.updated_at + chrono::Duration::seconds(1),
                 500
             )
@@ -2083,7 +2124,7 @@ pub async fn check_stale_calls(store: &dyn JobStore) {
         .unwrap();
     assert!(
         store
-            .stale_calls(&waiting, cutoff, 500)
+            .stale_calls(&waiting, DateTime::UNIX_EPOCH, cutoff, 500)
             .await
             .unwrap()
             .iter()

@@ -24,7 +24,8 @@ async fn many_claimers_on_postgres_never_share_a_call() {
     let store = callbook_jobs::open(&url).await.unwrap();
     testing::check_concurrent_claims(store.clone(), 8, 200).await;
     testing::check_concurrent_edits(store.clone(), 16).await;
-    testing::check_concurrent_customers(store, 16).await;
+    testing::check_concurrent_customers(store.clone(), 16).await;
+    testing::check_concurrent_usage(store, 32).await;
 }
 
 #[tokio::test]

@@ -92,6 +92,36 @@ async fn claimers_in_two_pools_on_one_file_never_share_a_call() {
     assert_eq!(unique, ids);
 }
 
+/// Two stores on one file (two processes' pools) metering one key concurrently: one `true`, counted once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn usage_metered_from_two_pools_counts_once() {
+    let url = temp_db("two-pools-usage");
+    let a = callbook_jobs::open(&url).await.unwrap();
+    let b = callbook_jobs::open(&url).await.unwrap();
+    let tenant = testing::new_tenant(a.as_ref(), "Shared meter").await;
+    let mut handles = Vec::new();
+    for i in 0..12 {
+        let store = if i % 2 == 0 { a.clone() } else { b.clone() };
+        handles.push(tokio::spawn(async move {
+            store
+                .record_usage(tenant.id, "call:7:audio", "2026-11", &[("audio_seconds", 42)])
+                .await
+                .unwrap()
+        }));
+    }
+    let mut firsts = 0;
+    for h in handles {
+        firsts += usize::from(h.await.unwrap());
+    }
+    assert_eq!(firsts, 1);
+    for store in [&a, &b] {
+        assert_eq!(
+            store.usage(tenant.id, "audio_seconds", "2026-11").await.unwrap(),
+            42
+        );
+    }
+}
+
 /// Migration 0002: the database itself refuses a negative price or an amount without a currency.
 #[tokio::test]
 async fn the_database_refuses_bad_prices() {

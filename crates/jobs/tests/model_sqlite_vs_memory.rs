@@ -106,6 +106,13 @@ enum Op {
         tenant: usize,
         slot: u8,
     },
+    Usage {
+        tenant: usize,
+        key: u8,
+        metric: u8,
+        amount: i8,
+    },
+    Stats,
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -133,6 +140,8 @@ fn op() -> impl Strategy<Value = Op> {
         1 => (ix.clone(), ix.clone()).prop_map(|(tenant, customer)| Op::History { tenant, customer }),
         1 => (ix.clone(), 0u8..3).prop_map(|(tenant, key)| Op::Delivery { tenant, key }),
         1 => (ix.clone(), 0u8..6).prop_map(|(tenant, slot)| Op::Overlaps { tenant, slot }),
+        2 => (ix.clone(), 0u8..4, 0u8..3, -2i8..20).prop_map(|(tenant, key, metric, amount)| Op::Usage { tenant, key, metric, amount }),
+        1 => Just(Op::Stats),
     ]
 }
 
@@ -492,6 +501,27 @@ impl Side {
                 let (start, end) = slot(*sl);
                 obs(&s.overlapping_jobs(t(*tenant), start, end, None).await)
             }
+            Op::Usage {
+                tenant,
+                key,
+                metric,
+                amount,
+            } => {
+                // Metric 1 is empty (refused); a negative amount is refused too.
+                let metric = ["audio_seconds", "", "llm_tokens"][*metric as usize];
+                let amounts = [(metric, i64::from(*amount)), ("calls", 1)];
+                json!([
+                    obs(&s
+                        .record_usage(t(*tenant), &format!("call:{key}:audio"), "2026-03", &amounts)
+                        .await),
+                    obs(&s.list_usage(t(*tenant), "2026-03").await),
+                ])
+            }
+            // `oldest_due_since` is a `created_at` (the store's clock) or a `next_attempt_at`: compare presence.
+            Op::Stats => match s.queue_stats(now).await {
+                Ok(q) => json!({"counts": q.counts, "due": q.due, "waiting": q.oldest_due_since.is_some()}),
+                Err(e) => err_json(&e),
+            },
         }
     }
 }

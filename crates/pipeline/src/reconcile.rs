@@ -43,12 +43,11 @@ impl Worker {
             .store()
             .stale_calls(
                 &[CallState::Received, CallState::AwaitingRecording],
+                since,
                 before,
                 BATCH,
             )
-            .await?
-            .into_iter()
-            .filter(|c| c.updated_at >= since);
+            .await?;
         let mut report = ReconcileReport::default();
         for call in calls {
             report.examined += 1;

@@ -813,10 +813,8 @@ impl Worker {
             .checkpoint(call.tenant_id, call.id, lease, now, step.as_str(), Some(data))
             .await?;
         tracing::debug!(call = %call.id, step = step.as_str(), "checkpoint");
-        let event = Event::new(call.tenant_id, EventKind::CallStep, now)
-            .with_call(call.id)
-            .with_data(json!({"step": step.as_str()}));
-        self.emit(event).await;
+        self.emit(Event::call_step(call.tenant_id, call.id, step.as_str(), now))
+            .await;
         Ok(())
     }
 
@@ -835,18 +833,17 @@ impl Worker {
     async fn announce(&self, call: &Call, outcome: CallState, progress: &Progress, clock: Clock) {
         let now = clock.now();
         for job in &progress.job_ids {
-            let event = Event::new(call.tenant_id, EventKind::JobCreated, now)
-                .with_call(call.id)
-                .with_job(*job)
-                .with_data(json!({"stage": "quote_requested"}))
-                .with_dedupe_key(format!("job.created:{job}"));
-            self.emit(event).await;
+            self.emit(Event::job_created(call.tenant_id, Some(call.id), *job, now))
+                .await;
         }
         if outcome == CallState::NeedsReview {
-            let event = Event::new(call.tenant_id, EventKind::CallNeedsReview, now)
-                .with_call(call.id)
-                .with_data(json!({"state": outcome.as_str()}))
-                .with_dedupe_key(format!("call.needs_review:{}", call.id));
+            let event = Event::call_outcome(
+                call.tenant_id,
+                call.id,
+                EventKind::CallNeedsReview,
+                outcome.as_str(),
+                now,
+            );
             self.emit(event).await;
         }
     }

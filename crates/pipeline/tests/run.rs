@@ -442,3 +442,90 @@ async fn outcomes_steps_and_confidence_are_recorded_as_metrics() {
         other => panic!("no call-to-job histogram: {other:?}"),
     }
 }
+
+#[tokio::test]
+async fn a_booked_call_is_announced_live_and_in_the_inbox() {
+    use callbook_pipeline::notify::{EventKind, Fanout, InboxNotifier, LiveHub};
+    let h = Harness::new().await;
+    // Staff to tell (an inbox without users stays empty).
+    h.store
+        .create_user(h.tenant, "dana", callbook_jobs::Role::Owner, None)
+        .await
+        .unwrap();
+    let hub = LiveHub::new();
+    let mut live = hub.subscribe(h.tenant);
+    let store: Arc<dyn callbook_jobs::JobStore> = h.store.clone();
+    let worker = h.worker().with_notifier(Arc::new(Fanout::new(vec![
+        Arc::new(hub.clone()),
+        Arc::new(InboxNotifier::new(store)),
+    ])));
+    let audio = wav(30, 8000);
+    h.transcriber
+        .script_text(&AudioInput::from_bytes(audio.clone()).unwrap(), BOOKING);
+    let (call, _) = h.queued_call(30, audio).await;
+    assert_eq!(worker.run_once(h.t0).await.unwrap().done, 1);
+
+    let mut kinds = Vec::new();
+    let mut job_event = None;
+    while let Ok(event) = live.try_recv() {
+        assert_eq!(event.tenant_id, h.tenant);
+        assert_eq!(event.call_id, Some(call.id));
+        if event.kind == EventKind::JobCreated {
+            job_event = Some(event.clone());
+        }
+        kinds.push(event.kind.as_str().to_owned());
+    }
+    assert_eq!(
+        kinds,
+        [
+            "call.step",
+            "call.step",
+            "call.step",
+            "call.step",
+            "job.created",
+            "call.finished"
+        ]
+    );
+    let jobs = h
+        .store
+        .list_jobs(h.tenant, &JobFilter::default(), Page::first(10))
+        .await
+        .unwrap();
+    let job_event = job_event.unwrap();
+    assert_eq!(job_event.job_id, Some(jobs[0].id));
+    assert_eq!(
+        job_event.dedupe_key.as_deref(),
+        Some(format!("job.created:{}", jobs[0].id).as_str())
+    );
+    // The inbox got the job (not the steps).
+    let inbox = h.store.list_notifications(h.tenant, None, false).await.unwrap();
+    let inbox_kinds: Vec<&str> = inbox.iter().map(|n| n.kind.as_str()).collect();
+    assert!(inbox_kinds.contains(&"job.created"), "{inbox_kinds:?}");
+    assert!(!inbox_kinds.contains(&"call.step"), "{inbox_kinds:?}");
+}
+
+#[tokio::test]
+async fn a_dead_call_is_announced_with_its_reason() {
+    use callbook_pipeline::notify::{EventKind, LiveHub};
+    let h = Harness::new().await;
+    let hub = LiveHub::new();
+    let mut live = hub.subscribe(h.tenant);
+    let worker = h.worker().with_notifier(Arc::new(hub.clone()));
+    // No transcript scripted for this audio: the scripted transcriber's permanent error.
+    let (call, _) = h.queued_call(31, wav(31, 8000)).await;
+    assert_eq!(worker.run_once(h.t0).await.unwrap().dead, 1);
+    let mut dead = None;
+    while let Ok(event) = live.try_recv() {
+        if event.kind == EventKind::CallDead {
+            dead = Some(event);
+        }
+    }
+    let dead = dead.expect("a call.dead event");
+    assert_eq!(dead.call_id, Some(call.id));
+    assert_eq!(dead.data["state"], "dead");
+    assert!(
+        dead.data["reason"].as_str().unwrap().starts_with("transcribe: "),
+        "{}",
+        dead.data
+    );
+}

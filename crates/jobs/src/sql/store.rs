@@ -645,6 +645,7 @@ impl CallStore for SqlJobStore {
     async fn stale_calls(
         &self,
         states: &[CallState],
+        updated_since: DateTime<Utc>,
         updated_before: DateTime<Utc>,
         limit: u32,
     ) -> Result<Vec<Call>> {
@@ -653,16 +654,19 @@ impl CallStore for SqlJobStore {
         }
         // Served by the `calls_state (state, updated_at, id)` index.
         let sql = format!(
-            "SELECT * FROM calls WHERE state IN ({}) AND updated_at < ${} ORDER BY updated_at, id LIMIT ${}",
+            "SELECT * FROM calls WHERE state IN ({}) AND updated_at >= ${} AND updated_at < ${} \
+             ORDER BY updated_at, id LIMIT ${}",
             in_list(1, states.len()),
             states.len() + 1,
-            states.len() + 2
+            states.len() + 2,
+            states.len() + 3
         );
         let mut q = sqlx::query_as::<_, CallRow>(AssertSqlSafe(sql));
         for state in states {
             q = q.bind(state.as_str());
         }
-        q.bind(to_micros(updated_before))
+        q.bind(to_micros(updated_since))
+            .bind(to_micros(updated_before))
             .bind(Page::first(limit).limit())
             .fetch_all(&self.pool)
             .await?

@@ -37,6 +37,7 @@ const EXPECTED: &[(&str, &str)] = &[
     ("post", "/api/v1/customers/merges/{id}/undo"),
     ("get", "/api/v1/quality"),
     ("get", "/api/v1/usage"),
+    ("get", "/api/v1/events"),
 ];
 
 #[tokio::test]

@@ -3,6 +3,8 @@
 //! ```text
 //! let api = api::ApiState::new(store, recordings, playback, auth, feeds)
 //!     .with_retry(Arc::new(worker.clone()))          // wake the worker after a manual retry
+//!     .with_notifier(fanout.clone())                 // job events made through the API
+//!     .with_live(hub.clone())                        // GET /api/v1/events
 //!     .with_public_url("https://callbook.example.com");
 //! let app = Router::new().merge(api::router(api));   // + webhooks, health, metrics
 //! ```
@@ -22,6 +24,9 @@
 //!   job `J` lives at `{tenant}/job-{J}/extraction/photo-{photo id}` (the `extraction` kind is kept until
 //!   deleted by the default retention policy and is shredded with the tenant); the job's photo record keeps
 //!   that key.
+//! * **Live events**: `GET /events` streams the tenant's events from a [`LiveHub`] as Server-Sent Events with
+//!   `Last-Event-ID` replay ([`events`]); changes made through the API are published to the
+//!   [`ApiState::notifier`] as `job.created`, `job.updated` and `job.moved`.
 //! * **Confidence calibration**: [`quality::calibrate`] turns corrections into a per-(extractor, field)
 //!   correction rate and an adjusted confidence, served at `/quality`.
 //!
@@ -36,7 +41,7 @@ use axum::Json;
 use axum::Router;
 use axum::routing::get;
 use callbook_jobs::{Call, CallId, Job, JobStore, TenantId};
-use callbook_pipeline::notify::{Event, EventKind, Notifier};
+use callbook_pipeline::notify::{Event, EventKind, LiveHub, Notifier};
 use callbook_storage::{PlaybackSigner, RecordingStore};
 use chrono::Utc;
 use utoipa::OpenApi;
@@ -46,6 +51,7 @@ use utoipa_axum::routes;
 pub mod auth;
 pub mod calls;
 pub mod customers;
+pub mod events;
 pub mod feed;
 pub mod jobs;
 pub mod problem;
@@ -103,6 +109,11 @@ pub struct ApiState {
     /// Where job events made through the API go (`job.created`, `job.updated`, `job.moved`): the same
     /// notifier (fan-out) the worker uses. `None` publishes nothing.
     pub notifier: Option<Arc<dyn Notifier>>,
+    /// The live hub `GET /events` subscribes to (fed by the worker's notifier, and by `PgFanout` across
+    /// processes). `None` answers `/events` with `503`.
+    pub live: Option<LiveHub>,
+    /// How often an idle event stream sends a keep-alive comment ([`events::KEEP_ALIVE`] by default).
+    pub keep_alive: std::time::Duration,
 }
 
 impl fmt::Debug for ApiState {
@@ -114,6 +125,7 @@ impl fmt::Debug for ApiState {
             .field("retry", &self.retry.is_some())
             .field("public_url", &self.public_url)
             .field("notifier", &self.notifier.is_some())
+            .field("live", &self.live.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -137,7 +149,21 @@ impl ApiState {
             public_url: String::new(),
             default_visit: chrono::TimeDelta::hours(1),
             notifier: None,
+            live: None,
+            keep_alive: events::KEEP_ALIVE,
         }
+    }
+
+    /// Sets the keep-alive interval of event streams.
+    pub fn with_keep_alive(mut self, every: std::time::Duration) -> Self {
+        self.keep_alive = every;
+        self
+    }
+
+    /// Serves `GET /events` from `hub`.
+    pub fn with_live(mut self, hub: LiveHub) -> Self {
+        self.live = Some(hub);
+        self
     }
 
     /// Publishes job events made through the API to `notifier` (e.g. the fan-out to the live hub).
@@ -232,7 +258,8 @@ pub fn openapi_router() -> (Router<ApiState>, utoipa::openapi::OpenApi) {
         .routes(routes!(customers::merge_customers))
         .routes(routes!(customers::undo_merge))
         .routes(routes!(quality::get_quality))
-        .routes(routes!(quality::get_usage));
+        .routes(routes!(quality::get_usage))
+        .routes(routes!(events::events));
     let (router, doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .nest(PREFIX, api)
         .split_for_parts();

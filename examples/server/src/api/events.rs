@@ -5,7 +5,7 @@
 //! line `: keep-alive` goes out every [`KEEP_ALIVE`] (configurable with [`ApiState::with_keep_alive`]) so proxies keep the connection open.
 //!
 //! A client that reconnects sends `Last-Event-ID` (browsers' `EventSource` does so by itself; the
-//! `last_event_id` query parameter works too): the events after it are replayed from the [`LiveHub`]'s ring,
+//! `last_event_id` query parameter works too): the events after it are replayed from the [`LiveHub`](callbook_pipeline::notify::LiveHub)'s ring,
 //! atomically with subscribing, so nothing is lost or sent twice. When that id is no longer in the ring (or
 //! the client fell too far behind while connected) the stream sends `event: reload` with data
 //! `{"reason": "missed_events"}`: the client has missed events and must reload its view, then continues with

@@ -310,6 +310,20 @@ async fn override_rebooks_and_not_an_appointment_cancels(env: Env) {
     let (_, detail) = env.get(&format!("/api/v1/calls/{}", call.id)).await;
     assert_eq!(detail["extraction"]["appointments"].as_array().unwrap().len(), 2);
 
+    // An extraction breaking the contract (bad phone, confidence > 1) → 422 naming the fields, nothing changes.
+    let mut bad = api_common::extraction_doc();
+    bad["appointments"][0]["customer_phone"]["value"] = json!("call me");
+    bad["confidence"] = json!(1.5);
+    let (status, body) = env.send("POST", &path, Some(TOKEN), Some(bad), &[]).await;
+    assert_eq!(status, 422, "{body}");
+    let fields: Vec<&str> = body["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(fields, vec!["confidence", "appointments[0].customer_phone"]);
+    assert!(!body.to_string().contains("call me"), "values are not echoed");
     // Not an extraction → 422, nothing changes.
     let (status, body) = env
         .send(

@@ -386,93 +386,79 @@ pub fn parse_field_path(path: &str) -> Option<(usize, &str)> {
         .map(|f| (index, *f))
 }
 
-/// The job-side change a corrected appointment field implies (`None` when the field is not on the job).
+/// The job-side change a corrected appointment field implies, validating `value` against the field's shape
+/// first. `None` when the field is not on the job (name, phone) or there is no job.
 fn job_patch(
     field: &str,
     value: &Value,
-    job: &Job,
+    job: Option<&Job>,
     tenant_zone: callbook_jobs::TimeZone,
     visit: chrono::TimeDelta,
 ) -> ApiResult<Option<JobPatch>> {
-    let bad = |m: String| ApiError::invalid("value", m);
+    fn parse<T: serde::de::DeserializeOwned>(value: &Value) -> ApiResult<Option<T>> {
+        if value.is_null() {
+            return Ok(None);
+        }
+        serde_json::from_value(value.clone())
+            .map(Some)
+            .map_err(|e| ApiError::invalid("value", e.to_string()))
+    }
     let mut patch = JobPatch::default();
     match field {
         "customer_name" | "customer_phone" => {
-            if !value.is_null() {
-                serde_json::from_value::<String>(value.clone()).map_err(|e| bad(e.to_string()))?;
-            }
+            parse::<String>(value)?;
             return Ok(None);
         }
         "service_address" => {
-            let address = if value.is_null() {
-                callbook_jobs::Address::default()
-            } else {
-                let a: ex::Address = serde_json::from_value(value.clone()).map_err(|e| bad(e.to_string()))?;
-                callbook_pipeline::mapping::address(&a)
-            };
-            patch.address = Some(address);
+            let address = parse::<ex::Address>(value)?;
+            patch.address = Some(
+                address
+                    .map(|a| callbook_pipeline::mapping::address(&a))
+                    .unwrap_or_default(),
+            );
         }
         "when" => {
-            let schedule = if value.is_null() {
-                None
-            } else {
-                let w: ex::When = serde_json::from_value(value.clone()).map_err(|e| bad(e.to_string()))?;
-                match (w.start, w.end) {
-                    (Some(s), end) => {
-                        let start = s.with_timezone(&Utc);
-                        let end = end.map(|e| e.with_timezone(&Utc)).filter(|e| *e > start);
-                        Some(Schedule {
-                            start,
-                            end: end.unwrap_or(start + visit),
-                            timezone: job.schedule.as_ref().map(|s| s.timezone).unwrap_or(tenant_zone),
-                        })
-                    }
-                    (None, _) => None,
-                }
-            };
+            let schedule = parse::<ex::When>(value)?.and_then(|w| {
+                let start = w.start?.with_timezone(&Utc);
+                let end = w.end.map(|e| e.with_timezone(&Utc)).filter(|e| *e > start);
+                Some(Schedule {
+                    start,
+                    end: end.unwrap_or(start + visit),
+                    timezone: job
+                        .and_then(|j| j.schedule.as_ref())
+                        .map(|s| s.timezone)
+                        .unwrap_or(tenant_zone),
+                })
+            });
             patch.schedule = Some(schedule);
         }
         "job_description" => {
-            let text = if value.is_null() {
-                String::new()
-            } else {
-                serde_json::from_value::<String>(value.clone()).map_err(|e| bad(e.to_string()))?
-            };
+            let text = parse::<String>(value)?.unwrap_or_default().trim().to_owned();
             // The pipeline titles a job with its description; keep a title a person wrote.
-            if job.description.starts_with(&job.title) && !text.trim().is_empty() {
-                patch.title = Some(text.trim().chars().take(200).collect());
+            if let Some(job) = job
+                && job.description.starts_with(&job.title)
+                && !text.is_empty()
+            {
+                patch.title = Some(text.chars().take(200).collect());
             }
-            patch.description = Some(text.trim().to_owned());
+            patch.description = Some(text);
         }
         "price" => {
-            let price = if value.is_null() {
-                None
-            } else {
-                let p: ex::Price = serde_json::from_value(value.clone()).map_err(|e| bad(e.to_string()))?;
-                Some(callbook_pipeline::mapping::money(&p))
-            };
-            patch.price = Some(price);
+            let price = parse::<ex::Price>(value)?;
+            patch.price = Some(price.map(|p| callbook_pipeline::mapping::money(&p)));
         }
         "urgency" => {
-            let u = if value.is_null() {
-                callbook_jobs::Urgency::Normal
-            } else {
-                let u: ex::Urgency = serde_json::from_value(value.clone()).map_err(|e| bad(e.to_string()))?;
-                callbook_pipeline::mapping::urgency(u)
-            };
-            patch.urgency = Some(u);
+            let urgency = parse::<ex::Urgency>(value)?;
+            patch.urgency = Some(
+                urgency
+                    .map(callbook_pipeline::mapping::urgency)
+                    .unwrap_or(callbook_jobs::Urgency::Normal),
+            );
         }
-        "notes" => {
-            let notes = if value.is_null() {
-                None
-            } else {
-                Some(serde_json::from_value::<String>(value.clone()).map_err(|e| bad(e.to_string()))?)
-            };
-            patch.notes = Some(notes);
-        }
+        "notes" => patch.notes = Some(parse::<String>(value)?),
         _ => return Ok(None),
     }
-    Ok(Some(patch))
+    Ok(job.is_some().then_some(patch))
 }
 
 async fn stored_extraction(state: &ApiState, tenant: TenantId, id: CallId) -> ApiResult<StoredExtraction> {
@@ -544,12 +530,11 @@ pub async fn add_correction(
             },
         )
         .await?;
-    // Validate the value against the field's shape before anything is written.
-    let probe = job.clone().unwrap_or_else(|| placeholder_job(tenant));
+    // Validates the value against the field's shape before anything is written.
     let patch = job_patch(
         field,
         &request.value,
-        &probe,
+        job.as_ref(),
         tenant_record.timezone,
         state.default_visit,
     )?;
@@ -585,29 +570,6 @@ pub async fn add_correction(
             job: updated,
         }),
     ))
-}
-
-fn placeholder_job(tenant: TenantId) -> Job {
-    let now = callbook_jobs::now();
-    Job {
-        id: callbook_jobs::JobId::new(),
-        tenant_id: tenant,
-        customer_id: None,
-        source: None,
-        title: String::new(),
-        description: String::new(),
-        address: Default::default(),
-        schedule: None,
-        recurrence: None,
-        price: None,
-        urgency: callbook_jobs::Urgency::Normal,
-        notes: None,
-        stage: Stage::QuoteRequested,
-        position: 0,
-        version: 1,
-        created_at: now,
-        updated_at: now,
-    }
 }
 
 /// What an override or a "not an appointment" did.
@@ -680,15 +642,21 @@ pub async fn override_extraction(
     let call = state.store.get_call(tenant, id).await?;
     let extraction: ex::Extraction =
         serde_json::from_value(document).map_err(|e| ApiError::invalid("extraction", e.to_string()))?;
-    let mut errors = Vec::new();
-    if !(0.0..=1.0).contains(&extraction.confidence) {
-        errors.push(super::problem::FieldProblem {
-            field: "confidence".into(),
-            message: "must be between 0 and 1".into(),
-        });
-    }
-    if !errors.is_empty() {
-        return Err(ApiError::validation(errors));
+    // The extractor contract's checks (confidences, E.164 phones, consistent dates, prices).
+    let problems = ex::validate::check(&extraction);
+    if !problems.is_empty() {
+        return Err(ApiError::validation(
+            problems
+                .into_iter()
+                .map(|p| super::problem::FieldProblem {
+                    field: match p.appointment {
+                        Some(i) => format!("appointments[{i}].{}", p.field),
+                        None => p.field.to_owned(),
+                    },
+                    message: p.message,
+                })
+                .collect(),
+        ));
     }
     let tenant_record = state.store.get_tenant(tenant).await?;
     let previous = state.store.get_extraction(tenant, id).await?;

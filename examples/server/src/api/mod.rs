@@ -39,7 +39,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use axum::Json;
 use axum::Router;
-use axum::routing::get;
+use axum::routing::{any, get};
 use callbook_jobs::{Call, CallId, Job, JobStore, TenantId};
 use callbook_pipeline::notify::{Event, EventKind, LiveHub, Notifier};
 use callbook_storage::{PlaybackSigner, RecordingStore};
@@ -268,7 +268,8 @@ pub fn openapi_router() -> (Router<ApiState>, utoipa::openapi::OpenApi) {
 
 /// The REST API as a router with its state applied: merge it into the application's router.
 ///
-/// Serves every route of [`openapi_router`] plus `GET /api/v1/openapi.json` (the document itself).
+/// Serves every route of [`openapi_router`] plus `GET /api/v1/openapi.json` (the document itself); any other
+/// path under `/api/v1` is a `404 not_found` problem document.
 pub fn router(state: ApiState) -> Router {
     let (routes, doc) = openapi_router();
     let doc = Arc::new(doc);
@@ -279,6 +280,10 @@ pub fn router(state: ApiState) -> Router {
                 let doc = doc.clone();
                 async move { Json(doc.as_ref().clone()) }
             }),
+        )
+        .route(
+            &format!("{PREFIX}/{{*rest}}"),
+            any(|| async { ApiError::not_found("route") }),
         )
         .with_state(state)
 }

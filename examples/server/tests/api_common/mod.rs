@@ -40,10 +40,15 @@ impl Authenticator for Tokens {
     }
 }
 
+#[path = "../../../../crates/jobs/tests/support/pg.rs"]
+mod pg;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
     Memory,
     Sqlite,
+    /// A fresh database in `CALLBOOK_TEST_DATABASE_URL`'s server (or a throwaway cluster); skipped when absent.
+    Postgres,
 }
 
 pub struct Env {
@@ -84,12 +89,21 @@ pub fn extraction_doc() -> Value {
 
 impl Env {
     pub async fn new(backend: Backend) -> Env {
+        Self::try_new(backend).await.expect("this backend is available")
+    }
+
+    /// The environment, or `None` when the backend's service is absent (said on stderr).
+    pub async fn try_new(backend: Backend) -> Option<Env> {
         let (store, dir): (Arc<dyn JobStore>, _) = match backend {
             Backend::Memory => (Arc::new(InMemoryJobStore::new()), None),
             Backend::Sqlite => {
                 let dir = tempfile::tempdir().unwrap();
                 let url = format!("sqlite://{}", dir.path().join("api.db").display());
                 (Arc::new(SqliteJobStore::open(&url).await.unwrap()), Some(dir))
+            }
+            Backend::Postgres => {
+                let url = pg::fresh_database("REST API tests").await?;
+                (callbook_jobs::open(&url).await.unwrap(), None)
             }
         };
         let tenant = store
@@ -113,7 +127,7 @@ impl Env {
         ]);
         let state = ApiState::new(store.clone(), recordings.clone(), playback, Arc::new(auth), feeds);
         let app = api::router(state.clone());
-        Env {
+        Some(Env {
             store,
             recordings,
             state,
@@ -121,7 +135,7 @@ impl Env {
             tenant,
             other,
             _dir: dir,
-        }
+        })
     }
 
     /// A finished (`done`) call with stored audio, transcript, extraction and the job booked from it.
@@ -298,6 +312,16 @@ macro_rules! on_every_backend {
                 #[tokio::test]
                 async fn $name() {
                     super::$name($crate::api_common::Env::new($crate::api_common::Backend::Sqlite).await).await;
+                }
+            )+
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    if let Some(env) = $crate::api_common::Env::try_new($crate::api_common::Backend::Postgres).await {
+                        super::$name(env).await;
+                    }
                 }
             )+
         }

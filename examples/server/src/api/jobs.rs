@@ -641,7 +641,7 @@ pub async fn calendar_feed_url(State(state): State<ApiState>, principal: Princip
     })
 }
 
-/// At most this many jobs are put in a feed (the most recently scheduled board order is kept).
+/// At most this many jobs are read for a feed (the first ones in board order).
 const FEED_MAX_JOBS: u32 = 5000;
 
 /// The tenant's scheduled jobs as an iCalendar feed at `/calendar/{token}.ics`; the token in the URL is the

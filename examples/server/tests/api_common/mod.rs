@@ -103,7 +103,15 @@ impl Env {
             }
             Backend::Postgres => {
                 let url = pg::fresh_database("REST API tests").await?;
-                (callbook_jobs::open(&url).await.unwrap(), None)
+                match callbook_jobs::open(&url).await {
+                    Ok(store) => (store, None),
+                    // Built without callbook-server's `postgres` feature.
+                    Err(callbook_jobs::Error::Config(message)) => {
+                        eprintln!("skipping Postgres: {message}");
+                        return None;
+                    }
+                    Err(e) => panic!("cannot open the test database: {e}"),
+                }
             }
         };
         let tenant = store

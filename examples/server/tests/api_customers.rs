@@ -135,6 +135,18 @@ async fn search_profile_merge_undo(env: Env) {
     assert_eq!(again["customer"]["merged_into"], serde_json::Value::Null);
     let (status, body) = env.send("POST", &undo, Some(TOKEN), None, &[]).await;
     assert_eq!((status, body["code"].as_str()), (409, Some("invalid_state")));
+    // The undo reopened the suggestion; dismissing it closes it (not for another tenant).
+    let (_, open) = env.get("/api/v1/customers/merge-suggestions").await;
+    let dismiss = format!(
+        "/api/v1/customers/merge-suggestions/{}/dismiss",
+        open[0]["id"].as_str().unwrap()
+    );
+    let (status, _) = env.send("POST", &dismiss, Some(OTHER_TOKEN), None, &[]).await;
+    assert_eq!(status, 404);
+    let (status, dismissed) = env.send("POST", &dismiss, Some(TOKEN), None, &[]).await;
+    assert_eq!((status, dismissed["status"].as_str()), (200, Some("dismissed")));
+    let (_, open) = env.get("/api/v1/customers/merge-suggestions").await;
+    assert_eq!(open.as_array().unwrap().len(), 0);
     for path in ["/api/v1/customers", "/api/v1/customers/merge-suggestions"] {
         let (status, _) = env.send("GET", path, None, None, &[]).await;
         assert_eq!(status, 401);

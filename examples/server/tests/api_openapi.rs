@@ -33,6 +33,7 @@ const EXPECTED: &[(&str, &str)] = &[
     ("get", "/api/v1/customers"),
     ("get", "/api/v1/customers/{id}"),
     ("get", "/api/v1/customers/merge-suggestions"),
+    ("post", "/api/v1/customers/merge-suggestions/{id}/dismiss"),
     ("post", "/api/v1/customers/merge"),
     ("post", "/api/v1/customers/merges/{id}/undo"),
     ("get", "/api/v1/quality"),

@@ -5,7 +5,8 @@ use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use callbook_jobs::{
-    Customer, CustomerHistory, CustomerId, CustomerMerge, MergeId, MergeSuggestion, SuggestionStatus,
+    Customer, CustomerHistory, CustomerId, CustomerMerge, MergeId, MergeSuggestion, MergeSuggestionId,
+    SuggestionStatus,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -102,6 +103,21 @@ pub async fn merge_suggestions(
             .store
             .list_merge_suggestions(principal.tenant, status)
             .await?,
+    ))
+}
+
+/// Dismisses a merge suggestion ("not the same customer").
+#[utoipa::path(post, path = "/customers/merge-suggestions/{id}/dismiss", tag = "customers",
+    params(("id" = String, Path, description = "Merge suggestion id")), security(("bearer" = [])),
+    responses((status = 200, body = Object), (status = 401, body = Problem), (status = 404, body = Problem)))]
+pub async fn dismiss_suggestion(
+    State(state): State<ApiState>,
+    principal: Principal,
+    Path(id): Path<String>,
+) -> ApiResult<Json<MergeSuggestion>> {
+    let id: MergeSuggestionId = id.parse().map_err(|_| ApiError::not_found("merge suggestion"))?;
+    Ok(Json(
+        state.store.dismiss_merge_suggestion(principal.tenant, id).await?,
     ))
 }
 

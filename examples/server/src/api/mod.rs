@@ -254,6 +254,7 @@ pub fn openapi_router() -> (Router<ApiState>, utoipa::openapi::OpenApi) {
         .routes(routes!(jobs::calendar_feed))
         .routes(routes!(customers::search_customers))
         .routes(routes!(customers::merge_suggestions))
+        .routes(routes!(customers::dismiss_suggestion))
         .routes(routes!(customers::get_customer))
         .routes(routes!(customers::merge_customers))
         .routes(routes!(customers::undo_merge))

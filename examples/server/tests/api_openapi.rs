@@ -105,6 +105,45 @@ async fn openapi_documents_exactly_the_mounted_routes() {
     }
 }
 
+#[tokio::test]
+async fn every_bearer_route_is_401_without_a_valid_token() {
+    let env = Env::new(Backend::Memory).await;
+    let (_, doc) = env.send("GET", "/api/v1/openapi.json", None, None, &[]).await;
+    let mut checked = 0;
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            let bearer = op["security"]
+                .as_array()
+                .is_some_and(|s| s.iter().any(|r| r.get("bearer").is_some()));
+            let concrete = path
+                .replace("{id}", &uuid_like())
+                .replace("{photo_id}", &uuid_like());
+            let body = (method != "get").then(|| json!({}));
+            for token in [None, Some("not-the-token-not-the-token")] {
+                let (status, problem) = env
+                    .send(&method.to_uppercase(), &concrete, token, body.clone(), &[])
+                    .await;
+                if bearer {
+                    assert_eq!(
+                        (status, problem["code"].as_str()),
+                        (401, Some("unauthorized")),
+                        "{method} {path}"
+                    );
+                } else {
+                    // The signed audio link and the calendar feed carry their credential in the URL.
+                    assert!(
+                        path.ends_with("/audio") || path.starts_with("/api/v1/calendar/"),
+                        "{method} {path} has no bearer security"
+                    );
+                    assert!(matches!(status, 403 | 404), "{method} {path}: {status}");
+                }
+            }
+            checked += 1;
+        }
+    }
+    assert_eq!(checked, EXPECTED.len());
+}
+
 fn uuid_like() -> String {
     callbook_jobs::JobId::new().to_string()
 }

@@ -127,3 +127,60 @@ pub async fn events(
         .insert("x-accel-buffering", HeaderValue::from_static("no"));
     Ok(response)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use callbook_jobs::TenantId;
+    use callbook_pipeline::notify::EventKind;
+
+    async fn render(feed: Feed) -> String {
+        let response = Sse::new(stream(feed)).into_response();
+        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        String::from_utf8(bytes.to_vec()).unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_lagging_subscriber_is_told_to_reload_then_continues() {
+        let (sender, receiver) = broadcast::channel(1);
+        let tenant = TenantId::new();
+        let events: Vec<Event> = (0..3)
+            .map(|_| Event::new(tenant, EventKind::JobMoved, chrono::Utc::now()))
+            .collect();
+        for e in &events {
+            sender.send(e.clone()).unwrap();
+        }
+        drop(sender);
+        let text = render(Feed {
+            pending: VecDeque::new(),
+            receiver,
+        })
+        .await;
+        let last = &events[2];
+        let expected = format!(
+            "event: reload\ndata: {{\"reason\":\"missed_events\"}}\n\nid: {}\nevent: job.moved\ndata: {}\n\n",
+            last.id,
+            serde_json::to_string(last).unwrap()
+        );
+        assert_eq!(text, expected);
+    }
+
+    #[tokio::test]
+    async fn replayed_events_come_before_live_ones() {
+        let (sender, receiver) = broadcast::channel(8);
+        let tenant = TenantId::new();
+        let old = Event::new(tenant, EventKind::CallStep, chrono::Utc::now());
+        let new = Event::new(tenant, EventKind::JobCreated, chrono::Utc::now());
+        sender.send(new.clone()).unwrap();
+        drop(sender);
+        let text = render(Feed {
+            pending: VecDeque::from([sse_event(&old)]),
+            receiver,
+        })
+        .await;
+        let ids: Vec<&str> = text.lines().filter_map(|l| l.strip_prefix("id: ")).collect();
+        assert_eq!(ids, vec![old.id.to_string(), new.id.to_string()]);
+    }
+}

@@ -26,6 +26,10 @@ async fn calls_list_and_detail(env: Env) {
     assert_eq!(body["call"]["processing"]["state"], "done");
     assert_eq!(body["call"]["processing"]["last_error"], Value::Null);
     assert_eq!(
+        (body["state"].as_str(), &body["last_error"]),
+        (Some("done"), &Value::Null)
+    );
+    assert_eq!(
         body["transcript"]["text"],
         "Hi, this is Maria Lopez, card [REDACTED]"
     );
@@ -184,6 +188,72 @@ async fn retry_requeues_final_calls_only(env: Env) {
         )
         .await;
     assert_eq!((status, body["code"].as_str()), (409, Some("invalid_state")));
+}
+
+async fn dead_calls_show_their_error_and_can_be_retried(env: Env) {
+    let t = env.tenant.id;
+    let (call, _) = env
+        .store
+        .record_call(
+            t,
+            callbook_jobs::NewCall {
+                provider: "twilio".into(),
+                provider_call_id: "CA-dead".into(),
+                phone_line_id: None,
+                from: None,
+                to: None,
+                started_at: chrono::Utc::now(),
+                provider_status: "completed".into(),
+            },
+        )
+        .await
+        .unwrap();
+    env.store
+        .set_recording(
+            t,
+            call.id,
+            callbook_jobs::RecordingRef {
+                provider_recording_id: "RE9".into(),
+                duration_seconds: None,
+                storage_key: None,
+            },
+        )
+        .await
+        .unwrap();
+    let now = callbook_jobs::now();
+    let claimed = env
+        .store
+        .claim_calls("test", now, std::time::Duration::from_secs(60), 10, 8)
+        .await
+        .unwrap();
+    let lease = claimed[0].lease().unwrap();
+    env.store
+        .kill_call(t, call.id, &lease, now, "transcription provider unavailable")
+        .await
+        .unwrap();
+    let (_, dead) = env.get("/api/v1/calls?state=dead").await;
+    assert_eq!(dead["items"][0]["id"], call.id.to_string());
+    let (status, detail) = env.get(&format!("/api/v1/calls/{}", call.id)).await;
+    assert_eq!(status, 200);
+    assert_eq!(detail["state"], "dead");
+    assert_eq!(detail["last_error"], "transcription provider unavailable");
+    assert_eq!(detail["playback"], Value::Null, "no audio stored, no link");
+    assert_eq!(
+        (detail["transcript"].clone(), detail["extraction"].clone()),
+        (Value::Null, Value::Null)
+    );
+    let (status, retried) = env
+        .send(
+            "POST",
+            &format!("/api/v1/calls/{}/retry", call.id),
+            Some(TOKEN),
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(status, 202);
+    assert_eq!(retried["processing"]["state"], "queued");
+    assert_eq!(retried["processing"]["last_error"], Value::Null);
 }
 
 async fn corrections_update_the_job(env: Env) {
@@ -434,6 +504,7 @@ async fn oversized_json_is_413(env: Env) {
 }
 
 on_every_backend!(
+    dead_calls_show_their_error_and_can_be_retried,
     retry_through_the_worker_wakes_it,
     oversized_json_is_413,
     calls_list_and_detail,

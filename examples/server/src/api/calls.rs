@@ -80,6 +80,13 @@ pub struct CallDetail {
     /// `last_error`).
     #[schema(value_type = Object)]
     pub call: Call,
+    /// The processing state (`queued`, `processing`, `done`, `needs_review`, `dead` …), as in `call.processing`.
+    #[schema(value_type = String)]
+    pub state: CallState,
+    /// Why the last attempt failed (a short message without personal data), as in `call.processing`.
+    pub last_error: Option<String>,
+    /// The last finished pipeline step (`stored`, `transcribed`, `extracted`, `booked`).
+    pub step: Option<String>,
     /// The PII-redacted transcript document (text, segments, language, confidence), when transcribed.
     #[schema(value_type = Option<Object>)]
     pub transcript: Option<Value>,
@@ -176,6 +183,9 @@ pub async fn get_call(
         None => None,
     };
     Ok(Json(CallDetail {
+        state: call.processing.state,
+        last_error: call.processing.last_error.clone(),
+        step: call.processing.step.clone(),
         call,
         transcript: transcript.map(|t| t.document),
         extraction: extraction.map(|e| e.document),

@@ -1,12 +1,27 @@
 //! The REST API under `/api/v1` (DESIGN.md §5): an independent axum router the application merges.
 //!
-//! ```text
-//! let api = api::ApiState::new(store, recordings, playback, auth, feeds)
-//!     .with_retry(Arc::new(worker.clone()))          // wake the worker after a manual retry
-//!     .with_notifier(fanout.clone())                 // job events made through the API
-//!     .with_live(hub.clone())                        // GET /api/v1/events
+//! ```
+//! use std::sync::Arc;
+//!
+//! use callbook_jobs::{InMemoryJobStore, NewTenant, TenantStore, TimeZone};
+//! use callbook_server::api::{self, AdminToken, ApiState, FeedTokens};
+//! use callbook_storage::{EncryptedStore, Keyring, MasterKey, PlaybackSigner};
+//!
+//! # tokio::runtime::Runtime::new().unwrap().block_on(async {
+//! let store = Arc::new(InMemoryJobStore::new());
+//! let tenant = store.create_tenant(NewTenant::new("Acme Plumbing", TimeZone::UTC)).await?;
+//! let master = MasterKey::generate(None)?; // CALLBOOK_MASTER_KEY in the server
+//! let playback = PlaybackSigner::from_master_key(&master);
+//! let feeds = FeedTokens::from_master_key(&master);
+//! let recordings = Arc::new(EncryptedStore::in_memory(Keyring::new(master)));
+//! let auth = AdminToken::new("the CALLBOOK_ADMIN_TOKEN value", tenant.id).expect("16 bytes or more");
+//! let state = ApiState::new(store, recordings, playback, Arc::new(auth), feeds)
 //!     .with_public_url("https://callbook.example.com");
-//! let app = Router::new().merge(api::router(api));   // + webhooks, health, metrics
+//! // In the server also: .with_retry(Arc::new(worker.clone())) to wake the worker after a manual retry,
+//! // .with_notifier(fanout) for job events made through the API, .with_live(hub) for GET /api/v1/events.
+//! let app: axum::Router = axum::Router::new().merge(api::router(state)); // + webhooks, health, metrics
+//! # let _ = app;
+//! # Ok::<_, Box<dyn std::error::Error>>(()) }).unwrap();
 //! ```
 //!
 //! * **Auth**: `Authorization: Bearer <token>`, resolved by an [`Authenticator`] to a tenant; every store call is

@@ -1,0 +1,364 @@
+//! Shared set-up of the REST API tests: a store (in-memory or SQLite in a temp file), an encrypted in-memory
+//! recording store, two tenants with their own tokens, and seeded calls, customers and jobs.
+#![allow(dead_code, unreachable_pub, clippy::unwrap_used, clippy::expect_used)]
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Request, Response};
+use bytes::Bytes;
+use callbook_jobs::{
+    Actor, Call, CallState, InMemoryJobStore, Job, JobStore, JobStoreExt, NewCall, NewTenant, PhoneNumber,
+    RecordingRef, SqliteJobStore, StoredExtraction, StoredTranscript, Tenant, TimeZone,
+};
+use callbook_server::api::{self, AdminToken, ApiState, Authenticator, FeedTokens, Principal};
+use callbook_storage::{
+    EncryptedStore, Keyring, MasterKey, PlaybackSigner, RecordingKey, RecordingOptions, RecordingStoreExt,
+};
+use chrono::{TimeZone as _, Utc};
+use serde_json::{Value, json};
+use tower::ServiceExt as _;
+
+pub const TOKEN: &str = "test-admin-token-tenant-a-0123456789";
+pub const OTHER_TOKEN: &str = "test-admin-token-tenant-b-0123456789";
+
+/// Two admin tokens, one per tenant.
+#[derive(Debug)]
+pub struct Tokens(pub Vec<AdminToken>);
+
+#[async_trait]
+impl Authenticator for Tokens {
+    async fn authenticate(&self, token: &str) -> Option<Principal> {
+        for t in &self.0 {
+            if let Some(p) = t.authenticate(token).await {
+                return Some(p);
+            }
+        }
+        None
+    }
+}
+
+#[path = "../../../../crates/jobs/tests/support/pg.rs"]
+mod pg;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Memory,
+    Sqlite,
+    /// A fresh database in `CALLBOOK_TEST_DATABASE_URL`'s server (or a throwaway cluster); skipped when absent.
+    Postgres,
+}
+
+pub struct Env {
+    pub store: Arc<dyn JobStore>,
+    pub recordings: Arc<EncryptedStore>,
+    pub state: ApiState,
+    pub app: Router,
+    pub tenant: Tenant,
+    pub other: Tenant,
+    pub _dir: Option<tempfile::TempDir>,
+}
+
+/// The audio every seeded call has: 10,000 bytes of a recognisable pattern.
+pub fn audio() -> Bytes {
+    Bytes::from((0..10_000u32).map(|i| (i % 251) as u8).collect::<Vec<_>>())
+}
+
+pub fn extraction_doc() -> Value {
+    json!({
+        "call_kind": "live",
+        "appointments": [{
+            "customer_name": {"value": "Maria Lopez", "confidence": 0.93, "evidence": "this is Maria Lopez"},
+            "customer_phone": {"value": "+19145552177", "confidence": 0.9, "evidence": "914 555 2177"},
+            "service_address": {"value": {"line1": "42 Oak Street", "line2": "Apt 3B", "city": "Yonkers",
+                "region": null, "postal_code": "10701", "country": null}, "confidence": 0.8, "evidence": "42 Oak Street"},
+            "when": {"value": {"date": "2026-03-11", "time": "15:00", "start": "2026-03-11T15:00:00-04:00",
+                "end": "2026-03-11T17:00:00-04:00", "flexible": false, "ambiguous": false},
+                "phrase": "tomorrow between 3 and 5", "confidence": 0.9, "evidence": "tomorrow between 3 and 5"},
+            "job_description": {"value": "kitchen sink leaking under the cabinet", "confidence": 0.8, "evidence": "sink"},
+            "price": {"value": {"amount": "89.00", "currency": "USD", "kind": "quote"}, "confidence": 0.9, "evidence": "89"},
+            "urgency": {"value": "urgent", "confidence": 0.7, "evidence": "soon"},
+            "notes": {"value": "gate code 1234", "confidence": 0.6, "evidence": "gate code"}
+        }],
+        "confidence": 0.85,
+        "extractor": {"name": "rules", "model": null, "version": "0.1.0"}
+    })
+}
+
+impl Env {
+    pub async fn new(backend: Backend) -> Env {
+        Self::try_new(backend).await.expect("this backend is available")
+    }
+
+    /// The environment, or `None` when the backend's service is absent (said on stderr).
+    pub async fn try_new(backend: Backend) -> Option<Env> {
+        let (store, dir): (Arc<dyn JobStore>, _) = match backend {
+            Backend::Memory => (Arc::new(InMemoryJobStore::new()), None),
+            Backend::Sqlite => {
+                let dir = tempfile::tempdir().unwrap();
+                let url = format!("sqlite://{}", dir.path().join("api.db").display());
+                (Arc::new(SqliteJobStore::open(&url).await.unwrap()), Some(dir))
+            }
+            Backend::Postgres => {
+                let url = pg::fresh_database("REST API tests").await?;
+                match callbook_jobs::open(&url).await {
+                    Ok(store) => (store, None),
+                    // Built without callbook-server's `postgres` feature.
+                    Err(callbook_jobs::Error::Config(message)) => {
+                        eprintln!("skipping Postgres: {message}");
+                        return None;
+                    }
+                    Err(e) => panic!("cannot open the test database: {e}"),
+                }
+            }
+        };
+        let tenant = store
+            .create_tenant(NewTenant::new(
+                "Acme Plumbing",
+                TimeZone::parse("America/New_York").unwrap(),
+            ))
+            .await
+            .unwrap();
+        let other = store
+            .create_tenant(NewTenant::new("Other Co", TimeZone::UTC))
+            .await
+            .unwrap();
+        let master = MasterKey::from_bytes(Some("k1"), &mut [42u8; 32]).unwrap();
+        let playback = PlaybackSigner::from_master_key(&master);
+        let feeds = FeedTokens::from_master_key(&master);
+        let recordings = Arc::new(EncryptedStore::in_memory(Keyring::new(master)));
+        let auth = Tokens(vec![
+            AdminToken::new(TOKEN, tenant.id).unwrap(),
+            AdminToken::new(OTHER_TOKEN, other.id).unwrap(),
+        ]);
+        let state = ApiState::new(store.clone(), recordings.clone(), playback, Arc::new(auth), feeds);
+        let app = api::router(state.clone());
+        Some(Env {
+            store,
+            recordings,
+            state,
+            app,
+            tenant,
+            other,
+            _dir: dir,
+        })
+    }
+
+    /// A finished (`done`) call with stored audio, transcript, extraction and the job booked from it.
+    pub async fn seed_call(&self, sid: &str) -> (Call, Job) {
+        let t = self.tenant.id;
+        let (call, _) = self
+            .store
+            .record_call(
+                t,
+                NewCall {
+                    provider: "twilio".into(),
+                    provider_call_id: sid.into(),
+                    phone_line_id: None,
+                    from: Some(PhoneNumber::parse("+19145552177").unwrap()),
+                    to: Some(PhoneNumber::parse("+19145550100").unwrap()),
+                    started_at: Utc.with_ymd_and_hms(2026, 3, 10, 14, 0, 0).unwrap(),
+                    provider_status: "completed".into(),
+                },
+            )
+            .await
+            .unwrap();
+        let key = RecordingKey::audio(&t.to_string(), &call.id.to_string(), "RE1").unwrap();
+        self.recordings
+            .put_bytes(&key, RecordingOptions::new("audio/wav"), audio())
+            .await
+            .unwrap();
+        self.store
+            .set_recording(
+                t,
+                call.id,
+                RecordingRef {
+                    provider_recording_id: "RE1".into(),
+                    duration_seconds: Some(12),
+                    storage_key: Some(key.canonical()),
+                },
+            )
+            .await
+            .unwrap();
+        self.store
+            .put_transcript(
+                t,
+                StoredTranscript {
+                    call_id: call.id,
+                    tenant_id: t,
+                    document: json!({"text": "Hi, this is Maria Lopez, card [REDACTED]", "segments": []}),
+                    language: Some("en".into()),
+                    confidence: Some(0.9),
+                    provider: "demo".into(),
+                    model: None,
+                    created_at: callbook_jobs::now(),
+                },
+            )
+            .await
+            .unwrap();
+        let doc = extraction_doc();
+        self.store
+            .put_extraction(
+                t,
+                StoredExtraction {
+                    call_id: call.id,
+                    tenant_id: t,
+                    document: doc.clone(),
+                    call_kind: "live".into(),
+                    appointment_count: 1,
+                    confidence: Some(0.85),
+                    extractor: "rules".into(),
+                    model: None,
+                    created_at: callbook_jobs::now(),
+                },
+            )
+            .await
+            .unwrap();
+        let extraction: callbook_extract::Extraction = serde_json::from_value(doc).unwrap();
+        let (customer, job) = callbook_pipeline::mapping::booking_input(
+            &call,
+            &self.tenant,
+            0,
+            &extraction.appointments[0],
+            chrono::TimeDelta::hours(1),
+        );
+        let booking = self
+            .store
+            .book_appointment(t, customer, job, Actor::pipeline())
+            .await
+            .unwrap();
+        // Finish the call the way the worker does: claim, then finish.
+        let now = callbook_jobs::now();
+        let claimed = self
+            .store
+            .claim_calls("test", now, std::time::Duration::from_secs(60), 10, 8)
+            .await
+            .unwrap();
+        let claimed = claimed.into_iter().find(|c| c.id == call.id).unwrap();
+        let lease = claimed.lease().unwrap();
+        let call = self
+            .store
+            .finish_call(t, call.id, &lease, now, CallState::Done)
+            .await
+            .unwrap();
+        (call, booking.job)
+    }
+
+    pub async fn request(&self, request: Request<Body>) -> Response<Body> {
+        self.app.clone().oneshot(request).await.unwrap()
+    }
+
+    pub async fn get(&self, path: &str) -> (u16, Value) {
+        self.send("GET", path, Some(TOKEN), None, &[]).await
+    }
+
+    /// Sends a JSON request (or none) with an optional bearer token and extra headers; returns status and JSON.
+    pub async fn send(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+        headers: &[(&str, &str)],
+    ) -> (u16, Value) {
+        let response = self.raw(method, path, token, body, headers).await;
+        let status = response.status().as_u16();
+        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        let value = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes)
+                .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()))
+        };
+        (status, value)
+    }
+
+    pub async fn raw(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+        headers: &[(&str, &str)],
+    ) -> Response<Body> {
+        let mut builder = Request::builder().method(method).uri(path);
+        if let Some(token) = token {
+            builder = builder.header("authorization", format!("Bearer {token}"));
+        }
+        for (k, v) in headers {
+            builder = builder.header(*k, *v);
+        }
+        let request = match body {
+            Some(body) => builder
+                .header("content-type", "application/json")
+                .body(Body::from(serde_json::to_vec(&body).unwrap()))
+                .unwrap(),
+            None => builder.body(Body::empty()).unwrap(),
+        };
+        self.request(request).await
+    }
+}
+
+/// Runs `$test(env)` once per backend as two `#[tokio::test]`s.
+#[macro_export]
+macro_rules! on_every_backend {
+    ($($name:ident),+ $(,)?) => {
+        mod memory {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    super::$name($crate::api_common::Env::new($crate::api_common::Backend::Memory).await).await;
+                }
+            )+
+        }
+        mod sqlite {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    super::$name($crate::api_common::Env::new($crate::api_common::Backend::Sqlite).await).await;
+                }
+            )+
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    if let Some(env) = $crate::api_common::Env::try_new($crate::api_common::Backend::Postgres).await {
+                        super::$name(env).await;
+                    }
+                }
+            )+
+        }
+    };
+}
+
+/// A notifier that remembers the (kind, job) of every event.
+#[derive(Debug, Default)]
+pub struct Recorder(pub std::sync::Mutex<Vec<(String, Option<callbook_jobs::JobId>)>>);
+
+#[async_trait]
+impl callbook_pipeline::notify::Notifier for Recorder {
+    async fn notify(
+        &self,
+        event: &callbook_pipeline::notify::Event,
+    ) -> Result<(), callbook_pipeline::notify::NotifyError> {
+        self.0
+            .lock()
+            .unwrap()
+            .push((event.kind.as_str().to_owned(), event.job_id));
+        Ok(())
+    }
+}
+
+impl Env {
+    /// The same environment whose API publishes job events to a [`Recorder`].
+    pub fn recording_events(self) -> (Env, Arc<Recorder>) {
+        let recorder = Arc::new(Recorder::default());
+        let app = api::router(self.state.clone().with_notifier(recorder.clone()));
+        (Env { app, ..self }, recorder)
+    }
+}

@@ -325,13 +325,8 @@ pub async fn build(config: &Config, metrics: Metrics) -> anyhow::Result<App> {
     let verifier = WebhookVerifier::new(webhook_token.expose());
     let transcriber = transcriber(config)?;
     let extractor = extractor(config)?;
-    let (tenant, created) = bootstrap_tenant(
-        store.as_ref(),
-        &config.tenant_name,
-        config.timezone.clone(),
-        &account_sid,
-    )
-    .await?;
+    let (tenant, created) =
+        bootstrap_tenant(store.as_ref(), &config.tenant_name, config.timezone, &account_sid).await?;
     let (_admin, admin_hint) = admin_token(config)?;
 
     let worker = Worker::new(
@@ -447,9 +442,7 @@ mod tests {
     async fn bootstrap_tenant_is_found_again_not_duplicated() {
         let store: Arc<dyn JobStore> = Arc::new(callbook_jobs::InMemoryJobStore::new());
         let tz = callbook_jobs::TimeZone::parse("Europe/Paris").unwrap();
-        let (a, created) = bootstrap_tenant(store.as_ref(), "Acme", tz.clone(), "AC1")
-            .await
-            .unwrap();
+        let (a, created) = bootstrap_tenant(store.as_ref(), "Acme", tz, "AC1").await.unwrap();
         assert!(created);
         assert_eq!(a.name, "Acme");
         assert_eq!(a.timezone.name(), "Europe/Paris");

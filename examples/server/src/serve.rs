@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use tokio::sync::watch;
 
-use crate::app;
+use crate::app::{self, App};
 use crate::config::Config;
 use crate::ops::Metrics;
 use crate::worker::spawn_worker;
@@ -67,15 +67,27 @@ pub async fn serve_until(
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("CALLBOOK_LISTEN: cannot listen on {}", config.listen))?;
+    serve_on(listener, built, shutdown).await
+}
+
+/// Serves a built app on a bound listener, with the worker beside it, until `shutdown` resolves.
+pub async fn serve_on(
+    listener: tokio::net::TcpListener,
+    built: App,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let local = listener.local_addr().context("listener address")?;
+    eprintln!("callbook: ready on http://{local}");
     let (stop_tx, stop_rx) = watch::channel(false);
     let worker = spawn_worker(built.worker, stop_rx);
-    tracing::info!(listen = %config.listen, "serving");
-    axum::serve(listener, app::router(built.state))
+    tracing::info!(listen = %local, "serving");
+    let served = axum::serve(listener, app::router(built.state))
         .with_graceful_shutdown(shutdown)
         .await
-        .context("serving HTTP")?;
+        .context("serving HTTP");
     let _ = stop_tx.send(true);
     worker.await.context("worker task")?;
+    served?;
     eprintln!("callbook: stopped");
     Ok(())
 }

@@ -28,6 +28,7 @@ use callbook_jobs::{
 use callbook_telephony::events::{
     CallDetails, CallStatusEvent, IncomingCall, MalformedWebhook, RecordActionEvent, RecordingStatusEvent,
 };
+use callbook_telephony::form::FormParams;
 use callbook_telephony::signature::{
     IDEMPOTENCY_TOKEN_HEADER, SIGNATURE_HEADER, SIGNATURE_SETTINGS_HEADER, WebhookRequest, public_request_url,
 };
@@ -261,11 +262,8 @@ async fn voice_inner(
         .record_call(tenant_id, new_call(details, line.as_ref(), status))
         .await?;
     tracing::info!(tenant = %tenant_id, call = %call.id, created, "call received");
-    let tenant = if tenant_id == state.tenant.id {
-        state.tenant.clone()
-    } else {
-        state.store.get_tenant(tenant_id).await?
-    };
+    // Read fresh: staff may have changed the greeting since start-up.
+    let tenant = state.store.get_tenant(tenant_id).await?;
     let xml = voice_twiml(&tenant.settings, &tenant.name, line.as_ref(), &state.public_url);
     Ok(Answer::TwiMl(xml))
 }
@@ -451,7 +449,7 @@ async fn recording_inner(
     body: &[u8],
 ) -> Result<Answer, Rejected> {
     verify(state, uri, headers, body)?;
-    let event = RecordingStatusEvent::parse(body)?;
+    let event = RecordingStatusEvent::from_params(&recording_params(body))?;
     // A recording callback names no number: only the account tells the tenant.
     let (tenant, _) = resolve(state, event.account_sid.as_str(), None).await?;
     let (sid, status) = event.dedup_key();
@@ -488,6 +486,20 @@ async fn recording_inner(
     Ok(Answer::Accepted)
 }
 
+/// The recording callback's form, with `RecordingDuration=-1` dropped: Twilio (and the telephony crate's own
+/// simulator) send `-1` while a recording is `in-progress`, which `RecordingStatusEvent::parse` rejects as
+/// "not a number".
+fn recording_params(body: &[u8]) -> FormParams {
+    let params = FormParams::parse(body);
+    FormParams::from_pairs(
+        params
+            .pairs()
+            .iter()
+            .filter(|(k, v)| !(k == "RecordingDuration" && v.trim() == "-1"))
+            .cloned(),
+    )
+}
+
 /// `POST /webhooks/twilio/record-done`: the `<Record action>`; says goodbye. Work starts from the recording
 /// callback, not from here (the file may not exist yet when this fires).
 pub async fn record_done(
@@ -514,11 +526,7 @@ async fn record_done_inner(
         return Ok(Answer::TwiMl(VoiceResponse::new().to_xml()));
     }
     let (tenant_id, line) = resolve(state, event.call.account_sid.as_str(), event.call.to.as_deref()).await?;
-    let settings = if tenant_id == state.tenant.id {
-        state.tenant.settings.clone()
-    } else {
-        state.store.get_tenant(tenant_id).await?.settings
-    };
+    let settings = state.store.get_tenant(tenant_id).await?.settings;
     let number = line.as_ref().map(|l| l.number.as_str());
     let mut say = Say::new(text(&settings, number, "goodbye"));
     let voice = text(&settings, number, "say_voice");

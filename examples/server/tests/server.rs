@@ -637,7 +637,8 @@ async fn restarting_finds_the_same_tenant_and_key() {
 
 // ------------------------------------------------------------------------------------------ Postgres + S3
 
-async fn fresh_postgres() -> Option<String> {
+/// A fresh database: `(admin URL, database name, URL of the new database)`.
+async fn fresh_postgres() -> Option<(String, String, String)> {
     let Ok(admin) = std::env::var("CALLBOOK_TEST_DATABASE_URL") else {
         eprintln!(
             "skipping the Postgres + S3 lifecycle: CALLBOOK_TEST_DATABASE_URL is not set (.ci/run sets it)"
@@ -657,7 +658,8 @@ async fn fresh_postgres() -> Option<String> {
     pool.close().await;
     let base = admin.split('?').next().unwrap_or(&admin);
     let cut = base.rfind('/').expect("database URL has a path");
-    Some(format!("{}/{}", &base[..cut], name))
+    let url = format!("{}/{}", &base[..cut], name);
+    Some((admin, name, url))
 }
 
 fn s3_env() -> Option<Vec<(&'static str, String)>> {
@@ -668,7 +670,8 @@ fn s3_env() -> Option<Vec<(&'static str, String)>> {
         return None;
     };
     let var = |name: &str, default: &str| std::env::var(name).unwrap_or_else(|_| default.to_owned());
-    let prefix = format!("server-{}", uuid::Uuid::now_v7().simple());
+    // Short: s3s-fs names a metadata file after the base64 of the whole key, and file names stop at 255 bytes.
+    let prefix = format!("s{:08x}", rand::random::<u32>());
     Some(vec![
         (
             "CALLBOOK_STORAGE_URL",
@@ -694,7 +697,7 @@ fn s3_env() -> Option<Vec<(&'static str, String)>> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_lifecycle_on_postgres_and_s3() {
     let Some(s3) = s3_env() else { return };
-    let Some(database) = fresh_postgres().await else {
+    let Some((admin, name, database)) = fresh_postgres().await else {
         return;
     };
     let mut extra = s3;
@@ -716,5 +719,22 @@ async fn the_lifecycle_on_postgres_and_s3() {
     }
     assert_one_booked_call(&server).await;
     assert_eq!(server.get("/readyz").await.status(), StatusCode::OK);
+
+    // The database goes away: not ready, and the JSON says which part.
+    let pool = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(1)
+        .connect(&admin)
+        .await
+        .unwrap();
+    sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE {name} WITH (FORCE)")))
+        .execute(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+    let ready = server.get("/readyz").await;
+    assert_eq!(ready.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let body: serde_json::Value = ready.json().await.unwrap();
+    assert_ne!(body["database"], "ok", "{body}");
+    assert_eq!(body["storage"], "ok", "{body}");
     server.stop().await;
 }

@@ -25,9 +25,9 @@ use callbook_extract::batch::{self, BatchOutput};
 use serde_json::Value;
 
 /// Tries per line for a retryable provider error (the first try included).
-pub(crate) const ATTEMPTS: u32 = 3;
+pub const ATTEMPTS: u32 = 3;
 /// The longest wait between two tries, whatever `Retry-After` says.
-pub(crate) const MAX_WAIT: Duration = Duration::from_secs(30);
+pub const MAX_WAIT: Duration = Duration::from_secs(30);
 
 /// The extractor to run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

@@ -1,6 +1,6 @@
 //! Observability: request ids, `/healthz`, `/readyz`, `/metrics`.
 //!
-//! Metrics go through the [`metrics`] facade (the pipeline emits its own through it too) and are rendered
+//! Metrics go through the `metrics` crate's facade (the pipeline emits its own through it too) and are rendered
 //! by `metrics-exporter-prometheus` (chosen because it is the facade's reference exporter; built with
 //! `default-features = false`, so no HTTP listener of its own: `/metrics` is served by our router).
 //! `serve` installs the global recorder ([`Metrics::install_global`]); tests use [`Metrics::local`], a

@@ -738,3 +738,140 @@ async fn the_lifecycle_on_postgres_and_s3() {
     assert_eq!(body["storage"], "ok", "{body}");
     server.stop().await;
 }
+
+/// Signs `body` for `signed_url` but sends it to `path` (what a proxy or Twilio's port handling produces).
+fn signed_for(state: &AppState, signed_url: &str, path: &str, body: &str) -> Request<Body> {
+    let params = callbook_telephony::form::FormParams::parse(body.as_bytes());
+    let signature = state.verifier.sign(signed_url, &params);
+    Request::post(path)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("X-Twilio-Signature", signature)
+        .body(Body::from(body.to_owned()))
+        .unwrap()
+}
+
+#[tokio::test]
+async fn the_signature_covers_the_public_url_with_either_port_form_and_the_query() {
+    let (state, _dir) = in_process().await;
+    let body = format!("{ACCOUNT}&CallSid=CA1&From=%2B19145552177&To=%2B14155550100&CallStatus=ringing");
+    let router = || app::router(state.clone());
+    // Twilio sometimes signs with the default port spelled out.
+    let with_port = "https://hooks.example.com:443/webhooks/twilio/voice";
+    let response = router()
+        .oneshot(signed_for(&state, with_port, "/webhooks/twilio/voice", &body))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    // The query is part of what was signed.
+    let with_query = "https://hooks.example.com/webhooks/twilio/voice?line=main";
+    let response = router()
+        .oneshot(signed_for(
+            &state,
+            with_query,
+            "/webhooks/twilio/voice?line=main",
+            &body,
+        ))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let response = router()
+        .oneshot(signed_for(
+            &state,
+            with_query,
+            "/webhooks/twilio/voice?line=other",
+            &body,
+        ))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    // The right path signed under another scheme (a proxy that terminates TLS is configured by
+    // CALLBOOK_PUBLIC_URL, not guessed).
+    let http = "http://hooks.example.com/webhooks/twilio/voice";
+    let response = router()
+        .oneshot(signed_for(&state, http, "/webhooks/twilio/voice", &body))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    let calls = state
+        .store
+        .list_calls(state.tenant.id, None, Page::first(10))
+        .await
+        .unwrap();
+    assert_eq!(calls.len(), 1, "CA1 once, however often it was accepted");
+}
+
+#[tokio::test]
+async fn an_absent_recording_queues_nothing_and_a_hang_up_gets_an_empty_answer() {
+    let (state, _dir) = in_process().await;
+    let router = || app::router(state.clone());
+    let body = format!(
+        "{ACCOUNT}&CallSid=CA1&RecordingSid=RE1&RecordingStatus=absent&RecordingDuration=-1&ErrorCode=16101"
+    );
+    let response = router()
+        .oneshot(signed(&state, "/webhooks/twilio/recording", &body))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    let calls = state
+        .store
+        .list_calls(state.tenant.id, None, Page::first(10))
+        .await
+        .unwrap();
+    assert!(calls.is_empty(), "{calls:?}");
+
+    let body = format!(
+        "{ACCOUNT}&CallSid=CA1&From=%2B19145552177&To=%2B14155550100&CallStatus=completed&Digits=hangup"
+    );
+    let response = router()
+        .oneshot(signed(&state, "/webhooks/twilio/record-done", &body))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let xml = body_text(response).await;
+    assert!(!xml.contains("<Say"), "{xml}");
+}
+
+#[tokio::test]
+async fn an_in_progress_recording_with_duration_minus_one_is_accepted() {
+    let (state, _dir) = in_process().await;
+    let body =
+        format!("{ACCOUNT}&CallSid=CA1&RecordingSid=RE1&RecordingStatus=in-progress&RecordingDuration=-1");
+    let response = app::router(state.clone())
+        .oneshot(signed(&state, "/webhooks/twilio/recording", &body))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+}
+
+#[tokio::test]
+async fn the_idempotency_token_alone_dedupes_a_retry() {
+    let (state, _dir) = in_process().await;
+    let body = format!(
+        "{ACCOUNT}&CallSid=CA1&To=%2B14155550100&CallStatus=completed&SequenceNumber=3&CallDuration=9"
+    );
+    let send = |token: &'static str| {
+        let mut request = signed(&state, "/webhooks/twilio/status", &body);
+        request
+            .headers_mut()
+            .insert("I-Twilio-Idempotency-Token", token.parse().unwrap());
+        app::router(state.clone()).oneshot(request)
+    };
+    assert_eq!(send("tok-1").await.unwrap().status(), StatusCode::NO_CONTENT);
+    assert_eq!(send("tok-1").await.unwrap().status(), StatusCode::NO_CONTENT);
+    let rendered = state.metrics.render();
+    assert!(
+        rendered.contains(r#"callbook_webhooks_total{path="/webhooks/twilio/status",outcome="duplicate"} 1"#),
+        "{rendered}"
+    );
+    assert!(
+        rendered.contains(r#"callbook_webhooks_total{path="/webhooks/twilio/status",outcome="ok"} 1"#),
+        "{rendered}"
+    );
+    let calls = state
+        .store
+        .list_calls(state.tenant.id, None, Page::first(10))
+        .await
+        .unwrap();
+    assert_eq!(calls.len(), 1);
+    assert_eq!(calls[0].processing.state, CallState::AwaitingRecording);
+}

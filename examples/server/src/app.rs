@@ -270,11 +270,12 @@ pub async fn bootstrap_tenant(
 }
 
 /// The settings a new tenant starts with: what callers hear. Staff change them later (per tenant, and per
-/// line under `voice.lines["+1…"]`, where `forward_to` turns on `<Dial record>` forwarding).
+/// line under `voice.lines["+1…"]`, where `forward_to` turns on `<Dial record>` forwarding). `{business}` in
+/// the greeting is replaced by the tenant's name.
 pub fn default_settings() -> serde_json::Value {
     json!({
         "voice": {
-            "greeting": "Thanks for calling.",
+            "greeting": "Thanks for calling {business}.",
             "recording_notice": "This call is recorded.",
             "ai_disclosure": "An automated assistant transcribes your message so we can book your visit.",
             "voicemail_prompt": "After the beep, please tell us your name, your address, what you need and when.",

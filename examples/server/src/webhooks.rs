@@ -175,6 +175,10 @@ async fn resolve(
     if let Some(number) = &number
         && let Some(line) = state.store.route_phone_line(PROVIDER, number).await?
     {
+        // The signature proves the sender holds our auth token; the account must still be the line's.
+        if line.provider_account_id != account_sid && account_sid != state.account_sid {
+            return Err(Rejected::UnknownTenant);
+        }
         return Ok((line.tenant_id, Some(line)));
     }
     if account_sid != state.account_sid {
@@ -558,7 +562,7 @@ mod tests {
     #[test]
     fn voicemail_twiml_has_greeting_notice_disclosure_and_record() {
         let xml = voice_twiml(&default_settings(), "Acme", None, "https://hooks.example.com/");
-        assert!(xml.contains("Thanks for calling."), "{xml}");
+        assert!(xml.contains("Thanks for calling Acme."), "{xml}");
         assert!(xml.contains("This call is recorded."), "{xml}");
         assert!(xml.contains("An automated assistant"), "{xml}");
         assert!(

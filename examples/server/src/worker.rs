@@ -47,3 +47,36 @@ pub fn spawn_worker(worker: Worker, mut shutdown: watch::Receiver<bool>) -> Join
         tracing::info!("worker stopped");
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use callbook_pipeline::WorkerConfig;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn the_loop_idles_and_stops_on_shutdown() {
+        let recordings = callbook_storage::EncryptedStore::in_memory(callbook_storage::Keyring::new(
+            callbook_storage::MasterKey::generate(Some("k1")).unwrap(),
+        ));
+        let worker = Worker::new(
+            WorkerConfig::new("test"),
+            Arc::new(callbook_jobs::InMemoryJobStore::new()),
+            Arc::new(callbook_telephony::fake::FakeTelephony::new()),
+            Arc::new(recordings),
+            Arc::new(callbook_transcribe::fake::ScriptedTranscriber::new()),
+            Arc::new(callbook_extract::RulesExtractor::new()),
+        );
+        let (tx, rx) = watch::channel(false);
+        let task = spawn_worker(worker, rx);
+        tokio::time::sleep(IDLE_SLEEP * 2).await;
+        assert!(!task.is_finished(), "idles while the queue is empty");
+        tx.send(true).unwrap();
+        tokio::time::timeout(Duration::from_secs(2), task)
+            .await
+            .expect("stops promptly")
+            .unwrap();
+    }
+}

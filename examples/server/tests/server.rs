@@ -875,3 +875,75 @@ async fn the_idempotency_token_alone_dedupes_a_retry() {
     assert_eq!(calls.len(), 1);
     assert_eq!(calls[0].processing.state, CallState::AwaitingRecording);
 }
+
+/// Collects what the JSON log layer writes.
+#[derive(Clone, Default)]
+struct LogBuffer(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for LogBuffer {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn logs_carry_request_ids_and_no_phone_numbers() {
+    use tracing_subscriber::layer::SubscriberExt as _;
+    let buffer = LogBuffer::default();
+    let writer = buffer.clone();
+    let subscriber = tracing_subscriber::registry().with(
+        tracing_subscriber::fmt::layer()
+            .json()
+            .with_current_span(true)
+            .with_writer(move || writer.clone()),
+    );
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let (state, _dir) = in_process().await;
+    let router = || app::router(state.clone());
+    let voice = format!("{ACCOUNT}&CallSid=CA1&From=%2B19145552177&To=%2B14155550100&CallStatus=ringing");
+    let status = format!(
+        "{ACCOUNT}&CallSid=CA1&From=%2B19145552177&To=%2B14155550100&CallStatus=completed&SequenceNumber=0"
+    );
+    let recording =
+        format!("{ACCOUNT}&CallSid=CA1&RecordingSid=RE1&RecordingStatus=completed&RecordingDuration=12");
+    for (path, body) in [
+        ("/webhooks/twilio/voice", &voice),
+        ("/webhooks/twilio/status", &status),
+        ("/webhooks/twilio/recording", &recording),
+    ] {
+        let response = router().oneshot(signed(&state, path, body)).await.unwrap();
+        assert!(response.status().is_success());
+    }
+    // Rejected ones are logged too.
+    let mut forged = signed(&state, "/webhooks/twilio/voice", &voice);
+    forged
+        .headers_mut()
+        .insert("X-Twilio-Signature", "Zm9yZ2Vk".parse().unwrap());
+    assert_eq!(
+        router().oneshot(forged).await.unwrap().status(),
+        StatusCode::FORBIDDEN
+    );
+    let malformed = voice.replace("CallSid=CA1&", "");
+    assert_eq!(
+        router()
+            .oneshot(signed(&state, "/webhooks/twilio/voice", &malformed))
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::BAD_REQUEST
+    );
+
+    let logs = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
+    assert!(logs.contains("request_id"), "{logs}");
+    assert!(logs.contains("call received"), "{logs}");
+    assert!(logs.contains("recording completed"), "{logs}");
+    assert!(logs.contains("webhook signature rejected"), "{logs}");
+    for pii in ["19145552177", "914555", "4155550100", "%2B1"] {
+        assert!(!logs.contains(pii), "{pii} in logs:\n{logs}");
+    }
+}

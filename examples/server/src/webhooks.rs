@@ -210,25 +210,58 @@ async fn resolve(
     }
 }
 
-/// `true` when none of the keys was seen before for this tenant (each is recorded).
-async fn first_delivery(
-    state: &AppState,
-    tenant: TenantId,
-    headers: &HeaderMap,
-    key: String,
-) -> Result<bool, Rejected> {
-    let mut first = state.store.first_delivery(tenant, &key).await?;
-    if let Some(token) = headers
-        .get(IDEMPOTENCY_TOKEN_HEADER)
-        .and_then(|v| v.to_str().ok())
-        .filter(|t| !t.is_empty())
-    {
-        first &= state
-            .store
-            .first_delivery(tenant, &format!("twilio:token:{token}"))
-            .await?;
+/// One callback's idempotency keys: the content key (`(CallSid, SequenceNumber)` or `(RecordingSid,
+/// RecordingStatus)`) and, when present, `I-Twilio-Idempotency-Token`.
+///
+/// Each key is recorded twice with the job store's atomic `first_delivery`: `seen:` when a delivery starts
+/// and `done:` once its writes succeeded. A repeat is skipped only when an earlier delivery **finished**; a
+/// retry of a delivery that failed half-way (database hiccup → 503) is processed again instead of being
+/// acknowledged as a duplicate and lost. (The job store cannot forget a key, hence the two marks.) A repeat
+/// racing the first delivery may run the writes twice, which the store makes harmless: `record_call` is
+/// idempotent per `CallSid`, `set_recording` keeps a later state, a final status is never downgraded.
+struct Delivery {
+    keys: Vec<String>,
+}
+
+impl Delivery {
+    /// `None` when an earlier delivery of the same callback finished: answer "duplicate" and write nothing.
+    async fn begin(
+        state: &AppState,
+        tenant: TenantId,
+        headers: &HeaderMap,
+        key: String,
+    ) -> Result<Option<Self>, Rejected> {
+        let mut keys = vec![key];
+        if let Some(token) = headers
+            .get(IDEMPOTENCY_TOKEN_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .filter(|t| !t.is_empty())
+        {
+            keys.push(format!("twilio:token:{token}"));
+        }
+        let mut fresh = true;
+        for key in &keys {
+            fresh &= state.store.first_delivery(tenant, &format!("seen:{key}")).await?;
+        }
+        if !fresh {
+            let mut finished = false;
+            for key in &keys {
+                finished |= !state.store.first_delivery(tenant, &format!("done:{key}")).await?;
+            }
+            if finished {
+                return Ok(None);
+            }
+        }
+        Ok(Some(Self { keys }))
     }
-    Ok(first)
+
+    /// Marks the delivery finished (after its writes succeeded).
+    async fn finish(self, state: &AppState, tenant: TenantId) -> Result<(), Rejected> {
+        for key in &self.keys {
+            state.store.first_delivery(tenant, &format!("done:{key}")).await?;
+        }
+        Ok(())
+    }
 }
 
 fn new_call(details: &CallDetails, line: Option<&PhoneLine>, status: &str) -> NewCall {
@@ -413,19 +446,31 @@ async fn status_inner(
             event.status.as_str()
         ),
     };
-    if !first_delivery(state, tenant, headers, key).await? {
+    let Some(delivery) = Delivery::begin(state, tenant, headers, key).await? else {
         return Ok(Answer::Duplicate);
-    }
+    };
+    apply_status(state, tenant, line.as_ref(), &event).await?;
+    delivery.finish(state, tenant).await?;
+    Ok(Answer::Accepted)
+}
+
+async fn apply_status(
+    state: &AppState,
+    tenant: TenantId,
+    line: Option<&PhoneLine>,
+    event: &CallStatusEvent,
+) -> Result<(), Rejected> {
+    let details = &event.call;
     let new_status = event.status.as_str().to_owned();
     let call = find_or_create_call(state, tenant, details.call_sid.as_str(), || {
-        new_call(details, line.as_ref(), &new_status)
+        new_call(details, line, &new_status)
     })
     .await?;
     // Callbacks may arrive out of order: once the call has a final status, a late non-final one is ignored.
     let was_final = FINAL_STATUSES.contains(&call.provider_status.as_str());
     if was_final && !event.status.is_final() {
         tracing::info!(tenant = %tenant, call = %call.id, "late non-final status ignored");
-        return Ok(Answer::Accepted);
+        return Ok(());
     }
     let ended_at = event
         .status
@@ -436,7 +481,7 @@ async fn status_inner(
         .update_call_status(tenant, call.id, &new_status, ended_at)
         .await?;
     tracing::info!(tenant = %tenant, call = %call.id, state = %call.processing.state, "call status recorded");
-    Ok(Answer::Accepted)
+    Ok(())
 }
 
 /// `POST /webhooks/twilio/recording`: a `completed` recording queues the call for the worker.
@@ -457,12 +502,28 @@ async fn recording_inner(
     // A recording callback names no number: only the account tells the tenant.
     let (tenant, _) = resolve(state, event.account_sid.as_str(), None).await?;
     let (sid, status) = event.dedup_key();
-    if !first_delivery(state, tenant, headers, format!("twilio:recording:{sid}:{status}")).await? {
+    let key = format!("twilio:recording:{sid}:{status}");
+    let Some(delivery) = Delivery::begin(state, tenant, headers, key).await? else {
         return Ok(Answer::Duplicate);
-    }
+    };
+    apply_recording(state, tenant, &event).await?;
+    delivery.finish(state, tenant).await?;
+    Ok(Answer::Accepted)
+}
+
+async fn apply_recording(
+    state: &AppState,
+    tenant: TenantId,
+    event: &RecordingStatusEvent,
+) -> Result<(), Rejected> {
     if event.status != RecordingStatus::Completed {
-        tracing::info!(tenant = %tenant, status = %status, error_code = ?event.error_code, "recording status noted");
-        return Ok(Answer::Accepted);
+        tracing::info!(
+            tenant = %tenant,
+            status = %event.status.as_str(),
+            error_code = ?event.error_code,
+            "recording status noted"
+        );
+        return Ok(());
     }
     let call = find_or_create_call(state, tenant, event.call_sid.as_str(), || NewCall {
         provider: PROVIDER.to_owned(),
@@ -487,7 +548,7 @@ async fn recording_inner(
         )
         .await?;
     tracing::info!(tenant = %tenant, call = %call.id, state = %call.processing.state, "recording completed");
-    Ok(Answer::Accepted)
+    Ok(())
 }
 
 /// The recording callback's form, with `RecordingDuration=-1` dropped: Twilio (and the telephony crate's own

@@ -947,3 +947,43 @@ async fn logs_carry_request_ids_and_no_phone_numbers() {
         assert!(!logs.contains(pii), "{pii} in logs:\n{logs}");
     }
 }
+
+#[tokio::test]
+async fn a_retry_of_a_delivery_that_failed_half_way_is_processed_not_dropped() {
+    let (state, _dir) = in_process().await;
+    let body =
+        format!("{ACCOUNT}&CallSid=CA1&RecordingSid=RE1&RecordingStatus=completed&RecordingDuration=12");
+    // An earlier delivery got as far as recording its keys, then the database failed (the handler answered
+    // 503 and wrote nothing else).
+    let tenant = state.tenant.id;
+    for key in ["seen:twilio:recording:RE1:completed", "seen:twilio:token:tok-9"] {
+        assert!(state.store.first_delivery(tenant, key).await.unwrap());
+    }
+    let send = || {
+        let mut request = signed(&state, "/webhooks/twilio/recording", &body);
+        request
+            .headers_mut()
+            .insert("I-Twilio-Idempotency-Token", "tok-9".parse().unwrap());
+        app::router(state.clone()).oneshot(request)
+    };
+    assert_eq!(send().await.unwrap().status(), StatusCode::NO_CONTENT);
+    let calls = state
+        .store
+        .list_calls(tenant, None, Page::first(10))
+        .await
+        .unwrap();
+    assert_eq!(calls.len(), 1, "the retry was processed");
+    assert_eq!(calls[0].processing.state, CallState::Queued);
+    // Now that one finished, the next repeat is a duplicate.
+    assert_eq!(send().await.unwrap().status(), StatusCode::NO_CONTENT);
+    let rendered = state.metrics.render();
+    assert!(
+        rendered
+            .contains(r#"callbook_webhooks_total{path="/webhooks/twilio/recording",outcome="duplicate"} 1"#),
+        "{rendered}"
+    );
+    assert!(
+        rendered.contains(r#"callbook_webhooks_total{path="/webhooks/twilio/recording",outcome="ok"} 1"#),
+        "{rendered}"
+    );
+}

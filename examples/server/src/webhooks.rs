@@ -7,7 +7,8 @@
 //! 3. finds the tenant from the `To` number (`route_phone_line`) or, failing that, the `AccountSid` of the
 //!    bootstrap tenant, whose numbers become its phone lines on first sight;
 //! 4. deduplicates status and recording callbacks on `I-Twilio-Idempotency-Token` and on
-//!    `(CallSid, SequenceNumber)` / `(RecordingSid, RecordingStatus)` (the job store's `first_delivery`);
+//!    `(CallSid, SequenceNumber)` / `(RecordingSid, RecordingStatus)` (the job store's `first_delivery`): a
+//!    repeat is answered 204 without writing once an earlier delivery of it finished;
 //! 5. writes, and answers at once: no provider call happens in a handler (the worker downloads later).
 //!
 //! Out-of-order callbacks converge: a status or recording callback for a call the voice webhook has not

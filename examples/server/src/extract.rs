@@ -25,13 +25,13 @@ use callbook_extract::batch::{self, BatchOutput};
 use serde_json::Value;
 
 /// Tries per line for a retryable provider error (the first try included).
-pub(crate) const ATTEMPTS: u32 = 3;
+pub const ATTEMPTS: u32 = 3;
 /// The longest wait between two tries, whatever `Retry-After` says.
-pub(crate) const MAX_WAIT: Duration = Duration::from_secs(30);
+pub const MAX_WAIT: Duration = Duration::from_secs(30);
 
 /// The extractor to run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub(crate) enum ExtractorChoice {
+pub enum ExtractorChoice {
     /// The offline, deterministic rules extractor.
     Rules,
     /// The OpenAI-compatible chat backend (`OPENAI_API_KEY`, `OPENAI_BASE_URL`).
@@ -49,17 +49,17 @@ impl ExtractorChoice {
 
 /// Arguments of `callbook extract`.
 #[derive(Debug, clap::Args)]
-pub(crate) struct Args {
+pub struct Args {
     /// JSONL input: `{"id", "transcript", "call_started_at", "timezone", …}` per line.
     #[arg(long)]
-    pub(crate) input: PathBuf,
+    pub input: PathBuf,
     /// JSONL output: `{"id", "extraction"}` or `{"id", "error"}` per input line, in input order.
     #[arg(long)]
-    pub(crate) output: PathBuf,
+    pub output: PathBuf,
     /// Which extractor to use; default `CALLBOOK_EXTRACTOR`, else `openai` when `OPENAI_API_KEY` is set, else
     /// `rules`.
     #[arg(long, value_enum)]
-    pub(crate) extractor: Option<ExtractorChoice>,
+    pub extractor: Option<ExtractorChoice>,
 }
 
 /// What became of one line.
@@ -71,7 +71,7 @@ enum Outcome {
 }
 
 /// Runs the subcommand.
-pub(crate) async fn run(args: Args) -> anyhow::Result<ExitCode> {
+pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     let name = batch::choose_extractor(
         args.extractor.map(ExtractorChoice::name),
         std::env::var("CALLBOOK_EXTRACTOR").ok().as_deref(),

@@ -1,6 +1,35 @@
-//! The library half of the Callbook reference server: the parts the `callbook` binary composes and that tests
-//! and embedding applications can use on their own.
+//! The Callbook reference server as a library: configuration, application state, the Twilio webhooks,
+//! health/readiness/metrics endpoints and the background worker. The binary `callbook` (`src/main.rs`) is a
+//! thin CLI over it; tests drive the same [`app::router`] in-process and over a real socket.
 //!
-//! * [`api`] — the REST API under `/api/v1` as an independent axum router ([`api::router`]).
+//! | module | what it holds |
+//! |---|---|
+//! | [`api`] | the REST API under `/api/v1` as an independent axum router ([`api::router`]): calls, jobs, customers, corrections, calendars, usage, live events, OpenAPI |
+//! | [`config`] | every DESIGN.md §5 variable parsed into [`config::Config`]; errors name the variable; secrets redacted |
+//! | [`app`] | [`app::build`] (store + migrations, encrypted recordings, telephony, transcriber, extractor, bootstrap tenant, worker) and [`app::router`] |
+//! | [`webhooks`] | `POST /webhooks/twilio/{voice,status,recording,record-done}`: verify → parse → route → dedupe → write → answer |
+//! | [`ops`] | request ids, `/healthz`, `/readyz`, `/metrics` ([`ops::Metrics`]) |
+//! | [`worker`] | [`worker::spawn_worker`], the interim worker loop beside the server |
+//! | [`serve`] | `callbook serve` / `callbook migrate`; [`serve::serve_on`] serves a built app on a bound listener |
+//! | [`transcribe`], [`extract`] | the `callbook transcribe` and `callbook extract` subcommands |
+//!
+//! ```no_run
+//! # async fn run() -> anyhow::Result<()> {
+//! use callbook_server::{app, config::Config, ops::Metrics, serve};
+//! let config = Config::from_env()?;              // a bad value names its variable
+//! let built = app::build(&config, Metrics::local()).await?;
+//! let listener = tokio::net::TcpListener::bind(config.listen).await?;
+//! serve::serve_on(listener, built, serve::shutdown_signal()).await?;
+//! # Ok(())
+//! # }
+//! ```
 
 pub mod api;
+pub mod app;
+pub mod config;
+pub mod extract;
+pub mod ops;
+pub mod serve;
+pub mod transcribe;
+pub mod webhooks;
+pub mod worker;

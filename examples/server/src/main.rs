@@ -1,14 +1,12 @@
 //! `callbook` — the Callbook reference server and its command-line tools.
 //!
 //! The subcommands are the contract of DESIGN.md §5: `serve` (default), `demo`, `extract`, `transcribe`,
-//! `simulate-call`, `migrate`. Each lives in its own module.
+//! `simulate-call`, `migrate`. Each lives in its own module of the `callbook_server` library.
 
 use std::process::ExitCode;
 
+use callbook_server::{extract, serve, transcribe};
 use clap::{Parser, Subcommand};
-
-mod extract;
-mod transcribe;
 
 /// Turns a trades business's phone calls into booked jobs.
 #[derive(Debug, Parser)]
@@ -20,8 +18,10 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Run the reference server (the default).
+    /// Run the reference server (the default): Twilio webhooks, health, metrics and the worker.
     Serve,
+    /// Apply pending database migrations (CALLBOOK_DATABASE_URL) and exit.
+    Migrate,
     /// Transcribe audio files; prints one JSON object per file on its own line.
     Transcribe(transcribe::Args),
     /// Extract appointments from transcripts: JSONL in, JSONL out, input order kept.
@@ -32,10 +32,8 @@ enum Command {
 async fn main() -> ExitCode {
     let cli = Cli::parse();
     let outcome = match cli.command.unwrap_or(Command::Serve) {
-        Command::Serve => Err(anyhow::anyhow!(
-            "the reference server is not built yet (issue \"callbook-server\"); \
-             `callbook transcribe` and `callbook extract` work today"
-        )),
+        Command::Serve => serve::run().await,
+        Command::Migrate => serve::migrate().await,
         Command::Transcribe(args) => transcribe::run(args).await,
         Command::Extract(args) => extract::run(args).await,
     };

@@ -27,26 +27,26 @@ use serde_json::json;
 
 /// Arguments of `callbook transcribe`.
 #[derive(Debug, clap::Args)]
-pub(crate) struct Args {
+pub struct Args {
     /// Audio files to transcribe.
     #[arg(required = true)]
-    pub(crate) files: Vec<PathBuf>,
+    pub files: Vec<PathBuf>,
     /// Print card numbers, security codes, expiry dates and SSNs as heard instead of redacting them.
     #[arg(long)]
-    pub(crate) no_redact: bool,
+    pub no_redact: bool,
     /// Language hint (ISO-639-1, e.g. `en`).
     #[arg(long)]
-    pub(crate) language: Option<String>,
+    pub language: Option<String>,
     /// Mix a multi-channel recording down to mono. By default each channel of a two-channel recording
     /// (Twilio: the caller on channel 1, the business on channel 2) is transcribed apart and the segments are
     /// merged in time order, so the two sides do not talk over each other in one stream.
     #[arg(long)]
-    pub(crate) mono: bool,
+    pub mono: bool,
 }
 
 /// Which transcriber the environment selects.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Choice {
+pub(crate) enum Choice {
     OpenAi,
     WhisperLocal,
     Demo,
@@ -67,7 +67,7 @@ fn choose(var: impl Fn(&str) -> Option<String>) -> anyhow::Result<Choice> {
     }
 }
 
-fn transcriber(choice: Choice) -> anyhow::Result<Arc<dyn Transcriber>> {
+pub(crate) fn transcriber(choice: Choice) -> anyhow::Result<Arc<dyn Transcriber>> {
     Ok(match choice {
         Choice::OpenAi => {
             let backend = OpenAiTranscriberBuilder::from_env()
@@ -136,7 +136,7 @@ async fn transcribe_file(
 }
 
 /// Runs the subcommand.
-pub(crate) async fn run(args: Args) -> anyhow::Result<ExitCode> {
+pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     let choice = choose(|k| std::env::var(k).ok())?;
     let transcriber = transcriber(choice)?;
     eprintln!(

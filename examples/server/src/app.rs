@@ -1,0 +1,455 @@
+//! The application state built from a [`Config`], and the router.
+//!
+//! [`build`] opens (and migrates) the job store, opens the encrypted recording store, picks telephony,
+//! transcriber and extractor, and finds or creates the bootstrap tenant. [`router`] is the axum app over it.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::Context;
+use axum::Router;
+use axum::routing::{get, post};
+use callbook_extract::Extractor;
+use callbook_jobs::{JobStore, NewPhoneLine, NewTenant, PhoneNumber, Tenant, WebhookMode};
+use callbook_pipeline::{Worker, WorkerConfig};
+use callbook_storage::{EncryptedStore, Keyring, MasterKey};
+use callbook_telephony::fake::FakeTelephony;
+use callbook_telephony::signature::WebhookVerifier;
+use callbook_telephony::telephony::Telephony;
+use callbook_telephony::twilio::TwilioTelephonyBuilder;
+use callbook_transcribe::Transcriber;
+use callbook_transcribe::fake::SidecarTranscriber;
+use serde_json::json;
+
+use crate::config::{Config, Secret, TranscriberKind};
+use crate::ops::{self, Metrics};
+use crate::webhooks;
+
+/// The provider name of Twilio phone lines and calls in the job store.
+pub const PROVIDER: &str = "twilio";
+
+/// The provider name of the bootstrap marker line (see [`bootstrap_tenant`]).
+const BOOTSTRAP_PROVIDER: &str = "callbook-bootstrap";
+/// The number of the bootstrap marker line: not a dialable number, only a durable key in the job store.
+const BOOTSTRAP_NUMBER: &str = "+10000000000";
+
+/// Everything the handlers need. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct AppState {
+    /// The job store (tenants, lines, calls, jobs …).
+    pub store: Arc<dyn JobStore>,
+    /// The encrypted recording store.
+    pub recordings: EncryptedStore,
+    /// Telephony: Twilio REST, or the fake.
+    pub telephony: Arc<dyn Telephony>,
+    /// The fake telephony when no Twilio account is configured (the demo plays calls into it).
+    pub fake_telephony: Option<FakeTelephony>,
+    /// Verifies `X-Twilio-Signature`.
+    pub verifier: WebhookVerifier,
+    /// The auth token webhooks are signed with: `TWILIO_AUTH_TOKEN`, or a random per-process token when no
+    /// Twilio account is configured (only in-process simulated calls can sign with it).
+    pub webhook_token: Secret,
+    /// `CALLBOOK_PUBLIC_URL`, no trailing slash.
+    pub public_url: String,
+    /// The bootstrap tenant.
+    pub tenant: Tenant,
+    /// The Twilio account the bootstrap tenant owns (`TWILIO_ACCOUNT_SID`, or the fake's account).
+    pub account_sid: String,
+    /// Metrics recorder handle.
+    pub metrics: Metrics,
+    /// `sqlite://` database file, checked by `/readyz`.
+    pub sqlite_file: Option<PathBuf>,
+    /// `file://` recordings directory, checked by `/readyz`.
+    pub storage_dir: Option<PathBuf>,
+}
+
+/// The built application: its state, the worker to run beside it, and the start-up report.
+#[derive(Debug)]
+pub struct App {
+    /// Shared state.
+    pub state: AppState,
+    /// The pipeline worker over the same backends.
+    pub worker: Worker,
+    /// What is used for each part, one line each, without secrets.
+    pub report: Vec<String>,
+}
+
+/// The axum router: webhooks, `/healthz`, `/readyz`, `/metrics`.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/webhooks/twilio/voice", post(webhooks::voice))
+        .route("/webhooks/twilio/status", post(webhooks::status))
+        .route("/webhooks/twilio/recording", post(webhooks::recording))
+        .route("/webhooks/twilio/record-done", post(webhooks::record_done))
+        .route("/healthz", get(ops::healthz))
+        .route("/readyz", get(ops::readyz))
+        .route("/metrics", get(ops::metrics))
+        .layer(axum::middleware::from_fn(ops::request_id))
+        .with_state(state)
+}
+
+/// Opens the job store named by the config and applies pending migrations.
+pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn JobStore>> {
+    if let Some(path) = sqlite_file(config.database_url.expose())
+        && let Some(dir) = path.parent()
+        && !dir.as_os_str().is_empty()
+    {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    callbook_jobs::open(config.database_url.expose())
+        .await
+        .with_context(|| {
+            format!(
+                "CALLBOOK_DATABASE_URL: cannot open {}",
+                crate::config::redact_url(config.database_url.expose())
+            )
+        })
+}
+
+/// The file of a `sqlite://path` URL (not `sqlite::memory:`).
+fn sqlite_file(url: &str) -> Option<PathBuf> {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next().unwrap_or_default();
+    if path.is_empty() || path.starts_with(":memory:") {
+        None
+    } else {
+        Some(PathBuf::from(path))
+    }
+}
+
+/// Writes `contents` to a new file readable only by the owner (mode 0600 on Unix).
+fn write_private(path: &Path, contents: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options
+        .open(path)
+        .with_context(|| format!("creating {}", path.display()))?;
+    file.write_all(contents.as_bytes())
+        .and_then(|()| file.sync_all())
+        .with_context(|| format!("writing {}", path.display()))
+}
+
+/// The master keyring: `CALLBOOK_MASTER_KEY`, else `DATA_DIR/master.key`, generated on first start.
+pub fn keyring(config: &Config) -> anyhow::Result<(Keyring, &'static str)> {
+    if let Some(keyring) = &config.master_key {
+        return Ok((keyring.clone(), "CALLBOOK_MASTER_KEY"));
+    }
+    let path = config.data_dir.join("master.key");
+    match std::fs::read_to_string(&path) {
+        Ok(spec) => {
+            let keyring = Keyring::parse(spec.trim())
+                .with_context(|| format!("{} is not a valid master key", path.display()))?;
+            Ok((keyring, "reused"))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let key = MasterKey::generate(Some("k1")).context("generating a master key")?;
+            write_private(&path, &format!("{}\n", key.export()))?;
+            Ok((Keyring::new(key), "generated"))
+        }
+        Err(e) => Err(e).with_context(|| format!("reading {}", path.display())),
+    }
+}
+
+/// The admin token: `CALLBOOK_ADMIN_TOKEN`, else `DATA_DIR/admin.token`, generated on first start. The
+/// string says where it is, for the start-up hint (never the token itself).
+pub fn admin_token(config: &Config) -> anyhow::Result<(Secret, String)> {
+    if let Some(token) = &config.admin_token {
+        return Ok((token.clone(), "the value of CALLBOOK_ADMIN_TOKEN".to_owned()));
+    }
+    let path = config.data_dir.join("admin.token");
+    let hint = format!("the token in {} (`cat` it)", path.display());
+    match std::fs::read_to_string(&path) {
+        Ok(token) if token.trim().len() >= 16 => Ok((Secret::new(token.trim()), hint)),
+        Ok(_) => anyhow::bail!(
+            "{} holds no usable token: delete it to make a new one",
+            path.display()
+        ),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let token = random_token();
+            write_private(&path, &format!("{token}\n"))?;
+            Ok((Secret::new(token), hint))
+        }
+        Err(e) => Err(e).with_context(|| format!("reading {}", path.display())),
+    }
+}
+
+fn random_token() -> String {
+    let bytes: [u8; 24] = rand::random();
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Opens the encrypted recording store.
+pub fn recording_store(config: &Config, keyring: Keyring) -> anyhow::Result<EncryptedStore> {
+    let mut builder = EncryptedStore::builder()
+        .with_url(config.storage_url.clone())
+        .with_keyring(keyring);
+    if config.storage_url.starts_with("s3://") {
+        if let Some(endpoint) = &config.s3.endpoint {
+            builder = builder.with_s3_endpoint(endpoint);
+        }
+        if let Some(region) = &config.s3.region {
+            builder = builder.with_s3_region(region);
+        }
+        if let Some((id, secret)) = &config.s3.credentials {
+            builder = builder.with_s3_credentials(id, secret.expose());
+        }
+        builder = builder.with_s3_allow_http(config.s3.allow_http);
+    }
+    builder
+        .build()
+        .with_context(|| format!("CALLBOOK_STORAGE_URL: cannot open {}", config.storage_url))
+}
+
+/// The transcriber the config selects.
+pub fn transcriber(config: &Config) -> anyhow::Result<Arc<dyn Transcriber>> {
+    use crate::transcribe::Choice;
+    match config.transcriber {
+        TranscriberKind::Demo => Ok(Arc::new(
+            SidecarTranscriber::new().with_dir(&config.demo_transcripts_dir),
+        )),
+        TranscriberKind::OpenAi => crate::transcribe::transcriber(Choice::OpenAi),
+        TranscriberKind::WhisperLocal => crate::transcribe::transcriber(Choice::WhisperLocal),
+    }
+}
+
+/// The extractor the config selects.
+pub fn extractor(config: &Config) -> anyhow::Result<Arc<dyn Extractor>> {
+    callbook_extract::batch::extractor_from_name(config.extractor.name())
+        .with_context(|| format!("CALLBOOK_EXTRACTOR={}", config.extractor.name()))
+}
+
+/// Finds the bootstrap tenant again, or creates it (with the default voice settings) on first start.
+///
+/// The job store has no "find tenant by name" (and names are not unique), so the tenant is remembered by a
+/// marker phone line of provider `callbook-bootstrap` in the same database: durable, shared by every server
+/// process on one Postgres, and never routed to by a real webhook (their provider is `twilio`).
+pub async fn bootstrap_tenant(
+    store: &dyn JobStore,
+    name: &str,
+    timezone: callbook_jobs::TimeZone,
+    account_sid: &str,
+) -> anyhow::Result<(Tenant, bool)> {
+    let marker = PhoneNumber::parse(BOOTSTRAP_NUMBER).context("bootstrap marker number")?;
+    if let Some(line) = store.route_phone_line(BOOTSTRAP_PROVIDER, &marker).await? {
+        return Ok((store.get_tenant(line.tenant_id).await?, false));
+    }
+    let mut new = NewTenant::new(name, timezone);
+    new.settings = default_settings();
+    let tenant = store.create_tenant(new).await.context("creating the tenant")?;
+    let line = NewPhoneLine {
+        provider: BOOTSTRAP_PROVIDER.to_owned(),
+        number: marker.clone(),
+        provider_account_id: account_sid.to_owned(),
+        provider_number_id: None,
+        credentials: None,
+        webhook_mode: WebhookMode::Record,
+    };
+    match store.add_phone_line(tenant.id, line).await {
+        Ok(_) => Ok((tenant, true)),
+        // Another process created it at the same moment: use theirs.
+        Err(callbook_jobs::Error::AlreadyExists { .. }) => {
+            let line = store
+                .route_phone_line(BOOTSTRAP_PROVIDER, &marker)
+                .await?
+                .context("bootstrap marker vanished")?;
+            Ok((store.get_tenant(line.tenant_id).await?, false))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The settings a new tenant starts with: what callers hear. Staff change them later (per tenant, and per
+/// line under `voice.lines["+1…"]`, where `forward_to` turns on `<Dial record>` forwarding). `{business}` in
+/// the greeting is replaced by the tenant's name.
+pub fn default_settings() -> serde_json::Value {
+    json!({
+        "voice": {
+            "greeting": "Thanks for calling {business}.",
+            "recording_notice": "This call is recorded.",
+            "ai_disclosure": "An automated assistant transcribes your message so we can book your visit.",
+            "voicemail_prompt": "After the beep, please tell us your name, your address, what you need and when.",
+            "goodbye": "Thank you. We will get back to you shortly. Goodbye.",
+            "no_message": "We did not catch a message. Goodbye.",
+            "say_voice": "Polly.Joanna",
+            "language": "en-US",
+            "max_message_seconds": 300,
+            "lines": {}
+        }
+    })
+}
+
+/// Builds the application from the config: store, recordings, providers, bootstrap tenant, worker.
+pub async fn build(config: &Config, metrics: Metrics) -> anyhow::Result<App> {
+    let store = open_store(config).await?;
+    let (keyring, key_source) = keyring(config)?;
+    let recordings = recording_store(config, keyring)?;
+    let (telephony, fake_telephony, account_sid, webhook_token): (Arc<dyn Telephony>, _, _, _) =
+        if config.twilio.uses_rest() {
+            let account_sid = config.twilio.account_sid.clone().unwrap_or_default();
+            let token = config
+                .twilio
+                .auth_token
+                .clone()
+                .context("TWILIO_AUTH_TOKEN: missing")?;
+            let mut builder = TwilioTelephonyBuilder::new()
+                .with_account_sid(&account_sid)
+                .with_auth_token(token.expose())
+                .with_base_url(&config.twilio.api_base_url);
+            if let Some((key, secret)) = &config.twilio.api_key {
+                builder = builder.with_api_key(key, secret.expose());
+            }
+            let twilio = builder
+                .build()
+                .context("TWILIO_*: cannot set up the Twilio client")?;
+            (Arc::new(twilio), None, account_sid, token)
+        } else {
+            let fake = FakeTelephony::new();
+            let sid = fake.account_sid().as_str().to_owned();
+            (
+                Arc::new(fake.clone()),
+                Some(fake),
+                sid,
+                Secret::new(random_token()),
+            )
+        };
+    let verifier = WebhookVerifier::new(webhook_token.expose());
+    let transcriber = transcriber(config)?;
+    let extractor = extractor(config)?;
+    let (tenant, created) =
+        bootstrap_tenant(store.as_ref(), &config.tenant_name, config.timezone, &account_sid).await?;
+    let (_admin, admin_hint) = admin_token(config)?;
+
+    let worker = Worker::new(
+        WorkerConfig::new(format!(
+            "callbook-{}-{}",
+            std::process::id(),
+            uuid::Uuid::now_v7()
+        )),
+        store.clone(),
+        telephony.clone(),
+        Arc::new(recordings.clone()),
+        transcriber.clone(),
+        extractor,
+    );
+
+    let mut report = config.describe();
+    report.push(format!("master key     {key_source}"));
+    report.push(format!(
+        "tenant id      {} ({})",
+        tenant.id,
+        if created { "created" } else { "found again" }
+    ));
+    report.push(format!("transcriber    provider {}", transcriber.provider()));
+    if fake_telephony.is_some() {
+        report.push(
+            "webhooks       no TWILIO_AUTH_TOKEN: only calls simulated inside this process are accepted"
+                .to_owned(),
+        );
+    }
+    report.push(format!(
+        "admin token    log in with {admin_hint} (the REST API is not built yet)"
+    ));
+
+    let storage_dir = config.storage_url.strip_prefix("file://").map(PathBuf::from);
+    let state = AppState {
+        store,
+        recordings,
+        telephony,
+        fake_telephony,
+        verifier,
+        webhook_token,
+        public_url: config.public_url.clone(),
+        tenant,
+        account_sid,
+        metrics,
+        sqlite_file: sqlite_file(config.database_url.expose()),
+        storage_dir,
+    };
+    Ok(App {
+        state,
+        worker,
+        report,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sqlite_file_of_a_url() {
+        assert_eq!(
+            sqlite_file("sqlite://./d/cb.db"),
+            Some(PathBuf::from("./d/cb.db"))
+        );
+        assert_eq!(
+            sqlite_file("sqlite:///abs/cb.db?mode=rwc"),
+            Some(PathBuf::from("/abs/cb.db"))
+        );
+        assert_eq!(sqlite_file("sqlite::memory:"), None);
+        assert_eq!(sqlite_file("postgres://x"), None);
+    }
+
+    #[test]
+    fn master_key_is_generated_private_and_reused() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        let config =
+            Config::from_lookup(|k| (k == "CALLBOOK_DATA_DIR").then(|| data.display().to_string())).unwrap();
+        let (first, source) = keyring(&config).unwrap();
+        assert_eq!(source, "generated");
+        let path = data.join("master.key");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        let (again, source) = keyring(&config).unwrap();
+        assert_eq!(source, "reused");
+        assert_eq!(first.primary().export(), again.primary().export());
+
+        std::fs::write(&path, "garbage").unwrap();
+        let e = keyring(&config).unwrap_err();
+        assert!(format!("{e:#}").contains("master.key"), "{e:#}");
+    }
+
+    #[test]
+    fn admin_token_is_generated_and_reused() {
+        let dir = tempfile::tempdir().unwrap();
+        let config =
+            Config::from_lookup(|k| (k == "CALLBOOK_DATA_DIR").then(|| dir.path().display().to_string()))
+                .unwrap();
+        let (a, hint) = admin_token(&config).unwrap();
+        assert!(hint.contains("admin.token"));
+        assert!(!hint.contains(a.expose()));
+        let (b, _) = admin_token(&config).unwrap();
+        assert_eq!(a, b);
+        assert_eq!(a.expose().len(), 48);
+    }
+
+    #[tokio::test]
+    async fn bootstrap_tenant_is_found_again_not_duplicated() {
+        let store: Arc<dyn JobStore> = Arc::new(callbook_jobs::InMemoryJobStore::new());
+        let tz = callbook_jobs::TimeZone::parse("Europe/Paris").unwrap();
+        let (a, created) = bootstrap_tenant(store.as_ref(), "Acme", tz, "AC1").await.unwrap();
+        assert!(created);
+        assert_eq!(a.name, "Acme");
+        assert_eq!(a.timezone.name(), "Europe/Paris");
+        assert_eq!(a.settings["voice"]["recording_notice"], "This call is recorded.");
+        let (b, created) = bootstrap_tenant(store.as_ref(), "Acme", tz, "AC1").await.unwrap();
+        assert!(!created);
+        assert_eq!(a.id, b.id);
+    }
+}

@@ -11,7 +11,8 @@ use axum::Router;
 use axum::routing::{get, post};
 use callbook_extract::Extractor;
 use callbook_jobs::{JobStore, NewPhoneLine, NewTenant, PhoneNumber, Tenant, WebhookMode};
-use callbook_pipeline::{Worker, WorkerConfig};
+use callbook_pipeline::notify::{Fanout, InboxNotifier, LiveHub, Notifier};
+use callbook_pipeline::{Worker, WorkerConfig, WorkerHandle};
 use callbook_storage::{EncryptedStore, Keyring, MasterKey};
 use callbook_telephony::fake::FakeTelephony;
 use callbook_telephony::signature::WebhookVerifier;
@@ -61,6 +62,15 @@ pub struct AppState {
     pub sqlite_file: Option<PathBuf>,
     /// `file://` recordings directory, checked by `/readyz`.
     pub storage_dir: Option<PathBuf>,
+    /// This process's live events (SSE clients subscribe here; fed by the notifier, across processes
+    /// through Postgres `LISTEN/NOTIFY` when the database is Postgres).
+    pub live: LiveHub,
+    /// Where events go: the live hub (or the Postgres fan-out), the in-app inbox and e-mail when configured.
+    pub notifier: Arc<dyn Notifier>,
+    /// Wakes the worker when a recording callback queued a call.
+    pub worker: WorkerHandle,
+    /// The REST API's state (`/api/v1`).
+    pub api: crate::api::ApiState,
 }
 
 /// The built application: its state, the worker to run beside it, and the start-up report.
@@ -74,8 +84,9 @@ pub struct App {
     pub report: Vec<String>,
 }
 
-/// The axum router: webhooks, `/healthz`, `/readyz`, `/metrics`.
+/// The axum router: webhooks, `/healthz`, `/readyz`, `/metrics` and the REST API under `/api/v1`.
 pub fn router(state: AppState) -> Router {
+    let api = crate::api::router(state.api.clone());
     Router::new()
         .route("/webhooks/twilio/voice", post(webhooks::voice))
         .route("/webhooks/twilio/status", post(webhooks::status))
@@ -84,8 +95,9 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))
-        .layer(axum::middleware::from_fn(ops::request_id))
         .with_state(state)
+        .merge(api)
+        .layer(axum::middleware::from_fn(ops::request_id))
 }
 
 /// Opens the job store named by the config and applies pending migrations.
@@ -184,6 +196,25 @@ pub fn admin_token(config: &Config) -> anyhow::Result<(Secret, String)> {
     }
 }
 
+/// The webhook signing token of the fake telephony (no Twilio account configured): `DATA_DIR/simulator.token`,
+/// generated on first start, so `callbook simulate-call` on the same machine can sign calls for this server.
+pub fn simulator_token(config: &Config) -> anyhow::Result<Secret> {
+    let path = config.data_dir.join("simulator.token");
+    match std::fs::read_to_string(&path) {
+        Ok(token) if token.trim().len() >= 16 => Ok(Secret::new(token.trim())),
+        Ok(_) => anyhow::bail!(
+            "{} holds no usable token: delete it to make a new one",
+            path.display()
+        ),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let token = random_token();
+            write_private(&path, &format!("{token}\n"))?;
+            Ok(Secret::new(token))
+        }
+        Err(e) => Err(e).with_context(|| format!("reading {}", path.display())),
+    }
+}
+
 fn random_token() -> String {
     let bytes: [u8; 24] = rand::random();
     bytes.iter().map(|b| format!("{b:02x}")).collect()
@@ -227,6 +258,30 @@ pub fn transcriber(config: &Config) -> anyhow::Result<Arc<dyn Transcriber>> {
 pub fn extractor(config: &Config) -> anyhow::Result<Arc<dyn Extractor>> {
     callbook_extract::batch::extractor_from_name(config.extractor.name())
         .with_context(|| format!("CALLBOOK_EXTRACTOR={}", config.extractor.name()))
+}
+
+/// The master key signing links and feed tokens: the keyring's primary key (a copy).
+fn keyring_primary(keyring: &Keyring) -> MasterKey {
+    keyring.primary().clone()
+}
+
+/// The notifier for live events: on Postgres (feature `postgres`) a `LISTEN/NOTIFY` fan-out into `live`, so
+/// every server process's SSE clients hear events produced anywhere; otherwise the hub itself.
+async fn live_notifier(config: &Config, live: &LiveHub) -> anyhow::Result<(Arc<dyn Notifier>, String)> {
+    let url = config.database_url.expose();
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        #[cfg(feature = "postgres")]
+        {
+            let fanout = callbook_pipeline::notify::PgFanout::connect(url, live.clone())
+                .await
+                .context("CALLBOOK_DATABASE_URL: cannot listen for events")?;
+            return Ok((
+                Arc::new(fanout),
+                "Postgres LISTEN/NOTIFY fan-out (all server processes)".to_owned(),
+            ));
+        }
+    }
+    Ok((Arc::new(live.clone()), "in-process hub (this process)".to_owned()))
 }
 
 /// Finds the bootstrap tenant again, or creates it (with the default voice settings) on first start.
@@ -293,6 +348,7 @@ pub fn default_settings() -> serde_json::Value {
 pub async fn build(config: &Config, metrics: Metrics) -> anyhow::Result<App> {
     let store = open_store(config).await?;
     let (keyring, key_source) = keyring(config)?;
+    let recordings_keyring = keyring.clone();
     let recordings = recording_store(config, keyring)?;
     let (telephony, fake_telephony, account_sid, webhook_token): (Arc<dyn Telephony>, _, _, _) =
         if config.twilio.uses_rest() {
@@ -316,32 +372,74 @@ pub async fn build(config: &Config, metrics: Metrics) -> anyhow::Result<App> {
         } else {
             let fake = FakeTelephony::new();
             let sid = fake.account_sid().as_str().to_owned();
-            (
-                Arc::new(fake.clone()),
-                Some(fake),
-                sid,
-                Secret::new(random_token()),
-            )
+            (Arc::new(fake.clone()), Some(fake), sid, simulator_token(config)?)
         };
     let verifier = WebhookVerifier::new(webhook_token.expose());
     let transcriber = transcriber(config)?;
     let extractor = extractor(config)?;
     let (tenant, created) =
         bootstrap_tenant(store.as_ref(), &config.tenant_name, config.timezone, &account_sid).await?;
-    let (_admin, admin_hint) = admin_token(config)?;
+    let (admin, admin_hint) = admin_token(config)?;
 
-    let worker = Worker::new(
-        WorkerConfig::new(format!(
+    let live = LiveHub::new();
+    let (live_notifier, live_source) = live_notifier(config, &live).await?;
+    let mut notifiers: Vec<Arc<dyn Notifier>> =
+        vec![live_notifier, Arc::new(InboxNotifier::new(store.clone()))];
+    let mut mail = "off (set CALLBOOK_SMTP_URL and CALLBOOK_SMTP_FROM)".to_owned();
+    if let Some(url) = &config.smtp_url {
+        let from = std::env::var("CALLBOOK_SMTP_FROM")
+            .ok()
+            .filter(|v| !v.trim().is_empty())
+            .context("CALLBOOK_SMTP_FROM: missing while CALLBOOK_SMTP_URL is set (the sender address)")?;
+        let email = callbook_pipeline::notify::EmailNotifier::builder(store.clone())
+            .with_url(url.expose())
+            .with_from(&from)
+            .with_public_url(&config.public_url)
+            .build()
+            .context("CALLBOOK_SMTP_URL: cannot set up e-mail")?;
+        notifiers.push(Arc::new(email));
+        mail = format!("SMTP {}", crate::config::redact_url(url.expose()));
+    }
+    let notifier: Arc<dyn Notifier> = Arc::new(Fanout::new(notifiers));
+
+    let mut worker_config = WorkerConfig::from_env().map_err(|e| anyhow::anyhow!("{e}"))?;
+    if std::env::var("CALLBOOK_WORKER_ID").is_err() {
+        worker_config = WorkerConfig::new(format!(
             "callbook-{}-{}",
             std::process::id(),
             uuid::Uuid::now_v7()
-        )),
+        ))
+        .with_concurrency(worker_config.concurrency())
+        .with_lease(worker_config.lease())
+        .with_max_attempts(worker_config.retry_policy().max_attempts)
+        .with_review_threshold(worker_config.review_threshold())
+        .with_delete_provider_copy(worker_config.deletes_provider_copy())
+        .with_provider_limits(worker_config.provider_limits());
+    }
+    let worker = Worker::new(
+        worker_config,
         store.clone(),
         telephony.clone(),
         Arc::new(recordings.clone()),
         transcriber.clone(),
         extractor,
-    );
+    )
+    .with_notifier(notifier.clone());
+
+    let master = keyring_primary(&recordings_keyring);
+    let auth = crate::api::AdminToken::new(admin.expose(), tenant.id)
+        .context("the admin token is shorter than 16 characters")?;
+    let api = crate::api::ApiState::new(
+        store.clone(),
+        Arc::new(recordings.clone()),
+        callbook_storage::PlaybackSigner::from_master_key(&master),
+        Arc::new(auth),
+        crate::api::FeedTokens::from_master_key(&master),
+    )
+    .with_retry(Arc::new(worker.clone()))
+    .with_notifier(notifier.clone())
+    .with_live(live.clone())
+    .with_public_url(&config.public_url);
 
     let mut report = config.describe();
     report.push(format!("master key     {key_source}"));
@@ -357,8 +455,11 @@ pub async fn build(config: &Config, metrics: Metrics) -> anyhow::Result<App> {
                 .to_owned(),
         );
     }
+    report.push(format!("live events    {live_source}"));
+    report.push(format!("e-mail         {mail}"));
     report.push(format!(
-        "admin token    log in with {admin_hint} (the REST API is not built yet)"
+        "admin token    use {admin_hint} as `Authorization: Bearer …` on {}/api/v1 (OpenAPI at /api/v1/openapi.json)",
+        config.public_url
     ));
 
     let storage_dir = config.storage_url.strip_prefix("file://").map(PathBuf::from);
@@ -375,6 +476,10 @@ pub async fn build(config: &Config, metrics: Metrics) -> anyhow::Result<App> {
         metrics,
         sqlite_file: sqlite_file(config.database_url.expose()),
         storage_dir,
+        live,
+        notifier,
+        worker: worker.handle(),
+        api,
     };
     Ok(App {
         state,

@@ -79,13 +79,20 @@ pub async fn serve_on(
     let local = listener.local_addr().context("listener address")?;
     eprintln!("callbook: ready on http://{local}");
     let (stop_tx, stop_rx) = watch::channel(false);
-    let worker = spawn_worker(built.worker, stop_rx);
+    let worker = spawn_worker(built.worker, stop_rx.clone());
+    let mut state = built.state;
+    state.api = state.api.with_shutdown(stop_rx);
     tracing::info!(listen = %local, "serving");
-    let served = axum::serve(listener, app::router(built.state))
-        .with_graceful_shutdown(shutdown)
+    // On shutdown: the worker starts draining and event streams end at once, while HTTP finishes the
+    // requests in flight.
+    let stopping = async move {
+        shutdown.await;
+        let _ = stop_tx.send(true);
+    };
+    let served = axum::serve(listener, app::router(state))
+        .with_graceful_shutdown(stopping)
         .await
         .context("serving HTTP");
-    let _ = stop_tx.send(true);
     worker.await.context("worker task")?;
     served?;
     eprintln!("callbook: stopped");

@@ -300,6 +300,9 @@ async fn voice_inner(
         .record_call(tenant_id, new_call(details, line.as_ref(), status))
         .await?;
     tracing::info!(tenant = %tenant_id, call = %call.id, created, "call received");
+    if created {
+        announce_call_received(state, tenant_id, call.id);
+    }
     // Read fresh: staff may have changed the greeting since start-up.
     let tenant = state.store.get_tenant(tenant_id).await?;
     let xml = voice_twiml(&tenant.settings, &tenant.name, line.as_ref(), &state.public_url);
@@ -549,7 +552,25 @@ async fn apply_recording(
         )
         .await?;
     tracing::info!(tenant = %tenant, call = %call.id, state = %call.processing.state, "recording completed");
+    if call.processing.state == callbook_jobs::CallState::Queued {
+        state.worker.wake();
+    }
     Ok(())
+}
+
+/// Publishes `call.received` in the background: the answer to Twilio never waits for the inbox or the
+/// Postgres fan-out.
+fn announce_call_received(state: &AppState, tenant: callbook_jobs::TenantId, call: callbook_jobs::CallId) {
+    use callbook_pipeline::notify::{Event, EventKind};
+    let event = Event::new(tenant, EventKind::CallReceived, chrono::Utc::now())
+        .with_call(call)
+        .with_dedupe_key(format!("call.received:{call}"));
+    let notifier = state.notifier.clone();
+    tokio::spawn(async move {
+        if let Err(e) = notifier.notify(&event).await {
+            tracing::warn!(error = %e, "call.received not delivered");
+        }
+    });
 }
 
 /// The recording callback's form, with `RecordingDuration=-1` dropped: Twilio (and the telephony crate's own

@@ -1,50 +1,39 @@
 //! Runs the pipeline worker beside the server.
 //!
-//! Interim body: the lead replaces it with `Worker::run(shutdown)` (N concurrent calls, graceful shutdown)
-//! once the pipeline crate has it. Until then this loops [`Worker::run_once`] with `Utc::now()`, sleeps
-//! [`IDLE_SLEEP`] when nothing was claimed, and stops when `shutdown` turns `true` (a call in progress is
-//! finished first: `run_once` is not interrupted).
+//! [`Worker::run`]: N calls at once (`CALLBOOK_WORKER_CONCURRENCY`), lease heartbeats, reconciliation of lost
+//! callbacks, and on shutdown in-flight calls finish within the grace period or are released for another
+//! worker. The webhooks wake it when a recording callback queues a call.
 
 use std::time::Duration;
 
 use callbook_pipeline::Worker;
-use chrono::Utc;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-/// How long the loop waits when the queue was empty.
+/// How long the idle loop waits for a wake-up before it looks for due calls again (retries become due by
+/// time, not by a callback).
 pub const IDLE_SLEEP: Duration = Duration::from_millis(250);
-/// How long the loop waits after the claim itself failed (database unreachable).
-pub const ERROR_SLEEP: Duration = Duration::from_secs(2);
 
-/// Starts the worker loop on the runtime; it ends when `shutdown` becomes `true` (or its sender is dropped).
+/// Starts [`Worker::run`] on the runtime; it stops claiming when `shutdown` becomes `true` (or its sender is
+/// dropped), lets in-flight calls finish within the worker's grace period and releases the rest.
 pub fn spawn_worker(worker: Worker, mut shutdown: watch::Receiver<bool>) -> JoinHandle<()> {
     tokio::spawn(async move {
-        loop {
-            if *shutdown.borrow() {
-                break;
-            }
-            let pause = match worker.run_once(Utc::now()).await {
-                Ok(report) if report.claimed > 0 => {
-                    tracing::info!(?report, "worker pass");
-                    continue;
-                }
-                Ok(_) => IDLE_SLEEP,
-                Err(e) => {
-                    tracing::warn!(error = %e, "worker: claiming calls failed");
-                    ERROR_SLEEP
-                }
-            };
-            tokio::select! {
-                () = tokio::time::sleep(pause) => {}
-                changed = shutdown.changed() => {
-                    if changed.is_err() {
-                        break;
-                    }
+        let stop = async move {
+            while !*shutdown.borrow() {
+                if shutdown.changed().await.is_err() {
+                    break;
                 }
             }
+        };
+        match worker.run(stop).await {
+            Ok(report) => tracing::info!(
+                claimed = report.claimed,
+                done = report.done,
+                released = report.released,
+                "worker stopped"
+            ),
+            Err(e) => tracing::error!(error = %e, "worker failed"),
         }
-        tracing::info!("worker stopped");
     })
 }
 

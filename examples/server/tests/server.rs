@@ -901,7 +901,10 @@ async fn logs_carry_request_ids_and_no_phone_numbers() {
             .with_current_span(true)
             .with_writer(move || writer.clone()),
     );
-    let _guard = tracing::subscriber::set_default(subscriber);
+    // Global, not a thread-local default: tracing caches per-callsite interest process-wide, so a
+    // thread-local subscriber misses events whose callsites another test thread registered first (flaky).
+    // Other tests' logs land in the buffer too, and must be PII-free as well.
+    tracing::subscriber::set_global_default(subscriber).unwrap();
 
     let (state, _dir) = in_process().await;
     let router = || app::router(state.clone());
@@ -986,4 +989,111 @@ async fn a_retry_of_a_delivery_that_failed_half_way_is_processed_not_dropped() {
         rendered.contains(r#"callbook_webhooks_total{path="/webhooks/twilio/recording",outcome="ok"} 1"#),
         "{rendered}"
     );
+}
+
+/// The whole product path on one running server: signed webhooks → worker → the job in the REST API, its
+/// `.ics` valid, and the staff's live stream told `call.received`, every step and `job.created`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_shows_up_live_over_sse_and_in_the_api_with_a_valid_ics() {
+    use eventsource_stream::Eventsource;
+    use futures_util::StreamExt as _;
+    let server = Running::start(&[]).await;
+    let admin = std::fs::read_to_string(server.config.data_dir.join("admin.token")).unwrap();
+    let admin = admin.trim();
+
+    let events = server
+        .http
+        .get(format!("{}/api/v1/events", server.base))
+        .bearer_auth(admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(events.status(), StatusCode::OK);
+    let mut stream = Box::pin(events.bytes_stream().eventsource());
+
+    let audio = wav(9, 240_000);
+    script(&server.config.demo_transcripts_dir, &audio, BOOKING);
+    let call = server.sim.place_call(CALLER, LINE);
+    let requests = server.sim.voicemail_lifecycle(&call, audio, 14);
+    for r in [
+        &requests[0],
+        &requests[4],
+        &requests[1],
+        &requests[2],
+        &requests[3],
+    ] {
+        let response = server.send(r).await;
+        assert!(response.status().is_success(), "{r:?}: {}", response.status());
+    }
+
+    let mut kinds = Vec::new();
+    let mut job_id = None;
+    while job_id.is_none() {
+        let event = tokio::time::timeout(Duration::from_secs(30), stream.next())
+            .await
+            .expect("an event within 30 s")
+            .expect("the stream stays open")
+            .unwrap();
+        let data: serde_json::Value = serde_json::from_str(&event.data).unwrap();
+        assert_eq!(data["tenant_id"], server.state.tenant.id.to_string());
+        if event.event == "job.created" {
+            job_id = data["job_id"].as_str().map(str::to_owned);
+        }
+        kinds.push(event.event);
+    }
+    assert_eq!(
+        kinds,
+        [
+            "call.received",
+            "call.step",
+            "call.step",
+            "call.step",
+            "call.step",
+            "job.created"
+        ],
+        "in order, nothing else"
+    );
+    let job_id = job_id.unwrap();
+
+    let jobs: serde_json::Value = server
+        .http
+        .get(format!("{}/api/v1/jobs", server.base))
+        .bearer_auth(admin)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let listed = jobs["items"].as_array().or(jobs.as_array()).expect("a job list");
+    assert_eq!(listed.len(), 1, "{jobs}");
+    assert_eq!(listed[0]["id"], job_id);
+    assert_eq!(listed[0]["stage"], "quote_requested");
+
+    let ics = server
+        .http
+        .get(format!("{}/api/v1/jobs/{job_id}/calendar.ics", server.base))
+        .bearer_auth(admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ics.status(), StatusCode::OK);
+    assert!(
+        ics.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/calendar")
+    );
+    let text = ics.text().await.unwrap();
+    let calendar: icalendar::Calendar = text.parse().unwrap();
+    let event = calendar
+        .components
+        .iter()
+        .find_map(|c| c.as_event())
+        .expect("a VEVENT");
+    use icalendar::Component as _;
+    // "tomorrow between 3 and 5" in New York, resolved against the call's start.
+    assert!(event.property_value("DTSTART").is_some(), "{text}");
+    assert!(event.get_summary().is_some(), "{text}");
+    server.stop().await;
 }

@@ -62,6 +62,9 @@ fn reload() -> SseEvent {
 struct Feed {
     pending: VecDeque<SseEvent>,
     receiver: broadcast::Receiver<Event>,
+    /// Becomes `true` when the server shuts down: the stream ends so a graceful shutdown is not held up by
+    /// clients that never disconnect (they reconnect elsewhere with `Last-Event-ID`).
+    shutdown: Option<tokio::sync::watch::Receiver<bool>>,
 }
 
 fn stream(feed: Feed) -> impl Stream<Item = Result<SseEvent, Infallible>> {
@@ -69,11 +72,26 @@ fn stream(feed: Feed) -> impl Stream<Item = Result<SseEvent, Infallible>> {
         if let Some(next) = feed.pending.pop_front() {
             return Some((Ok(next), feed));
         }
-        match feed.receiver.recv().await {
-            Ok(event) => Some((Ok(sse_event(&event)), feed)),
-            // Fell behind: what was dropped cannot be recovered from here.
-            Err(RecvError::Lagged(_)) => Some((Ok(reload()), feed)),
-            Err(RecvError::Closed) => None,
+        let stopping = async {
+            match feed.shutdown.as_mut() {
+                Some(rx) => {
+                    while !*rx.borrow_and_update() {
+                        if rx.changed().await.is_err() {
+                            std::future::pending::<()>().await;
+                        }
+                    }
+                }
+                None => std::future::pending::<()>().await,
+            }
+        };
+        tokio::select! {
+            () = stopping => None,
+            received = feed.receiver.recv() => match received {
+                Ok(event) => Some((Ok(sse_event(&event)), feed)),
+                // Fell behind: what was dropped cannot be recovered from here.
+                Err(RecvError::Lagged(_)) => Some((Ok(reload()), feed)),
+                Err(RecvError::Closed) => None,
+            },
         }
     })
 }
@@ -118,8 +136,12 @@ pub async fn events(
             }
         },
     };
-    let sse = Sse::new(stream(Feed { pending, receiver }))
-        .keep_alive(KeepAlive::new().interval(state.keep_alive).text("keep-alive"));
+    let sse = Sse::new(stream(Feed {
+        pending,
+        receiver,
+        shutdown: state.shutdown.clone(),
+    }))
+    .keep_alive(KeepAlive::new().interval(state.keep_alive).text("keep-alive"));
     let mut response = sse.into_response();
     // Reverse proxies (nginx) must not buffer the stream.
     response
@@ -156,6 +178,7 @@ mod tests {
         let text = render(Feed {
             pending: VecDeque::new(),
             receiver,
+            shutdown: None,
         })
         .await;
         let last = &events[2];
@@ -165,6 +188,26 @@ mod tests {
             serde_json::to_string(last).unwrap()
         );
         assert_eq!(text, expected);
+    }
+
+    #[tokio::test]
+    async fn a_stream_ends_when_the_server_shuts_down() {
+        let (sender, receiver) = broadcast::channel::<Event>(8);
+        let (stop, shutdown) = tokio::sync::watch::channel(false);
+        let rendering = tokio::spawn(render(Feed {
+            pending: VecDeque::new(),
+            receiver,
+            shutdown: Some(shutdown),
+        }));
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        assert!(!rendering.is_finished(), "open while the server runs");
+        stop.send(true).unwrap();
+        let text = tokio::time::timeout(std::time::Duration::from_secs(2), rendering)
+            .await
+            .expect("ended on shutdown")
+            .unwrap();
+        assert_eq!(text, "");
+        drop(sender);
     }
 
     #[tokio::test]
@@ -178,6 +221,7 @@ mod tests {
         let text = render(Feed {
             pending: VecDeque::from([sse_event(&old)]),
             receiver,
+            shutdown: None,
         })
         .await;
         let ids: Vec<&str> = text.lines().filter_map(|l| l.strip_prefix("id: ")).collect();

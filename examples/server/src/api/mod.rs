@@ -129,6 +129,8 @@ pub struct ApiState {
     pub live: Option<LiveHub>,
     /// How often an idle event stream sends a keep-alive comment ([`events::KEEP_ALIVE`] by default).
     pub keep_alive: std::time::Duration,
+    /// Turns `true` when the server shuts down: open event streams end (see [`ApiState::with_shutdown`]).
+    pub shutdown: Option<tokio::sync::watch::Receiver<bool>>,
 }
 
 impl fmt::Debug for ApiState {
@@ -166,7 +168,15 @@ impl ApiState {
             notifier: None,
             live: None,
             keep_alive: events::KEEP_ALIVE,
+            shutdown: None,
         }
+    }
+
+    /// Ends open event streams when `shutdown` turns `true`, so a graceful shutdown is not held up by SSE
+    /// clients (they reconnect to another instance with `Last-Event-ID`).
+    pub fn with_shutdown(mut self, shutdown: tokio::sync::watch::Receiver<bool>) -> Self {
+        self.shutdown = Some(shutdown);
+        self
     }
 
     /// Sets the keep-alive interval of event streams.

@@ -29,7 +29,19 @@ pub fn transcript_for_extraction(t: &tr::Transcript) -> ex::Transcript {
             confidence: s.confidence,
         })
         .collect();
-    let mut out = ex::Transcript::new(t.text.clone()).with_segments(segments);
+    // One line per segment: a transcript whose segments carry speaker labels ("Agent: …", as a demo or a
+    // diarising server writes them) keeps its turns; unlabelled lines still read as one caller monologue.
+    let text = if t.segments.is_empty() {
+        t.text.clone()
+    } else {
+        t.segments
+            .iter()
+            .map(|s| s.text.trim())
+            .filter(|s| !s.is_empty())
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    let mut out = ex::Transcript::new(text).with_segments(segments);
     if t.segments.iter().any(|s| s.channel.is_some()) {
         let turns = t
             .segments
@@ -195,6 +207,34 @@ mod tests {
     }
 
     #[test]
+    fn labelled_mono_segments_keep_their_speakers() {
+        // A demo or diarising server labels speakers in the text; joined with spaces they would read as one
+        // long agent turn and the call as empty.
+        let seg = |text: &str| tr::Segment {
+            text: text.into(),
+            ..Default::default()
+        };
+        let t = tr::Transcript {
+            text: "Agent: Rivera Plumbing. Caller: Hi, this is Maria.".into(),
+            segments: vec![seg("Agent: Rivera Plumbing."), seg("Caller: Hi, this is Maria.")],
+            ..Default::default()
+        };
+        let turns = transcript_for_extraction(&t).turns();
+        let speakers: Vec<_> = turns.iter().map(|t| t.speaker).collect();
+        assert_eq!(speakers, vec![ex::Speaker::Agent, ex::Speaker::Caller]);
+        assert_eq!(turns[1].text, "Hi, this is Maria.");
+        // Unlabelled segments still make one turn.
+        let plain = tr::Transcript {
+            text: "I need a plumber. Tomorrow at 3.".into(),
+            segments: vec![seg("I need a plumber."), seg("Tomorrow at 3.")],
+            ..Default::default()
+        };
+        let turns = transcript_for_extraction(&plain).turns();
+        assert_eq!(turns.len(), 1);
+        assert_eq!(turns[0].text, "I need a plumber. Tomorrow at 3.");
+    }
+
+    #[test]
     fn dual_channel_segments_become_caller_and_agent_turns() {
         let seg = |channel, text: &str| tr::Segment {
             start: 0.0,
@@ -212,7 +252,7 @@ mod tests {
             ..Default::default()
         };
         let out = transcript_for_extraction(&t);
-        assert_eq!(out.text, "Hello. Hi.");
+        assert_eq!(out.text, "Hello.\nHi.");
         assert_eq!(out.segments.len(), 2);
         let speakers: Vec<_> = out.turns.iter().map(|t| t.speaker).collect();
         assert_eq!(speakers, vec![ex::Speaker::Agent, ex::Speaker::Caller]);

@@ -58,6 +58,8 @@ impl Metrics {
         let handle = builder()
             .install_recorder()
             .map_err(|e| anyhow::anyhow!("installing the metrics recorder: {e}"))?;
+        // Help texts and units of the worker's metrics (step durations, queue depth, call-to-job time …).
+        callbook_pipeline::metrics::describe();
         Ok(Self { handle, local: None })
     }
 

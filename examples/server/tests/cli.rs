@@ -104,6 +104,39 @@ async fn serve_starts_with_nothing_configured_and_stops_on_sigterm() {
     assert_eq!(health.status(), 200);
     let ready = reqwest::get(format!("{address}/readyz")).await.unwrap();
     assert_eq!(ready.status(), 200);
+    // The worker's own metrics reach the process-wide recorder: the queue gauges (refreshed when the loop
+    // starts) with their help texts.
+    let mut metrics = String::new();
+    for _ in 0..50 {
+        metrics = reqwest::get(format!("{address}/metrics"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        if metrics.contains("callbook_pipeline_queue_due") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(metrics.contains("callbook_pipeline_queue_due 0"), "{metrics}");
+    assert!(
+        metrics.contains("# HELP callbook_pipeline_queue_due Calls a worker could claim now."),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains(r#"callbook_pipeline_queue_calls{state="queued"} 0"#),
+        "{metrics}"
+    );
+    // The REST API answers with the admin token the report pointed to.
+    let token = std::fs::read_to_string(dir.path().join("callbook-data/admin.token")).unwrap();
+    let jobs = reqwest::Client::new()
+        .get(format!("{address}/api/v1/jobs"))
+        .bearer_auth(token.trim())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(jobs.status(), 200);
 
     let pid = child.0.id().to_string();
     assert!(

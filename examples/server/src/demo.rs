@@ -135,11 +135,17 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
             }
         }
     }
-    println!("{:<24} {:<16} {:<40} {:<32} customer", "call", "outcome", "job", "when");
+    println!(
+        "{:<24} {:<16} {:<40} {:<32} customer",
+        "call", "outcome", "job", "when"
+    );
     for (call, p) in &played {
         match api.wait_for(&p.call_sid, Duration::from_secs(60)).await {
             Ok(outcome) if outcome.jobs.is_empty() => {
-                println!("{:<24} {:<16} {:<40} {:<32} -", call.label, outcome.state, "-", "-");
+                println!(
+                    "{:<24} {:<16} {:<40} {:<32} -",
+                    call.label, outcome.state, "-", "-"
+                );
             }
             Ok(outcome) => {
                 for job in &outcome.jobs {

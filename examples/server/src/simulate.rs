@@ -207,9 +207,9 @@ pub fn tone_for(transcript: &str) -> (Bytes, u32) {
 fn audio_seconds(audio: &[u8]) -> u32 {
     if audio.len() > 44 && audio.starts_with(b"RIFF") && &audio[8..12] == b"WAVE" {
         let byte_rate = u32::from_le_bytes([audio[28], audio[29], audio[30], audio[31]]);
-        if byte_rate > 0 {
-            let len = u32::try_from(audio.len() - 44).unwrap_or(u32::MAX);
-            return (len / byte_rate).max(1);
+        let len = u32::try_from(audio.len() - 44).unwrap_or(u32::MAX);
+        if let Some(seconds) = len.checked_div(byte_rate) {
+            return seconds.max(1);
         }
     }
     30
@@ -286,7 +286,11 @@ impl Target {
         Refused(format!("cannot reach the server at {}: {e}", self.base))
     }
 
-    async fn upload(&self, request: reqwest::RequestBuilder, what: &str) -> Result<reqwest::Response, Refused> {
+    async fn upload(
+        &self,
+        request: reqwest::RequestBuilder,
+        what: &str,
+    ) -> Result<reqwest::Response, Refused> {
         let response = request
             .bearer_auth(&self.token)
             .send()
@@ -348,7 +352,10 @@ impl Target {
         let request = self
             .http
             .post(format!("{}/simulator/recordings", self.send_base))
-            .query(&[("call_sid", call.call_sid.as_str()), ("duration", &seconds.to_string())])
+            .query(&[
+                ("call_sid", call.call_sid.as_str()),
+                ("duration", &seconds.to_string()),
+            ])
             .header("content-type", content_type_of(&audio))
             .body(audio.clone());
         let uploaded: Value = self
@@ -363,7 +370,8 @@ impl Target {
             .to_owned();
         let recording = callbook_telephony::telephony::RecordingSid::new(&recording_sid);
 
-        self.send(&sim.record_done(&call, &recording, seconds, "hangup")).await?;
+        self.send(&sim.record_done(&call, &recording, seconds, "hangup"))
+            .await?;
         self.send(&sim.recording_status(&call, &recording, "completed", Some(seconds)))
             .await?;
         self.send(&sim.call_status(&mut call, CallStatus::Completed, Some(seconds + 8)))
@@ -456,7 +464,11 @@ impl ApiClient {
                 return Err(Refused(format!(
                     "the call was not processed within {} s ({}): is the server's worker running?",
                     timeout.as_secs(),
-                    if call_id.is_some() { "still in progress" } else { "not listed by the API" }
+                    if call_id.is_some() {
+                        "still in progress"
+                    } else {
+                        "not listed by the API"
+                    }
                 )));
             }
             tokio::time::sleep(Duration::from_millis(250)).await;
@@ -482,7 +494,9 @@ impl ApiClient {
             let when = job.schedule.as_ref().map(|s| {
                 format!(
                     "{} {}",
-                    s.start.with_timezone(&s.timezone.tz()).format("%a %Y-%m-%d %H:%M"),
+                    s.start
+                        .with_timezone(&s.timezone.tz())
+                        .format("%a %Y-%m-%d %H:%M"),
                     s.timezone.name()
                 )
             });
@@ -501,8 +515,12 @@ impl ApiClient {
 }
 
 fn read_token(path: &Path) -> anyhow::Result<String> {
-    let token = std::fs::read_to_string(path)
-        .with_context(|| format!("reading {} (is --data-dir the server's data directory?)", path.display()))?;
+    let token = std::fs::read_to_string(path).with_context(|| {
+        format!(
+            "reading {} (is --data-dir the server's data directory?)",
+            path.display()
+        )
+    })?;
     Ok(token.trim().to_owned())
 }
 
@@ -510,14 +528,17 @@ fn read_token(path: &Path) -> anyhow::Result<String> {
 pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     let transcript = match &args.transcript {
         Some(path) => Some(
-            std::fs::read_to_string(path).with_context(|| format!("--transcript: cannot read {}", path.display()))?,
+            std::fs::read_to_string(path)
+                .with_context(|| format!("--transcript: cannot read {}", path.display()))?,
         ),
         None => None,
     };
     let audio = match &args.audio {
-        Some(path) => Some(Bytes::from(
-            std::fs::read(path).with_context(|| format!("--audio: cannot read {}", path.display()))?,
-        )),
+        Some(path) => {
+            Some(Bytes::from(std::fs::read(path).with_context(|| {
+                format!("--audio: cannot read {}", path.display())
+            })?))
+        }
         None => None,
     };
     for (flag, number) in [("--from", &args.from), ("--to", &args.to)] {
@@ -535,11 +556,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         .clone()
         .or_else(|| env("CALLBOOK_DATA_DIR").map(PathBuf::from))
         .unwrap_or_else(|| PathBuf::from("./callbook-data"));
-    let token = match args
-        .auth_token
-        .clone()
-        .or_else(|| env("TWILIO_AUTH_TOKEN"))
-    {
+    let token = match args.auth_token.clone().or_else(|| env("TWILIO_AUTH_TOKEN")) {
         Some(token) => token,
         None => read_token(&data_dir.join("simulator.token"))?,
     };

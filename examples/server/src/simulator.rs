@@ -69,7 +69,11 @@ pub struct RecordingQuery {
 }
 
 fn problem(status: StatusCode, detail: &str) -> Response {
-    (status, Json(json!({ "status": status.as_u16(), "detail": detail }))).into_response()
+    (
+        status,
+        Json(json!({ "status": status.as_u16(), "detail": detail })),
+    )
+        .into_response()
 }
 
 fn authorized(state: &AppState, headers: &HeaderMap) -> bool {
@@ -80,7 +84,12 @@ fn authorized(state: &AppState, headers: &HeaderMap) -> bool {
     else {
         return false;
     };
-    bool::from(given.trim().as_bytes().ct_eq(state.webhook_token.expose().as_bytes()))
+    bool::from(
+        given
+            .trim()
+            .as_bytes()
+            .ct_eq(state.webhook_token.expose().as_bytes()),
+    )
 }
 
 fn unauthorized() -> Response {
@@ -114,7 +123,10 @@ pub async fn upload_recording(
         );
     };
     if !valid_call_sid(&query.call_sid) {
-        return problem(StatusCode::BAD_REQUEST, "call_sid is not CA followed by 32 hex digits");
+        return problem(
+            StatusCode::BAD_REQUEST,
+            "call_sid is not CA followed by 32 hex digits",
+        );
     }
     let audio = match body {
         Ok(audio) => audio,
@@ -139,19 +151,15 @@ pub async fn upload_recording(
     // The fake numbers its recordings from 1 in every process: a sid already handed out before a restart
     // would make the recording callback look like a repeat. Skip sids this database has seen.
     let bytes = audio.len();
-    let mut recording = fake.add_completed_recording(&call_sid, &content_type, audio.clone(), query.duration, 1);
+    let mut recording =
+        fake.add_completed_recording(&call_sid, &content_type, audio.clone(), query.duration, 1);
     for _ in 0..100_000 {
         let key = format!("simulator:recording:{}", recording.sid.as_str());
         match state.store.first_delivery(state.tenant.id, &key).await {
             Ok(true) => break,
             Ok(false) => {
-                recording = fake.add_completed_recording(
-                    &call_sid,
-                    &content_type,
-                    audio.clone(),
-                    query.duration,
-                    1,
-                );
+                recording =
+                    fake.add_completed_recording(&call_sid, &content_type, audio.clone(), query.duration, 1);
             }
             Err(e) => {
                 tracing::error!(error = %e, "simulator: job store unavailable");
@@ -184,7 +192,10 @@ pub async fn upload_transcript(
         );
     };
     if sha256.len() != 64 || !sha256.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
-        return problem(StatusCode::BAD_REQUEST, "expected the audio's SHA-256 as 64 lower-case hex digits");
+        return problem(
+            StatusCode::BAD_REQUEST,
+            "expected the audio's SHA-256 as 64 lower-case hex digits",
+        );
     }
     let text = match body {
         Ok(text) => text,

@@ -33,7 +33,10 @@ pub struct DemoCall {
 /// The business number the demo calls go to.
 pub const DEMO_LINE: &str = "+14155550100";
 
-/// The embedded calls, in the order they are played.
+/// The embedded calls, in the order they are played. They are voicemails (the server answers with a
+/// greeting and `<Record>`), so they are the caller's words only. With the `rules` extractor the first three
+/// book one job each (the extractor books at most one appointment per call) and the last two end
+/// `no_appointment`; `tests/demo.rs` checks that.
 pub const CALLS: [DemoCall; 5] = [
     DemoCall {
         label: "plumbing booking",
@@ -51,12 +54,11 @@ pub const CALLS: [DemoCall; 5] = [
             Call me back at 718-555-0142.",
     },
     DemoCall {
-        label: "electrician, two visits",
+        label: "electrician",
         from: "+12125550163",
         transcript: "Hi, it's Priya Shah, 9 Elm Court, White Plains.\n\
-            I need an electrician to look at the breaker panel on Monday at 9 am,\n\
-            and then to install two new outlets in the garage on Thursday at 2 pm.\n\
-            You can reach me at 212-555-0163.",
+            The breaker panel in the garage keeps tripping and half the outlets are dead.\n\
+            Could an electrician come Monday at 9 am? You can reach me at 212-555-0163.",
     },
     DemoCall {
         label: "price shopping",
@@ -80,6 +82,17 @@ pub struct Args {
     /// Return once the calls are processed instead of serving on.
     #[arg(long)]
     pub exit: bool,
+}
+
+/// `text` cut to `max` characters, with `…` when cut.
+fn short(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        text.to_owned()
+    } else {
+        let mut out: String = text.chars().take(max - 1).collect();
+        out.push('…');
+        out
+    }
 }
 
 /// `callbook demo`.
@@ -108,7 +121,12 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         eprintln!("callbook: {line}");
     }
     let token = built.state.webhook_token.expose().to_owned();
-    let (admin, admin_hint) = app::admin_token(&config)?;
+    let (admin, _) = app::admin_token(&config)?;
+    let bearer = if config.admin_token.is_some() {
+        "$CALLBOOK_ADMIN_TOKEN".to_owned()
+    } else {
+        format!("$(cat {})", config.data_dir.join("admin.token").display())
+    };
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(serve::serve_on(listener, built, async {
         let _ = stop_rx.await;
@@ -136,24 +154,24 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
     }
     println!(
-        "{:<24} {:<16} {:<40} {:<32} customer",
+        "{:<24} {:<16} {:<40} {:<38} customer",
         "call", "outcome", "job", "when"
     );
     for (call, p) in &played {
         match api.wait_for(&p.call_sid, Duration::from_secs(60)).await {
             Ok(outcome) if outcome.jobs.is_empty() => {
                 println!(
-                    "{:<24} {:<16} {:<40} {:<32} -",
+                    "{:<24} {:<16} {:<40} {:<38} -",
                     call.label, outcome.state, "-", "-"
                 );
             }
             Ok(outcome) => {
                 for job in &outcome.jobs {
                     println!(
-                        "{:<24} {:<16} {:<40} {:<32} {}",
+                        "{:<24} {:<16} {:<40} {:<38} {}",
                         call.label,
                         outcome.state,
-                        job.title,
+                        short(&job.title, 40),
                         job.when.as_deref().unwrap_or("unscheduled"),
                         job.customer.as_deref().unwrap_or("-")
                     );
@@ -165,10 +183,12 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
             }
         }
     }
+    println!();
+    println!("the jobs:   curl -H \"Authorization: Bearer {bearer}\" {local_base}/api/v1/jobs");
     println!(
-        "open {local_base}/api/v1/jobs with `Authorization: Bearer …` and {admin_hint}; \
-         play your own with `callbook simulate-call --transcript FILE --server {}`",
-        config.public_url
+        "your call:  callbook simulate-call --transcript FILE --server {} --data-dir {} --wait",
+        config.public_url,
+        config.data_dir.display()
     );
     if !args.exit {
         println!("serving on {local_base}; Ctrl-C to stop");

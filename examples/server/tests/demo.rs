@@ -34,7 +34,7 @@ async fn demo_plays_the_embedded_calls_into_jobs() {
     ] {
         assert!(stdout.contains(label), "{label}: {stdout}");
     }
-    assert!(stdout.contains("admin.token"), "{stdout}");
+    assert!(stdout.contains("admin.token) http://127.0.0.1:"), "{stdout}");
     assert!(stdout.contains("America/New_York"), "{stdout}");
 
     // The store agrees: 5 calls, 3 booked, 2 without an appointment, one job per booked call.
@@ -73,9 +73,9 @@ async fn demo_plays_the_embedded_calls_into_jobs() {
     let mut titles: Vec<&str> = jobs.iter().map(|j| j.title.as_str()).collect();
     titles.sort_unstable();
     assert_eq!(titles.len(), 3, "{titles:?}");
-    assert!(titles[0].contains("breaker panel"), "{titles:?}");
-    assert!(titles[1].contains("kitchen sink"), "{titles:?}");
-    assert!(titles[2].contains("furnace"), "{titles:?}");
+    assert!(titles.iter().any(|t| t.contains("kitchen sink")), "{titles:?}");
+    assert!(titles.iter().any(|t| t.contains("furnace")), "{titles:?}");
+    assert!(titles.iter().any(|t| t.contains("breaker panel")), "{titles:?}");
     assert!(
         jobs.iter()
             .all(|j| j.customer_id.is_some() && j.schedule.is_some())

@@ -34,7 +34,7 @@ async fn demo_plays_the_embedded_calls_into_jobs() {
     ] {
         assert!(stdout.contains(label), "{label}: {stdout}");
     }
-    assert!(stdout.contains("admin.token) http://127.0.0.1:"), "{stdout}");
+    assert!(stdout.contains("admin.token)\" http://127.0.0.1:"), "{stdout}");
     assert!(stdout.contains("America/New_York"), "{stdout}");
 
     // The store agrees: 5 calls, 3 booked, 2 without an appointment, one job per booked call.

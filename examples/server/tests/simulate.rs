@@ -165,6 +165,42 @@ async fn simulate_call_books_a_job_on_a_running_server_and_a_forged_token_is_ref
     let calls = api(&server, "/calls").await;
     assert_eq!(calls["items"].as_array().unwrap().len(), 1);
 
+    // Real audio with its transcript: the audio is what the server stores and transcribes.
+    let audio = server.dir.path().join("call.wav");
+    let (wav, _) = callbook_server::simulate::tone_for("any audio will do");
+    std::fs::write(&audio, &wav).unwrap();
+    let second = server.dir.path().join("second.txt");
+    std::fs::write(
+        &second,
+        "Hi, this is Tom Baker at 5 Pine Road, Rye. The toilet upstairs keeps running.\n\
+         Can someone come Friday at 10 am? My number is 914-555-0190.",
+    )
+    .unwrap();
+    let output = callbook(server.dir.path())
+        .arg("simulate-call")
+        .arg("--audio")
+        .arg(&audio)
+        .arg("--transcript")
+        .arg(&second)
+        .args(["--from", "+19145550190", "--server", &server.base, "--data-dir"])
+        .arg(&server.data)
+        .arg("--wait")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(0), "{stdout}");
+    assert!(stdout.contains("Tom Baker"), "{stdout}");
+    let hash = callbook_transcribe::audio::sha256_hex(&wav);
+    assert!(
+        server
+            .data
+            .join("demo-transcripts")
+            .join(format!("{hash}.txt"))
+            .is_file()
+    );
+    let jobs = api(&server, "/jobs").await;
+    assert_eq!(jobs["items"].as_array().unwrap().len(), 2, "{jobs}");
+
     // Signed for another URL than the server's public one: refused the same way.
     let elsewhere = server.base.replace("127.0.0.1", "localhost");
     let output = callbook(server.dir.path())

@@ -71,6 +71,8 @@ pub struct AppState {
     pub worker: WorkerHandle,
     /// The REST API's state (`/api/v1`).
     pub api: crate::api::ApiState,
+    /// `CALLBOOK_DEMO_TRANSCRIPTS` when the demo transcriber is used (the simulator writes transcripts there).
+    pub demo_transcripts_dir: Option<PathBuf>,
 }
 
 /// The built application: its state, the worker to run beside it, and the start-up report.
@@ -87,6 +89,7 @@ pub struct App {
 /// The axum router: webhooks, `/healthz`, `/readyz`, `/metrics` and the REST API under `/api/v1`.
 pub fn router(state: AppState) -> Router {
     let api = crate::api::router(state.api.clone());
+    let simulator = crate::simulator::router(&state);
     Router::new()
         .route("/webhooks/twilio/voice", post(webhooks::voice))
         .route("/webhooks/twilio/status", post(webhooks::status))
@@ -97,6 +100,7 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(ops::metrics))
         .with_state(state)
         .merge(api)
+        .merge(simulator)
         .layer(axum::middleware::from_fn(ops::request_id))
 }
 
@@ -480,6 +484,8 @@ pub async fn build(config: &Config, metrics: Metrics) -> anyhow::Result<App> {
         notifier,
         worker: worker.handle(),
         api,
+        demo_transcripts_dir: (config.transcriber == TranscriberKind::Demo)
+            .then(|| config.demo_transcripts_dir.clone()),
     };
     Ok(App {
         state,

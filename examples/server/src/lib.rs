@@ -11,6 +11,8 @@
 //! | [`ops`] | request ids, `/healthz`, `/readyz`, `/metrics` ([`ops::Metrics`]) |
 //! | [`worker`] | [`worker::spawn_worker`], the interim worker loop beside the server |
 //! | [`serve`] | `callbook serve` / `callbook migrate`; [`serve::serve_on`] serves a built app on a bound listener |
+//! | [`simulator`] | `POST /simulator/recordings`, `PUT /simulator/transcripts/{sha256}`: audio and transcripts for simulated calls (fake telephony only) |
+//! | [`simulate`], [`demo`] | `callbook simulate-call` (plays Twilio's part against a server) and `callbook demo` |
 //! | [`transcribe`], [`extract`] | the `callbook transcribe` and `callbook extract` subcommands |
 //!
 //! ```no_run
@@ -27,9 +29,12 @@
 pub mod api;
 pub mod app;
 pub mod config;
+pub mod demo;
 pub mod extract;
 pub mod ops;
 pub mod serve;
+pub mod simulate;
+pub mod simulator;
 pub mod transcribe;
 pub mod webhooks;
 pub mod worker;

@@ -5,7 +5,7 @@
 
 use std::process::ExitCode;
 
-use callbook_server::{extract, serve, transcribe};
+use callbook_server::{demo, extract, serve, simulate, transcribe};
 use clap::{Parser, Subcommand};
 
 /// Turns a trades business's phone calls into booked jobs.
@@ -26,6 +26,10 @@ enum Command {
     Transcribe(transcribe::Args),
     /// Extract appointments from transcripts: JSONL in, JSONL out, input order kept.
     Extract(extract::Args),
+    /// Start the server and play a handful of realistic calls through it, so jobs appear.
+    Demo(demo::Args),
+    /// Play Twilio's part of one voicemail call against a running server (signed webhooks, audio upload).
+    SimulateCall(simulate::Args),
 }
 
 #[tokio::main]
@@ -36,6 +40,8 @@ async fn main() -> ExitCode {
         Command::Migrate => serve::migrate().await,
         Command::Transcribe(args) => transcribe::run(args).await,
         Command::Extract(args) => extract::run(args).await,
+        Command::Demo(args) => demo::run(args).await,
+        Command::SimulateCall(args) => simulate::run(args).await,
     };
     match outcome {
         Ok(code) => code,

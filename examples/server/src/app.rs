@@ -455,7 +455,7 @@ pub async fn build(config: &Config, metrics: Metrics) -> anyhow::Result<App> {
     report.push(format!("transcriber    provider {}", transcriber.provider()));
     if fake_telephony.is_some() {
         report.push(
-            "webhooks       no TWILIO_AUTH_TOKEN: only calls simulated inside this process are accepted"
+            "webhooks       no Twilio account: fake telephony; `callbook simulate-call` signs calls with DATA_DIR/simulator.token"
                 .to_owned(),
         );
     }

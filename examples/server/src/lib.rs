@@ -29,6 +29,8 @@ pub mod app;
 pub mod config;
 pub mod extract;
 pub mod ops;
+#[cfg(feature = "sentry")]
+pub mod sentry;
 pub mod serve;
 pub mod transcribe;
 pub mod webhooks;

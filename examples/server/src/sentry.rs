@@ -63,19 +63,13 @@ pub fn init(dsn: &str, environment: &str) -> anyhow::Result<::sentry::ClientInit
     let dsn: ::sentry::types::Dsn = dsn
         .parse()
         .map_err(|_| anyhow::anyhow!("SENTRY_DSN: not a Sentry DSN (https://KEY@HOST/PROJECT)"))?;
-    let release = std::env::var("SENTRY_RELEASE")
-        .ok()
-        .filter(|r| !r.trim().is_empty())
-        .map(Cow::Owned)
-        .or_else(|| {
-            Some(Cow::Borrowed(concat!(
-                "callbook-server@",
-                env!("CARGO_PKG_VERSION")
-            )))
-        });
+    let release: Cow<'static, str> = match std::env::var("SENTRY_RELEASE") {
+        Ok(release) if !release.trim().is_empty() => Cow::Owned(release),
+        _ => Cow::Borrowed(concat!("callbook-server@", env!("CARGO_PKG_VERSION"))),
+    };
     let mut options = ::sentry::ClientOptions::new();
     options.dsn = Some(dsn);
-    options.release = release;
+    options.release = Some(release);
     options.environment = Some(Cow::Owned(environment.to_owned()));
     options.send_default_pii = false;
     options.server_name = None;

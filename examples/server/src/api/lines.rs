@@ -48,14 +48,14 @@ const HIDDEN_PROVIDER: &str = "callbook-bootstrap";
 #[derive(Debug)]
 pub enum LineError {
     /// A problem the rest of the API also produces.
-    Api(ApiError),
+    Api(Box<ApiError>),
     /// A problem of this module (`number_unavailable`, `provider_unavailable`, …).
-    Problem(Problem),
+    Problem(Box<Problem>),
 }
 
 impl LineError {
     fn new(status: StatusCode, code: &str, title: &str, detail: impl Into<String>) -> Self {
-        LineError::Problem(Problem {
+        LineError::Problem(Box::new(Problem {
             type_uri: format!("urn:callbook:problem:{code}"),
             title: title.to_owned(),
             status: status.as_u16(),
@@ -63,7 +63,7 @@ impl LineError {
             code: code.to_owned(),
             errors: Vec::new(),
             current_version: None,
-        })
+        }))
     }
 
     /// `503 telephony_unavailable`: the server has no telephony provider.
@@ -93,10 +93,9 @@ impl LineError {
             E::NumberUnavailable { .. } => {
                 Self::number_unavailable("the number is no longer available; search again")
             }
-            E::InvalidInput { .. } => LineError::Api(ApiError::invalid(
-                "phone_number",
-                "the provider rejected the request",
-            )),
+            E::InvalidInput { .. } => {
+                ApiError::invalid("phone_number", "the provider rejected the request").into()
+            }
             E::NotFound { .. } => Self::new(
                 StatusCode::CONFLICT,
                 "not_at_provider",
@@ -146,25 +145,25 @@ fn provider_kind(error: &callbook_telephony::Error) -> &'static str {
 
 impl From<ApiError> for LineError {
     fn from(e: ApiError) -> Self {
-        LineError::Api(e)
+        LineError::Api(Box::new(e))
     }
 }
 
 impl From<callbook_jobs::Error> for LineError {
     fn from(e: callbook_jobs::Error) -> Self {
-        LineError::Api(e.into())
+        ApiError::from(e).into()
     }
 }
 
 impl From<JsonRejection> for LineError {
     fn from(e: JsonRejection) -> Self {
-        LineError::Api(e.into())
+        ApiError::from(e).into()
     }
 }
 
 impl From<QueryRejection> for LineError {
     fn from(e: QueryRejection) -> Self {
-        LineError::Api(e.into())
+        ApiError::from(e).into()
     }
 }
 
@@ -173,6 +172,7 @@ impl IntoResponse for LineError {
         match self {
             LineError::Api(e) => e.into_response(),
             LineError::Problem(p) => {
+                let p = *p;
                 let status = StatusCode::from_u16(p.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
                 let mut response = (status, Json(p)).into_response();
                 response

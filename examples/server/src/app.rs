@@ -443,6 +443,7 @@ pub async fn build(config: &Config, metrics: Metrics) -> anyhow::Result<App> {
     .with_retry(Arc::new(worker.clone()))
     .with_notifier(notifier.clone())
     .with_live(live.clone())
+    .with_telephony(telephony.clone())
     .with_public_url(&config.public_url);
 
     let mut report = config.describe();

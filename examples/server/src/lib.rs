@@ -32,6 +32,8 @@ pub mod config;
 pub mod demo;
 pub mod extract;
 pub mod ops;
+#[cfg(feature = "sentry")]
+pub mod sentry;
 pub mod serve;
 pub mod simulate;
 pub mod simulator;

@@ -102,6 +102,9 @@ pub async fn serve_on(
 /// `callbook serve`.
 pub async fn run() -> anyhow::Result<ExitCode> {
     init_logging();
+    // Error reporting when SENTRY_DSN is set; the guard flushes queued events when `run` returns.
+    #[cfg(feature = "sentry")]
+    let _sentry = crate::sentry::init_from_env()?;
     let config = Config::from_env()?;
     let metrics = Metrics::install_global()?;
     serve_until(config, metrics, shutdown_signal()).await?;

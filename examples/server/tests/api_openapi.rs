@@ -39,6 +39,11 @@ const EXPECTED: &[(&str, &str)] = &[
     ("get", "/api/v1/quality"),
     ("get", "/api/v1/usage"),
     ("get", "/api/v1/events"),
+    ("get", "/api/v1/phone-lines"),
+    ("post", "/api/v1/phone-lines"),
+    ("get", "/api/v1/phone-lines/available"),
+    ("post", "/api/v1/phone-lines/{id}/reconfigure"),
+    ("delete", "/api/v1/phone-lines/{id}"),
 ];
 
 #[tokio::test]

@@ -69,6 +69,7 @@ pub mod customers;
 pub mod events;
 pub mod feed;
 pub mod jobs;
+pub mod lines;
 pub mod problem;
 pub mod quality;
 
@@ -131,6 +132,9 @@ pub struct ApiState {
     pub keep_alive: std::time::Duration,
     /// Turns `true` when the server shuts down: open event streams end (see [`ApiState::with_shutdown`]).
     pub shutdown: Option<tokio::sync::watch::Receiver<bool>>,
+    /// The telephony provider the phone-line endpoints search, buy, configure and release numbers with
+    /// ([`lines`]). `None` answers them with `503 telephony_unavailable` (listing still works).
+    pub telephony: Option<Arc<dyn callbook_telephony::telephony::Telephony>>,
 }
 
 impl fmt::Debug for ApiState {
@@ -143,6 +147,7 @@ impl fmt::Debug for ApiState {
             .field("public_url", &self.public_url)
             .field("notifier", &self.notifier.is_some())
             .field("live", &self.live.is_some())
+            .field("telephony", &self.telephony.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -169,6 +174,7 @@ impl ApiState {
             live: None,
             keep_alive: events::KEEP_ALIVE,
             shutdown: None,
+            telephony: None,
         }
     }
 
@@ -176,6 +182,12 @@ impl ApiState {
     /// clients (they reconnect to another instance with `Last-Event-ID`).
     pub fn with_shutdown(mut self, shutdown: tokio::sync::watch::Receiver<bool>) -> Self {
         self.shutdown = Some(shutdown);
+        self
+    }
+
+    /// Buys, configures and releases numbers through `telephony` (`/phone-lines`).
+    pub fn with_telephony(mut self, telephony: Arc<dyn callbook_telephony::telephony::Telephony>) -> Self {
+        self.telephony = Some(telephony);
         self
     }
 
@@ -285,7 +297,11 @@ pub fn openapi_router() -> (Router<ApiState>, utoipa::openapi::OpenApi) {
         .routes(routes!(customers::undo_merge))
         .routes(routes!(quality::get_quality))
         .routes(routes!(quality::get_usage))
-        .routes(routes!(events::events));
+        .routes(routes!(events::events))
+        .routes(routes!(lines::list_lines, lines::buy_line))
+        .routes(routes!(lines::available_numbers))
+        .routes(routes!(lines::reconfigure_line))
+        .routes(routes!(lines::release_line));
     let (router, doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .nest(PREFIX, api)
         .split_for_parts();

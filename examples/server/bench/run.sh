@@ -1,0 +1,138 @@
+#!/usr/bin/env bash
+# The webhook benchmark of issue 10: builds in release, starts and stops every target, drives them all with
+# the same load generator (examples/load.rs) and prints Markdown tables. See ../BENCHMARKS.md.
+#
+#   examples/server/bench/run.sh
+#
+# Knobs (environment): SECS (10, per run), CONNS (64, closed-loop connections), RATE (5000, offered req/s),
+# INFLIGHT (1000, concurrent requests of the memory run), SSE_CLIENTS (1000), SSE_EVENTS (5),
+# BENCH_RUST_LOG (server log level, default info = as shipped), BENCH_DIR (target/bench),
+# CALLBOOK_TEST_DATABASE_URL (a Postgres server: a fresh database is created on it; unset = SQLite only).
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/../../.." && pwd)
+BENCH=$ROOT/examples/server/bench
+WORK=${BENCH_DIR:-$ROOT/target/bench}
+SECS=${SECS:-10}
+CONNS=${CONNS:-64}
+RATE=${RATE:-5000}
+INFLIGHT=${INFLIGHT:-1000}
+SSE_CLIENTS=${SSE_CLIENTS:-1000}
+SSE_EVENTS=${SSE_EVENTS:-5}
+TOKEN=bench-auth-token-0123456789abcdef
+ACCOUNT=AC00000000000000000000000000000001
+mkdir -p "$WORK"
+RESULTS=$WORK/results.jsonl
+: >"$RESULTS"
+
+# SSE clients and 1,000 concurrent connections need file descriptors on both ends.
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+ulimit -n 65536 2>/dev/null || true
+echo "fd limit: $(ulimit -n)" >&2
+
+PIDS=()
+cleanup() {
+  for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+}
+trap cleanup EXIT
+
+log() { echo "== $*" >&2; }
+note() { printf '%s\n' "$1" >>"$RESULTS"; }
+
+# ---- build (release) and the Python baseline's venv, both idempotent
+log "building (release)"
+(cd "$ROOT" && cargo build --release -p callbook-server --bin callbook --example load) >&2
+BIN=$ROOT/target/release/callbook
+LOAD=$ROOT/target/release/examples/load
+if ! "$WORK/venv/bin/python" -c 'import flask, gunicorn, twilio' 2>/dev/null; then
+  log "creating the Python venv ($WORK/venv)"
+  python3 -m venv "$WORK/venv"
+  "$WORK/venv/bin/pip" install -q -r "$BENCH/requirements.txt" >&2
+fi
+
+note "{\"mode\":\"machine\",\"date\":\"$(date -u +%Y-%m-%dT%H:%M:%SZ)\",\"nproc\":$(nproc),\"cpu\":\"$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//;s/"//g')\",\"load_before\":\"$(cut -d' ' -f1-3 /proc/loadavg)\",\"kernel\":\"$(uname -r)\",\"twilio\":\"$("$WORK/venv/bin/python" -c 'import twilio;print(twilio.__version__)')\",\"secs\":$SECS,\"conns\":$CONNS,\"rate\":$RATE,\"inflight\":$INFLIGHT}"
+
+wait_up() { # URL: any HTTP answer
+  for _ in $(seq 1 300); do
+    code=$(curl -s -o /dev/null -w '%{http_code}' "$1" || true)
+    [ "$code" != "000" ] && return 0
+    sleep 0.1
+  done
+  echo "no answer from $1" >&2
+  return 1
+}
+kb() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status"; }
+stop() { kill -TERM "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; }
+
+# The same generator against every target: closed loop at max throughput, then open loop at $RATE/s.
+drive() { # LABEL BASE
+  log "$1: max throughput ($CONNS connections, ${SECS}s)"
+  "$LOAD" max --label "$1" --base "$2" --token "$TOKEN" --conns "$CONNS" --secs "$SECS" >>"$RESULTS"
+  sleep 1
+  log "$1: ${RATE}/s offered (${SECS}s)"
+  "$LOAD" rate --label "$1" --base "$2" --token "$TOKEN" --rate "$RATE" --secs "$SECS" >>"$RESULTS"
+  sleep 1
+}
+
+# ---- (a) ceiling: axum, fixed TwiML
+"$LOAD" ceiling --listen 127.0.0.1:18081 2>"$WORK/ceiling.log" &
+PID=$!; PIDS+=("$PID")
+wait_up http://127.0.0.1:18081/
+drive ceiling http://127.0.0.1:18081
+stop "$PID"
+
+# ---- (b) Twilio's Python quickstart shape under gunicorn, 2 workers
+(cd "$BENCH" && TWILIO_AUTH_TOKEN=$TOKEN exec "$WORK/venv/bin/gunicorn" -w 2 -b 127.0.0.1:18083 \
+  --log-level warning quickstart:app) 2>"$WORK/flask.log" &
+PID=$!; PIDS+=("$PID")
+wait_up http://127.0.0.1:18083/
+drive flask http://127.0.0.1:18083
+stop "$PID"
+
+# ---- the Callbook server: SQLite and Postgres
+callbook() { # LABEL DATABASE_URL COUNT_COMMAND...
+  local label=$1 db=$2; shift 2
+  local data; data=$(mktemp -d "$WORK/data-$label.XXXX")
+  local base=http://127.0.0.1:18080
+  CALLBOOK_LISTEN=127.0.0.1:18080 CALLBOOK_PUBLIC_URL=$base CALLBOOK_DATA_DIR=$data \
+    CALLBOOK_DATABASE_URL=${db:-sqlite://$data/callbook.db} \
+    TWILIO_ACCOUNT_SID=$ACCOUNT TWILIO_AUTH_TOKEN=$TOKEN TWILIO_API_BASE_URL=http://127.0.0.1:9 \
+    CALLBOOK_TRANSCRIBER=demo CALLBOOK_EXTRACTOR=rules RUST_LOG=${BENCH_RUST_LOG:-info} \
+    "$BIN" serve 2>"$WORK/$label.log" &
+  local pid=$!; PIDS+=("$pid")
+  wait_up "$base/healthz"
+  sleep 2
+  local idle; idle=$(kb "$pid" VmRSS)
+  drive "$label" "$base"
+  # Memory with $INFLIGHT requests in progress at once: reset the peak, hold $INFLIGHT connections busy.
+  echo 5 >"/proc/$pid/clear_refs" 2>/dev/null || true
+  log "$label: $INFLIGHT concurrent webhooks (5s)"
+  "$LOAD" max --label "$label-inflight" --base "$base" --token "$TOKEN" --conns "$INFLIGHT" --secs 5 >>"$RESULTS"
+  local peak; peak=$(kb "$pid" VmHWM)
+  local after; after=$(kb "$pid" VmRSS)
+  log "$label: $SSE_CLIENTS SSE clients"
+  local admin; admin=$(cat "$data/admin.token")
+  "$LOAD" sse --label "$label-sse" --base "$base" --token "$TOKEN" --admin "$admin" \
+    --clients "$SSE_CLIENTS" --events "$SSE_EVENTS" >>"$RESULTS" || log "$label: SSE run failed"
+  stop "$pid"
+  local stored; stored=$("$@" "$data")
+  note "{\"mode\":\"server\",\"label\":\"$label\",\"rss_idle_kb\":$idle,\"rss_peak_inflight_kb\":$peak,\"rss_after_kb\":$after,\"stored_calls\":$stored}"
+  rm -rf "$data"
+}
+count_sqlite() { sqlite3 "$1/callbook.db" 'SELECT count(*) FROM calls'; }
+callbook sqlite "" count_sqlite
+
+if [ -n "${CALLBOOK_TEST_DATABASE_URL:-}" ]; then
+  DBNAME=callbook_bench_$(date +%s)
+  psql "$CALLBOOK_TEST_DATABASE_URL" -qAtc "CREATE DATABASE $DBNAME" >&2
+  PGURL=${CALLBOOK_TEST_DATABASE_URL%/*}/$DBNAME
+  count_pg() { psql "$PGURL" -qAtc 'SELECT count(*) FROM calls'; }
+  callbook postgres "$PGURL" count_pg
+  psql "$CALLBOOK_TEST_DATABASE_URL" -qAtc "DROP DATABASE $DBNAME" >&2 || true
+else
+  log "CALLBOOK_TEST_DATABASE_URL is not set: Postgres skipped"
+fi
+
+note "{\"mode\":\"machine_end\",\"load_after\":\"$(cut -d' ' -f1-3 /proc/loadavg)\"}"
+"$WORK/venv/bin/python" "$BENCH/report.py" "$RESULTS"

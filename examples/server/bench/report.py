@@ -44,6 +44,14 @@ for t in targets:
         f"| {NAMES[t]} | {r['rps']:,.0f} | {ms(r['p50_ms'])} | {ms(r['p99_ms'])} | {r['non_2xx']} | "
         f"{r['errors']} | {ratio(r['rps'], ceil)} | {ratio(r['rps'], flask)} |"
     )
+wrk = by.get(("wrk", "ceiling"))
+if wrk:
+    print()
+    print(
+        f"Calibration: wrk 4.1 (C, one fixed body, no signing) on the ceiling with {wrk['conns']} connections: "
+        f"{wrk['rps']:,.0f} req/s, p50 {ms(wrk['p50_ms'])} ms, p99 {ms(wrk['p99_ms'])} ms — the Rust generator "
+        f"(signs every request, reqwest) reached {ratio(ceil, wrk['rps'])} of that, so it takes part of the 2 cores."
+    )
 print()
 print(f"### Constant offered rate {machine.get('rate')}/s (open loop, latency from the scheduled send time, {machine.get('secs')} s)")
 print()
@@ -81,6 +89,10 @@ if servers:
             f"{s['rss_idle_kb'] / 1024:.1f} MB | {s['rss_peak_inflight_kb'] / 1024:.1f} MB | "
             f"{s['rss_after_kb'] / 1024:.1f} MB | {inflight.get('rps', 0):,.0f}, {ms(inflight.get('p99_ms'))} |"
         )
+    pg = by.get(("pg", "throwaway cluster")) or by.get(("pg", "CALLBOOK_TEST_DATABASE_URL"))
+    if pg:
+        print()
+        print(f"Postgres: {pg['label']}, {pg['settings']}. SQLite: WAL, synchronous=NORMAL (the server's setting).")
     print()
     print("### Live events (SSE, `GET /api/v1/events`; one `call.received` per voice webhook, one event at a time)")
     print()

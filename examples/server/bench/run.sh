@@ -34,6 +34,9 @@ PIDS=()
 cleanup() {
   for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
   wait 2>/dev/null || true
+  if [ -n "${PG_OWN:-}" ] && [ -d "$PG_OWN/data" ]; then
+    runuser -u postgres -- "$PGBIN/pg_ctl" -D "$PG_OWN/data" -m fast -w stop >/dev/null 2>&1 || true
+  fi
 }
 trap cleanup EXIT
 
@@ -80,6 +83,18 @@ drive() { # LABEL BASE
 PID=$!; PIDS+=("$PID")
 wait_up http://127.0.0.1:18081/
 drive ceiling http://127.0.0.1:18081
+if command -v wrk >/dev/null; then
+  # Calibration only: wrk (C, no signing) on the ceiling, to show what the Rust generator itself costs.
+  log "ceiling: wrk calibration"
+  wrk -t2 -c"$CONNS" -d"${SECS}s" --latency -s "$BENCH/post.lua" http://127.0.0.1:18081/webhooks/twilio/voice \
+    >"$WORK/wrk-ceiling.txt"
+  note "$(awk -v conns="$CONNS" '
+    function ms(v) { if (v ~ /us$/) return v / 1000; if (v ~ /ms$/) return v + 0; if (v ~ /s$/) return v * 1000; return v }
+    $1 == "50%" { p50 = ms($2) } $1 == "99%" { p99 = ms($2) } $1 == "Requests/sec:" { rps = $2 }
+    END { printf "{\"mode\":\"wrk\",\"label\":\"ceiling\",\"rps\":%s,\"p50_ms\":%s,\"p99_ms\":%s,\"conns\":%s}", rps, p50, p99, conns }
+  ' "$WORK/wrk-ceiling.txt")"
+  sleep 1
+fi
 stop "$PID"
 
 # ---- (b) Twilio's Python quickstart shape under gunicorn, 2 workers
@@ -123,7 +138,25 @@ callbook() { # LABEL DATABASE_URL COUNT_COMMAND...
 count_sqlite() { sqlite3 "$1/callbook.db" 'SELECT count(*) FROM calls'; }
 callbook sqlite "" count_sqlite
 
+# Postgres: CALLBOOK_TEST_DATABASE_URL when it answers, else a throwaway cluster with Postgres' default
+# durability (fsync on, synchronous_commit on), when the Debian packages are installed and we are root.
+PG_OWN=
+if [ -n "${CALLBOOK_TEST_DATABASE_URL:-}" ] && ! psql "$CALLBOOK_TEST_DATABASE_URL" -qAtc 'SELECT 1' >/dev/null 2>&1; then
+  log "CALLBOOK_TEST_DATABASE_URL does not answer: trying a throwaway cluster"
+  unset CALLBOOK_TEST_DATABASE_URL
+fi
+PGBIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1 || true)
+if [ -z "${CALLBOOK_TEST_DATABASE_URL:-}" ] && [ -n "$PGBIN" ] && [ "$(id -u)" = 0 ] && id postgres >/dev/null 2>&1; then
+  PG_OWN=$WORK/pg
+  rm -rf "$PG_OWN"; mkdir -p "$PG_OWN"; chown postgres:postgres "$PG_OWN"
+  runuser -u postgres -- "$PGBIN/initdb" -D "$PG_OWN/data" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 >/dev/null
+  runuser -u postgres -- "$PGBIN/pg_ctl" -D "$PG_OWN/data" -l "$PG_OWN/log" -w \
+    -o "-c listen_addresses=127.0.0.1 -p 55499 -k $PG_OWN -c max_connections=200" start >/dev/null
+  CALLBOOK_TEST_DATABASE_URL=postgres://postgres@127.0.0.1:55499/postgres
+fi
+
 if [ -n "${CALLBOOK_TEST_DATABASE_URL:-}" ]; then
+  note "{\"mode\":\"pg\",\"label\":\"${PG_OWN:+throwaway cluster}${PG_OWN:-CALLBOOK_TEST_DATABASE_URL}\",\"settings\":\"$(psql "$CALLBOOK_TEST_DATABASE_URL" -qAtc "SELECT split_part(version(), ' ', 2) || ', fsync=' || current_setting('fsync') || ', synchronous_commit=' || current_setting('synchronous_commit')")\"}"
   DBNAME=callbook_bench_$(date +%s)
   psql "$CALLBOOK_TEST_DATABASE_URL" -qAtc "CREATE DATABASE $DBNAME" >&2
   PGURL=${CALLBOOK_TEST_DATABASE_URL%/*}/$DBNAME
@@ -134,5 +167,9 @@ else
   log "CALLBOOK_TEST_DATABASE_URL is not set: Postgres skipped"
 fi
 
+if [ -n "$PG_OWN" ]; then
+  runuser -u postgres -- "$PGBIN/pg_ctl" -D "$PG_OWN/data" -m fast -w stop >/dev/null || true
+  rm -rf "$PG_OWN"
+fi
 note "{\"mode\":\"machine_end\",\"load_after\":\"$(cut -d' ' -f1-3 /proc/loadavg)\"}"
 "$WORK/venv/bin/python" "$BENCH/report.py" "$RESULTS"

@@ -86,6 +86,9 @@ enum Command {
         /// Duration in seconds.
         #[arg(long, default_value_t = 10.0)]
         secs: f64,
+        /// Requests in progress at most (connections); later ones wait, their wait counted as latency.
+        #[arg(long, default_value_t = 1000)]
+        max_inflight: usize,
     },
     /// Live events: `--clients` SSE streams on `/api/v1/events`, then `--events` voice webhooks one after the
     /// other; per client and event, the delay from sending the webhook to receiving its `call.received`.
@@ -294,8 +297,9 @@ async fn max(target: Target, conns: usize, secs: f64) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn rate(target: Target, rate: u64, secs: f64) -> anyhow::Result<()> {
-    let http = client(2048)?;
+async fn run_rate(target: Target, rate: u64, secs: f64, max_inflight: usize) -> anyhow::Result<()> {
+    let http = client(max_inflight)?;
+    let permits = Arc::new(tokio::sync::Semaphore::new(max_inflight));
     let signer = Arc::new(Signer::new(&target));
     let total = (rate as f64 * secs) as u64;
     let interval = Duration::from_secs_f64(1.0 / rate as f64);
@@ -311,7 +315,9 @@ async fn rate(target: Target, rate: u64, secs: f64) -> anyhow::Result<()> {
         while dispatched < due {
             let scheduled = started + interval.mul_f64(dispatched as f64);
             let (http, signer, tx) = (http.clone(), signer.clone(), tx.clone());
+            let permits = permits.clone();
             tokio::spawn(async move {
+                let _permit = permits.acquire_owned().await;
                 let outcome = signer.send(&http).await;
                 let _ = tx.send((outcome, scheduled.elapsed()));
             });
@@ -327,7 +333,7 @@ async fn rate(target: Target, rate: u64, secs: f64) -> anyhow::Result<()> {
     report(
         "rate",
         &target.label,
-        json!({ "offered_rps": rate, "dispatched": dispatched }),
+        json!({ "offered_rps": rate, "dispatched": dispatched, "max_inflight": max_inflight }),
         tally,
         elapsed,
     );
@@ -456,7 +462,12 @@ async fn main() -> anyhow::Result<()> {
             conns,
             secs,
         } => max(target, conns, secs).await,
-        Command::Rate { target, rate, secs } => rate(target, rate, secs).await,
+        Command::Rate {
+            target,
+            rate,
+            secs,
+            max_inflight,
+        } => run_rate(target, rate, secs, max_inflight).await,
         Command::Sse {
             target,
             admin,

@@ -5,6 +5,7 @@
 #   examples/server/bench/run.sh
 #
 # Knobs (environment): SECS (10, per run), CONNS (64, closed-loop connections), RATE (5000, offered req/s),
+# RATE_LOW (1000, a second offered rate the servers can sustain; 0 = skip),
 # INFLIGHT (1000, concurrent requests of the memory run), SSE_CLIENTS (1000), SSE_EVENTS (5),
 # BENCH_RUST_LOG (server log level, default info = as shipped), BENCH_DIR (target/bench),
 # CALLBOOK_TEST_DATABASE_URL (a Postgres server: a fresh database is created on it; unset = SQLite only).
@@ -16,6 +17,7 @@ WORK=${BENCH_DIR:-$ROOT/target/bench}
 SECS=${SECS:-10}
 CONNS=${CONNS:-64}
 RATE=${RATE:-5000}
+RATE_LOW=${RATE_LOW:-1000}
 INFLIGHT=${INFLIGHT:-1000}
 SSE_CLIENTS=${SSE_CLIENTS:-1000}
 SSE_EVENTS=${SSE_EVENTS:-5}
@@ -54,7 +56,7 @@ if ! "$WORK/venv/bin/python" -c 'import flask, gunicorn, twilio' 2>/dev/null; th
   "$WORK/venv/bin/pip" install -q -r "$BENCH/requirements.txt" >&2
 fi
 
-note "{\"mode\":\"machine\",\"date\":\"$(date -u +%Y-%m-%dT%H:%M:%SZ)\",\"nproc\":$(nproc),\"cpu\":\"$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//;s/"//g')\",\"load_before\":\"$(cut -d' ' -f1-3 /proc/loadavg)\",\"kernel\":\"$(uname -r)\",\"twilio\":\"$("$WORK/venv/bin/python" -c 'import twilio;print(twilio.__version__)')\",\"secs\":$SECS,\"conns\":$CONNS,\"rate\":$RATE,\"inflight\":$INFLIGHT}"
+note "{\"mode\":\"machine\",\"date\":\"$(date -u +%Y-%m-%dT%H:%M:%SZ)\",\"nproc\":$(nproc),\"cpu\":\"$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//;s/"//g')\",\"load_before\":\"$(cut -d' ' -f1-3 /proc/loadavg)\",\"kernel\":\"$(uname -r)\",\"twilio\":\"$("$WORK/venv/bin/python" -c 'import twilio;print(twilio.__version__)')\",\"secs\":$SECS,\"conns\":$CONNS,\"rate\":$RATE,\"rate_low\":$RATE_LOW,\"inflight\":$INFLIGHT}"
 
 wait_up() { # URL: any HTTP answer
   for _ in $(seq 1 300); do
@@ -76,6 +78,11 @@ drive() { # LABEL BASE
   log "$1: ${RATE}/s offered (${SECS}s)"
   "$LOAD" rate --label "$1" --base "$2" --token "$TOKEN" --rate "$RATE" --secs "$SECS" >>"$RESULTS"
   sleep 1
+  if [ "$RATE_LOW" -gt 0 ]; then
+    log "$1: ${RATE_LOW}/s offered (${SECS}s)"
+    "$LOAD" rate --label "$1-low" --base "$2" --token "$TOKEN" --rate "$RATE_LOW" --secs "$SECS" >>"$RESULTS"
+    sleep 1
+  fi
 }
 
 # ---- (a) ceiling: axum, fixed TwiML
@@ -121,6 +128,7 @@ callbook() { # LABEL DATABASE_URL COUNT_COMMAND...
   local idle; idle=$(kb "$pid" VmRSS)
   drive "$label" "$base"
   # Memory with $INFLIGHT requests in progress at once: reset the peak, hold $INFLIGHT connections busy.
+  local before; before=$(kb "$pid" VmRSS)
   echo 5 >"/proc/$pid/clear_refs" 2>/dev/null || true
   log "$label: $INFLIGHT concurrent webhooks (5s)"
   "$LOAD" max --label "$label-inflight" --base "$base" --token "$TOKEN" --conns "$INFLIGHT" --secs 5 >>"$RESULTS"
@@ -132,7 +140,7 @@ callbook() { # LABEL DATABASE_URL COUNT_COMMAND...
     --clients "$SSE_CLIENTS" --events "$SSE_EVENTS" >>"$RESULTS" || log "$label: SSE run failed"
   stop "$pid"
   local stored; stored=$("$@" "$data")
-  note "{\"mode\":\"server\",\"label\":\"$label\",\"rss_idle_kb\":$idle,\"rss_peak_inflight_kb\":$peak,\"rss_after_kb\":$after,\"stored_calls\":$stored}"
+  note "{\"mode\":\"server\",\"label\":\"$label\",\"rss_idle_kb\":$idle,\"rss_before_inflight_kb\":$before,\"rss_peak_inflight_kb\":$peak,\"rss_after_kb\":$after,\"stored_calls\":$stored}"
   rm -rf "$data"
 }
 count_sqlite() { sqlite3 "$1/callbook.db" 'SELECT count(*) FROM calls'; }

@@ -38,7 +38,10 @@ const CALLER: &str = "+19145552177";
 const LINE: &str = "+14155550100";
 
 #[derive(Debug, Parser)]
-#[command(name = "load", about = "Webhook load generator and fixed-TwiML ceiling server")]
+#[command(
+    name = "load",
+    about = "Webhook load generator and fixed-TwiML ceiling server"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -287,13 +290,7 @@ async fn max(target: Target, conns: usize, secs: f64) -> anyhow::Result<()> {
         tally.merge(task.await.context("load task")?);
     }
     let elapsed = started.elapsed();
-    report(
-        "max",
-        &target.label,
-        json!({ "conns": conns }),
-        tally,
-        elapsed,
-    );
+    report("max", &target.label, json!({ "conns": conns }), tally, elapsed);
     Ok(())
 }
 
@@ -381,7 +378,10 @@ async fn sse(target: Target, admin: String, clients: usize, events: usize) -> an
                 buffer.push_str(&String::from_utf8_lossy(&chunk));
                 while let Some(end) = buffer.find("\n\n") {
                     let block: String = buffer.drain(..end + 2).collect();
-                    if block.lines().any(|l| l.starts_with("event:") && l.contains("call.received")) {
+                    if block
+                        .lines()
+                        .any(|l| l.starts_with("event:") && l.contains("call.received"))
+                    {
                         let _ = got_tx.send((client_no, now));
                     }
                 }
@@ -457,11 +457,7 @@ async fn sse(target: Target, admin: String, clients: usize, events: usize) -> an
 async fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
         Command::Ceiling { listen } => ceiling(listen).await,
-        Command::Max {
-            target,
-            conns,
-            secs,
-        } => max(target, conns, secs).await,
+        Command::Max { target, conns, secs } => max(target, conns, secs).await,
         Command::Rate {
             target,
             rate,

@@ -164,7 +164,9 @@ if [ -z "${CALLBOOK_TEST_DATABASE_URL:-}" ] && [ -n "$PGBIN" ] && [ "$(id -u)" =
 fi
 
 if [ -n "${CALLBOOK_TEST_DATABASE_URL:-}" ]; then
-  note "{\"mode\":\"pg\",\"label\":\"${PG_OWN:+throwaway cluster}${PG_OWN:-CALLBOOK_TEST_DATABASE_URL}\",\"settings\":\"$(psql "$CALLBOOK_TEST_DATABASE_URL" -qAtc "SELECT split_part(version(), ' ', 2) || ', fsync=' || current_setting('fsync') || ', synchronous_commit=' || current_setting('synchronous_commit')")\"}"
+  PG_SOURCE=CALLBOOK_TEST_DATABASE_URL
+  [ -n "$PG_OWN" ] && PG_SOURCE="throwaway cluster"
+  note "{\"mode\":\"pg\",\"label\":\"$PG_SOURCE\",\"settings\":\"$(psql "$CALLBOOK_TEST_DATABASE_URL" -qAtc "SELECT split_part(version(), ' ', 2) || ', fsync=' || current_setting('fsync') || ', synchronous_commit=' || current_setting('synchronous_commit')")\"}"
   DBNAME=callbook_bench_$(date +%s)
   psql "$CALLBOOK_TEST_DATABASE_URL" -qAtc "CREATE DATABASE $DBNAME" >&2
   PGURL=${CALLBOOK_TEST_DATABASE_URL%/*}/$DBNAME

@@ -221,6 +221,12 @@ impl WorkerConfig {
         Ok(config)
     }
 
+    /// Replaces the lease owner (unique per process).
+    pub fn with_owner(mut self, owner: impl Into<String>) -> Self {
+        self.owner = owner.into();
+        self
+    }
+
     /// How long a claim holds a call before another worker may take it over. While a call is worked on by
     /// [`Worker::run`], the lease is extended every third of this.
     pub fn with_lease(mut self, lease: Duration) -> Self {

@@ -408,17 +408,12 @@ pub async fn build(config: &Config, metrics: Metrics) -> anyhow::Result<App> {
 
     let mut worker_config = WorkerConfig::from_env().map_err(|e| anyhow::anyhow!("{e}"))?;
     if std::env::var("CALLBOOK_WORKER_ID").is_err() {
-        worker_config = WorkerConfig::new(format!(
+        // Unique even for several server processes in one container (same host name and pid 1).
+        worker_config = worker_config.with_owner(format!(
             "callbook-{}-{}",
             std::process::id(),
             uuid::Uuid::now_v7()
-        ))
-        .with_concurrency(worker_config.concurrency())
-        .with_lease(worker_config.lease())
-        .with_max_attempts(worker_config.retry_policy().max_attempts)
-        .with_review_threshold(worker_config.review_threshold())
-        .with_delete_provider_copy(worker_config.deletes_provider_copy())
-        .with_provider_limits(worker_config.provider_limits());
+        ));
     }
     let worker = Worker::new(
         worker_config,

@@ -175,44 +175,30 @@ pub fn tone_for(transcript: &str) -> (Bytes, u32) {
     let freq = 300.0 + f64::from(u16::from_be_bytes([hash[0], hash[1]]) % 900);
     let seconds = 2 + u32::from(hash[2] % 4);
     let rate = 8000u32;
-    let samples = rate * seconds;
-    let data_len = samples * 2;
-    let mut v = Vec::with_capacity(44 + data_len as usize);
-    v.extend_from_slice(b"RIFF");
-    v.extend_from_slice(&(36 + data_len).to_le_bytes());
-    v.extend_from_slice(b"WAVEfmt ");
-    v.extend_from_slice(&16u32.to_le_bytes());
-    v.extend_from_slice(&1u16.to_le_bytes()); // PCM
-    v.extend_from_slice(&1u16.to_le_bytes()); // mono
-    v.extend_from_slice(&rate.to_le_bytes());
-    v.extend_from_slice(&(rate * 2).to_le_bytes());
-    v.extend_from_slice(&2u16.to_le_bytes());
-    v.extend_from_slice(&16u16.to_le_bytes());
-    v.extend_from_slice(b"data");
-    v.extend_from_slice(&data_len.to_le_bytes());
-    for i in 0..samples {
-        let t = f64::from(i) / f64::from(rate);
-        #[allow(clippy::cast_possible_truncation)]
-        let mut s = ((t * freq * std::f64::consts::TAU).sin() * 8000.0) as i16;
-        if i < 256 {
-            let bit = (hash[(i / 8) as usize] >> (i % 8)) & 1;
-            s = (s & !1) | i16::from(bit);
-        }
-        v.extend_from_slice(&s.to_le_bytes());
-    }
-    (Bytes::from(v), seconds)
+    let pcm = (0..rate * seconds)
+        .map(|i| {
+            let t = f64::from(i) / f64::from(rate);
+            #[allow(clippy::cast_possible_truncation)]
+            let mut s = ((t * freq * std::f64::consts::TAU).sin() * 8000.0) as i16;
+            if i < 256 {
+                let bit = (hash[(i / 8) as usize] >> (i % 8)) & 1;
+                s = (s & !1) | i16::from(bit);
+            }
+            // Exact: encode_wav_pcm16 scales by 32767 and rounds back to `s`.
+            f32::from(s) / 32767.0
+        })
+        .collect();
+    let audio = callbook_transcribe::audio::encode_wav_pcm16(&[pcm], rate)
+        .unwrap_or_else(|_| unreachable!("one non-empty channel at 8 kHz always encodes"));
+    (audio, seconds)
 }
 
-/// The length of a PCM WAV in whole seconds (at least 1), or 30 when the file is not a WAV it can read.
+/// The length of the audio in whole seconds (at least 1), or 30 when its headers do not tell.
 fn audio_seconds(audio: &[u8]) -> u32 {
-    if audio.len() > 44 && audio.starts_with(b"RIFF") && &audio[8..12] == b"WAVE" {
-        let byte_rate = u32::from_le_bytes([audio[28], audio[29], audio[30], audio[31]]);
-        let len = u32::try_from(audio.len() - 44).unwrap_or(u32::MAX);
-        if let Some(seconds) = len.checked_div(byte_rate) {
-            return seconds.max(1);
-        }
-    }
-    30
+    callbook_transcribe::AudioInput::from_bytes(Bytes::copy_from_slice(audio))
+        .ok()
+        .and_then(|a| a.duration_seconds())
+        .map_or(30, |s| (s as u32).max(1))
 }
 
 fn content_type_of(audio: &[u8]) -> &'static str {

@@ -34,25 +34,10 @@ const BOOKING: &str = "Hi, this is Maria Lopez. My kitchen sink is leaking under
 
 /// A mono 8 kHz 16-bit PCM WAV whose content depends on `seed` (distinct hashes).
 fn wav(seed: u8, samples: u32) -> Bytes {
-    let data_len = samples * 2;
-    let mut v = Vec::with_capacity(44 + data_len as usize);
-    v.extend_from_slice(b"RIFF");
-    v.extend_from_slice(&(36 + data_len).to_le_bytes());
-    v.extend_from_slice(b"WAVEfmt ");
-    v.extend_from_slice(&16u32.to_le_bytes());
-    v.extend_from_slice(&1u16.to_le_bytes());
-    v.extend_from_slice(&1u16.to_le_bytes());
-    v.extend_from_slice(&8000u32.to_le_bytes());
-    v.extend_from_slice(&16000u32.to_le_bytes());
-    v.extend_from_slice(&2u16.to_le_bytes());
-    v.extend_from_slice(&16u16.to_le_bytes());
-    v.extend_from_slice(b"data");
-    v.extend_from_slice(&data_len.to_le_bytes());
-    for i in 0..samples {
-        let s = ((i as i32 * (seed as i32 + 1)) % 2000 - 1000) as i16;
-        v.extend_from_slice(&s.to_le_bytes());
-    }
-    Bytes::from(v)
+    let pcm = (0..samples)
+        .map(|i| ((i as i32 * (seed as i32 + 1)) % 2000 - 1000) as f32 / 32767.0)
+        .collect();
+    callbook_transcribe::audio::encode_wav_pcm16(&[pcm], 8000).unwrap()
 }
 
 /// Writes the demo transcript for `audio`.

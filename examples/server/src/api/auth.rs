@@ -12,7 +12,7 @@ use async_trait::async_trait;
 use axum::extract::FromRequestParts;
 use axum::http::header;
 use axum::http::request::Parts;
-use callbook_jobs::{Actor, TenantId};
+use callbook_jobs::{Actor, Role, TenantId, UserId};
 use subtle::ConstantTimeEq;
 
 use super::ApiState;
@@ -25,6 +25,44 @@ pub struct Principal {
     pub tenant: TenantId,
     /// Recorded as the author of changes (notes, moves, merges).
     pub actor: Actor,
+    /// What the principal may do: owner > admin > staff.
+    pub role: Role,
+    /// The signed-in user (sessions, user-bound API tokens); `None` for the bootstrap admin token and
+    /// tenant-wide API tokens.
+    pub user: Option<UserId>,
+}
+
+impl Principal {
+    /// `Ok` when the principal's role is `at_least` or higher (owner > admin > staff), else
+    /// `403 insufficient_role`.
+    ///
+    /// ```
+    /// use callbook_jobs::{Actor, Role, TenantId};
+    /// use callbook_server::api::Principal;
+    ///
+    /// let staff = Principal { tenant: TenantId::new(), actor: Actor::System("t".into()), role: Role::Staff, user: None };
+    /// assert!(staff.require(Role::Staff).is_ok());
+    /// assert_eq!(staff.require(Role::Admin).unwrap_err().status(), 403);
+    /// ```
+    pub fn require(&self, at_least: Role) -> Result<(), ApiError> {
+        if role_rank(self.role) >= role_rank(at_least) {
+            Ok(())
+        } else {
+            Err(ApiError::forbidden(
+                "insufficient_role",
+                format!("this needs the {at_least} role or higher"),
+            ))
+        }
+    }
+}
+
+/// Owner 3, admin 2, staff 1 (unknown future roles rank lowest).
+fn role_rank(role: Role) -> u8 {
+    match role {
+        Role::Owner => 3,
+        Role::Admin => 2,
+        Role::Staff => 1,
+    }
 }
 
 /// Turns a bearer token into a [`Principal`].
@@ -80,6 +118,8 @@ impl Authenticator for AdminToken {
         bool::from(token.as_bytes().ct_eq(&self.token)).then(|| Principal {
             tenant: self.tenant,
             actor: Actor::System("admin".into()),
+            role: Role::Owner,
+            user: None,
         })
     }
 }

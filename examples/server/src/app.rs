@@ -123,7 +123,7 @@ pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn JobStore>> {
 }
 
 /// The file of a `sqlite://path` URL (not `sqlite::memory:`).
-fn sqlite_file(url: &str) -> Option<PathBuf> {
+pub(crate) fn sqlite_file(url: &str) -> Option<PathBuf> {
     let rest = url
         .strip_prefix("sqlite://")
         .or_else(|| url.strip_prefix("sqlite:"))?;

@@ -28,6 +28,7 @@
 
 pub mod api;
 pub mod app;
+pub mod backup;
 pub mod config;
 pub mod demo;
 pub mod extract;

@@ -5,7 +5,7 @@
 
 use std::process::ExitCode;
 
-use callbook_server::{demo, extract, serve, simulate, transcribe};
+use callbook_server::{backup, demo, extract, serve, simulate, transcribe};
 use clap::{Parser, Subcommand};
 
 /// Turns a trades business's phone calls into booked jobs.
@@ -30,6 +30,10 @@ enum Command {
     Demo(demo::Args),
     /// Play Twilio's part of one voicemail call against a running server (signed webhooks, audio upload).
     SimulateCall(simulate::Args),
+    /// Write a consistent backup of the SQLite database and the recording store into a new directory.
+    Backup(backup::BackupArgs),
+    /// Restore a backup made by `callbook backup` into the configured database and recording store.
+    Restore(backup::RestoreArgs),
 }
 
 #[tokio::main]
@@ -42,6 +46,8 @@ async fn main() -> ExitCode {
         Command::Extract(args) => extract::run(args).await,
         Command::Demo(args) => demo::run(args).await,
         Command::SimulateCall(args) => simulate::run(args).await,
+        Command::Backup(args) => backup::run_backup(args).await,
+        Command::Restore(args) => backup::run_restore(args).await,
     };
     match outcome {
         Ok(code) => code,

@@ -46,6 +46,7 @@ pub async fn check_all(store: Arc<dyn JobStore>) {
     check_concurrent_claims(store.clone(), 4, 40).await;
     check_concurrent_edits(store.clone(), 8).await;
     check_concurrent_customers(store.clone(), 8).await;
+    check_concurrent_owner_changes(store.clone(), 8).await;
 }
 
 /// A tenant in `America/New_York` with a unique name.
@@ -3666,4 +3667,47 @@ impl Population {
         out.extend(self.subject_texts().into_iter().map(Needle::Text));
         out
     }
+}
+
+/// `tasks` owners demote or delete themselves at the same time: exactly one owner is always left.
+pub async fn check_concurrent_owner_changes(store: Arc<dyn JobStore>, tasks: usize) {
+    let t = new_tenant(store.as_ref(), "Owners concurrently").await;
+    let mut owners = Vec::new();
+    for _ in 0..tasks {
+        owners.push(
+            store
+                .create_user(t.id, &unique_login("owner"), Role::Owner, None)
+                .await
+                .unwrap(),
+        );
+    }
+    let mut handles = Vec::new();
+    for (i, owner) in owners.iter().enumerate() {
+        let store = store.clone();
+        let id = owner.id;
+        handles.push(tokio::spawn(async move {
+            if i % 2 == 0 {
+                store.set_user_role(t.id, id, Role::Staff).await.map(|_| ())
+            } else {
+                store.delete_user(t.id, id).await
+            }
+        }));
+    }
+    let mut refused = 0;
+    for h in handles {
+        match h.await.unwrap() {
+            Ok(()) => {}
+            Err(Error::InvalidState(_)) => refused += 1,
+            Err(e) => panic!("unexpected error: {e}"),
+        }
+    }
+    assert_eq!(refused, 1, "exactly the last owner's change is refused");
+    let left: Vec<User> = store
+        .list_users(t.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|u| u.role == Role::Owner)
+        .collect();
+    assert_eq!(left.len(), 1);
 }

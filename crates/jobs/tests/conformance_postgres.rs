@@ -25,7 +25,8 @@ async fn many_claimers_on_postgres_never_share_a_call() {
     testing::check_concurrent_claims(store.clone(), 8, 200).await;
     testing::check_concurrent_edits(store.clone(), 16).await;
     testing::check_concurrent_customers(store.clone(), 16).await;
-    testing::check_concurrent_usage(store, 32).await;
+    testing::check_concurrent_usage(store.clone(), 32).await;
+    testing::check_concurrent_owner_changes(store, 16).await;
 }
 
 #[tokio::test]

@@ -42,6 +42,7 @@ pub async fn check_all(store: Arc<dyn JobStore>) {
     check_erase_call(store.as_ref()).await;
     check_delete_tenant(store.as_ref()).await;
     check_purge_call_artefacts(store.as_ref()).await;
+    check_erase_among_many_notifications(store.as_ref()).await;
     check_concurrent_usage(store.clone(), 8).await;
     check_concurrent_claims(store.clone(), 4, 40).await;
     check_concurrent_edits(store.clone(), 8).await;
@@ -3710,4 +3711,23 @@ pub async fn check_concurrent_owner_changes(store: Arc<dyn JobStore>, tasks: usi
         .filter(|u| u.role == Role::Owner)
         .collect();
     assert_eq!(left.len(), 1);
+}
+
+/// Erasure finds notifications naming an erased id among many (the SQL backends read them in pages of 500).
+pub async fn check_erase_among_many_notifications(store: &dyn JobStore) {
+    let t = new_tenant(store, "Many notifications").await;
+    let (call, _) = store.record_call(t.id, new_call("MANY1")).await.unwrap();
+    for i in 0..1001 {
+        let payload = if i % 500 == 0 {
+            json!({"call_id": call.id, "i": i})
+        } else {
+            json!({"call_id": CallId::new(), "i": i})
+        };
+        store.notify(t.id, None, "call.missed", payload).await.unwrap();
+    }
+    let report = store.erase_call(t.id, call.id).await.unwrap();
+    assert_eq!(report.count("notifications"), 3, "{report:?}");
+    let left = store.list_notifications(t.id, None, false).await.unwrap();
+    assert_eq!(left.len(), 998);
+    assert!(left.iter().all(|n| n.payload["i"].as_i64().unwrap() % 500 != 0));
 }

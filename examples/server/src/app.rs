@@ -73,6 +73,10 @@ pub struct AppState {
     pub api: crate::api::ApiState,
     /// `CALLBOOK_DEMO_TRANSCRIPTS` when the demo transcriber is used (the simulator writes transcripts there).
     pub demo_transcripts_dir: Option<PathBuf>,
+    // ---- issue 8 (hardening)
+    /// Rate limiters and the hardening settings ([`crate::hardening`]).
+    pub hardening: Arc<crate::hardening::Hardening>,
+    // ---- end issue 8
 }
 
 /// The built application: its state, the worker to run beside it, and the start-up report.
@@ -90,7 +94,8 @@ pub struct App {
 pub fn router(state: AppState) -> Router {
     let api = crate::api::router(state.api.clone());
     let simulator = crate::simulator::router(&state);
-    Router::new()
+    let state_hardening = state.hardening.clone();
+    let router = Router::new()
         .route("/webhooks/twilio/voice", post(webhooks::voice))
         .route("/webhooks/twilio/status", post(webhooks::status))
         .route("/webhooks/twilio/recording", post(webhooks::recording))
@@ -100,8 +105,12 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(ops::metrics))
         .with_state(state)
         .merge(api)
-        .merge(simulator)
-        .layer(axum::middleware::from_fn(ops::request_id))
+        .merge(simulator);
+    // ---- issue 8 (hardening): panics, security headers, client IP, body and rate limits, timeouts
+    let hardening = state_hardening;
+    let router = crate::hardening::apply(router, hardening);
+    // ---- end issue 8
+    router.layer(axum::middleware::from_fn(ops::request_id))
 }
 
 /// Opens the job store named by the config and applies pending migrations.
@@ -482,6 +491,7 @@ pub async fn build(config: &Config, metrics: Metrics) -> anyhow::Result<App> {
         api,
         demo_transcripts_dir: (config.transcriber == TranscriberKind::Demo)
             .then(|| config.demo_transcripts_dir.clone()),
+        hardening: Arc::new(crate::hardening::Hardening::new(config.hardening.clone())),
     };
     Ok(App {
         state,

@@ -8,6 +8,7 @@
 //! | [`config`] | every DESIGN.md §5 variable parsed into [`config::Config`]; errors name the variable; secrets redacted |
 //! | [`app`] | [`app::build`] (store + migrations, encrypted recordings, telephony, transcriber, extractor, bootstrap tenant, worker) and [`app::router`] |
 //! | [`webhooks`] | `POST /webhooks/twilio/{voice,status,recording,record-done}`: verify → parse → route → dedupe → write → answer |
+//! | [`hardening`] | client IPs behind trusted proxies, rate limits, body limits, timeouts, security headers, panics → 500 |
 //! | [`ops`] | request ids, `/healthz`, `/readyz`, `/metrics` ([`ops::Metrics`]) |
 //! | [`worker`] | [`worker::spawn_worker`], the interim worker loop beside the server |
 //! | [`serve`] | `callbook serve` / `callbook migrate`; [`serve::serve_on`] serves a built app on a bound listener |
@@ -31,6 +32,7 @@ pub mod app;
 pub mod config;
 pub mod demo;
 pub mod extract;
+pub mod hardening;
 pub mod ops;
 #[cfg(feature = "sentry")]
 pub mod sentry;

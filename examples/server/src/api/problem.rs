@@ -11,8 +11,8 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-/// axum's default limit of JSON bodies (2 MiB); larger ones are `413`.
-pub const JSON_LIMIT: usize = 2 * 1024 * 1024;
+/// The limit of JSON request bodies (1 MiB, enforced by [`crate::hardening`]); larger ones are `413`.
+pub const JSON_LIMIT: usize = 1024 * 1024;
 
 /// The media type of problem documents.
 pub const PROBLEM_JSON: &str = "application/problem+json";
@@ -200,6 +200,38 @@ impl ApiError {
             "something went wrong on our side",
         )
     }
+
+    // ---- issue 8 (accounts, hardening)
+    /// `400` with a code (`tenant_required`).
+    pub fn bad_request_code(code: &'static str, detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, code, "Bad request", detail)
+    }
+
+    /// `401` with a code (`invalid_credentials`).
+    pub fn unauthorized_code(code: &'static str, detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, code, "Unauthorized", detail)
+    }
+
+    /// `429 rate_limited`; send it with a `Retry-After` header ([`crate::hardening::too_many_requests`]).
+    pub fn rate_limited(retry_after_secs: u64) -> Self {
+        Self::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            "Too many requests",
+            format!("too many requests: try again in {retry_after_secs} s"),
+        )
+    }
+
+    /// `503 timeout`: the request took longer than the server allows.
+    pub fn timeout() -> Self {
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "timeout",
+            "Request timed out",
+            "the request took too long; try again",
+        )
+    }
+    // ---- end issue 8
 
     /// The HTTP status.
     pub fn status(&self) -> StatusCode {

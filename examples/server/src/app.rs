@@ -448,7 +448,13 @@ pub async fn build(config: &Config, metrics: Metrics) -> anyhow::Result<App> {
     .with_notifier(notifier.clone())
     .with_live(live.clone())
     .with_telephony(telephony.clone())
-    .with_public_url(&config.public_url);
+    .with_public_url(&config.public_url)
+    // ---- issue 8 (accounts): CSRF key from the master key, login limits, Secure cookies under https
+    .with_accounts(
+        crate::api::Accounts::new(crate::api::auth_secrets::CsrfKey::from_master_key(&master))
+            .with_login_rate(config.hardening.login_rate)
+            .with_secure_cookies(config.hardening.https),
+    );
 
     let mut report = config.describe();
     report.push(format!("master key     {key_source}"));
@@ -470,6 +476,11 @@ pub async fn build(config: &Config, metrics: Metrics) -> anyhow::Result<App> {
         "admin token    use {admin_hint} as `Authorization: Bearer …` on {}/api/v1 (OpenAPI at /api/v1/openapi.json)",
         config.public_url
     ));
+
+    report.push(
+        "accounts       log in with POST /api/v1/auth/login; `callbook user add --login L --role R` makes users"
+            .to_owned(),
+    );
 
     let storage_dir = config.storage_url.strip_prefix("file://").map(PathBuf::from);
     let state = AppState {

@@ -14,6 +14,7 @@
 //! | [`serve`] | `callbook serve` / `callbook migrate`; [`serve::serve_on`] serves a built app on a bound listener |
 //! | [`simulator`] | `POST /simulator/recordings`, `PUT /simulator/transcripts/{sha256}`: audio and transcripts for simulated calls (fake telephony only) |
 //! | [`simulate`], [`demo`] | `callbook simulate-call` (plays Twilio's part against a server) and `callbook demo` |
+//! | [`cli_accounts`] | `callbook tenant create` and `callbook user add` (one-time passwords) |
 //! | [`transcribe`], [`extract`] | the `callbook transcribe` and `callbook extract` subcommands |
 //!
 //! ```no_run
@@ -29,6 +30,7 @@
 
 pub mod api;
 pub mod app;
+pub mod cli_accounts;
 pub mod config;
 pub mod demo;
 pub mod extract;

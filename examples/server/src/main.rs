@@ -1,11 +1,11 @@
 //! `callbook` — the Callbook reference server and its command-line tools.
 //!
 //! The subcommands are the contract of DESIGN.md §5: `serve` (default), `demo`, `extract`, `transcribe`,
-//! `simulate-call`, `migrate`. Each lives in its own module of the `callbook_server` library.
+//! `simulate-call`, `migrate`, and `tenant create` / `user add` (issue 8). Each lives in its own module of the `callbook_server` library.
 
 use std::process::ExitCode;
 
-use callbook_server::{demo, extract, serve, simulate, transcribe};
+use callbook_server::{cli_accounts, demo, extract, serve, simulate, transcribe};
 use clap::{Parser, Subcommand};
 
 /// Turns a trades business's phone calls into booked jobs.
@@ -30,6 +30,10 @@ enum Command {
     Demo(demo::Args),
     /// Play Twilio's part of one voicemail call against a running server (signed webhooks, audio upload).
     SimulateCall(simulate::Args),
+    /// Tenants: `tenant create --name N --zone Z --owner LOGIN` (prints the owner's one-time password).
+    Tenant(cli_accounts::TenantArgs),
+    /// Users: `user add --login L --role R [--tenant ID]` (bootstrap tenant by default).
+    User(cli_accounts::UserArgs),
 }
 
 #[tokio::main]
@@ -42,6 +46,8 @@ async fn main() -> ExitCode {
         Command::Extract(args) => extract::run(args).await,
         Command::Demo(args) => demo::run(args).await,
         Command::SimulateCall(args) => simulate::run(args).await,
+        Command::Tenant(args) => cli_accounts::tenant(args).await,
+        Command::User(args) => cli_accounts::user(args).await,
     };
     match outcome {
         Ok(code) => code,

@@ -75,7 +75,12 @@ async fn hashed_password() -> anyhow::Result<(String, String)> {
 }
 
 fn print_created(tenant: &callbook_jobs::Tenant, login: &str, role: Role, password: &str) {
-    println!("tenant   {}  {} ({})", tenant.id, tenant.name, tenant.timezone.name());
+    println!(
+        "tenant   {}  {} ({})",
+        tenant.id,
+        tenant.name,
+        tenant.timezone.name()
+    );
     println!("user     {login} ({role})");
     println!("password {password}  (shown once: log in at POST /api/v1/auth/login and change it)");
 }
@@ -86,7 +91,8 @@ pub async fn tenant(args: TenantArgs) -> anyhow::Result<ExitCode> {
     let store = crate::app::open_store(&config).await?;
     match args.command {
         TenantCommand::Create { name, zone, owner } => {
-            let zone = TimeZone::parse(&zone).map_err(|_| anyhow::anyhow!("--zone: {zone:?} is not an IANA time zone"))?;
+            let zone = TimeZone::parse(&zone)
+                .map_err(|_| anyhow::anyhow!("--zone: {zone:?} is not an IANA time zone"))?;
             let mut new = NewTenant::new(name.trim(), zone);
             new.settings = crate::app::default_settings();
             let tenant = store.create_tenant(new).await.context("creating the tenant")?;
@@ -112,7 +118,9 @@ pub async fn user(args: UserArgs) -> anyhow::Result<ExitCode> {
                 .map_err(|_| anyhow::anyhow!("--role: {role:?} is not owner, admin or staff"))?;
             let tenant = match tenant {
                 Some(id) => {
-                    let id: TenantId = id.parse().map_err(|_| anyhow::anyhow!("--tenant: {id:?} is not a tenant id"))?;
+                    let id: TenantId = id
+                        .parse()
+                        .map_err(|_| anyhow::anyhow!("--tenant: {id:?} is not a tenant id"))?;
                     store.get_tenant(id).await.context("--tenant: no such tenant")?
                 }
                 None => bootstrap(&config, store.as_ref()).await?,

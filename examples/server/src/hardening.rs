@@ -3,13 +3,13 @@
 //!
 //! [`apply`] wraps the application's router (in [`crate::app::router`]). From the outside in:
 //!
-//! 1. **Panics** in a handler become `500 internal` problem documents (tower-http's `CatchPanic`), never a
-//!    dropped connection or a stack trace.
-//! 2. **Security headers** on every response: a `Content-Security-Policy` (stricter under `/api/`, which serves
+//! 1. **Security headers** on every response: a `Content-Security-Policy` (stricter under `/api/`, which serves
 //!    JSON only), `X-Content-Type-Options: nosniff`, `Referrer-Policy: no-referrer`, `X-Frame-Options: DENY`,
 //!    `Strict-Transport-Security` when `CALLBOOK_PUBLIC_URL` is https, and `Cache-Control: no-store` on API
 //!    responses that set no caching of their own. A `413` without a problem document (an extractor's
 //!    rejection) is rewritten into one.
+//! 2. **Panics** in a handler become `500 internal` problem documents (tower-http's `CatchPanic`), never a
+//!    dropped connection or a stack trace.
 //! 3. **Client IP** ([`ClientIp`]): the socket's peer (`ConnectInfo`); `X-Forwarded-For` is believed only when
 //!    the peer is one of `CALLBOOK_TRUSTED_PROXIES`, and then the right-most address that is not a trusted proxy
 //!    is the client (left-most entries are whatever the client chose to send).
@@ -379,11 +379,11 @@ pub fn apply(router: Router, hardening: Arc<Hardening>) -> Router {
             let hardening = inner.clone();
             async move { guard(&hardening, request, next).await }
         }))
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(panic_response))
         .layer(axum::middleware::from_fn(move |request: Request, next: Next| {
             let https = headers.config.https;
             async move { security_headers(https, request, next).await }
         }))
-        .layer(tower_http::catch_panic::CatchPanicLayer::custom(panic_response))
 }
 
 fn panic_response(_panic: Box<dyn std::any::Any + Send + 'static>) -> Response {

@@ -66,17 +66,22 @@ fn from(peer: &str, request: axum::http::request::Builder) -> axum::http::reques
 }
 
 fn login_request(peer: &str, login: &str, password: &str, headers: &[(&str, &str)]) -> Request<Body> {
-    let mut builder = from(peer, Request::post("/api/v1/auth/login")).header("content-type", "application/json");
+    let mut builder =
+        from(peer, Request::post("/api/v1/auth/login")).header("content-type", "application/json");
     for (k, v) in headers {
         builder = builder.header(*k, *v);
     }
     builder
-        .body(Body::from(json!({"login": login, "password": password}).to_string()))
+        .body(Body::from(
+            json!({"login": login, "password": password}).to_string(),
+        ))
         .unwrap()
 }
 
 async fn json_of(response: Response<Body>) -> Value {
-    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap();
+    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+        .await
+        .unwrap();
     serde_json::from_slice(&bytes).unwrap_or(Value::String(String::from_utf8_lossy(&bytes).into()))
 }
 
@@ -84,21 +89,36 @@ async fn json_of(response: Response<Body>) -> Value {
 async fn every_response_carries_the_security_headers() {
     let (state, _dir) = app_with(&[]).await;
     let router = app::router(state);
-    let health = router.clone().oneshot(Request::get("/healthz").body(Body::empty()).unwrap()).await.unwrap();
+    let health = router
+        .clone()
+        .oneshot(Request::get("/healthz").body(Body::empty()).unwrap())
+        .await
+        .unwrap();
     let h = health.headers();
     assert_eq!(h["content-security-policy"], hardening::CSP);
     assert!(hardening::CSP.contains("frame-ancestors 'none'"));
     assert_eq!(h["x-content-type-options"], "nosniff");
     assert_eq!(h["referrer-policy"], "no-referrer");
     assert_eq!(h["x-frame-options"], "DENY");
-    assert!(h.get("strict-transport-security").is_none(), "plain http: no HSTS");
+    assert!(
+        h.get("strict-transport-security").is_none(),
+        "plain http: no HSTS"
+    );
 
-    for (path, token) in [("/api/v1/jobs", Some(ADMIN)), ("/api/v1/jobs", None), ("/api/v1/nope", Some(ADMIN))] {
+    for (path, token) in [
+        ("/api/v1/jobs", Some(ADMIN)),
+        ("/api/v1/jobs", None),
+        ("/api/v1/nope", Some(ADMIN)),
+    ] {
         let mut request = Request::get(path);
         if let Some(token) = token {
             request = request.header("authorization", format!("Bearer {token}"));
         }
-        let response = router.clone().oneshot(request.body(Body::empty()).unwrap()).await.unwrap();
+        let response = router
+            .clone()
+            .oneshot(request.body(Body::empty()).unwrap())
+            .await
+            .unwrap();
         let h = response.headers();
         assert_eq!(h["content-security-policy"], hardening::API_CSP, "{path}");
         assert_eq!(h["cache-control"], "no-store", "{path}");
@@ -107,7 +127,10 @@ async fn every_response_carries_the_security_headers() {
     }
 
     let (state, _dir) = app_with(&[("CALLBOOK_PUBLIC_URL", "https://callbook.example.com")]).await;
-    let response = app::router(state).oneshot(Request::get("/healthz").body(Body::empty()).unwrap()).await.unwrap();
+    let response = app::router(state)
+        .oneshot(Request::get("/healthz").body(Body::empty()).unwrap())
+        .await
+        .unwrap();
     assert_eq!(
         response.headers()["strict-transport-security"],
         "max-age=31536000; includeSubDomains"
@@ -121,7 +144,11 @@ async fn oversized_bodies_are_413_problem_documents() {
     let big_form = "a".repeat(hardening::WEBHOOK_BODY_LIMIT + 1);
     let big_json = json!({"title": "x".repeat(callbook_server::api::problem::JSON_LIMIT)}).to_string();
     for (path, body, kind) in [
-        ("/webhooks/twilio/voice", big_form.clone(), "application/x-www-form-urlencoded"),
+        (
+            "/webhooks/twilio/voice",
+            big_form.clone(),
+            "application/x-www-form-urlencoded",
+        ),
         ("/api/v1/jobs", big_json, "application/json"),
     ] {
         let response = router
@@ -187,14 +214,23 @@ async fn login_brute_force_from_one_address_is_locked_out() {
         .await
         .unwrap();
     assert_eq!(response.status(), 429);
-    let retry: u64 = response.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    let retry: u64 = response.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
     assert!((1..=60).contains(&retry), "{retry}");
     assert!(response.headers().get("set-cookie").is_none());
     assert_eq!(json_of(response).await["code"], "rate_limited");
     // An untrusted peer cannot escape by inventing X-Forwarded-For addresses.
     let response = router
         .clone()
-        .oneshot(login_request(attacker, "maria", PASSWORD, &[("x-forwarded-for", "203.0.113.99")]))
+        .oneshot(login_request(
+            attacker,
+            "maria",
+            PASSWORD,
+            &[("x-forwarded-for", "203.0.113.99")],
+        ))
         .await
         .unwrap();
     assert_eq!(response.status(), 429);
@@ -220,14 +256,24 @@ async fn trusted_proxies_give_each_client_its_own_limit() {
     for i in 0..2 {
         let response = router
             .clone()
-            .oneshot(login_request(proxy, &format!("a{i}"), "x", &[("x-forwarded-for", "203.0.113.1")]))
+            .oneshot(login_request(
+                proxy,
+                &format!("a{i}"),
+                "x",
+                &[("x-forwarded-for", "203.0.113.1")],
+            ))
             .await
             .unwrap();
         assert_eq!(response.status(), 401);
     }
     let locked = router
         .clone()
-        .oneshot(login_request(proxy, "b0", "x", &[("x-forwarded-for", "203.0.113.1")]))
+        .oneshot(login_request(
+            proxy,
+            "b0",
+            "x",
+            &[("x-forwarded-for", "203.0.113.1")],
+        ))
         .await
         .unwrap();
     assert_eq!(locked.status(), 429, "client 203.0.113.1 is out of attempts");
@@ -268,7 +314,15 @@ async fn webhooks_and_the_api_are_rate_limited_per_client() {
     assert_eq!(response.status(), 429);
     assert!(response.headers().contains_key("retry-after"));
     assert_eq!(response.headers()["content-type"], "application/problem+json");
-    assert_eq!(router.clone().oneshot(webhook("198.51.100.2")).await.unwrap().status(), 403);
+    assert_eq!(
+        router
+            .clone()
+            .oneshot(webhook("198.51.100.2"))
+            .await
+            .unwrap()
+            .status(),
+        403
+    );
 
     let api = |peer: &str| {
         from(peer, Request::get("/api/v1/jobs"))
@@ -277,29 +331,47 @@ async fn webhooks_and_the_api_are_rate_limited_per_client() {
             .unwrap()
     };
     for _ in 0..4 {
-        assert_eq!(router.clone().oneshot(api("198.51.100.3")).await.unwrap().status(), 200);
+        assert_eq!(
+            router
+                .clone()
+                .oneshot(api("198.51.100.3"))
+                .await
+                .unwrap()
+                .status(),
+            200
+        );
     }
     let response = router.clone().oneshot(api("198.51.100.3")).await.unwrap();
     assert_eq!(response.status(), 429);
-    let retry: u64 = response.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    let retry: u64 = response.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
     assert!((1..=15).contains(&retry), "one request per 15 s: {retry}");
     // Health checks are not rate limited.
     for _ in 0..10 {
-        let health = from("198.51.100.3", Request::get("/healthz")).body(Body::empty()).unwrap();
+        let health = from("198.51.100.3", Request::get("/healthz"))
+            .body(Body::empty())
+            .unwrap();
         assert_eq!(router.clone().oneshot(health).await.unwrap().status(), 200);
     }
+}
+
+async fn boom() -> &'static str {
+    panic!("SELECT password_hash FROM users WHERE login = 'maria'")
 }
 
 #[tokio::test]
 async fn panics_become_500_problems_without_details() {
     let router = hardening::apply(
-        Router::new().route(
-            "/api/v1/boom",
-            get(|| async { panic!("SELECT password_hash FROM users WHERE login = 'maria'") }),
-        ),
+        Router::new().route("/api/v1/boom", get(boom)),
         Arc::new(Hardening::default()),
     );
-    let response = router.oneshot(Request::get("/api/v1/boom").body(Body::empty()).unwrap()).await.unwrap();
+    let response = router
+        .oneshot(Request::get("/api/v1/boom").body(Body::empty()).unwrap())
+        .await
+        .unwrap();
     assert_eq!(response.status(), 500);
     assert_eq!(response.headers()["content-type"], "application/problem+json");
     assert_eq!(response.headers()["x-content-type-options"], "nosniff");
@@ -373,10 +445,24 @@ async fn passwords_tokens_cookies_and_csrf_tokens_never_reach_the_logs() {
     let router = app::router(state);
     let send = |request: Request<Body>| router.clone().oneshot(request);
     let wrong = "wrong-password-hunter2-xyz";
-    assert_eq!(send(login_request("192.0.2.1", "maria", wrong, &[])).await.unwrap().status(), 401);
-    let response = send(login_request("192.0.2.1", "maria", PASSWORD, &[])).await.unwrap();
+    assert_eq!(
+        send(login_request("192.0.2.1", "maria", wrong, &[]))
+            .await
+            .unwrap()
+            .status(),
+        401
+    );
+    let response = send(login_request("192.0.2.1", "maria", PASSWORD, &[]))
+        .await
+        .unwrap();
     assert_eq!(response.status(), 200);
-    let cookie = response.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_owned();
+    let cookie = response.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
     let cookie_secret = cookie.split_once('=').unwrap().1.to_owned();
     let me = json_of(response).await;
     let csrf = me["csrf_token"].as_str().unwrap().to_owned();
@@ -450,7 +536,8 @@ fn request_types_redact_secrets_in_debug() {
         serde_json::from_value(json!({"login": "maria", "password": "debug-secret-pw"})).unwrap();
     assert!(!format!("{login:?}").contains("debug-secret-pw"));
     let create: callbook_server::api::accounts::UserCreate =
-        serde_json::from_value(json!({"login": "m", "role": "staff", "password": "debug-secret-pw"})).unwrap();
+        serde_json::from_value(json!({"login": "m", "role": "staff", "password": "debug-secret-pw"}))
+            .unwrap();
     assert!(!format!("{create:?}").contains("debug-secret-pw"));
     let change: callbook_server::api::accounts::PasswordChange =
         serde_json::from_value(json!({"password": "debug-secret-pw"})).unwrap();

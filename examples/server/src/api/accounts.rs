@@ -151,6 +151,7 @@ pub struct UserView {
     #[schema(value_type = String)]
     pub role: Role,
     /// When it was created.
+    #[schema(value_type = String, format = DateTime)]
     pub created_at: DateTime<Utc>,
 }
 
@@ -293,7 +294,8 @@ pub async fn login(
         }
     };
     let secret = Zeroizing::new(random_secret());
-    let idle = chrono::TimeDelta::from_std(state.accounts.session_idle).unwrap_or(chrono::TimeDelta::days(14));
+    let idle =
+        chrono::TimeDelta::from_std(state.accounts.session_idle).unwrap_or(chrono::TimeDelta::days(14));
     let user_agent = headers
         .get(header::USER_AGENT)
         .and_then(|v| v.to_str().ok())
@@ -324,7 +326,11 @@ pub async fn login(
     let mut response = Json(me).into_response();
     response.headers_mut().insert(
         header::SET_COOKIE,
-        session_cookie(&secret, state.accounts.session_idle, state.accounts.secure_cookies),
+        session_cookie(
+            &secret,
+            state.accounts.session_idle,
+            state.accounts.secure_cookies,
+        ),
     );
     Ok(response)
 }
@@ -333,7 +339,11 @@ pub async fn login(
 #[utoipa::path(post, path = "/auth/logout", tag = "accounts", security(("bearer" = []), ("session" = [])),
     responses((status = 204, description = "Logged out; the cookie is cleared"), (status = 401, body = Problem),
         (status = 403, body = Problem, description = "`csrf_failed`")))]
-pub async fn logout(State(state): State<ApiState>, _principal: Principal, headers: HeaderMap) -> ApiResult<Response> {
+pub async fn logout(
+    State(state): State<ApiState>,
+    _principal: Principal,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
     if let Some(secret) = cookie(&headers, SESSION_COOKIE) {
         state.store.delete_session(&secret_hash(secret)).await?;
     }
@@ -348,7 +358,11 @@ pub async fn logout(State(state): State<ApiState>, _principal: Principal, header
 /// Who is logged in, and the CSRF token of a session.
 #[utoipa::path(get, path = "/auth/me", tag = "accounts", security(("bearer" = []), ("session" = [])),
     responses((status = 200, body = Me), (status = 401, body = Problem)))]
-pub async fn me(State(state): State<ApiState>, principal: Principal, headers: HeaderMap) -> ApiResult<Json<Me>> {
+pub async fn me(
+    State(state): State<ApiState>,
+    principal: Principal,
+    headers: HeaderMap,
+) -> ApiResult<Json<Me>> {
     let user = match principal.user {
         Some(id) => Some(UserView::from(&state.store.get_user(principal.tenant, id).await?)),
         None => None,
@@ -377,7 +391,10 @@ fn parse_user_id(id: &str) -> ApiResult<UserId> {
 /// The tenant's users, by login.
 #[utoipa::path(get, path = "/users", tag = "accounts", security(("bearer" = []), ("session" = [])),
     responses((status = 200, body = Vec<UserView>), (status = 401, body = Problem), (status = 403, body = Problem)))]
-pub async fn list_users(State(state): State<ApiState>, principal: Principal) -> ApiResult<Json<Vec<UserView>>> {
+pub async fn list_users(
+    State(state): State<ApiState>,
+    principal: Principal,
+) -> ApiResult<Json<Vec<UserView>>> {
     principal.require(Role::Admin)?;
     let users = state.store.list_users(principal.tenant).await?;
     Ok(Json(users.iter().map(UserView::from).collect()))
@@ -513,7 +530,10 @@ pub async fn update_user(
     let Json(update) = body?;
     may_grant(&principal, target.role)?;
     may_grant(&principal, update.role)?;
-    let user = state.store.set_user_role(principal.tenant, id, update.role).await?;
+    let user = state
+        .store
+        .set_user_role(principal.tenant, id, update.role)
+        .await?;
     Ok(Json(UserView::from(&user)))
 }
 
@@ -595,10 +615,13 @@ pub struct TokenView {
     #[schema(value_type = Option<String>)]
     pub user_id: Option<UserId>,
     /// Created.
+    #[schema(value_type = String, format = DateTime)]
     pub created_at: DateTime<Utc>,
     /// Last used (to the minute).
+    #[schema(value_type = Option<String>, format = DateTime)]
     pub last_used_at: Option<DateTime<Utc>>,
     /// Revoked.
+    #[schema(value_type = Option<String>, format = DateTime)]
     pub revoked_at: Option<DateTime<Utc>>,
 }
 
@@ -625,7 +648,10 @@ fn may_manage(principal: &Principal, token: &ApiToken) -> bool {
 /// The tenant's API tokens (staff: their own), newest first.
 #[utoipa::path(get, path = "/tokens", tag = "accounts", security(("bearer" = []), ("session" = [])),
     responses((status = 200, body = Vec<TokenView>), (status = 401, body = Problem)))]
-pub async fn list_tokens(State(state): State<ApiState>, principal: Principal) -> ApiResult<Json<Vec<TokenView>>> {
+pub async fn list_tokens(
+    State(state): State<ApiState>,
+    principal: Principal,
+) -> ApiResult<Json<Vec<TokenView>>> {
     let tokens = state.store.list_api_tokens(principal.tenant).await?;
     Ok(Json(
         tokens
@@ -681,7 +707,10 @@ pub async fn create_token(
     if !role_at_most(role, principal.role) {
         return Err(ApiError::forbidden(
             "insufficient_role",
-            format!("a token cannot have a higher role than its creator ({})", principal.role),
+            format!(
+                "a token cannot have a higher role than its creator ({})",
+                principal.role
+            ),
         ));
     }
     let secret = new_api_token();

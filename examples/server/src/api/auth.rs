@@ -234,7 +234,8 @@ pub(crate) async fn session_principal(state: &ApiState, secret: &str) -> Result<
         Err(e) => return Err(e.into()),
     };
     if now - session.last_seen_at >= TOUCH_EVERY {
-        let idle = chrono::TimeDelta::from_std(state.accounts.session_idle).unwrap_or(chrono::TimeDelta::days(14));
+        let idle =
+            chrono::TimeDelta::from_std(state.accounts.session_idle).unwrap_or(chrono::TimeDelta::days(14));
         if state
             .store
             .touch_session(session.id, now, now + idle)

@@ -89,11 +89,8 @@ impl PasswordHashing {
     /// Whether `password` matches the PHC string `phc` (constant time in the password; `false` for a string that
     /// does not parse).
     pub fn verify(&self, password: &str, phc: &str) -> bool {
-        PasswordHash::new(phc).is_ok_and(|hash| {
-            self.argon2()
-                .verify_password(password.as_bytes(), &hash)
-                .is_ok()
-        })
+        PasswordHash::new(phc)
+            .is_ok_and(|hash| self.argon2().verify_password(password.as_bytes(), &hash).is_ok())
     }
 
     /// A hash of a random password with these parameters: logins with no such user verify against it, so they
@@ -116,7 +113,11 @@ impl PasswordHashing {
 
     /// Verifies `password` against every hash (`None` = against the dummy hash) on the blocking pool; the
     /// result has one entry per hash.
-    pub async fn verify_blocking(&self, password: Zeroizing<String>, hashes: Vec<Option<String>>) -> Vec<bool> {
+    pub async fn verify_blocking(
+        &self,
+        password: Zeroizing<String>,
+        hashes: Vec<Option<String>>,
+    ) -> Vec<bool> {
         let this = self.clone();
         tokio::task::spawn_blocking(move || {
             hashes
@@ -304,6 +305,11 @@ mod tests {
         }
         let plain = session_cookie("abc", std::time::Duration::from_secs(60), false);
         assert!(!plain.to_str().unwrap().contains("Secure"));
-        assert!(clear_session_cookie(false).to_str().unwrap().contains("Max-Age=0"));
+        assert!(
+            clear_session_cookie(false)
+                .to_str()
+                .unwrap()
+                .contains("Max-Age=0")
+        );
     }
 }

@@ -389,6 +389,21 @@ pub struct Session {
 }
 
 impl Env {
+    /// The same environment with a login limit too high to matter (tests that log in many times).
+    pub fn relaxed_logins(self) -> Env {
+        let state = self.state.clone().with_accounts(
+            self.state
+                .accounts
+                .clone()
+                .with_login_rate(callbook_server::hardening::Rate::parse("1000/min")),
+        );
+        Env {
+            app: api::router(state.clone()),
+            state,
+            ..self
+        }
+    }
+
     /// A user of `tenant` with this password (hashed like the server does).
     pub async fn add_user(
         &self,

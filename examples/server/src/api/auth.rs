@@ -263,10 +263,10 @@ fn origin_of(url: &str) -> &str {
 /// says where the request comes from (`Origin`, `Sec-Fetch-Site`) — come from this site.
 fn check_csrf(parts: &Parts, state: &ApiState, secret: &str) -> Result<(), ApiError> {
     let refuse = |detail: &str| Err(ApiError::forbidden("csrf_failed", detail.to_owned()));
-    if let Some(site) = parts.headers.get("sec-fetch-site") {
-        if !matches!(site.as_bytes(), b"same-origin" | b"none") {
-            return refuse("cross-site requests may not write with the session cookie");
-        }
+    if let Some(site) = parts.headers.get("sec-fetch-site")
+        && !matches!(site.as_bytes(), b"same-origin" | b"none")
+    {
+        return refuse("cross-site requests may not write with the session cookie");
     }
     if let Some(origin) = parts.headers.get(header::ORIGIN) {
         let origin = origin.to_str().unwrap_or_default();

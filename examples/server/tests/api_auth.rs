@@ -593,6 +593,36 @@ async fn brute_force_hits_the_login_rate_limit(env: Env) {
     env.login("kim", PASSWORD).await;
 }
 
+async fn idle_sessions_expire(env: Env) {
+    let state = env.state.clone().with_accounts(
+        env.state
+            .accounts
+            .clone()
+            .with_session_idle(std::time::Duration::from_secs(1)),
+    );
+    let env = Env {
+        app: callbook_server::api::router(state.clone()),
+        state,
+        ..env
+    };
+    env.add_user(env.tenant.id, "maria", Role::Staff, PASSWORD).await;
+    let session = env.login("maria", PASSWORD).await;
+    assert!(
+        session.set_cookie.contains("Max-Age=1;"),
+        "{}",
+        session.set_cookie
+    );
+    let (status, _) = env
+        .as_session(&session, "GET", "/api/v1/auth/me", None, false)
+        .await;
+    assert_eq!(status, 200);
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    let (status, problem) = env
+        .as_session(&session, "GET", "/api/v1/auth/me", None, false)
+        .await;
+    assert_eq!((status, problem["code"].as_str()), (401, Some("unauthorized")));
+}
+
 on_every_backend!(
     login_sets_a_hardened_cookie_and_me_answers,
     wrong_passwords_and_unknown_logins_are_the_same_401,
@@ -602,4 +632,5 @@ on_every_backend!(
     nobody_grants_more_than_their_role,
     a_login_in_several_tenants_needs_the_tenant,
     brute_force_hits_the_login_rate_limit,
+    idle_sessions_expire,
 );

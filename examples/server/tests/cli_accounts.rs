@@ -42,11 +42,24 @@ fn field(stdout: &str, label: &str) -> String {
 async fn accounts_made_before_the_server_ran_can_log_in() {
     let dir = tempfile::tempdir().unwrap();
     let output = callbook(dir.path())
-        .args(["tenant", "create", "--name", "Rivera Plumbing", "--zone", "America/New_York", "--owner", "maria"])
+        .args([
+            "tenant",
+            "create",
+            "--name",
+            "Rivera Plumbing",
+            "--zone",
+            "America/New_York",
+            "--owner",
+            "maria",
+        ])
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
-    assert!(output.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let rivera = field(&stdout, "tenant");
     let maria_password = field(&stdout, "password");
     assert!(maria_password.len() >= 12, "{stdout}");
@@ -58,7 +71,11 @@ async fn accounts_made_before_the_server_ran_can_log_in() {
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
-    assert!(output.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let bootstrap = field(&stdout, "tenant");
     let sam_password = field(&stdout, "password");
     assert_ne!(bootstrap, rivera);
@@ -93,14 +110,21 @@ async fn accounts_made_before_the_server_ran_can_log_in() {
             .oneshot(
                 Request::post("/api/v1/auth/login")
                     .header("content-type", "application/json")
-                    .body(Body::from(json!({"login": login, "password": password}).to_string()))
+                    .body(Body::from(
+                        json!({"login": login, "password": password}).to_string(),
+                    ))
                     .unwrap(),
             )
             .await
             .unwrap();
         assert_eq!(response.status(), 200, "{login}");
-        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap();
+        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .unwrap();
         let me: Value = serde_json::from_slice(&bytes).unwrap();
-        assert_eq!((me["tenant"]["id"].as_str(), me["role"].as_str()), (Some(tenant.as_str()), Some(role)));
+        assert_eq!(
+            (me["tenant"]["id"].as_str(), me["role"].as_str()),
+            (Some(tenant.as_str()), Some(role))
+        );
     }
 }

@@ -20,6 +20,7 @@
 use std::fmt;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
 use axum::Json;
@@ -59,6 +60,8 @@ pub struct Accounts {
     pub session_idle: Duration,
     /// Sets `Secure` on the session cookie (the server is reached over https).
     pub secure_cookies: bool,
+    /// When expired sessions were last purged (unix seconds); logins purge at most hourly.
+    last_purge: Arc<AtomicI64>,
 }
 
 impl Accounts {
@@ -71,6 +74,7 @@ impl Accounts {
             login_limits: Arc::new(LoginLimits::new(Some(Rate::new(5, Duration::from_secs(60), 5)))),
             session_idle: SESSION_IDLE,
             secure_cookies: false,
+            last_purge: Arc::new(AtomicI64::new(0)),
         }
     }
 
@@ -312,6 +316,7 @@ pub async fn login(
             },
         )
         .await?;
+    purge_expired_sessions(&state);
     let tenant = state.store.get_tenant(user.tenant_id).await?;
     tracing::info!(kind = "login", user = %user.id, tenant = %user.tenant_id, "logged in");
     let me = Me {
@@ -333,6 +338,27 @@ pub async fn login(
         ),
     );
     Ok(response)
+}
+
+/// Deletes expired sessions in the background, at most once an hour per process (logins trigger it).
+fn purge_expired_sessions(state: &ApiState) {
+    let now = Utc::now();
+    let last = state.accounts.last_purge.load(Ordering::Relaxed);
+    if now.timestamp() - last < 3600
+        || state
+            .accounts
+            .last_purge
+            .compare_exchange(last, now.timestamp(), Ordering::Relaxed, Ordering::Relaxed)
+            .is_err()
+    {
+        return;
+    }
+    let store = state.store.clone();
+    tokio::spawn(async move {
+        if store.purge_expired_sessions(now).await.is_err() {
+            tracing::warn!(kind = "session_purge", "could not purge expired sessions");
+        }
+    });
 }
 
 /// Ends the session of the cookie (bearer tokens are revoked through `/tokens`).

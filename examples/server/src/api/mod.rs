@@ -24,8 +24,10 @@
 //! # Ok::<_, Box<dyn std::error::Error>>(()) }).unwrap();
 //! ```
 //!
-//! * **Auth**: `Authorization: Bearer <token>`, resolved by an [`Authenticator`] to a tenant; every store call is
-//!   scoped to that tenant, so another tenant's ids are `404`, exactly like ids that do not exist. Two routes
+//! * **Auth** ([`auth`], [`accounts`]): `Authorization: Bearer cb_…` API tokens, the bootstrap token through an
+//!   [`Authenticator`], or the `callbook_session` cookie of `POST /auth/login` (writes need `X-CSRF-Token`); each
+//!   resolves to a [`Principal`] of one tenant, and every store call is scoped to that tenant, so another tenant's
+//!   ids are `404`, exactly like ids that do not exist. Two routes
 //!   take no bearer token because the URL is the credential: the signed audio link
 //!   (`/calls/{id}/audio?t=…&sig=…`, a [`PlaybackSigner`] token bound to tenant, recording and expiry) and the
 //!   calendar feed (`/calendar/{token}.ics`, see [`feed`]).

@@ -3,8 +3,7 @@
 //!
 //! [`apply`] wraps the application's router (in [`crate::app::router`]). From the outside in:
 //!
-//! 1. **Security headers** on every response: a `Content-Security-Policy` (stricter under `/api/`, which serves
-//!    JSON only), `X-Content-Type-Options: nosniff`, `Referrer-Policy: no-referrer`, `X-Frame-Options: DENY`,
+//! 1. **Security headers** on every response: a `Content-Security-Policy` (stricter for the API's JSON), `X-Content-Type-Options: nosniff`, `Referrer-Policy: no-referrer`, `X-Frame-Options: DENY`,
 //!    `Strict-Transport-Security` when `CALLBOOK_PUBLIC_URL` is https, and `Cache-Control: no-store` on API
 //!    responses that set no caching of their own. A `413` without a problem document (an extractor's
 //!    rejection) is rewritten into one.
@@ -475,10 +474,15 @@ async fn security_headers(https: bool, request: Request, next: Next) -> Response
             headers.insert(name, HeaderValue::from_static(value));
         }
     };
+    // JSON never needs to load anything; audio, photos and calendars keep the site policy (a browser tab playing
+    // a recording is a media document that `default-src 'none'` would block).
+    let json = headers.get(header::CONTENT_TYPE).is_some_and(|v| {
+        v.as_bytes().starts_with(b"application/json") || v.as_bytes().starts_with(b"application/problem+json")
+    });
     set(
         headers,
         header::CONTENT_SECURITY_POLICY,
-        if api { API_CSP } else { CSP },
+        if api && json { API_CSP } else { CSP },
     );
     set(headers, header::X_CONTENT_TYPE_OPTIONS, "nosniff");
     set(headers, header::REFERRER_POLICY, "no-referrer");

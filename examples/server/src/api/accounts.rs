@@ -3,8 +3,10 @@
 //! * `POST /auth/login {login, password, tenant?}` checks the login rate limits **before** looking at the
 //!   password ([`crate::hardening::LoginLimits`]), verifies the argon2id hash (a login nobody has is verified
 //!   against a dummy hash, so both take as long), and sets the session cookie (`callbook_session`: a random
-//!   secret whose SHA-256 is stored; `HttpOnly; SameSite=Lax; Path=/`, `Secure` under https). Sessions slide:
-//!   each use (at most once a minute) moves the expiry [`Accounts::session_idle`] ahead. A login that exists in
+//!   secret whose SHA-256 is stored; `HttpOnly; SameSite=Lax; Path=/`, `Secure` under https). On the server a
+//!   session ends after [`Accounts::session_idle`] without use (each use, at most once a minute, moves the expiry
+//!   ahead); the cookie itself lives that long from the login, so a browser logs in again at least that often
+//!   (an absolute lifetime, as OWASP recommends). A login that exists in
 //!   several tenants with this password needs `tenant` (`400 tenant_required`); a wrong password is
 //!   `401 invalid_credentials` whether or not the login exists, so the answer never tells which tenants have it.
 //! * `POST /auth/logout` ends the session; `GET /auth/me` says who is logged in and gives the CSRF token that

@@ -65,6 +65,16 @@ async fn openapi_documents_exactly_the_mounted_routes() {
     assert_eq!(status, 200);
     assert!(doc["openapi"].as_str().unwrap().starts_with("3."), "{doc}");
     assert_eq!(doc["components"]["securitySchemes"]["bearer"]["scheme"], "bearer");
+    // issue 8: browser sessions are documented as an alternative on every bearer route.
+    assert_eq!(doc["components"]["securitySchemes"]["session"]["in"], "cookie");
+    assert_eq!(
+        doc["components"]["securitySchemes"]["session"]["name"],
+        "callbook_session"
+    );
+    assert_eq!(
+        doc["paths"]["/api/v1/jobs"]["get"]["security"],
+        json!([{"bearer": []}, {"session": []}])
+    );
     assert!(doc["components"]["schemas"]["Problem"].is_object());
     let paths = doc["paths"].as_object().unwrap();
     let mut documented = Vec::new();

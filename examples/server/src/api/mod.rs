@@ -62,6 +62,7 @@ use callbook_pipeline::notify::{Event, EventKind, LiveHub, Notifier};
 use callbook_storage::{PlaybackSigner, RecordingStore};
 use chrono::Utc;
 use utoipa::OpenApi;
+use utoipa::openapi::security::SecurityRequirement;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -339,9 +340,31 @@ pub fn openapi_router() -> (Router<ApiState>, utoipa::openapi::OpenApi) {
         .routes(routes!(accounts::list_tokens, accounts::create_token))
         .routes(routes!(accounts::revoke_token));
     // ---- end issue 8
-    let (router, doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+    let (router, mut doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .nest(PREFIX, api)
         .split_for_parts();
+    // ---- issue 8: every route that takes a bearer token also takes the session cookie (see `auth`).
+    let bearer = SecurityRequirement::new("bearer", Vec::<String>::new());
+    let session = SecurityRequirement::new("session", Vec::<String>::new());
+    for item in doc.paths.paths.values_mut() {
+        let operations = [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.patch,
+        ];
+        for security in operations
+            .into_iter()
+            .flatten()
+            .filter_map(|op| op.security.as_mut())
+        {
+            if security.contains(&bearer) && !security.contains(&session) {
+                security.push(session.clone());
+            }
+        }
+    }
+    // ---- end issue 8
     (router, doc)
 }
 

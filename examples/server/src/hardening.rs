@@ -22,7 +22,7 @@
 //!    5/min), checked by the login handler before the password is looked at ([`LoginLimits`]). Over the limit:
 //!    `429 rate_limited` with `Retry-After` in seconds.
 //! 6. **Timeouts** (`CALLBOOK_REQUEST_TIMEOUT_SECONDS`, default 30): a request that takes longer is answered
-//!    `503 timeout`; event streams (`/api/v1/events`) and the simulator's uploads are exempt.
+//!    `503 timeout`; event streams (`/api/v1/events`), photo uploads and the simulator's uploads are exempt.
 //!
 //! `governor` was chosen over `tower_governor` because the keys (client IP after the proxy rule, login names)
 //! and the answer (a problem document) are ours; `governor` is the rate limiter both are built on.
@@ -413,6 +413,7 @@ async fn guard(hardening: &Hardening, mut request: Request, next: Next) -> Respo
     let ip = client_ip(peer, request.headers(), &hardening.config.trusted_proxies);
     request.extensions_mut().insert(ClientIp(ip));
     let path = request.uri().path().to_owned();
+    let method = request.method().clone();
 
     if let Some(limit) = body_limit(request.method(), &path) {
         let declared = request
@@ -442,8 +443,10 @@ async fn guard(hardening: &Hardening, mut request: Request, next: Next) -> Respo
         }
     }
 
+    // Event streams stay open by design; uploads (photos, simulated recordings) may be slow on a poor line.
+    let upload = method == Method::POST && path.starts_with("/api/") && path.ends_with("/photos");
     let streaming = path == format!("{}/events", crate::api::PREFIX) || path.starts_with("/simulator/");
-    if streaming {
+    if streaming || upload {
         return next.run(request).await;
     }
     match tokio::time::timeout(hardening.config.request_timeout, next.run(request)).await {

@@ -384,7 +384,7 @@ async fn panics_become_500_problems_without_details() {
 }
 
 #[tokio::test]
-async fn slow_requests_time_out_but_event_streams_do_not() {
+async fn slow_requests_time_out_but_event_streams_and_uploads_do_not() {
     let config = HardeningConfig {
         request_timeout: Duration::from_millis(200),
         ..HardeningConfig::default()
@@ -396,7 +396,8 @@ async fn slow_requests_time_out_but_event_streams_do_not() {
     let router = hardening::apply(
         Router::new()
             .route("/api/v1/slow", get(slow))
-            .route("/api/v1/events", get(slow)),
+            .route("/api/v1/events", get(slow))
+            .route("/api/v1/jobs/j1/photos", axum::routing::post(slow)),
         Arc::new(Hardening::new(config)),
     );
     let response = router
@@ -407,10 +408,20 @@ async fn slow_requests_time_out_but_event_streams_do_not() {
     assert_eq!(response.status(), 503);
     assert_eq!(json_of(response).await["code"], "timeout");
     let response = router
+        .clone()
         .oneshot(Request::get("/api/v1/events").body(Body::empty()).unwrap())
         .await
         .unwrap();
     assert_eq!(response.status(), 200);
+    let response = router
+        .oneshot(
+            Request::post("/api/v1/jobs/j1/photos")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200, "uploads may be slow");
 }
 
 #[derive(Clone, Default)]

@@ -241,7 +241,13 @@ async fn logout_and_password_changes_end_sessions(env: Env) {
     let new_password = "a much better passphrase";
     let path = format!("/api/v1/users/{}/password", sam.id);
     let (status, body) = env
-        .as_session(&first, "POST", &path, Some(json!({"password": "short"})), true)
+        .as_session(
+            &first,
+            "POST",
+            &path,
+            Some(json!({"password": "short", "current_password": PASSWORD})),
+            true,
+        )
         .await;
     assert_eq!((status, body["code"].as_str()), (422, Some("validation_failed")));
     let (status, body) = env
@@ -250,6 +256,30 @@ async fn logout_and_password_changes_end_sessions(env: Env) {
             "POST",
             &path,
             Some(json!({"password": new_password})),
+            true,
+        )
+        .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (403, Some("invalid_credentials")),
+        "changing one's own password needs the current one"
+    );
+    let (status, _) = env
+        .as_session(
+            &first,
+            "POST",
+            &path,
+            Some(json!({"password": new_password, "current_password": "not the password"})),
+            true,
+        )
+        .await;
+    assert_eq!(status, 403);
+    let (status, body) = env
+        .as_session(
+            &first,
+            "POST",
+            &path,
+            Some(json!({"password": new_password, "current_password": PASSWORD})),
             true,
         )
         .await;

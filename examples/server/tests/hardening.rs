@@ -505,7 +505,9 @@ async fn passwords_tokens_cookies_and_csrf_tokens_never_reach_the_logs() {
         Request::post(format!("/api/v1/users/{user}/password"))
             .header("authorization", format!("Bearer {token}"))
             .header("content-type", "application/json")
-            .body(Body::from(json!({"password": new_password}).to_string()))
+            .body(Body::from(
+                json!({"password": new_password, "current_password": PASSWORD}).to_string(),
+            ))
             .unwrap(),
     )
     .await
@@ -551,6 +553,8 @@ fn request_types_redact_secrets_in_debug() {
             .unwrap();
     assert!(!format!("{create:?}").contains("debug-secret-pw"));
     let change: callbook_server::api::accounts::PasswordChange =
-        serde_json::from_value(json!({"password": "debug-secret-pw"})).unwrap();
+        serde_json::from_value(json!({"password": "debug-secret-pw", "current_password": "debug-old-pw"}))
+            .unwrap();
     assert!(!format!("{change:?}").contains("debug-secret-pw"));
+    assert!(!format!("{change:?}").contains("debug-old-pw"));
 }

@@ -13,7 +13,7 @@
 //!   cookie-authenticated writes send in `X-CSRF-Token` ([`super::auth`]).
 //! * `GET/POST /users`, `PATCH/DELETE /users/{id}` (admin or owner; only an owner makes or changes owners; no
 //!   one grants a role above their own), `POST /users/{id}/password` (oneself, or an admin; ends the user's
-//!   sessions). A user created without a password gets a generated one-time password, shown once.
+//!   sessions; changing one's own needs the current password). A user created without a password gets a generated one-time password, shown once.
 //! * `GET/POST /tokens`, `DELETE /tokens/{id}`: API tokens (`cb_…`) shown once at creation, stored hashed,
 //!   scoped to the tenant, with a role no higher than their creator's; staff see and revoke their own.
 //!
@@ -590,6 +590,8 @@ pub async fn delete_user(
 pub struct PasswordChange {
     /// The new password (at least 12 characters); omitted: a one-time password is generated and returned.
     pub password: Option<String>,
+    /// The current password: required when users change their own (a stolen session cannot lock them out).
+    pub current_password: Option<String>,
 }
 
 impl fmt::Debug for PasswordChange {
@@ -598,24 +600,44 @@ impl fmt::Debug for PasswordChange {
     }
 }
 
-/// Sets a user's password (oneself, or an admin; an owner's only by an owner) and ends the user's sessions.
+/// Sets a user's password (oneself with the current password, or an admin; an owner's only by an owner) and
+/// ends the user's sessions.
 #[utoipa::path(post, path = "/users/{id}/password", tag = "accounts", request_body = PasswordChange,
     params(("id" = String, Path, description = "User id")), security(("bearer" = []), ("session" = [])),
     responses((status = 200, body = UserWithPassword), (status = 401, body = Problem),
-        (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
+        (status = 403, body = Problem, description = "`insufficient_role`, or `invalid_credentials`"),
+        (status = 404, body = Problem), (status = 422, body = Problem), (status = 429, body = Problem)))]
 pub async fn set_password(
     State(state): State<ApiState>,
     principal: Principal,
+    LoginIp(ip): LoginIp,
     Path(id): Path<String>,
     body: Result<Json<PasswordChange>, JsonRejection>,
-) -> ApiResult<Json<UserWithPassword>> {
+) -> ApiResult<Response> {
     let id = parse_user_id(&id)?;
     let target = state.store.get_user(principal.tenant, id).await?;
-    if principal.user != Some(id) {
+    let Json(change) = body?;
+    if principal.user == Some(id) {
+        // Guessing the current password here is a login attempt: same limits.
+        if let Err(wait) = state.accounts.login_limits.check(ip, &target.login) {
+            return Ok(crate::hardening::too_many_requests(wait));
+        }
+        let current = Zeroizing::new(change.current_password.unwrap_or_default());
+        let ok = state
+            .accounts
+            .hashing
+            .verify_blocking(current, vec![target.password_hash.clone()])
+            .await;
+        if ok != [true] {
+            return Err(ApiError::forbidden(
+                "invalid_credentials",
+                "send your current password in `current_password`",
+            ));
+        }
+    } else {
         principal.require(Role::Admin)?;
         may_grant(&principal, target.role)?;
     }
-    let Json(change) = body?;
     let (password, generated) = chosen_or_generated(change.password)?;
     let phc = hash(&state, password).await?;
     let user = state.store.set_user_password(principal.tenant, id, &phc).await?;
@@ -623,7 +645,8 @@ pub async fn set_password(
     Ok(Json(UserWithPassword {
         user: UserView::from(&user),
         password: generated,
-    }))
+    })
+    .into_response())
 }
 
 /// An API token as the API shows it (never the secret, except once at creation).

@@ -453,6 +453,7 @@ pub async fn build(config: &Config, metrics: Metrics) -> anyhow::Result<App> {
     .with_accounts(
         crate::api::Accounts::new(crate::api::auth_secrets::CsrfKey::from_master_key(&master))
             .with_login_rate(config.hardening.login_rate)
+            .with_api_rate(config.hardening.api_rate)
             .with_secure_cookies(config.hardening.https),
     );
 

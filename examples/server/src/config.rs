@@ -16,7 +16,7 @@
 //! Hardening (issue 8, [`crate::hardening`]): `CALLBOOK_TRUSTED_PROXIES` (comma-separated addresses or networks
 //! whose `X-Forwarded-For` is believed; default none), `CALLBOOK_RATE_LIMIT_LOGIN` (default `5/min`, per client
 //! IP and per login name), `CALLBOOK_RATE_LIMIT_WEBHOOKS` (default `200/s:400`), `CALLBOOK_RATE_LIMIT_API`
-//! (default `50/s:100`, per client IP) — each `N/s|min|h[:BURST]` or `off` — and
+//! (default `50/s:100`, per client IP and per principal) — each `N/s|min|h[:BURST]` or `off` — and
 //! `CALLBOOK_REQUEST_TIMEOUT_SECONDS` (default 30).
 
 use std::fmt;

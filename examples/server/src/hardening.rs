@@ -17,7 +17,9 @@
 //!    `Content-Length` above the limit is refused at once (`413` problem); a chunked body is cut off at the
 //!    limit while it is read.
 //! 5. **Rate limits** (GCRA from `governor`, keyed by client IP): webhooks (`CALLBOOK_RATE_LIMIT_WEBHOOKS`,
-//!    default 200/s with bursts of 400) and the API (`CALLBOOK_RATE_LIMIT_API`, default 50/s, bursts of 100).
+//!    default 200/s with bursts of 400) and the API (`CALLBOOK_RATE_LIMIT_API`, default 50/s, bursts of 100;
+//!    the same budget applies once more per authenticated principal, in the `Principal` extractor, so a token
+//!    used from many addresses is limited too).
 //!    Logins have their own, stricter limit per IP **and** per login name (`CALLBOOK_RATE_LIMIT_LOGIN`, default
 //!    5/min), checked by the login handler before the password is looked at ([`LoginLimits`]). Over the limit:
 //!    `429 rate_limited` with `Retry-After` in seconds.
@@ -334,13 +336,12 @@ pub fn client_ip(peer: Option<IpAddr>, headers: &HeaderMap, trusted: &[IpNet]) -
 
 /// `429 rate_limited` with `Retry-After` (whole seconds, at least 1).
 pub fn too_many_requests(wait: Duration) -> Response {
-    let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
-    let secs = secs.max(1);
-    let mut response = ApiError::rate_limited(secs).into_response();
-    response
-        .headers_mut()
-        .insert(header::RETRY_AFTER, HeaderValue::from(secs));
-    response
+    ApiError::rate_limited(retry_after_secs(wait)).into_response()
+}
+
+/// A wait as whole `Retry-After` seconds, rounded up, at least 1.
+pub fn retry_after_secs(wait: Duration) -> u64 {
+    (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1)
 }
 
 /// The hardening state shared by every request: settings and the webhook and API limiters.

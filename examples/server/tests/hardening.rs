@@ -349,6 +349,11 @@ async fn webhooks_and_the_api_are_rate_limited_per_client() {
         .parse()
         .unwrap();
     assert!((1..=15).contains(&retry), "one request per 15 s: {retry}");
+    // The same token from a fresh address: the principal's own budget is spent too.
+    let response = router.clone().oneshot(api("198.51.100.4")).await.unwrap();
+    assert_eq!(response.status(), 429);
+    assert!(response.headers().contains_key("retry-after"));
+    assert_eq!(json_of(response).await["code"], "rate_limited");
     // Health checks are not rate limited.
     for _ in 0..10 {
         let health = from("198.51.100.3", Request::get("/healthz"))

@@ -62,6 +62,8 @@ pub struct Accounts {
     pub session_idle: Duration,
     /// Sets `Secure` on the session cookie (the server is reached over https).
     pub secure_cookies: bool,
+    /// API requests per principal (tenant and actor); `None` is off.
+    pub api_limit: Option<Arc<crate::hardening::Limiter<String>>>,
     /// When expired sessions were last purged (unix seconds); logins purge at most hourly.
     last_purge: Arc<AtomicI64>,
 }
@@ -76,6 +78,7 @@ impl Accounts {
             login_limits: Arc::new(LoginLimits::new(Some(Rate::new(5, Duration::from_secs(60), 5)))),
             session_idle: SESSION_IDLE,
             secure_cookies: false,
+            api_limit: None,
             last_purge: Arc::new(AtomicI64::new(0)),
         }
     }
@@ -83,6 +86,12 @@ impl Accounts {
     /// Sets the login limit (`None` turns it off).
     pub fn with_login_rate(mut self, rate: Option<Rate>) -> Self {
         self.login_limits = Arc::new(LoginLimits::new(rate));
+        self
+    }
+
+    /// Limits API requests per principal (`CALLBOOK_RATE_LIMIT_API`; `None` is off).
+    pub fn with_api_rate(mut self, rate: Option<Rate>) -> Self {
+        self.api_limit = rate.map(|r| Arc::new(crate::hardening::Limiter::new(r)));
         self
     }
 

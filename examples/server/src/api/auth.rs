@@ -143,37 +143,52 @@ impl FromRequestParts<ApiState> for Principal {
     /// Bearer first (`cb_…` API tokens from the store, anything else through [`ApiState::auth`]), else the
     /// session cookie — whose unsafe requests (POST, PUT, PATCH, DELETE) must pass the CSRF check.
     async fn from_request_parts(parts: &mut Parts, state: &ApiState) -> Result<Self, Self::Rejection> {
-        if let Some(header) = parts.headers.get(header::AUTHORIZATION) {
-            let token = header
-                .to_str()
-                .ok()
-                .and_then(|v| {
-                    let (scheme, rest) = v.split_once(' ')?;
-                    scheme.eq_ignore_ascii_case("bearer").then(|| rest.trim())
-                })
-                .filter(|t| !t.is_empty())
-                .ok_or_else(|| ApiError::unauthorized("send `Authorization: Bearer <token>`"))?;
-            let principal = if token.starts_with(API_TOKEN_PREFIX) {
-                api_token_principal(state, token).await?
-            } else {
-                state.auth.authenticate(token).await
-            };
-            return principal.ok_or_else(|| ApiError::unauthorized("the token is not valid"));
+        let principal = authenticate(parts, state).await?;
+        if let Some(limiter) = &state.accounts.api_limit
+            && let Err(wait) = limiter.check(&format!("{}/{}", principal.tenant, principal.actor))
+        {
+            tracing::warn!(
+                kind = "rate_limited",
+                "API request refused by the per-principal limit"
+            );
+            return Err(ApiError::rate_limited(crate::hardening::retry_after_secs(wait)));
         }
-        if let Some(secret) = cookie(&parts.headers, SESSION_COOKIE) {
-            let secret = secret.to_owned();
-            let principal = session_principal(state, &secret)
-                .await?
-                .ok_or_else(|| ApiError::unauthorized("the session has ended: log in again"))?;
-            if !parts.method.is_safe() {
-                check_csrf(parts, state, &secret)?;
-            }
-            return Ok(principal);
-        }
-        Err(ApiError::unauthorized(
-            "send `Authorization: Bearer <token>` or log in (session cookie)",
-        ))
+        Ok(principal)
     }
+}
+
+/// The principal of a request (see the module docs), before rate limiting.
+async fn authenticate(parts: &Parts, state: &ApiState) -> Result<Principal, ApiError> {
+    if let Some(header) = parts.headers.get(header::AUTHORIZATION) {
+        let token = header
+            .to_str()
+            .ok()
+            .and_then(|v| {
+                let (scheme, rest) = v.split_once(' ')?;
+                scheme.eq_ignore_ascii_case("bearer").then(|| rest.trim())
+            })
+            .filter(|t| !t.is_empty())
+            .ok_or_else(|| ApiError::unauthorized("send `Authorization: Bearer <token>`"))?;
+        let principal = if token.starts_with(API_TOKEN_PREFIX) {
+            api_token_principal(state, token).await?
+        } else {
+            state.auth.authenticate(token).await
+        };
+        return principal.ok_or_else(|| ApiError::unauthorized("the token is not valid"));
+    }
+    if let Some(secret) = cookie(&parts.headers, SESSION_COOKIE) {
+        let secret = secret.to_owned();
+        let principal = session_principal(state, &secret)
+            .await?
+            .ok_or_else(|| ApiError::unauthorized("the session has ended: log in again"))?;
+        if !parts.method.is_safe() {
+            check_csrf(parts, state, &secret)?;
+        }
+        return Ok(principal);
+    }
+    Err(ApiError::unauthorized(
+        "send `Authorization: Bearer <token>` or log in (session cookie)",
+    ))
 }
 
 // ---- issue 8: API tokens and sessions

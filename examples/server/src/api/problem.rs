@@ -58,6 +58,8 @@ pub struct ApiError {
     detail: String,
     errors: Vec<FieldProblem>,
     current_version: Option<i64>,
+    /// Seconds for `Retry-After` (`429 rate_limited`).
+    retry_after: Option<u64>,
 }
 
 impl ApiError {
@@ -69,6 +71,7 @@ impl ApiError {
             detail: detail.into(),
             errors: Vec::new(),
             current_version: None,
+            retry_after: None,
         }
     }
 
@@ -212,14 +215,16 @@ impl ApiError {
         Self::new(StatusCode::UNAUTHORIZED, code, "Unauthorized", detail)
     }
 
-    /// `429 rate_limited`; send it with a `Retry-After` header ([`crate::hardening::too_many_requests`]).
+    /// `429 rate_limited`, answered with `Retry-After: {retry_after_secs}`.
     pub fn rate_limited(retry_after_secs: u64) -> Self {
-        Self::new(
+        let mut e = Self::new(
             StatusCode::TOO_MANY_REQUESTS,
             "rate_limited",
             "Too many requests",
             format!("too many requests: try again in {retry_after_secs} s"),
-        )
+        );
+        e.retry_after = Some(retry_after_secs);
+        e
     }
 
     /// `503 timeout`: the request took longer than the server allows.
@@ -264,6 +269,11 @@ impl IntoResponse for ApiError {
         response
             .headers_mut()
             .insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+        if let Some(secs) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
         if status == StatusCode::UNAUTHORIZED {
             response
                 .headers_mut()

@@ -90,11 +90,12 @@ pub struct App {
     pub report: Vec<String>,
 }
 
-/// The axum router: webhooks, `/healthz`, `/readyz`, `/metrics` and the REST API under `/api/v1`.
+/// The axum router: webhooks, `/healthz`, `/readyz`, `/metrics` and the REST API under `/api/v1`, inside the
+/// layers of [`crate::hardening`] and the request-id span.
 pub fn router(state: AppState) -> Router {
     let api = crate::api::router(state.api.clone());
     let simulator = crate::simulator::router(&state);
-    let state_hardening = state.hardening.clone();
+    let hardening = state.hardening.clone(); // issue 8
     let router = Router::new()
         .route("/webhooks/twilio/voice", post(webhooks::voice))
         .route("/webhooks/twilio/status", post(webhooks::status))
@@ -106,8 +107,7 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
         .merge(api)
         .merge(simulator);
-    // ---- issue 8 (hardening): panics, security headers, client IP, body and rate limits, timeouts
-    let hardening = state_hardening;
+    // ---- issue 8 (hardening): security headers, panics, client IP, body and rate limits, timeouts
     let router = crate::hardening::apply(router, hardening);
     // ---- end issue 8
     router.layer(axum::middleware::from_fn(ops::request_id))

@@ -13,7 +13,8 @@
 //!    `Origin` of this server and `Sec-Fetch-Site: same-origin`; bearer requests need no CSRF token (a browser
 //!    never adds an `Authorization` header on its own).
 //!
-//! Anything else is `401`; a failed CSRF check is `403 csrf_failed`.
+//! Anything else is `401`; a failed CSRF check is `403 csrf_failed`. A principal is then charged against the
+//! per-principal API limit ([`super::Accounts::with_api_rate`], `429 rate_limited` with `Retry-After`).
 
 use std::fmt;
 use std::sync::Arc;
@@ -23,9 +24,8 @@ use axum::extract::FromRequestParts;
 use axum::http::header;
 use axum::http::request::Parts;
 use callbook_jobs::{Actor, Role, TenantId, UserId};
-use subtle::ConstantTimeEq;
-
 use chrono::Utc;
+use subtle::ConstantTimeEq;
 
 use super::ApiState;
 use super::auth_secrets::{API_TOKEN_PREFIX, CSRF_HEADER, SESSION_COOKIE, cookie, secret_hash};

@@ -73,6 +73,10 @@ pub struct AppState {
     pub api: crate::api::ApiState,
     /// `CALLBOOK_DEMO_TRANSCRIPTS` when the demo transcriber is used (the simulator writes transcripts there).
     pub demo_transcripts_dir: Option<PathBuf>,
+    // ---- issue 8 (hardening)
+    /// Rate limiters and the hardening settings ([`crate::hardening`]).
+    pub hardening: Arc<crate::hardening::Hardening>,
+    // ---- end issue 8
 }
 
 /// The built application: its state, the worker to run beside it, and the start-up report.
@@ -86,11 +90,13 @@ pub struct App {
     pub report: Vec<String>,
 }
 
-/// The axum router: webhooks, `/healthz`, `/readyz`, `/metrics` and the REST API under `/api/v1`.
+/// The axum router: webhooks, `/healthz`, `/readyz`, `/metrics` and the REST API under `/api/v1`, inside the
+/// layers of [`crate::hardening`] and the request-id span.
 pub fn router(state: AppState) -> Router {
     let api = crate::api::router(state.api.clone());
     let simulator = crate::simulator::router(&state);
-    Router::new()
+    let hardening = state.hardening.clone(); // issue 8
+    let router = Router::new()
         .route("/webhooks/twilio/voice", post(webhooks::voice))
         .route("/webhooks/twilio/status", post(webhooks::status))
         .route("/webhooks/twilio/recording", post(webhooks::recording))
@@ -100,8 +106,11 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(ops::metrics))
         .with_state(state)
         .merge(api)
-        .merge(simulator)
-        .layer(axum::middleware::from_fn(ops::request_id))
+        .merge(simulator);
+    // ---- issue 8 (hardening): security headers, panics, client IP, body and rate limits, timeouts
+    let router = crate::hardening::apply(router, hardening);
+    // ---- end issue 8
+    router.layer(axum::middleware::from_fn(ops::request_id))
 }
 
 /// Opens the job store named by the config and applies pending migrations.
@@ -439,7 +448,14 @@ pub async fn build(config: &Config, metrics: Metrics) -> anyhow::Result<App> {
     .with_notifier(notifier.clone())
     .with_live(live.clone())
     .with_telephony(telephony.clone())
-    .with_public_url(&config.public_url);
+    .with_public_url(&config.public_url)
+    // ---- issue 8 (accounts): CSRF key from the master key, login limits, Secure cookies under https
+    .with_accounts(
+        crate::api::Accounts::new(crate::api::auth_secrets::CsrfKey::from_master_key(&master))
+            .with_login_rate(config.hardening.login_rate)
+            .with_api_rate(config.hardening.api_rate)
+            .with_secure_cookies(config.hardening.https),
+    );
 
     let mut report = config.describe();
     report.push(format!("master key     {key_source}"));
@@ -462,6 +478,11 @@ pub async fn build(config: &Config, metrics: Metrics) -> anyhow::Result<App> {
         config.public_url
     ));
 
+    report.push(
+        "accounts       log in with POST /api/v1/auth/login; `callbook user add --login L --role R` makes users"
+            .to_owned(),
+    );
+
     let storage_dir = config.storage_url.strip_prefix("file://").map(PathBuf::from);
     let state = AppState {
         store,
@@ -482,6 +503,7 @@ pub async fn build(config: &Config, metrics: Metrics) -> anyhow::Result<App> {
         api,
         demo_transcripts_dir: (config.transcriber == TranscriberKind::Demo)
             .then(|| config.demo_transcripts_dir.clone()),
+        hardening: Arc::new(crate::hardening::Hardening::new(config.hardening.clone())),
     };
     Ok(App {
         state,

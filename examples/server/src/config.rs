@@ -12,6 +12,12 @@
 //! Besides §5 the server reads `CALLBOOK_DATA_DIR` (default `./callbook-data`: the embedded database, the
 //! local recordings, the generated master key and admin token live there) and `CALLBOOK_DEMO_TRANSCRIPTS`
 //! (default `DATA_DIR/demo-transcripts`: where the demo transcriber finds `<sha256 of the audio>.txt`).
+//!
+//! Hardening (issue 8, [`crate::hardening`]): `CALLBOOK_TRUSTED_PROXIES` (comma-separated addresses or networks
+//! whose `X-Forwarded-For` is believed; default none), `CALLBOOK_RATE_LIMIT_LOGIN` (default `5/min`, per client
+//! IP and per login name), `CALLBOOK_RATE_LIMIT_WEBHOOKS` (default `200/s:400`), `CALLBOOK_RATE_LIMIT_API`
+//! (default `50/s:100`, per client IP and per principal) — each `N/s|min|h[:BURST]` or `off` — and
+//! `CALLBOOK_REQUEST_TIMEOUT_SECONDS` (default 30).
 
 use std::fmt;
 use std::net::SocketAddr;
@@ -185,6 +191,11 @@ pub struct Config {
     pub s3: S3Config,
     /// `CALLBOOK_SMTP_URL` (`smtp://` or `smtps://`). May hold a password.
     pub smtp_url: Option<Secret>,
+    // ---- issue 8 (hardening)
+    /// `CALLBOOK_TRUSTED_PROXIES`, `CALLBOOK_RATE_LIMIT_{LOGIN,WEBHOOKS,API}`, `CALLBOOK_REQUEST_TIMEOUT_SECONDS`
+    /// (see [`crate::hardening`]).
+    pub hardening: crate::hardening::HardeningConfig,
+    // ---- end issue 8
 }
 
 impl fmt::Debug for Config {
@@ -210,6 +221,7 @@ impl fmt::Debug for Config {
                 "smtp_url",
                 &self.smtp_url.as_ref().map(|u| redact_url(u.expose())),
             )
+            .field("hardening", &self.hardening)
             .finish()
     }
 }
@@ -498,6 +510,10 @@ impl Config {
             }
         };
 
+        // ---- issue 8 (hardening)
+        let hardening = crate::hardening::HardeningConfig::from_lookup(get, &public_url)?;
+        // ---- end issue 8
+
         Ok(Self {
             listen,
             public_url,
@@ -521,6 +537,7 @@ impl Config {
             demo_transcripts_dir,
             s3,
             smtp_url,
+            hardening,
         })
     }
 

@@ -8,11 +8,13 @@
 //! | [`config`] | every DESIGN.md §5 variable parsed into [`config::Config`]; errors name the variable; secrets redacted |
 //! | [`app`] | [`app::build`] (store + migrations, encrypted recordings, telephony, transcriber, extractor, bootstrap tenant, worker) and [`app::router`] |
 //! | [`webhooks`] | `POST /webhooks/twilio/{voice,status,recording,record-done}`: verify → parse → route → dedupe → write → answer |
+//! | [`hardening`] | client IPs behind trusted proxies, rate limits, body limits, timeouts, security headers, panics → 500 |
 //! | [`ops`] | request ids, `/healthz`, `/readyz`, `/metrics` ([`ops::Metrics`]) |
 //! | [`worker`] | [`worker::spawn_worker`], the interim worker loop beside the server |
 //! | [`serve`] | `callbook serve` / `callbook migrate`; [`serve::serve_on`] serves a built app on a bound listener |
 //! | [`simulator`] | `POST /simulator/recordings`, `PUT /simulator/transcripts/{sha256}`: audio and transcripts for simulated calls (fake telephony only) |
 //! | [`simulate`], [`demo`] | `callbook simulate-call` (plays Twilio's part against a server) and `callbook demo` |
+//! | [`cli_accounts`] | `callbook tenant create` and `callbook user add` (one-time passwords) |
 //! | [`transcribe`], [`extract`] | the `callbook transcribe` and `callbook extract` subcommands |
 //!
 //! ```no_run
@@ -29,9 +31,11 @@
 pub mod api;
 pub mod app;
 pub mod backup;
+pub mod cli_accounts;
 pub mod config;
 pub mod demo;
 pub mod extract;
+pub mod hardening;
 pub mod ops;
 #[cfg(feature = "sentry")]
 pub mod sentry;

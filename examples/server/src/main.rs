@@ -1,11 +1,11 @@
 //! `callbook` — the Callbook reference server and its command-line tools.
 //!
 //! The subcommands are the contract of DESIGN.md §5: `serve` (default), `demo`, `extract`, `transcribe`,
-//! `simulate-call`, `migrate`. Each lives in its own module of the `callbook_server` library.
+//! `simulate-call`, `migrate`, and `tenant create` / `user add` (issue 8). Each lives in its own module of the `callbook_server` library.
 
 use std::process::ExitCode;
 
-use callbook_server::{backup, demo, extract, serve, simulate, transcribe};
+use callbook_server::{backup, cli_accounts, demo, extract, serve, simulate, transcribe};
 use clap::{Parser, Subcommand};
 
 /// Turns a trades business's phone calls into booked jobs.
@@ -34,6 +34,10 @@ enum Command {
     Backup(backup::BackupArgs),
     /// Restore a backup made by `callbook backup` into the configured database and recording store.
     Restore(backup::RestoreArgs),
+    /// Tenants: `tenant create --name N --zone Z --owner LOGIN` (prints the owner's one-time password).
+    Tenant(cli_accounts::TenantArgs),
+    /// Users: `user add --login L --role R [--tenant ID]` (bootstrap tenant by default).
+    User(cli_accounts::UserArgs),
 }
 
 #[tokio::main]
@@ -48,6 +52,8 @@ async fn main() -> ExitCode {
         Command::SimulateCall(args) => simulate::run(args).await,
         Command::Backup(args) => backup::run_backup(args).await,
         Command::Restore(args) => backup::run_restore(args).await,
+        Command::Tenant(args) => cli_accounts::tenant(args).await,
+        Command::User(args) => cli_accounts::user(args).await,
     };
     match outcome {
         Ok(code) => code,

@@ -89,7 +89,9 @@ pub async fn serve_on(
         shutdown.await;
         let _ = stop_tx.send(true);
     };
-    let served = axum::serve(listener, app::router(state))
+    // The peer address feeds the client IP of rate limits (crate::hardening).
+    let app = app::router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    let served = axum::serve(listener, app)
         .with_graceful_shutdown(stopping)
         .await
         .context("serving HTTP");

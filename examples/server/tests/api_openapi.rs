@@ -44,6 +44,18 @@ const EXPECTED: &[(&str, &str)] = &[
     ("get", "/api/v1/phone-lines/available"),
     ("post", "/api/v1/phone-lines/{id}/reconfigure"),
     ("delete", "/api/v1/phone-lines/{id}"),
+    // issue 8: accounts
+    ("post", "/api/v1/auth/login"),
+    ("post", "/api/v1/auth/logout"),
+    ("get", "/api/v1/auth/me"),
+    ("get", "/api/v1/users"),
+    ("post", "/api/v1/users"),
+    ("patch", "/api/v1/users/{id}"),
+    ("delete", "/api/v1/users/{id}"),
+    ("post", "/api/v1/users/{id}/password"),
+    ("get", "/api/v1/tokens"),
+    ("post", "/api/v1/tokens"),
+    ("delete", "/api/v1/tokens/{id}"),
 ];
 
 #[tokio::test]
@@ -53,6 +65,16 @@ async fn openapi_documents_exactly_the_mounted_routes() {
     assert_eq!(status, 200);
     assert!(doc["openapi"].as_str().unwrap().starts_with("3."), "{doc}");
     assert_eq!(doc["components"]["securitySchemes"]["bearer"]["scheme"], "bearer");
+    // issue 8: browser sessions are documented as an alternative on every bearer route.
+    assert_eq!(doc["components"]["securitySchemes"]["session"]["in"], "cookie");
+    assert_eq!(
+        doc["components"]["securitySchemes"]["session"]["name"],
+        "callbook_session"
+    );
+    assert_eq!(
+        doc["paths"]["/api/v1/jobs"]["get"]["security"],
+        json!([{"bearer": []}, {"session": []}])
+    );
     assert!(doc["components"]["schemas"]["Problem"].is_object());
     let paths = doc["paths"].as_object().unwrap();
     let mut documented = Vec::new();
@@ -134,6 +156,9 @@ async fn every_bearer_route_is_401_without_a_valid_token() {
                         (401, Some("unauthorized")),
                         "{method} {path}"
                     );
+                } else if path == "/api/v1/auth/login" {
+                    // The login is how a credential is obtained: an empty body is invalid, never a session.
+                    assert!(matches!(status, 401 | 422), "{method} {path}: {status}");
                 } else {
                     // The signed audio link and the calendar feed carry their credential in the URL.
                     assert!(

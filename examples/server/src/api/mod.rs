@@ -24,8 +24,10 @@
 //! # Ok::<_, Box<dyn std::error::Error>>(()) }).unwrap();
 //! ```
 //!
-//! * **Auth**: `Authorization: Bearer <token>`, resolved by an [`Authenticator`] to a tenant; every store call is
-//!   scoped to that tenant, so another tenant's ids are `404`, exactly like ids that do not exist. Two routes
+//! * **Auth** ([`auth`], [`accounts`]): `Authorization: Bearer cb_…` API tokens, the bootstrap token through an
+//!   [`Authenticator`], or the `callbook_session` cookie of `POST /auth/login` (writes need `X-CSRF-Token`); each
+//!   resolves to a [`Principal`] of one tenant, and every store call is scoped to that tenant, so another tenant's
+//!   ids are `404`, exactly like ids that do not exist. Two routes
 //!   take no bearer token because the URL is the credential: the signed audio link
 //!   (`/calls/{id}/audio?t=…&sig=…`, a [`PlaybackSigner`] token bound to tenant, recording and expiry) and the
 //!   calendar feed (`/calendar/{token}.ics`, see [`feed`]).
@@ -60,10 +62,13 @@ use callbook_pipeline::notify::{Event, EventKind, LiveHub, Notifier};
 use callbook_storage::{PlaybackSigner, RecordingStore};
 use chrono::Utc;
 use utoipa::OpenApi;
+use utoipa::openapi::security::SecurityRequirement;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+pub mod accounts;
 pub mod auth;
+pub mod auth_secrets;
 pub mod calls;
 pub mod customers;
 pub mod events;
@@ -73,6 +78,7 @@ pub mod lines;
 pub mod problem;
 pub mod quality;
 
+pub use accounts::Accounts;
 pub use auth::{AdminToken, Authenticator, Principal};
 pub use feed::FeedTokens;
 pub use problem::{ApiError, ApiResult, Problem};
@@ -135,6 +141,10 @@ pub struct ApiState {
     /// The telephony provider the phone-line endpoints search, buy, configure and release numbers with
     /// ([`lines`]). `None` answers them with `503 telephony_unavailable` (listing still works).
     pub telephony: Option<Arc<dyn callbook_telephony::telephony::Telephony>>,
+    // ---- issue 8 (accounts)
+    /// Sessions, CSRF, password hashing and login limits ([`accounts`]).
+    pub accounts: Accounts,
+    // ---- end issue 8
 }
 
 impl fmt::Debug for ApiState {
@@ -148,6 +158,7 @@ impl fmt::Debug for ApiState {
             .field("notifier", &self.notifier.is_some())
             .field("live", &self.live.is_some())
             .field("telephony", &self.telephony.is_some())
+            .field("accounts", &self.accounts)
             .finish_non_exhaustive()
     }
 }
@@ -175,8 +186,18 @@ impl ApiState {
             keep_alive: events::KEEP_ALIVE,
             shutdown: None,
             telephony: None,
+            // A per-process CSRF key until `with_accounts` sets the server's (derived from the master key).
+            accounts: Accounts::new(auth_secrets::CsrfKey::random()),
         }
     }
+
+    // ---- issue 8 (accounts)
+    /// Sets the account settings (CSRF key, hashing, login limits, cookie flags).
+    pub fn with_accounts(mut self, accounts: Accounts) -> Self {
+        self.accounts = accounts;
+        self
+    }
+    // ---- end issue 8
 
     /// Ends open event streams when `shutdown` turns `true`, so a graceful shutdown is not held up by SSE
     /// clients (they reconnect to another instance with `Last-Event-ID`).
@@ -266,6 +287,13 @@ impl utoipa::Modify for BearerAuth {
             "bearer",
             SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
         );
+        // issue 8: browser sessions (writes also need `X-CSRF-Token`).
+        components.add_security_scheme(
+            "session",
+            SecurityScheme::ApiKey(utoipa::openapi::security::ApiKey::Cookie(
+                utoipa::openapi::security::ApiKeyValue::new(auth_secrets::SESSION_COOKIE),
+            )),
+        );
     }
 }
 
@@ -301,10 +329,42 @@ pub fn openapi_router() -> (Router<ApiState>, utoipa::openapi::OpenApi) {
         .routes(routes!(lines::list_lines, lines::buy_line))
         .routes(routes!(lines::available_numbers))
         .routes(routes!(lines::reconfigure_line))
-        .routes(routes!(lines::release_line));
-    let (router, doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(lines::release_line))
+        // ---- issue 8 (accounts)
+        .routes(routes!(accounts::login))
+        .routes(routes!(accounts::logout))
+        .routes(routes!(accounts::me))
+        .routes(routes!(accounts::list_users, accounts::create_user))
+        .routes(routes!(accounts::update_user, accounts::delete_user))
+        .routes(routes!(accounts::set_password))
+        .routes(routes!(accounts::list_tokens, accounts::create_token))
+        .routes(routes!(accounts::revoke_token));
+    // ---- end issue 8
+    let (router, mut doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .nest(PREFIX, api)
         .split_for_parts();
+    // ---- issue 8: every route that takes a bearer token also takes the session cookie (see `auth`).
+    let bearer = SecurityRequirement::new("bearer", Vec::<String>::new());
+    let session = SecurityRequirement::new("session", Vec::<String>::new());
+    for item in doc.paths.paths.values_mut() {
+        let operations = [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.patch,
+        ];
+        for security in operations
+            .into_iter()
+            .flatten()
+            .filter_map(|op| op.security.as_mut())
+        {
+            if security.contains(&bearer) && !security.contains(&session) {
+                security.push(session.clone());
+            }
+        }
+    }
+    // ---- end issue 8
     (router, doc)
 }
 

@@ -11,8 +11,8 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-/// axum's default limit of JSON bodies (2 MiB); larger ones are `413`.
-pub const JSON_LIMIT: usize = 2 * 1024 * 1024;
+/// The limit of JSON request bodies (1 MiB, enforced by [`crate::hardening`]); larger ones are `413`.
+pub const JSON_LIMIT: usize = 1024 * 1024;
 
 /// The media type of problem documents.
 pub const PROBLEM_JSON: &str = "application/problem+json";
@@ -58,6 +58,8 @@ pub struct ApiError {
     detail: String,
     errors: Vec<FieldProblem>,
     current_version: Option<i64>,
+    /// Seconds for `Retry-After` (`429 rate_limited`).
+    retry_after: Option<u64>,
 }
 
 impl ApiError {
@@ -69,6 +71,7 @@ impl ApiError {
             detail: detail.into(),
             errors: Vec::new(),
             current_version: None,
+            retry_after: None,
         }
     }
 
@@ -201,6 +204,40 @@ impl ApiError {
         )
     }
 
+    // ---- issue 8 (accounts, hardening)
+    /// `400` with a code (`tenant_required`).
+    pub fn bad_request_code(code: &'static str, detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, code, "Bad request", detail)
+    }
+
+    /// `401` with a code (`invalid_credentials`).
+    pub fn unauthorized_code(code: &'static str, detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, code, "Unauthorized", detail)
+    }
+
+    /// `429 rate_limited`, answered with `Retry-After: {retry_after_secs}`.
+    pub fn rate_limited(retry_after_secs: u64) -> Self {
+        let mut e = Self::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            "Too many requests",
+            format!("too many requests: try again in {retry_after_secs} s"),
+        );
+        e.retry_after = Some(retry_after_secs);
+        e
+    }
+
+    /// `503 timeout`: the request took longer than the server allows.
+    pub fn timeout() -> Self {
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "timeout",
+            "Request timed out",
+            "the request took too long; try again",
+        )
+    }
+    // ---- end issue 8
+
     /// The HTTP status.
     pub fn status(&self) -> StatusCode {
         self.status
@@ -232,6 +269,11 @@ impl IntoResponse for ApiError {
         response
             .headers_mut()
             .insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+        if let Some(secs) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
         if status == StatusCode::UNAUTHORIZED {
             response
                 .headers_mut()

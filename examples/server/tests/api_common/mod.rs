@@ -133,7 +133,12 @@ impl Env {
             AdminToken::new(TOKEN, tenant.id).unwrap(),
             AdminToken::new(OTHER_TOKEN, other.id).unwrap(),
         ]);
-        let state = ApiState::new(store.clone(), recordings.clone(), playback, Arc::new(auth), feeds);
+        let state = ApiState::new(store.clone(), recordings.clone(), playback, Arc::new(auth), feeds)
+            // issue 8: cheap argon2 parameters (tests hash hundreds of passwords) and a fixed CSRF key.
+            .with_accounts(
+                api::Accounts::new(api::auth_secrets::CsrfKey::new([7u8; 32]))
+                    .with_hashing(api::auth_secrets::PasswordHashing::insecure_fast_for_tests()),
+            );
         let app = api::router(state.clone());
         Some(Env {
             store,
@@ -148,7 +153,13 @@ impl Env {
 
     /// A finished (`done`) call with stored audio, transcript, extraction and the job booked from it.
     pub async fn seed_call(&self, sid: &str) -> (Call, Job) {
-        let t = self.tenant.id;
+        let tenant = self.tenant.clone();
+        self.seed_call_for(&tenant, sid, "Maria Lopez").await
+    }
+
+    /// [`Env::seed_call`] for any tenant, with the caller's name in the extraction (a marker string).
+    pub async fn seed_call_for(&self, tenant: &Tenant, sid: &str, name: &str) -> (Call, Job) {
+        let t = tenant.id;
         let (call, _) = self
             .store
             .record_call(
@@ -198,7 +209,8 @@ impl Env {
             )
             .await
             .unwrap();
-        let doc = extraction_doc();
+        let mut doc = extraction_doc();
+        doc["appointments"][0]["customer_name"]["value"] = json!(name);
         self.store
             .put_extraction(
                 t,
@@ -219,7 +231,7 @@ impl Env {
         let extraction: callbook_extract::Extraction = serde_json::from_value(doc).unwrap();
         let (customer, job) = callbook_pipeline::mapping::booking_input(
             &call,
-            &self.tenant,
+            tenant,
             0,
             &extraction.appointments[0],
             chrono::TimeDelta::hours(1),
@@ -362,3 +374,103 @@ impl Env {
         (Env { app, ..self }, recorder)
     }
 }
+
+// ---- issue 8 (accounts): users, sessions, API tokens
+
+/// A logged-in browser session: the cookie pair to send and the CSRF token of writes.
+#[derive(Debug, Clone)]
+pub struct Session {
+    /// `callbook_session=…`.
+    pub cookie: String,
+    /// The value for `X-CSRF-Token`.
+    pub csrf: String,
+    /// The whole `Set-Cookie` header of the login.
+    pub set_cookie: String,
+}
+
+impl Env {
+    /// The same environment with a login limit too high to matter (tests that log in many times).
+    pub fn relaxed_logins(self) -> Env {
+        let state = self.state.clone().with_accounts(
+            self.state
+                .accounts
+                .clone()
+                .with_login_rate(callbook_server::hardening::Rate::parse("1000/min")),
+        );
+        Env {
+            app: api::router(state.clone()),
+            state,
+            ..self
+        }
+    }
+
+    /// A user of `tenant` with this password (hashed like the server does).
+    pub async fn add_user(
+        &self,
+        tenant: callbook_jobs::TenantId,
+        login: &str,
+        role: callbook_jobs::Role,
+        password: &str,
+    ) -> callbook_jobs::User {
+        let phc = self.state.accounts.hashing.hash(password).unwrap();
+        self.store
+            .create_user(tenant, login, role, Some(phc))
+            .await
+            .unwrap()
+    }
+
+    /// Logs in (`POST /auth/login`); panics unless it succeeds.
+    pub async fn login(&self, login: &str, password: &str) -> Session {
+        let response = self
+            .raw(
+                "POST",
+                "/api/v1/auth/login",
+                None,
+                Some(json!({"login": login, "password": password})),
+                &[],
+            )
+            .await;
+        assert_eq!(response.status(), 200, "login of {login} failed");
+        let set_cookie = response.headers()["set-cookie"].to_str().unwrap().to_owned();
+        let cookie = set_cookie.split(';').next().unwrap().to_owned();
+        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        let me: Value = serde_json::from_slice(&bytes).unwrap();
+        Session {
+            cookie,
+            csrf: me["csrf_token"].as_str().unwrap().to_owned(),
+            set_cookie,
+        }
+    }
+
+    /// Sends a request authenticated by the session cookie, with the CSRF token when `csrf` is true.
+    pub async fn as_session(
+        &self,
+        session: &Session,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+        csrf: bool,
+    ) -> (u16, Value) {
+        let mut headers = vec![("cookie", session.cookie.as_str())];
+        if csrf {
+            headers.push(("x-csrf-token", session.csrf.as_str()));
+        }
+        self.send(method, path, None, body, &headers).await
+    }
+
+    /// An API token made through `POST /tokens` with `creator`'s bearer token.
+    pub async fn api_token(&self, creator: &str, name: &str, role: Option<&str>) -> (String, Value) {
+        let mut body = json!({"name": name});
+        if let Some(role) = role {
+            body["role"] = json!(role);
+        }
+        let (status, created) = self
+            .send("POST", "/api/v1/tokens", Some(creator), Some(body), &[])
+            .await;
+        assert_eq!(status, 201, "{created}");
+        (created["token"].as_str().unwrap().to_owned(), created)
+    }
+}
+// ---- end issue 8

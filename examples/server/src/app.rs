@@ -439,7 +439,9 @@ pub async fn build(config: &Config, metrics: Metrics) -> anyhow::Result<App> {
     .with_notifier(notifier.clone())
     .with_live(live.clone())
     .with_telephony(telephony.clone())
-    .with_public_url(&config.public_url);
+    .with_public_url(&config.public_url)
+    // issue 8: phone-line credentials sealed under a key derived from the master key
+    .with_credentials_key(&master);
 
     let mut report = config.describe();
     report.push(format!("master key     {key_source}"));
@@ -461,6 +463,16 @@ pub async fn build(config: &Config, metrics: Metrics) -> anyhow::Result<App> {
         "admin token    use {admin_hint} as `Authorization: Bearer …` on {}/api/v1 (OpenAPI at /api/v1/openapi.json)",
         config.public_url
     ));
+
+    // ---- issue 8 privacy/settings: retention on a schedule beside the worker
+    match config.retention_interval {
+        Some(every) => {
+            crate::retention::spawn(api.store.clone(), api.recordings.clone(), every, None);
+            report.push(format!("retention      every {}s (CALLBOOK_RETENTION_INTERVAL)", every.as_secs()));
+        }
+        None => report.push("retention      off (CALLBOOK_RETENTION_INTERVAL=off)".to_owned()),
+    }
+    // ---- end issue 8 privacy/settings
 
     let storage_dir = config.storage_url.strip_prefix("file://").map(PathBuf::from);
     let state = AppState {

@@ -185,6 +185,10 @@ pub struct Config {
     pub s3: S3Config,
     /// `CALLBOOK_SMTP_URL` (`smtp://` or `smtps://`). May hold a password.
     pub smtp_url: Option<Secret>,
+    // ---- issue 8 privacy/settings
+    /// `CALLBOOK_RETENTION_INTERVAL` (default `1h`; `off` = `None`): how often retention runs.
+    pub retention_interval: Option<std::time::Duration>,
+    // ---- end issue 8 privacy/settings
 }
 
 impl fmt::Debug for Config {
@@ -210,6 +214,7 @@ impl fmt::Debug for Config {
                 "smtp_url",
                 &self.smtp_url.as_ref().map(|u| redact_url(u.expose())),
             )
+            .field("retention_interval", &self.retention_interval)
             .finish()
     }
 }
@@ -498,6 +503,14 @@ impl Config {
             }
         };
 
+        // ---- issue 8 privacy/settings
+        let retention_interval = match get("CALLBOOK_RETENTION_INTERVAL") {
+            None => Some(crate::retention::DEFAULT_INTERVAL),
+            Some(v) => crate::retention::parse_interval(&v)
+                .map_err(|e| bad("CALLBOOK_RETENTION_INTERVAL", e))?,
+        };
+        // ---- end issue 8 privacy/settings
+
         Ok(Self {
             listen,
             public_url,
@@ -521,6 +534,7 @@ impl Config {
             demo_transcripts_dir,
             s3,
             smtp_url,
+            retention_interval,
         })
     }
 

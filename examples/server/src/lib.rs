@@ -32,6 +32,10 @@ pub mod config;
 pub mod demo;
 pub mod extract;
 pub mod ops;
+// ---- issue 8 privacy/settings
+pub mod privacy;
+pub mod retention;
+// ---- end issue 8 privacy/settings
 #[cfg(feature = "sentry")]
 pub mod sentry;
 pub mod serve;

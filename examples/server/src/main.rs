@@ -5,7 +5,7 @@
 
 use std::process::ExitCode;
 
-use callbook_server::{demo, extract, serve, simulate, transcribe};
+use callbook_server::{demo, extract, retention, serve, simulate, transcribe};
 use clap::{Parser, Subcommand};
 
 /// Turns a trades business's phone calls into booked jobs.
@@ -30,7 +30,24 @@ enum Command {
     Demo(demo::Args),
     /// Play Twilio's part of one voicemail call against a running server (signed webhooks, audio upload).
     SimulateCall(simulate::Args),
+    // ---- issue 8 privacy/settings
+    /// Retention: delete what each tenant's policy says has expired (legal holds are kept).
+    #[command(subcommand)]
+    Retention(RetentionCommand),
+    // ---- end issue 8 privacy/settings
 }
+
+// ---- issue 8 privacy/settings
+#[derive(Debug, Subcommand)]
+enum RetentionCommand {
+    /// Run retention once for every tenant now and print the report as JSON.
+    Run {
+        /// Count what would be deleted, delete nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+}
+// ---- end issue 8 privacy/settings
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -42,6 +59,7 @@ async fn main() -> ExitCode {
         Command::Extract(args) => extract::run(args).await,
         Command::Demo(args) => demo::run(args).await,
         Command::SimulateCall(args) => simulate::run(args).await,
+        Command::Retention(RetentionCommand::Run { dry_run }) => retention::run_cli(dry_run).await,
     };
     match outcome {
         Ok(code) => code,

@@ -70,6 +70,10 @@ pub mod events;
 pub mod feed;
 pub mod jobs;
 pub mod lines;
+// ---- issue 8 privacy/settings
+pub mod privacy;
+pub mod settings;
+// ---- end issue 8 privacy/settings
 pub mod problem;
 pub mod quality;
 
@@ -135,6 +139,10 @@ pub struct ApiState {
     /// The telephony provider the phone-line endpoints search, buy, configure and release numbers with
     /// ([`lines`]). `None` answers them with `503 telephony_unavailable` (listing still works).
     pub telephony: Option<Arc<dyn callbook_telephony::telephony::Telephony>>,
+    // ---- issue 8 privacy/settings
+    /// Seals phone-line provider credentials (`PUT /phone-lines/{id}/credentials`); `None` answers `503`.
+    pub credentials: Option<lines::credentials::CredentialCipher>,
+    // ---- end issue 8 privacy/settings
 }
 
 impl fmt::Debug for ApiState {
@@ -175,8 +183,17 @@ impl ApiState {
             keep_alive: events::KEEP_ALIVE,
             shutdown: None,
             telephony: None,
+            credentials: None,
         }
     }
+
+    // ---- issue 8 privacy/settings
+    /// Seals phone-line credentials with a key derived from `master` (HKDF, its own info string).
+    pub fn with_credentials_key(mut self, master: &callbook_storage::MasterKey) -> Self {
+        self.credentials = Some(lines::credentials::CredentialCipher::from_master_key(master));
+        self
+    }
+    // ---- end issue 8 privacy/settings
 
     /// Ends open event streams when `shutdown` turns `true`, so a graceful shutdown is not held up by SSE
     /// clients (they reconnect to another instance with `Last-Event-ID`).
@@ -292,7 +309,7 @@ pub fn openapi_router() -> (Router<ApiState>, utoipa::openapi::OpenApi) {
         .routes(routes!(customers::search_customers))
         .routes(routes!(customers::merge_suggestions))
         .routes(routes!(customers::dismiss_suggestion))
-        .routes(routes!(customers::get_customer))
+        .routes(routes!(customers::get_customer, privacy::delete_customer))
         .routes(routes!(customers::merge_customers))
         .routes(routes!(customers::undo_merge))
         .routes(routes!(quality::get_quality))
@@ -301,7 +318,19 @@ pub fn openapi_router() -> (Router<ApiState>, utoipa::openapi::OpenApi) {
         .routes(routes!(lines::list_lines, lines::buy_line))
         .routes(routes!(lines::available_numbers))
         .routes(routes!(lines::reconfigure_line))
-        .routes(routes!(lines::release_line));
+        .routes(routes!(lines::release_line))
+        // ---- issue 8 privacy/settings
+        .routes(routes!(lines::put_credentials, lines::delete_credentials))
+        .routes(routes!(privacy::export_customer))
+        .routes(routes!(privacy::export_tenant))
+        .routes(routes!(privacy::delete_tenant))
+        .routes(routes!(privacy::list_holds, privacy::place_hold))
+        .routes(routes!(privacy::release_hold))
+        .routes(routes!(privacy::list_audit))
+        .routes(routes!(settings::get_settings, settings::patch_settings))
+        .routes(routes!(settings::get_profile, settings::put_profile))
+        .routes(routes!(settings::get_my_notifications, settings::put_my_notifications));
+    // ---- end issue 8 privacy/settings
     let (router, doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .nest(PREFIX, api)
         .split_for_parts();

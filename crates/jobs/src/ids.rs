@@ -110,6 +110,14 @@ id_type!(
     /// A staff notification.
     NotificationId, "NotificationId"
 );
+id_type!(
+    /// A login session (cookie).
+    SessionId, "SessionId"
+);
+id_type!(
+    /// An API token of a tenant.
+    ApiTokenId, "ApiTokenId"
+);
 
 #[cfg(test)]
 mod tests {

@@ -27,6 +27,6 @@ pub use postgres::PostgresJobStore;
 #[cfg(feature = "sqlite")]
 pub use sqlite::SqliteJobStore;
 pub use store::{
-    ActivityStore, Booking, CallStore, CustomerStore, DynJobStore, JobBoard, JobStore, JobStoreExt,
-    RetryPolicy, TenantStore, WorkQueue, WorkQueueExt,
+    AccountStore, ActivityStore, Booking, CallStore, CustomerStore, DynJobStore, JobBoard, JobStore,
+    JobStoreExt, PrivacyStore, RetryPolicy, TenantStore, WorkQueue, WorkQueueExt,
 };

@@ -43,6 +43,10 @@ struct State {
     usage: HashMap<(TenantId, String, String), i64>,
     usage_keys: HashSet<(TenantId, String)>,
     notifications: BTreeMap<NotificationId, Notification>,
+    /// Sessions with their token hash.
+    sessions: BTreeMap<SessionId, (Vec<u8>, Session)>,
+    /// API tokens with their hash.
+    api_tokens: BTreeMap<ApiTokenId, (Vec<u8>, ApiToken)>,
 }
 
 impl InMemoryJobStore {
@@ -1618,5 +1622,583 @@ impl ActivityStore for InMemoryJobStore {
             n.read_at = Some(now());
         }
         Ok(n.clone())
+    }
+}
+
+impl State {
+    fn user(&self, tenant: TenantId, id: UserId) -> Result<&User> {
+        self.users
+            .get(&id)
+            .filter(|u| u.tenant_id == tenant)
+            .ok_or(Error::not_found("user"))
+    }
+
+    fn owners(&self, tenant: TenantId) -> usize {
+        self.users
+            .values()
+            .filter(|u| u.tenant_id == tenant && u.role == Role::Owner)
+            .count()
+    }
+
+    fn drop_user_sessions(&mut self, user: UserId) -> u64 {
+        let before = self.sessions.len();
+        self.sessions.retain(|_, (_, s)| s.user_id != user);
+        (before - self.sessions.len()) as u64
+    }
+
+    /// The customer and every customer merged into it (directly or through others).
+    fn members(&self, tenant: TenantId, id: CustomerId) -> Vec<&Customer> {
+        let mut members: Vec<&Customer> = self
+            .customers
+            .values()
+            .filter(|c| c.tenant_id == tenant)
+            .filter(|c| {
+                let mut cur = Some(c.id);
+                for _ in 0..64 {
+                    match cur {
+                        Some(x) if x == id => return true,
+                        Some(x) => cur = self.customers.get(&x).and_then(|c| c.merged_into),
+                        None => return false,
+                    }
+                }
+                false
+            })
+            .collect();
+        members.sort_by_key(|c| (c.created_at, c.id));
+        members
+    }
+
+    fn footprint(&self, tenant: TenantId, id: CustomerId) -> Result<CustomerFootprint> {
+        self.customer(tenant, id)?;
+        let members = self.members(tenant, id);
+        let ids: HashSet<CustomerId> = members.iter().map(|c| c.id).collect();
+        let phones: HashSet<&PhoneNumber> = members.iter().flat_map(|c| c.phones.iter()).collect();
+        let mut calls: Vec<Call> = self
+            .calls
+            .values()
+            .filter(|c| c.tenant_id == tenant)
+            .filter(|c| match c.customer_id {
+                Some(owner) => ids.contains(&owner),
+                None => c.from.as_ref().is_some_and(|f| phones.contains(f)),
+            })
+            .cloned()
+            .collect();
+        calls.sort_by_key(|c| (c.started_at, c.id));
+        let call_ids: HashSet<CallId> = calls.iter().map(|c| c.id).collect();
+        let mut jobs: Vec<Job> = self
+            .jobs
+            .values()
+            .filter(|j| j.tenant_id == tenant)
+            .filter(|j| {
+                j.customer_id.is_some_and(|c| ids.contains(&c))
+                    || j.source.is_some_and(|s| call_ids.contains(&s.call_id))
+            })
+            .cloned()
+            .collect();
+        jobs.sort_by_key(|j| (j.created_at, j.id));
+        Ok(CustomerFootprint {
+            customers: members.iter().map(|c| c.id).collect(),
+            calls,
+            jobs,
+        })
+    }
+
+    /// Deletes the given customers, calls and jobs of one tenant and every row derived from them (the erasure
+    /// both `erase_customer` and `erase_call` perform).
+    fn erase(
+        &mut self,
+        tenant: TenantId,
+        customers: &HashSet<CustomerId>,
+        calls: &HashSet<CallId>,
+        jobs: &HashSet<JobId>,
+    ) -> ErasureReport {
+        let mut report = ErasureReport::default();
+        let mut named: Vec<String> = customers.iter().map(ToString::to_string).collect();
+        named.extend(calls.iter().map(ToString::to_string));
+        named.extend(jobs.iter().map(ToString::to_string));
+
+        let n = count_retain_map(&mut self.notifications, |_, n| {
+            !(n.tenant_id == tenant && validate::payload_names(&n.payload, &named))
+        });
+        report.add("notifications", n);
+        let n = count_retain_vec(&mut self.corrections, |c| {
+            !(c.tenant_id == tenant
+                && (calls.contains(&c.call_id) || c.job_id.is_some_and(|j| jobs.contains(&j))))
+        });
+        report.add("corrections", n);
+        let n = count_retain_vec(&mut self.history, |(t, h)| {
+            !(*t == tenant && jobs.contains(&h.job_id))
+        });
+        report.add("stage_history", n);
+        let n = count_retain_vec(&mut self.notes, |x| {
+            !(x.tenant_id == tenant && jobs.contains(&x.job_id))
+        });
+        report.add("job_notes", n);
+        let n = count_retain_vec(&mut self.photos, |x| {
+            !(x.tenant_id == tenant && jobs.contains(&x.job_id))
+        });
+        report.add("job_photos", n);
+        let n = count_retain_map(&mut self.jobs, |id, _| !jobs.contains(id));
+        report.add("jobs", n);
+        let n = count_retain_hash(&mut self.transcripts, |id| !calls.contains(id));
+        report.add("transcripts", n);
+        let n = count_retain_hash(&mut self.extractions, |id| !calls.contains(id));
+        report.add("extractions", n);
+        let n = count_retain_map(&mut self.calls, |id, _| !calls.contains(id));
+        report.add("calls", n);
+        let n = count_retain_map(&mut self.suggestions, |_, s| {
+            !(customers.contains(&s.customer_id) || customers.contains(&s.candidate_id))
+        });
+        report.add("merge_suggestions", n);
+        let n = count_retain_map(&mut self.merges, |_, m| {
+            !(customers.contains(&m.survivor_id) || customers.contains(&m.merged_id))
+        });
+        report.add("customer_merges", n);
+        let n = count_retain_map(&mut self.customers, |id, _| !customers.contains(id));
+        report.add("customers", n);
+        report
+    }
+}
+
+fn count_retain_map<K: Ord, V>(map: &mut BTreeMap<K, V>, mut keep: impl FnMut(&K, &V) -> bool) -> u64 {
+    let before = map.len();
+    map.retain(|k, v| keep(k, v));
+    (before - map.len()) as u64
+}
+
+fn count_retain_hash<K: std::hash::Hash + Eq, V>(
+    map: &mut HashMap<K, V>,
+    mut keep: impl FnMut(&K) -> bool,
+) -> u64 {
+    let before = map.len();
+    map.retain(|k, _| keep(k));
+    (before - map.len()) as u64
+}
+
+fn count_retain_vec<T>(items: &mut Vec<T>, keep: impl FnMut(&T) -> bool) -> u64 {
+    let before = items.len();
+    items.retain(keep);
+    (before - items.len()) as u64
+}
+
+fn count_retain_set<T: std::hash::Hash + Eq>(items: &mut HashSet<T>, keep: impl FnMut(&T) -> bool) -> u64 {
+    let before = items.len();
+    items.retain(keep);
+    (before - items.len()) as u64
+}
+
+#[async_trait]
+impl AccountStore for InMemoryJobStore {
+    async fn list_tenants(&self, page: Page) -> Result<Vec<Tenant>> {
+        let st = self.lock();
+        let mut tenants: Vec<&Tenant> = st.tenants.values().collect();
+        tenants.sort_by_key(|t| (t.created_at, t.id));
+        Ok(tenants
+            .into_iter()
+            .skip(page.offset as usize)
+            .take(page.limit() as usize)
+            .cloned()
+            .collect())
+    }
+
+    async fn update_tenant_profile(&self, id: TenantId, profile: TenantProfile) -> Result<Tenant> {
+        let name = validate_tenant(&validate::profile_as_new_tenant(&profile))?;
+        let mut st = self.lock();
+        let t = st.tenants.get_mut(&id).ok_or(Error::not_found("tenant"))?;
+        t.name = name;
+        t.timezone = profile.timezone;
+        t.business_hours = profile.business_hours;
+        Ok(t.clone())
+    }
+
+    async fn delete_tenant(&self, id: TenantId) -> Result<ErasureReport> {
+        let mut st = self.lock();
+        st.tenant(id)?;
+        let mut r = ErasureReport::default();
+        let st = &mut *st;
+        r.add(
+            "sessions",
+            count_retain_map(&mut st.sessions, |_, (_, s)| s.tenant_id != id),
+        );
+        r.add(
+            "api_tokens",
+            count_retain_map(&mut st.api_tokens, |_, (_, t)| t.tenant_id != id),
+        );
+        r.add(
+            "notifications",
+            count_retain_map(&mut st.notifications, |_, n| n.tenant_id != id),
+        );
+        r.add(
+            "corrections",
+            count_retain_vec(&mut st.corrections, |c| c.tenant_id != id),
+        );
+        r.add(
+            "stage_history",
+            count_retain_vec(&mut st.history, |(t, _)| *t != id),
+        );
+        r.add(
+            "job_notes",
+            count_retain_vec(&mut st.notes, |n| n.tenant_id != id),
+        );
+        r.add(
+            "job_photos",
+            count_retain_vec(&mut st.photos, |p| p.tenant_id != id),
+        );
+        r.add("jobs", count_retain_map(&mut st.jobs, |_, j| j.tenant_id != id));
+        let calls: HashSet<CallId> = st
+            .calls
+            .values()
+            .filter(|c| c.tenant_id == id)
+            .map(|c| c.id)
+            .collect();
+        r.add(
+            "transcripts",
+            count_retain_hash(&mut st.transcripts, |c| !calls.contains(c)),
+        );
+        r.add(
+            "extractions",
+            count_retain_hash(&mut st.extractions, |c| !calls.contains(c)),
+        );
+        r.add("calls", count_retain_map(&mut st.calls, |_, c| c.tenant_id != id));
+        r.add(
+            "merge_suggestions",
+            count_retain_map(&mut st.suggestions, |_, s| s.tenant_id != id),
+        );
+        r.add(
+            "customer_merges",
+            count_retain_map(&mut st.merges, |_, m| m.tenant_id != id),
+        );
+        r.add(
+            "customers",
+            count_retain_map(&mut st.customers, |_, c| c.tenant_id != id),
+        );
+        r.add(
+            "phone_lines",
+            count_retain_map(&mut st.lines, |_, l| l.tenant_id != id),
+        );
+        r.add(
+            "webhook_keys",
+            count_retain_set(&mut st.webhook_keys, |(t, _)| *t != id),
+        );
+        r.add(
+            "audit_log",
+            count_retain_vec(&mut st.audit, |a| a.tenant_id != id),
+        );
+        let before = st.usage.len();
+        st.usage.retain(|(t, _, _), _| *t != id);
+        r.add("usage_counters", (before - st.usage.len()) as u64);
+        r.add(
+            "usage_events",
+            count_retain_set(&mut st.usage_keys, |(t, _)| *t != id),
+        );
+        r.add("users", count_retain_map(&mut st.users, |_, u| u.tenant_id != id));
+        st.tenants.remove(&id);
+        r.add("tenants", 1);
+        Ok(r)
+    }
+
+    async fn get_user(&self, tenant: TenantId, id: UserId) -> Result<User> {
+        self.lock().user(tenant, id).cloned()
+    }
+
+    async fn find_users_by_login(&self, login: &str) -> Result<Vec<User>> {
+        let key = login.trim().to_ascii_lowercase();
+        let mut users: Vec<User> = self
+            .lock()
+            .users
+            .values()
+            .filter(|u| u.login.to_ascii_lowercase() == key)
+            .cloned()
+            .collect();
+        users.sort_by_key(|u| (u.created_at, u.id));
+        Ok(users)
+    }
+
+    async fn set_user_password(&self, tenant: TenantId, id: UserId, password_hash: &str) -> Result<User> {
+        validate::password_hash(password_hash)?;
+        let mut st = self.lock();
+        st.user(tenant, id)?;
+        st.drop_user_sessions(id);
+        let user = st.users.get_mut(&id).ok_or(Error::not_found("user"))?;
+        user.password_hash = Some(password_hash.to_owned());
+        Ok(user.clone())
+    }
+
+    async fn set_user_role(&self, tenant: TenantId, id: UserId, role: Role) -> Result<User> {
+        let mut st = self.lock();
+        let current = st.user(tenant, id)?.role;
+        if current == Role::Owner && role != Role::Owner && st.owners(tenant) <= 1 {
+            return Err(Error::InvalidState(
+                "cannot demote the tenant's last owner".into(),
+            ));
+        }
+        let user = st.users.get_mut(&id).ok_or(Error::not_found("user"))?;
+        user.role = role;
+        Ok(user.clone())
+    }
+
+    async fn delete_user(&self, tenant: TenantId, id: UserId) -> Result<()> {
+        let mut st = self.lock();
+        if st.user(tenant, id)?.role == Role::Owner && st.owners(tenant) <= 1 {
+            return Err(Error::InvalidState(
+                "cannot delete the tenant's last owner".into(),
+            ));
+        }
+        st.drop_user_sessions(id);
+        st.api_tokens.retain(|_, (_, t)| t.user_id != Some(id));
+        st.notifications.retain(|_, n| n.user_id != Some(id));
+        for c in st.corrections.iter_mut().filter(|c| c.user_id == Some(id)) {
+            c.user_id = None;
+        }
+        st.users.remove(&id);
+        Ok(())
+    }
+
+    async fn create_session(&self, tenant: TenantId, session: NewSession) -> Result<Session> {
+        let now = now();
+        let user_agent = validate::new_session(&session, now)?;
+        let mut st = self.lock();
+        st.tenant(tenant)?;
+        st.user(tenant, session.user_id)?;
+        if st.sessions.values().any(|(h, _)| *h == session.token_hash) {
+            return Err(Error::AlreadyExists { entity: "session" });
+        }
+        let s = Session {
+            id: SessionId::new(),
+            tenant_id: tenant,
+            user_id: session.user_id,
+            created_at: now,
+            last_seen_at: now,
+            expires_at: to_micros(session.expires_at),
+            user_agent,
+        };
+        st.sessions.insert(s.id, (session.token_hash, s.clone()));
+        Ok(s)
+    }
+
+    async fn find_session(&self, token_hash: &[u8], now: DateTime<Utc>) -> Result<Option<Session>> {
+        let now = to_micros(now);
+        Ok(self
+            .lock()
+            .sessions
+            .values()
+            .find(|(h, s)| h.as_slice() == token_hash && s.expires_at > now)
+            .map(|(_, s)| s.clone()))
+    }
+
+    async fn touch_session(
+        &self,
+        id: SessionId,
+        seen_at: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+    ) -> Result<()> {
+        let mut st = self.lock();
+        let (_, s) = st.sessions.get_mut(&id).ok_or(Error::not_found("session"))?;
+        s.last_seen_at = to_micros(seen_at);
+        s.expires_at = to_micros(expires_at);
+        Ok(())
+    }
+
+    async fn delete_session(&self, token_hash: &[u8]) -> Result<bool> {
+        let n = count_retain_map(&mut self.lock().sessions, |_, (h, _)| h.as_slice() != token_hash);
+        Ok(n > 0)
+    }
+
+    async fn delete_user_sessions(&self, tenant: TenantId, user: UserId) -> Result<u64> {
+        Ok(count_retain_map(&mut self.lock().sessions, |_, (_, s)| {
+            !(s.tenant_id == tenant && s.user_id == user)
+        }))
+    }
+
+    async fn purge_expired_sessions(&self, now: DateTime<Utc>) -> Result<u64> {
+        let now = to_micros(now);
+        Ok(count_retain_map(&mut self.lock().sessions, |_, (_, s)| {
+            s.expires_at > now
+        }))
+    }
+
+    async fn create_api_token(&self, tenant: TenantId, token: NewApiToken) -> Result<ApiToken> {
+        let name = validate::new_api_token(&token)?;
+        let mut st = self.lock();
+        st.tenant(tenant)?;
+        if let Some(user) = token.user_id {
+            st.user(tenant, user)?;
+        }
+        if st.api_tokens.values().any(|(h, _)| *h == token.token_hash) {
+            return Err(Error::AlreadyExists { entity: "api token" });
+        }
+        let t = ApiToken {
+            id: ApiTokenId::new(),
+            tenant_id: tenant,
+            user_id: token.user_id,
+            name,
+            role: token.role,
+            prefix: token.prefix,
+            created_at: now(),
+            last_used_at: None,
+            revoked_at: None,
+        };
+        st.api_tokens.insert(t.id, (token.token_hash, t.clone()));
+        Ok(t)
+    }
+
+    async fn find_api_token(&self, token_hash: &[u8]) -> Result<Option<ApiToken>> {
+        Ok(self
+            .lock()
+            .api_tokens
+            .values()
+            .find(|(h, t)| h.as_slice() == token_hash && t.revoked_at.is_none())
+            .map(|(_, t)| t.clone()))
+    }
+
+    async fn touch_api_token(&self, id: ApiTokenId, used_at: DateTime<Utc>) -> Result<()> {
+        let mut st = self.lock();
+        let (_, t) = st.api_tokens.get_mut(&id).ok_or(Error::not_found("api token"))?;
+        t.last_used_at = Some(to_micros(used_at));
+        Ok(())
+    }
+
+    async fn list_api_tokens(&self, tenant: TenantId) -> Result<Vec<ApiToken>> {
+        let mut out: Vec<ApiToken> = self
+            .lock()
+            .api_tokens
+            .values()
+            .filter(|(_, t)| t.tenant_id == tenant)
+            .map(|(_, t)| t.clone())
+            .collect();
+        out.sort_by_key(|t| std::cmp::Reverse((t.created_at, t.id)));
+        Ok(out)
+    }
+
+    async fn revoke_api_token(&self, tenant: TenantId, id: ApiTokenId) -> Result<ApiToken> {
+        let mut st = self.lock();
+        let (_, t) = st
+            .api_tokens
+            .get_mut(&id)
+            .filter(|(_, t)| t.tenant_id == tenant)
+            .ok_or(Error::not_found("api token"))?;
+        if t.revoked_at.is_none() {
+            t.revoked_at = Some(now());
+        }
+        Ok(t.clone())
+    }
+
+    async fn update_phone_line(
+        &self,
+        tenant: TenantId,
+        id: PhoneLineId,
+        update: PhoneLineUpdate,
+    ) -> Result<PhoneLine> {
+        validate::phone_line_update(&update)?;
+        let mut st = self.lock();
+        let line = st
+            .lines
+            .get_mut(&id)
+            .filter(|l| l.tenant_id == tenant)
+            .ok_or(Error::not_found("phone line"))?;
+        if let Some(mode) = update.webhook_mode {
+            line.webhook_mode = mode;
+        }
+        if let Some(number_id) = update.provider_number_id {
+            line.provider_number_id = number_id;
+        }
+        if let Some(credentials) = update.credentials {
+            line.credentials = credentials;
+        }
+        Ok(line.clone())
+    }
+
+    async fn remove_phone_line(&self, tenant: TenantId, id: PhoneLineId) -> Result<PhoneLine> {
+        let mut st = self.lock();
+        if st.lines.get(&id).is_none_or(|l| l.tenant_id != tenant) {
+            return Err(Error::not_found("phone line"));
+        }
+        let now = now();
+        for call in st.calls.values_mut().filter(|c| c.phone_line_id == Some(id)) {
+            call.phone_line_id = None;
+            call.updated_at = now;
+        }
+        st.lines.remove(&id).ok_or(Error::not_found("phone line"))
+    }
+}
+
+#[async_trait]
+impl PrivacyStore for InMemoryJobStore {
+    async fn list_customers(&self, tenant: TenantId, page: Page) -> Result<Vec<Customer>> {
+        let st = self.lock();
+        let mut customers: Vec<&Customer> = st.customers.values().filter(|c| c.tenant_id == tenant).collect();
+        customers.sort_by_key(|c| (c.created_at, c.id));
+        Ok(customers
+            .into_iter()
+            .skip(page.offset as usize)
+            .take(page.limit() as usize)
+            .cloned()
+            .collect())
+    }
+
+    async fn customer_footprint(&self, tenant: TenantId, id: CustomerId) -> Result<CustomerFootprint> {
+        self.lock().footprint(tenant, id)
+    }
+
+    async fn erase_customer(&self, tenant: TenantId, id: CustomerId) -> Result<ErasureReport> {
+        let mut st = self.lock();
+        let fp = st.footprint(tenant, id)?;
+        let customers = fp.customers.iter().copied().collect();
+        let calls = fp.calls.iter().map(|c| c.id).collect();
+        let jobs = fp.jobs.iter().map(|j| j.id).collect();
+        Ok(st.erase(tenant, &customers, &calls, &jobs))
+    }
+
+    async fn erase_call(&self, tenant: TenantId, id: CallId) -> Result<ErasureReport> {
+        let mut st = self.lock();
+        st.call(tenant, id)?;
+        let jobs = st
+            .jobs
+            .values()
+            .filter(|j| j.tenant_id == tenant && j.source.is_some_and(|s| s.call_id == id))
+            .map(|j| j.id)
+            .collect();
+        Ok(st.erase(tenant, &HashSet::new(), &HashSet::from([id]), &jobs))
+    }
+
+    async fn purge_call_artefacts(
+        &self,
+        tenant: TenantId,
+        kind: PurgeKind,
+        before: DateTime<Utc>,
+        keep: &[CallId],
+    ) -> Result<Vec<CallId>> {
+        let before = to_micros(before);
+        let mut st = self.lock();
+        let expired: HashSet<CallId> = st
+            .calls
+            .values()
+            .filter(|c| c.tenant_id == tenant && c.started_at < before && !keep.contains(&c.id))
+            .map(|c| c.id)
+            .collect();
+        let mut purged: Vec<CallId> = match kind {
+            PurgeKind::Transcript => {
+                let ids: Vec<CallId> = st
+                    .transcripts
+                    .keys()
+                    .filter(|c| expired.contains(c))
+                    .copied()
+                    .collect();
+                st.transcripts.retain(|c, _| !expired.contains(c));
+                ids
+            }
+            PurgeKind::Extraction => {
+                let ids: Vec<CallId> = st
+                    .extractions
+                    .keys()
+                    .filter(|c| expired.contains(c))
+                    .copied()
+                    .collect();
+                st.extractions.retain(|c, _| !expired.contains(c));
+                ids
+            }
+        };
+        purged.sort();
+        Ok(purged)
     }
 }

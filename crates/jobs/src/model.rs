@@ -1283,6 +1283,196 @@ pub struct Notification {
     pub read_at: Option<DateTime<Utc>>,
 }
 
+// ------------------------------------------------------------------------------------------------ accounts
+
+/// A tenant's editable profile, for [`crate::AccountStore::update_tenant_profile`] (validated like
+/// [`NewTenant`]: non-empty name, weekdays 1–7, opening before closing).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TenantProfile {
+    /// Business name (non-empty).
+    pub name: String,
+    /// IANA zone.
+    pub timezone: TimeZone,
+    /// Opening hours.
+    pub business_hours: Vec<OpeningHours>,
+}
+
+/// The length of a credential hash the store accepts: SHA-256, 32 bytes.
+pub const TOKEN_HASH_LEN: usize = 32;
+
+/// Input for [`crate::AccountStore::create_session`]. `Debug` never shows the hash.
+#[derive(Clone, PartialEq)]
+pub struct NewSession {
+    /// The user logging in (must belong to the tenant).
+    pub user_id: UserId,
+    /// SHA-256 of the cookie secret (32 bytes); the secret itself is never stored.
+    pub token_hash: Vec<u8>,
+    /// When the session ends unless touched (must be in the future).
+    pub expires_at: DateTime<Utc>,
+    /// The browser's `User-Agent`, for the user's list of sessions.
+    pub user_agent: Option<String>,
+}
+
+impl fmt::Debug for NewSession {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("NewSession")
+            .field("user_id", &self.user_id)
+            .field("token_hash", &"<redacted>")
+            .field("expires_at", &self.expires_at)
+            .field("user_agent", &self.user_agent)
+            .finish()
+    }
+}
+
+/// A login session. Holds no credential: it is found by the hash of its cookie secret.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Session {
+    /// Id.
+    pub id: SessionId,
+    /// Owning tenant.
+    pub tenant_id: TenantId,
+    /// The logged-in user.
+    pub user_id: UserId,
+    /// Login instant.
+    pub created_at: DateTime<Utc>,
+    /// Last request seen (see [`crate::AccountStore::touch_session`]).
+    pub last_seen_at: DateTime<Utc>,
+    /// Expiry; the session is not found at or after it.
+    pub expires_at: DateTime<Utc>,
+    /// The browser's `User-Agent` at login.
+    pub user_agent: Option<String>,
+}
+
+/// Input for [`crate::AccountStore::create_api_token`]. `Debug` never shows the hash.
+#[derive(Clone, PartialEq)]
+pub struct NewApiToken {
+    /// A label for people (non-empty, at most 100 characters).
+    pub name: String,
+    /// The user who created it, if any (must belong to the tenant).
+    pub user_id: Option<UserId>,
+    /// What the token may do.
+    pub role: Role,
+    /// The token's visible beginning (at most 16 characters), to recognise it in lists.
+    pub prefix: String,
+    /// SHA-256 of the secret (32 bytes); the secret itself is never stored.
+    pub token_hash: Vec<u8>,
+}
+
+impl fmt::Debug for NewApiToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("NewApiToken")
+            .field("name", &self.name)
+            .field("user_id", &self.user_id)
+            .field("role", &self.role)
+            .field("prefix", &self.prefix)
+            .field("token_hash", &"<redacted>")
+            .finish()
+    }
+}
+
+/// An API token of one tenant. Holds no credential: it is found by the hash of its secret.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ApiToken {
+    /// Id.
+    pub id: ApiTokenId,
+    /// The tenant it is scoped to.
+    pub tenant_id: TenantId,
+    /// The user who created it, if any.
+    pub user_id: Option<UserId>,
+    /// Label.
+    pub name: String,
+    /// What it may do.
+    pub role: Role,
+    /// Its visible beginning.
+    pub prefix: String,
+    /// Creation instant.
+    pub created_at: DateTime<Utc>,
+    /// Last recorded use.
+    pub last_used_at: Option<DateTime<Utc>>,
+    /// When revoked; a revoked token is never found by [`crate::AccountStore::find_api_token`].
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+/// A change of a phone line for [`crate::AccountStore::update_phone_line`]: `None` leaves a field as it is,
+/// `Some(None)` clears an optional one. `Debug` never shows the credentials.
+#[derive(Clone, Default, PartialEq)]
+pub struct PhoneLineUpdate {
+    /// How calls are answered.
+    pub webhook_mode: Option<WebhookMode>,
+    /// The provider's id of the number.
+    pub provider_number_id: Option<Option<String>>,
+    /// Provider credentials, **already encrypted** by the caller.
+    pub credentials: Option<Option<Vec<u8>>>,
+}
+
+impl fmt::Debug for PhoneLineUpdate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PhoneLineUpdate")
+            .field("webhook_mode", &self.webhook_mode)
+            .field("provider_number_id", &self.provider_number_id)
+            .field(
+                "credentials",
+                &self
+                    .credentials
+                    .as_ref()
+                    .map(|c| c.as_ref().map(|_| "<redacted>")),
+            )
+            .finish()
+    }
+}
+
+// ------------------------------------------------------------------------------------------------ privacy
+
+/// Everything that belongs to one customer, from [`crate::PrivacyStore::customer_footprint`]: what an export
+/// contains and what an erasure deletes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CustomerFootprint {
+    /// The customer and every customer merged into it (directly or through others), oldest first.
+    pub customers: Vec<CustomerId>,
+    /// Calls linked to any of them or whose caller number is one of their phones, oldest first (`started_at`,
+    /// then id). Each carries its [`RecordingRef`], so the caller can delete the audio and the provider's copy.
+    pub calls: Vec<Call>,
+    /// Jobs of those customers or booked from those calls, oldest first (`created_at`, then id); their
+    /// photos are listed with [`crate::JobBoard::list_photos`].
+    pub jobs: Vec<Job>,
+}
+
+/// What an erasure deleted: rows per table (or kind), for the audit log.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErasureReport {
+    /// Table (or kind) name → rows deleted. Tables with nothing deleted are left out.
+    pub rows: std::collections::BTreeMap<String, u64>,
+}
+
+impl ErasureReport {
+    /// Rows deleted in all tables.
+    pub fn total(&self) -> u64 {
+        self.rows.values().sum()
+    }
+
+    /// Adds `n` deleted rows of `table` (nothing when `n` is 0).
+    pub fn add(&mut self, table: &str, n: u64) {
+        if n > 0 {
+            *self.rows.entry(table.to_owned()).or_insert(0) += n;
+        }
+    }
+
+    /// Rows deleted from `table`.
+    pub fn count(&self, table: &str) -> u64 {
+        self.rows.get(table).copied().unwrap_or(0)
+    }
+}
+
+/// Which derived artefact [`crate::PrivacyStore::purge_call_artefacts`] deletes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PurgeKind {
+    /// Stored transcripts.
+    Transcript,
+    /// Stored extractions.
+    Extraction,
+}
+
 // ------------------------------------------------------------------------------------------------ redaction
 
 /// `Debug` of free text that may hold personal data (DESIGN §8): its length only.

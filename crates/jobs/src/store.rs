@@ -456,6 +456,121 @@ pub trait ActivityStore: Send + Sync + Debug + 'static {
     async fn mark_notification_read(&self, tenant: TenantId, id: NotificationId) -> Result<Notification>;
 }
 
+/// Accounts: tenants (cross-tenant admin views), users, sessions, API tokens, phone-line changes.
+///
+/// [`AccountStore::list_tenants`], [`AccountStore::find_users_by_login`], [`AccountStore::find_session`],
+/// [`AccountStore::find_api_token`] and [`AccountStore::purge_expired_sessions`] cross tenants by design (a
+/// login form or a credential does not name the tenant; schedulers serve all tenants); what they return
+/// carries its tenant id.
+#[async_trait]
+pub trait AccountStore: Send + Sync + Debug + 'static {
+    /// Every tenant, oldest first (ties by id). Admin and schedulers (retention) only.
+    async fn list_tenants(&self, page: Page) -> Result<Vec<Tenant>>;
+    /// Changes name / zone / opening hours (validation as in [`TenantStore::create_tenant`]).
+    async fn update_tenant_profile(&self, id: TenantId, profile: TenantProfile) -> Result<Tenant>;
+    /// Deletes the tenant and **every** row that belongs to it (users, sessions, API tokens, phone lines, calls,
+    /// transcripts, extractions, corrections, checkpoints/leases, customers, merges, merge suggestions, jobs,
+    /// notes, photos, stage history, notifications, usage, idempotency/delivery keys, audit entries).
+    /// [`Error::NotFound`] when it does not exist. Returns per-table counts.
+    async fn delete_tenant(&self, id: TenantId) -> Result<ErasureReport>;
+
+    /// One user of the tenant.
+    async fn get_user(&self, tenant: TenantId, id: UserId) -> Result<User>;
+    /// Users with this login in **any** tenant (case-insensitive), oldest first (then id) — login forms do
+    /// not name the tenant.
+    async fn find_users_by_login(&self, login: &str) -> Result<Vec<User>>;
+    /// Replaces the password hash (PHC string) and deletes the user's sessions (not its API tokens).
+    async fn set_user_password(&self, tenant: TenantId, id: UserId, password_hash: &str) -> Result<User>;
+    /// Changes the role. Refuses ([`Error::InvalidState`]) to demote the tenant's last owner.
+    async fn set_user_role(&self, tenant: TenantId, id: UserId, role: Role) -> Result<User>;
+    /// Deletes the user, its sessions and its API tokens. Refuses ([`Error::InvalidState`]) to delete the
+    /// last owner. The user's notifications go too; its corrections stay without the user.
+    async fn delete_user(&self, tenant: TenantId, id: UserId) -> Result<()>;
+
+    /// Stores a login session. `token_hash` is SHA-256 of the cookie secret (the secret is never stored).
+    /// Validation: hash of 32 bytes, `expires_at` after now; the user must exist in the tenant
+    /// ([`Error::NotFound`]). A hash already in use is [`Error::AlreadyExists`].
+    async fn create_session(&self, tenant: TenantId, session: NewSession) -> Result<Session>;
+    /// The unexpired session (`expires_at > now`) with this token hash, any tenant (the hash is the
+    /// credential).
+    async fn find_session(&self, token_hash: &[u8], now: DateTime<Utc>) -> Result<Option<Session>>;
+    /// Slides a session's expiry and records when it was last seen. [`Error::NotFound`] when the session is
+    /// gone.
+    async fn touch_session(
+        &self,
+        id: SessionId,
+        seen_at: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+    ) -> Result<()>;
+    /// Logs out: deletes the session with this token hash; `false` when there was none.
+    async fn delete_session(&self, token_hash: &[u8]) -> Result<bool>;
+    /// Deletes every session of a user (password change, user removal); returns how many.
+    async fn delete_user_sessions(&self, tenant: TenantId, user: UserId) -> Result<u64>;
+    /// Deletes sessions that expired before `now` (`expires_at <= now`, as [`AccountStore::find_session`]
+    /// no longer finds them), any tenant; returns how many.
+    async fn purge_expired_sessions(&self, now: DateTime<Utc>) -> Result<u64>;
+
+    /// Stores an API token (its SHA-256 hash; the secret is shown once by the server and never stored).
+    /// Validation: hash of 32 bytes, name 1–100 characters, prefix at most 16; the user, when set, must exist
+    /// in the tenant ([`Error::NotFound`]). A hash already in use is [`Error::AlreadyExists`].
+    async fn create_api_token(&self, tenant: TenantId, token: NewApiToken) -> Result<ApiToken>;
+    /// The **unrevoked** token with this hash, any tenant.
+    async fn find_api_token(&self, token_hash: &[u8]) -> Result<Option<ApiToken>>;
+    /// Records a use (cheap; callers may throttle it). [`Error::NotFound`] when the token is gone.
+    async fn touch_api_token(&self, id: ApiTokenId, used_at: DateTime<Utc>) -> Result<()>;
+    /// The tenant's tokens including revoked ones, newest first (`created_at`, then id, descending).
+    async fn list_api_tokens(&self, tenant: TenantId) -> Result<Vec<ApiToken>>;
+    /// Revokes (idempotent: revoking twice keeps the first `revoked_at`).
+    async fn revoke_api_token(&self, tenant: TenantId, id: ApiTokenId) -> Result<ApiToken>;
+
+    /// Changes a line's webhook mode, provider number id and (already encrypted) credentials; `None` fields are
+    /// left as they are (`Some(None)` clears an `Option` field).
+    async fn update_phone_line(
+        &self,
+        tenant: TenantId,
+        id: PhoneLineId,
+        update: PhoneLineUpdate,
+    ) -> Result<PhoneLine>;
+    /// Removes a line: [`TenantStore::route_phone_line`] stops finding it; calls keep their history with
+    /// `phone_line_id` cleared. Returns the removed line.
+    async fn remove_phone_line(&self, tenant: TenantId, id: PhoneLineId) -> Result<PhoneLine>;
+}
+
+/// GDPR: listing for export, erasure of a data subject, retention of transcripts and extractions.
+#[async_trait]
+pub trait PrivacyStore: Send + Sync + Debug + 'static {
+    /// The tenant's customers (including merged ones), oldest first (`created_at`, then id) — for a full
+    /// export.
+    async fn list_customers(&self, tenant: TenantId, page: Page) -> Result<Vec<Customer>>;
+    /// Everything that belongs to a customer, as ids, so the server can export it and delete the blobs before
+    /// the rows: the customer and every customer merged into it; calls linked to any of them **or** whose
+    /// `from` is one of their phone numbers; jobs of those customers or those calls. [`Error::NotFound`] for
+    /// an unknown id.
+    async fn customer_footprint(&self, tenant: TenantId, id: CustomerId) -> Result<CustomerFootprint>;
+    /// Deletes everything in the footprint: customer rows, their calls with transcripts, extractions,
+    /// corrections and queue state; jobs with notes, photos (rows) and stage history; merges and merge
+    /// suggestions naming them; notifications whose payload names one of the erased call/job/customer ids.
+    /// Audit entries and usage events are kept (they hold no personal data). Idempotent on a second call:
+    /// [`Error::NotFound`] once the customer is gone. Other customers' jobs that pointed at an erased call
+    /// or customer lose that reference instead of being deleted.
+    async fn erase_customer(&self, tenant: TenantId, id: CustomerId) -> Result<ErasureReport>;
+    /// Deletes one call and everything derived from it (transcript, extraction, corrections, queue state, jobs
+    /// booked from it with their notes/photos/history, notifications naming them). For erasing calls that
+    /// belong to no customer. [`Error::NotFound`] for an unknown id.
+    async fn erase_call(&self, tenant: TenantId, id: CallId) -> Result<ErasureReport>;
+    /// Retention: deletes the stored transcripts ([`PurgeKind::Transcript`]) or extractions
+    /// ([`PurgeKind::Extraction`]) of the tenant's calls that **started** before `before`, except calls in
+    /// `keep` (legal holds). Returns the ids of the calls whose artefact was deleted, in id order (so the
+    /// caller can audit and count). Corrections stay.
+    async fn purge_call_artefacts(
+        &self,
+        tenant: TenantId,
+        kind: PurgeKind,
+        before: DateTime<Utc>,
+        keep: &[CallId],
+    ) -> Result<Vec<CallId>>;
+}
+
 /// What [`JobStoreExt::book_appointment`] did.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Booking {
@@ -505,9 +620,22 @@ pub trait JobStoreExt: CustomerStore + JobBoard {
 impl<T: CustomerStore + JobBoard + ?Sized> JobStoreExt for T {}
 
 /// Everything the application needs, as one object: `Arc<dyn JobStore>`.
-pub trait JobStore: TenantStore + CallStore + WorkQueue + CustomerStore + JobBoard + ActivityStore {}
+pub trait JobStore:
+    TenantStore + CallStore + WorkQueue + CustomerStore + JobBoard + ActivityStore + AccountStore + PrivacyStore
+{
+}
 
-impl<T> JobStore for T where T: TenantStore + CallStore + WorkQueue + CustomerStore + JobBoard + ActivityStore {}
+impl<T> JobStore for T where
+    T: TenantStore
+        + CallStore
+        + WorkQueue
+        + CustomerStore
+        + JobBoard
+        + ActivityStore
+        + AccountStore
+        + PrivacyStore
+{
+}
 
 /// The erased store.
 pub type DynJobStore = dyn JobStore;
@@ -520,6 +648,8 @@ const _: Option<&dyn WorkQueue> = None;
 const _: Option<&dyn CustomerStore> = None;
 const _: Option<&dyn JobBoard> = None;
 const _: Option<&dyn ActivityStore> = None;
+const _: Option<&dyn AccountStore> = None;
+const _: Option<&dyn PrivacyStore> = None;
 
 #[cfg(test)]
 mod tests {

@@ -228,3 +228,87 @@ pub(crate) fn check_document(field: &'static str, doc: &serde_json::Value) -> Re
 pub(crate) fn error_text(text: &str) -> String {
     text.replace('\0', "\u{fffd}")
 }
+
+/// The longest `User-Agent` a session keeps, in characters (longer ones are cut, they are informational).
+pub(crate) const USER_AGENT_MAX_CHARS: usize = 512;
+
+fn check_hash(hash: &[u8], errors: &mut Vec<FieldError>) {
+    if hash.len() != TOKEN_HASH_LEN {
+        errors.push(FieldError::new("token_hash", "must be a SHA-256 hash (32 bytes)"));
+    }
+}
+
+/// [`NewSession`]: a 32-byte hash, an expiry after `now`, no NUL in the user agent. Returns the user agent to
+/// store (at most [`USER_AGENT_MAX_CHARS`]).
+pub(crate) fn new_session(session: &NewSession, now: DateTime<Utc>) -> Result<Option<String>> {
+    let mut errors = Vec::new();
+    check_hash(&session.token_hash, &mut errors);
+    if to_micros(session.expires_at) <= now {
+        errors.push(FieldError::new("expires_at", "must be in the future"));
+    }
+    if let Some(ua) = &session.user_agent {
+        no_nul("user_agent", ua, &mut errors);
+    }
+    if !errors.is_empty() {
+        return Err(Error::InvalidInput(errors));
+    }
+    Ok(session
+        .user_agent
+        .as_deref()
+        .map(|ua| ua.chars().take(USER_AGENT_MAX_CHARS).collect()))
+}
+
+/// [`NewApiToken`]: a 32-byte hash, name 1–100 characters (trimmed), prefix at most 16, no NUL. Returns the
+/// trimmed name.
+pub(crate) fn new_api_token(token: &NewApiToken) -> Result<String> {
+    let mut errors = Vec::new();
+    check_hash(&token.token_hash, &mut errors);
+    let name = token.name.trim();
+    if name.is_empty() {
+        errors.push(FieldError::new("name", "must not be empty"));
+    } else if name.chars().count() > 100 {
+        errors.push(FieldError::new("name", "must be at most 100 characters"));
+    }
+    no_nul("name", name, &mut errors);
+    if token.prefix.chars().count() > 16 {
+        errors.push(FieldError::new("prefix", "must be at most 16 characters"));
+    }
+    no_nul("prefix", &token.prefix, &mut errors);
+    if errors.is_empty() {
+        Ok(name.to_owned())
+    } else {
+        Err(Error::InvalidInput(errors))
+    }
+}
+
+/// A password hash: a non-empty PHC string without NUL.
+pub(crate) fn password_hash(hash: &str) -> Result<()> {
+    if hash.trim().is_empty() {
+        return Err(Error::invalid("password_hash", "must not be empty"));
+    }
+    check_text("password_hash", hash)
+}
+
+/// [`PhoneLineUpdate`]: no NUL in the provider number id.
+pub(crate) fn phone_line_update(update: &PhoneLineUpdate) -> Result<()> {
+    if let Some(Some(id)) = &update.provider_number_id {
+        check_text("provider_number_id", id)?;
+    }
+    Ok(())
+}
+
+/// A [`TenantProfile`] as the [`NewTenant`] that `validate_tenant` checks.
+pub(crate) fn profile_as_new_tenant(profile: &TenantProfile) -> NewTenant {
+    NewTenant {
+        name: profile.name.clone(),
+        timezone: profile.timezone,
+        business_hours: profile.business_hours.clone(),
+        settings: serde_json::Value::Null,
+    }
+}
+
+/// Whether a notification payload names any of `ids` (their hyphenated UUID text anywhere in the JSON).
+pub(crate) fn payload_names(payload: &serde_json::Value, ids: &[String]) -> bool {
+    let text = payload.to_string();
+    ids.iter().any(|id| text.contains(id.as_str()))
+}

@@ -2077,3 +2077,109 @@ fn notification(r: NotificationRow) -> Notification {
         read_at: r.read_at,
     }
 }
+
+fn pending() -> Error {
+    Error::InvalidState("not implemented yet for the SQL backends".into())
+}
+
+#[async_trait]
+impl AccountStore for SqlJobStore {
+    async fn list_tenants(&self, _page: Page) -> Result<Vec<Tenant>> {
+        Err(pending())
+    }
+    async fn update_tenant_profile(&self, _id: TenantId, _profile: TenantProfile) -> Result<Tenant> {
+        Err(pending())
+    }
+    async fn delete_tenant(&self, _id: TenantId) -> Result<ErasureReport> {
+        Err(pending())
+    }
+    async fn get_user(&self, _tenant: TenantId, _id: UserId) -> Result<User> {
+        Err(pending())
+    }
+    async fn find_users_by_login(&self, _login: &str) -> Result<Vec<User>> {
+        Err(pending())
+    }
+    async fn set_user_password(&self, _tenant: TenantId, _id: UserId, _password_hash: &str) -> Result<User> {
+        Err(pending())
+    }
+    async fn set_user_role(&self, _tenant: TenantId, _id: UserId, _role: Role) -> Result<User> {
+        Err(pending())
+    }
+    async fn delete_user(&self, _tenant: TenantId, _id: UserId) -> Result<()> {
+        Err(pending())
+    }
+    async fn create_session(&self, _tenant: TenantId, _session: NewSession) -> Result<Session> {
+        Err(pending())
+    }
+    async fn find_session(&self, _token_hash: &[u8], _now: DateTime<Utc>) -> Result<Option<Session>> {
+        Err(pending())
+    }
+    async fn touch_session(
+        &self,
+        _id: SessionId,
+        _seen_at: DateTime<Utc>,
+        _expires_at: DateTime<Utc>,
+    ) -> Result<()> {
+        Err(pending())
+    }
+    async fn delete_session(&self, _token_hash: &[u8]) -> Result<bool> {
+        Err(pending())
+    }
+    async fn delete_user_sessions(&self, _tenant: TenantId, _user: UserId) -> Result<u64> {
+        Err(pending())
+    }
+    async fn purge_expired_sessions(&self, _now: DateTime<Utc>) -> Result<u64> {
+        Err(pending())
+    }
+    async fn create_api_token(&self, _tenant: TenantId, _token: NewApiToken) -> Result<ApiToken> {
+        Err(pending())
+    }
+    async fn find_api_token(&self, _token_hash: &[u8]) -> Result<Option<ApiToken>> {
+        Err(pending())
+    }
+    async fn touch_api_token(&self, _id: ApiTokenId, _used_at: DateTime<Utc>) -> Result<()> {
+        Err(pending())
+    }
+    async fn list_api_tokens(&self, _tenant: TenantId) -> Result<Vec<ApiToken>> {
+        Err(pending())
+    }
+    async fn revoke_api_token(&self, _tenant: TenantId, _id: ApiTokenId) -> Result<ApiToken> {
+        Err(pending())
+    }
+    async fn update_phone_line(
+        &self,
+        _tenant: TenantId,
+        _id: PhoneLineId,
+        _update: PhoneLineUpdate,
+    ) -> Result<PhoneLine> {
+        Err(pending())
+    }
+    async fn remove_phone_line(&self, _tenant: TenantId, _id: PhoneLineId) -> Result<PhoneLine> {
+        Err(pending())
+    }
+}
+
+#[async_trait]
+impl PrivacyStore for SqlJobStore {
+    async fn list_customers(&self, _tenant: TenantId, _page: Page) -> Result<Vec<Customer>> {
+        Err(pending())
+    }
+    async fn customer_footprint(&self, _tenant: TenantId, _id: CustomerId) -> Result<CustomerFootprint> {
+        Err(pending())
+    }
+    async fn erase_customer(&self, _tenant: TenantId, _id: CustomerId) -> Result<ErasureReport> {
+        Err(pending())
+    }
+    async fn erase_call(&self, _tenant: TenantId, _id: CallId) -> Result<ErasureReport> {
+        Err(pending())
+    }
+    async fn purge_call_artefacts(
+        &self,
+        _tenant: TenantId,
+        _kind: PurgeKind,
+        _before: DateTime<Utc>,
+        _keep: &[CallId],
+    ) -> Result<Vec<CallId>> {
+        Err(pending())
+    }
+}

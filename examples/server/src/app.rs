@@ -468,7 +468,10 @@ pub async fn build(config: &Config, metrics: Metrics) -> anyhow::Result<App> {
     match config.retention_interval {
         Some(every) => {
             crate::retention::spawn(api.store.clone(), api.recordings.clone(), every, None);
-            report.push(format!("retention      every {}s (CALLBOOK_RETENTION_INTERVAL)", every.as_secs()));
+            report.push(format!(
+                "retention      every {}s (CALLBOOK_RETENTION_INTERVAL)",
+                every.as_secs()
+            ));
         }
         None => report.push("retention      off (CALLBOOK_RETENTION_INTERVAL=off)".to_owned()),
     }

@@ -506,8 +506,9 @@ impl Config {
         // ---- issue 8 privacy/settings
         let retention_interval = match get("CALLBOOK_RETENTION_INTERVAL") {
             None => Some(crate::retention::DEFAULT_INTERVAL),
-            Some(v) => crate::retention::parse_interval(&v)
-                .map_err(|e| bad("CALLBOOK_RETENTION_INTERVAL", e))?,
+            Some(v) => {
+                crate::retention::parse_interval(&v).map_err(|e| bad("CALLBOOK_RETENTION_INTERVAL", e))?
+            }
         };
         // ---- end issue 8 privacy/settings
 

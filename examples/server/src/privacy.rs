@@ -138,7 +138,12 @@ impl<W: tokio::io::AsyncWrite + Unpin> Archive<W> {
     }
 
     /// Streams a decrypted artefact into the archive, hashing it on the way.
-    async fn blob(&mut self, path: String, recordings: &dyn RecordingStore, key: &RecordingKey) -> Result<bool, PrivacyError> {
+    async fn blob(
+        &mut self,
+        path: String,
+        recordings: &dyn RecordingStore,
+        key: &RecordingKey,
+    ) -> Result<bool, PrivacyError> {
         let mut stream = match recordings.get_recording(key).await {
             Ok(s) => s,
             // Gone (retention) or shredded: the JSON still says it existed.
@@ -280,7 +285,9 @@ where
         }
     };
     for customer in &customers {
-        archive.json(format!("customers/{}.json", customer.id), customer).await?;
+        archive
+            .json(format!("customers/{}.json", customer.id), customer)
+            .await?;
     }
     archive.count("customers", customers.len() as u64);
     export_calls(&mut archive, store, recordings, tenant, &calls).await?;
@@ -293,9 +300,7 @@ where
             .list_users(tenant)
             .await?
             .into_iter()
-            .map(|u| {
-                json!({"id": u.id, "login": u.login, "role": u.role, "created_at": u.created_at})
-            })
+            .map(|u| json!({"id": u.id, "login": u.login, "role": u.role, "created_at": u.created_at}))
             .collect();
         archive.count("users", users.len() as u64);
         archive.json("users.json".into(), &users).await?;
@@ -335,7 +340,10 @@ where
     let bytes = serde_json::to_vec_pretty(&manifest).map_err(|e| PrivacyError::Write(e.to_string()))?;
     archive
         .zip
-        .write_entry_whole(ZipEntryBuilder::new("manifest.json".into(), Compression::Deflate), &bytes)
+        .write_entry_whole(
+            ZipEntryBuilder::new("manifest.json".into(), Compression::Deflate),
+            &bytes,
+        )
         .await?;
     let mut inner = archive.zip.close().await?.into_inner();
     tokio::io::AsyncWriteExt::shutdown(&mut inner).await?;
@@ -468,7 +476,11 @@ pub struct ErasureReceipt {
 }
 
 /// Refuses when a legal hold covers the tenant or one of `calls`.
-async fn check_holds(recordings: &dyn RecordingStore, tenant: TenantId, calls: &[Call]) -> Result<(), PrivacyError> {
+async fn check_holds(
+    recordings: &dyn RecordingStore,
+    tenant: TenantId,
+    calls: &[Call],
+) -> Result<(), PrivacyError> {
     for hold in recordings.legal_holds(&storage_tenant(tenant)?).await? {
         match &hold {
             LegalHold::Tenant(_) => return Err(PrivacyError::LegalHold("the tenant".into())),
@@ -529,7 +541,10 @@ async fn delete_provider_copies(
         return Ok(());
     }
     let Some(telephony) = telephony else {
-        tracing::warn!(recordings = sids.len(), "no telephony configured: provider copies not deleted");
+        tracing::warn!(
+            recordings = sids.len(),
+            "no telephony configured: provider copies not deleted"
+        );
         return Err(PrivacyError::Provider {
             failed: sids.len(),
             retryable: false,
@@ -555,7 +570,10 @@ async fn delete_provider_copies(
                     tokio::time::sleep(std::time::Duration::from_millis(200 * attempt)).await;
                 }
                 Err(e) => {
-                    tracing::warn!(retryable = e.is_retryable(), "provider could not delete a recording");
+                    tracing::warn!(
+                        retryable = e.is_retryable(),
+                        "provider could not delete a recording"
+                    );
                     retryable &= e.is_retryable();
                     failed += 1;
                     break;
@@ -602,7 +620,15 @@ pub async fn erase_customer(
         receipt.keys_destroyed += report.keys_destroyed;
         receipt.blobs_deleted += report.blobs_deleted;
     }
-    delete_blobs(store, recordings, tenant, &footprint.calls, &footprint.jobs, &mut receipt).await?;
+    delete_blobs(
+        store,
+        recordings,
+        tenant,
+        &footprint.calls,
+        &footprint.jobs,
+        &mut receipt,
+    )
+    .await?;
     delete_provider_copies(telephony, &footprint.calls, &mut receipt).await?;
     let report = store.erase_customer(tenant, customer).await?;
     merge_rows(&mut receipt, &report.rows);

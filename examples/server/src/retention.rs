@@ -25,7 +25,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use callbook_jobs::{Actor, AuditEntry, CallId, JobStore, Page, PurgeKind, TenantId, Tenant};
+use callbook_jobs::{Actor, AuditEntry, CallId, JobStore, Page, PurgeKind, Tenant, TenantId};
 use callbook_storage::{ArtefactKind, LegalHold, RecordingStore, RetentionPolicy};
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
@@ -154,7 +154,9 @@ pub async fn run_once(
             report.tenants += 1;
             if let Err(e) = run_tenant(store, recordings, tenant, now, dry_run, &mut report).await {
                 tracing::warn!(tenant = %tenant.id, error = %e, "retention failed for a tenant");
-                report.failures.push(format!("{}: {}", tenant.id, failure_kind(&e)));
+                report
+                    .failures
+                    .push(format!("{}: {}", tenant.id, failure_kind(&e)));
             }
         }
         if n < 100 {
@@ -164,7 +166,8 @@ pub async fn run_once(
     }
     metrics::counter!("callbook_retention_runs_total").increment(1);
     if !dry_run {
-        metrics::counter!("callbook_retention_purged_total", "kind" => "blob").increment(report.blobs_deleted);
+        metrics::counter!("callbook_retention_purged_total", "kind" => "blob")
+            .increment(report.blobs_deleted);
         metrics::counter!("callbook_retention_purged_total", "kind" => "transcript")
             .increment(report.transcripts_purged);
         metrics::counter!("callbook_retention_purged_total", "kind" => "extraction")
@@ -303,7 +306,9 @@ async fn count_purgeable(
     let mut n = 0;
     let mut offset = 0;
     loop {
-        let calls = store.list_calls(tenant, None, Page { offset, limit: 500 }).await?;
+        let calls = store
+            .list_calls(tenant, None, Page { offset, limit: 500 })
+            .await?;
         let len = calls.len() as u32;
         for call in calls {
             if call.started_at >= before || keep.contains(&call.id) {
@@ -367,7 +372,10 @@ pub async fn run_cli(dry_run: bool) -> anyhow::Result<std::process::ExitCode> {
     let (keyring, _) = crate::app::keyring(&config)?;
     let recordings = crate::app::recording_store(&config, keyring)?;
     let report = run_once(store.as_ref(), &recordings, Utc::now(), dry_run).await?;
-    println!("{}", serde_json::to_string_pretty(&json!({"dry_run": dry_run, "report": report}))?);
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&json!({"dry_run": dry_run, "report": report}))?
+    );
     Ok(if report.failures.is_empty() {
         std::process::ExitCode::SUCCESS
     } else {
@@ -393,7 +401,10 @@ mod tests {
 
     #[test]
     fn settings_fill_defaults_and_null_keeps() {
-        assert_eq!(RetentionSettings::from_settings(&json!({})), RetentionSettings::default());
+        assert_eq!(
+            RetentionSettings::from_settings(&json!({})),
+            RetentionSettings::default()
+        );
         let s = RetentionSettings::from_settings(
             &json!({"retention": {"audio_days": null, "transcript_days": 30, "extraction_days": "x"}}),
         );
@@ -407,7 +418,10 @@ mod tests {
         );
         let policy = s.blob_policy();
         assert_eq!(policy.retention(ArtefactKind::Audio), None);
-        assert_eq!(policy.retention(ArtefactKind::Transcript), Some(TimeDelta::days(30)));
+        assert_eq!(
+            policy.retention(ArtefactKind::Transcript),
+            Some(TimeDelta::days(30))
+        );
         assert_eq!(policy.retention(ArtefactKind::Extraction), None);
     }
 }

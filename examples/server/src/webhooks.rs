@@ -314,12 +314,19 @@ async fn voice_inner(
         if !call.provider_status.starts_with(FILTERED_PREFIX) {
             state
                 .store
-                .update_call_status(tenant_id, call.id, &format!("{FILTERED_PREFIX}{reason}"), Some(Utc::now()))
+                .update_call_status(
+                    tenant_id,
+                    call.id,
+                    &format!("{FILTERED_PREFIX}{reason}"),
+                    Some(Utc::now()),
+                )
                 .await?;
         }
         metrics::counter!("callbook_calls_filtered_total", "reason" => reason).increment(1);
         tracing::info!(tenant = %tenant_id, call = %call.id, reason, "call filtered");
-        return Ok(Answer::TwiMl(VoiceResponse::new().reject(twiml::Reject::new()).to_xml()));
+        return Ok(Answer::TwiMl(
+            VoiceResponse::new().reject(twiml::Reject::new()).to_xml(),
+        ));
     }
     // ---- end issue 8: call filtering
     let xml = voice_twiml(&tenant.settings, &tenant.name, line.as_ref(), &state.public_url);
@@ -587,7 +594,10 @@ async fn apply_recording(
         tokio::spawn(async move {
             match telephony.delete_recording(&sid).await {
                 Ok(()) | Err(callbook_telephony::Error::NotFound { .. }) => {}
-                Err(e) => tracing::warn!(retryable = e.is_retryable(), "could not delete a too-short recording at the provider"),
+                Err(e) => tracing::warn!(
+                    retryable = e.is_retryable(),
+                    "could not delete a too-short recording at the provider"
+                ),
             }
         });
         return Ok(());

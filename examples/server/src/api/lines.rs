@@ -738,7 +738,10 @@ pub mod credentials {
         /// The cipher of a master key (the primary key of `CALLBOOK_MASTER_KEY`).
         pub fn from_master_key(master: &callbook_storage::MasterKey) -> Self {
             let material = Zeroizing::new(master.export());
-            let hk = hkdf::Hkdf::<sha2::Sha256>::new(Some(b"callbook phone-line credentials"), material.as_bytes());
+            let hk = hkdf::Hkdf::<sha2::Sha256>::new(
+                Some(b"callbook phone-line credentials"),
+                material.as_bytes(),
+            );
             let mut key = Zeroizing::new([0u8; 32]);
             // 32 bytes is always a valid HKDF-SHA256 output length.
             let _ = hk.expand(b"aes-256-gcm v1", key.as_mut());
@@ -771,7 +774,13 @@ pub mod credentials {
             let aad = Self::aad(&header, tenant, line);
             let sealed = self
                 .aead()
-                .encrypt(Nonce::from_slice(&nonce), Payload { msg: &plain, aad: &aad })
+                .encrypt(
+                    Nonce::from_slice(&nonce),
+                    Payload {
+                        msg: &plain,
+                        aad: &aad,
+                    },
+                )
                 .unwrap_or_default();
             let mut out = header;
             out.extend_from_slice(&nonce);
@@ -790,7 +799,13 @@ pub mod credentials {
             let aad = Self::aad(header, tenant, line);
             let plain = Zeroizing::new(
                 self.aead()
-                    .decrypt(Nonce::from_slice(nonce), Payload { msg: ciphertext, aad: &aad })
+                    .decrypt(
+                        Nonce::from_slice(nonce),
+                        Payload {
+                            msg: ciphertext,
+                            aad: &aad,
+                        },
+                    )
                     .ok()?,
             );
             serde_json::from_slice(&plain).ok()
@@ -820,13 +835,19 @@ pub mod credentials {
             };
             let sealed = cipher.seal(t, l, &creds);
             let text = String::from_utf8_lossy(&sealed);
-            assert!(!text.contains("super-secret") && !text.contains("AC0123"), "{text}");
+            assert!(
+                !text.contains("super-secret") && !text.contains("AC0123"),
+                "{text}"
+            );
             assert_eq!(last4_of_sealed(&sealed), Some("abcd"));
             assert_eq!(cipher.open(t, l, &sealed), Some(creds.clone()));
             assert_eq!(cipher.open(t, PhoneLineId::new(), &sealed), None);
             assert_eq!(cipher.open(TenantId::new(), l, &sealed), None);
             let other = callbook_storage::MasterKey::from_bytes(Some("k1"), &mut [8u8; 32]).unwrap();
-            assert_eq!(CredentialCipher::from_master_key(&other).open(t, l, &sealed), None);
+            assert_eq!(
+                CredentialCipher::from_master_key(&other).open(t, l, &sealed),
+                None
+            );
             let mut tampered = sealed.clone();
             let last = tampered.len() - 1;
             tampered[last] ^= 1;

@@ -329,7 +329,10 @@ pub fn openapi_router() -> (Router<ApiState>, utoipa::openapi::OpenApi) {
         .routes(routes!(privacy::list_audit))
         .routes(routes!(settings::get_settings, settings::patch_settings))
         .routes(routes!(settings::get_profile, settings::put_profile))
-        .routes(routes!(settings::get_my_notifications, settings::put_my_notifications));
+        .routes(routes!(
+            settings::get_my_notifications,
+            settings::put_my_notifications
+        ));
     // ---- end issue 8 privacy/settings
     let (router, doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .nest(PREFIX, api)

@@ -69,9 +69,14 @@ fn stream_export(state: ApiState, principal: Principal, scope: ExportScope, file
     let (reader, writer) = tokio::io::duplex(64 * 1024);
     let (done_tx, done_rx) = tokio::sync::oneshot::channel::<bool>();
     tokio::spawn(async move {
-        let result =
-            privacy::write_export(state.store.as_ref(), state.recordings.as_ref(), principal.tenant, scope, writer)
-                .await;
+        let result = privacy::write_export(
+            state.store.as_ref(),
+            state.recordings.as_ref(),
+            principal.tenant,
+            scope,
+            writer,
+        )
+        .await;
         let ok = match result {
             Ok(summary) => {
                 let (action, entity, id) = match scope {
@@ -146,7 +151,12 @@ pub async fn export_customer(
     let id = parse_customer(&id)?;
     // Unknown ids are a 404 before any byte of the zip is sent.
     state.store.get_customer(principal.tenant, id).await?;
-    Ok(stream_export(state, principal, ExportScope::Customer(id), format!("customer-{id}.zip")))
+    Ok(stream_export(
+        state,
+        principal,
+        ExportScope::Customer(id),
+        format!("customer-{id}.zip"),
+    ))
 }
 
 /// Exports everything of the tenant as a zip (also users without password hashes, lines without
@@ -236,13 +246,25 @@ pub struct HoldView {
 /// The tenant's legal holds. Held data is never purged by retention and refuses erasure. Needs admin.
 #[utoipa::path(get, path = "/legal-holds", tag = "privacy", security(("bearer" = [])),
     responses((status = 200, body = Vec<HoldView>), (status = 401, body = Problem), (status = 403, body = Problem)))]
-pub async fn list_holds(State(state): State<ApiState>, principal: Principal) -> PrivacyResult<Json<Vec<Value>>> {
+pub async fn list_holds(
+    State(state): State<ApiState>,
+    principal: Principal,
+) -> PrivacyResult<Json<Vec<Value>>> {
     principal.require(Role::Admin)?;
-    let holds = state.recordings.legal_holds(&storage_tenant(&principal)?).await.map_err(ApiError::from)?;
+    let holds = state
+        .recordings
+        .legal_holds(&storage_tenant(&principal)?)
+        .await
+        .map_err(ApiError::from)?;
     Ok(Json(holds.iter().map(privacy::hold_json).collect()))
 }
 
-async fn hold_of(state: &ApiState, principal: &Principal, scope: &str, call: Option<&str>) -> PrivacyResult<LegalHold> {
+async fn hold_of(
+    state: &ApiState,
+    principal: &Principal,
+    scope: &str,
+    call: Option<&str>,
+) -> PrivacyResult<LegalHold> {
     let tenant = storage_tenant(principal)?;
     match (scope, call) {
         ("tenant", None) => Ok(LegalHold::Tenant(tenant)),
@@ -288,7 +310,11 @@ pub async fn place_hold(
     principal.require(Role::Admin)?;
     let Json(body) = body?;
     let hold = hold_of(&state, &principal, &body.scope, body.call_id.as_deref()).await?;
-    state.recordings.place_legal_hold(&hold).await.map_err(ApiError::from)?;
+    state
+        .recordings
+        .place_legal_hold(&hold)
+        .await
+        .map_err(ApiError::from)?;
     audit_hold(&state, &principal, "legal_hold.placed", &hold).await;
     Ok((StatusCode::CREATED, Json(privacy::hold_json(&hold))))
 }
@@ -308,7 +334,11 @@ pub async fn release_hold(
     } else {
         hold_of(&state, &principal, "call", Some(&target)).await?
     };
-    state.recordings.release_legal_hold(&hold).await.map_err(ApiError::from)?;
+    state
+        .recordings
+        .release_legal_hold(&hold)
+        .await
+        .map_err(ApiError::from)?;
     audit_hold(&state, &principal, "legal_hold.released", &hold).await;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -53,7 +53,14 @@ const VOICE_TEXTS: [&str; 6] = [
 ];
 
 /// Top-level sections a `PATCH` may touch.
-const PATCHABLE: [&str; 6] = ["voice", "filtering", "retention", "extraction", "profile", "notifications"];
+const PATCHABLE: [&str; 6] = [
+    "voice",
+    "filtering",
+    "retention",
+    "extraction",
+    "profile",
+    "notifications",
+];
 
 /// The settings document's `ETag`: a hash of everything a settings write can change.
 pub fn etag(tenant: &Tenant) -> String {
@@ -151,7 +158,11 @@ fn check_bool(errors: &mut Vec<FieldProblem>, path: &str, v: &Value) {
     }
 }
 
-fn check_object<'a>(errors: &mut Vec<FieldProblem>, path: &str, v: &'a Value) -> Option<&'a Map<String, Value>> {
+fn check_object<'a>(
+    errors: &mut Vec<FieldProblem>,
+    path: &str,
+    v: &'a Value,
+) -> Option<&'a Map<String, Value>> {
     match v {
         Value::Object(m) => Some(m),
         _ => {
@@ -172,7 +183,10 @@ fn check_voice_fields(errors: &mut Vec<FieldProblem>, path: &str, map: &Map<Stri
             k if VOICE_TEXTS.contains(&k) => check_text(errors, &p, v, 1000, line),
             "say_voice" => check_text(errors, &p, v, 64, false),
             "language" => match v.as_str() {
-                Some(s) if !s.is_empty() && s.len() <= 16 && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') => {}
+                Some(s)
+                    if !s.is_empty()
+                        && s.len() <= 16
+                        && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') => {}
                 _ => problem(errors, &p, "must be a language tag such as en-US"),
             },
             "max_message_seconds" => check_int(errors, &p, v, 10, 3600, false),
@@ -220,11 +234,19 @@ pub fn validate(settings: &Value) -> Vec<FieldProblem> {
                     Some(list) if list.len() <= 10_000 => {
                         for (i, item) in list.iter().enumerate() {
                             if !item.as_str().is_some_and(is_e164_prefix) {
-                                problem(&mut errors, format!("{p}[{i}]"), "must be + and 1–15 digits (a number or prefix)");
+                                problem(
+                                    &mut errors,
+                                    format!("{p}[{i}]"),
+                                    "must be + and 1–15 digits (a number or prefix)",
+                                );
                             }
                         }
                     }
-                    _ => problem(&mut errors, &p, "must be a list of at most 10000 numbers or prefixes"),
+                    _ => problem(
+                        &mut errors,
+                        &p,
+                        "must be a list of at most 10000 numbers or prefixes",
+                    ),
                 },
                 "min_call_seconds" => check_int(&mut errors, &p, v, 0, 600, false),
                 "reject_anonymous" | "reject_failed_attestation" => check_bool(&mut errors, &p, v),
@@ -256,7 +278,11 @@ pub fn validate(settings: &Value) -> Vec<FieldProblem> {
             match k.as_str() {
                 "review_threshold" => {
                     if !v.as_f64().is_some_and(|f| (0.0..=1.0).contains(&f)) {
-                        problem(&mut errors, "extraction.review_threshold", "must be a number from 0 to 1");
+                        problem(
+                            &mut errors,
+                            "extraction.review_threshold",
+                            "must be a number from 0 to 1",
+                        );
                     }
                 }
                 other => unknown(&mut errors, "extraction", other),
@@ -281,7 +307,11 @@ pub fn validate(settings: &Value) -> Vec<FieldProblem> {
                         check_text(&mut errors, &format!("profile.{k}[{i}]"), item, max_len, false);
                     }
                 }
-                _ => problem(&mut errors, format!("profile.{k}"), format!("must be a list of at most {max_items} strings")),
+                _ => problem(
+                    &mut errors,
+                    format!("profile.{k}"),
+                    format!("must be a list of at most {max_items} strings"),
+                ),
             }
         }
     }
@@ -310,7 +340,10 @@ fn validate_user_prefs(errors: &mut Vec<FieldProblem>, path: &str, prefs: &Value
         let p = format!("{path}.{k}");
         match k.as_str() {
             "email" => match v.as_str() {
-                Some(s) if s.len() <= 254 && s.split_once('@').is_some_and(|(a, b)| !a.is_empty() && b.contains('.')) => {}
+                Some(s)
+                    if s.len() <= 254
+                        && s.split_once('@')
+                            .is_some_and(|(a, b)| !a.is_empty() && b.contains('.')) => {}
                 _ if v.is_null() => {}
                 _ => problem(errors, &p, "must be an e-mail address or null"),
             },
@@ -329,7 +362,11 @@ fn validate_user_prefs(errors: &mut Vec<FieldProblem>, path: &str, prefs: &Value
                 Some(list) => {
                     for (i, c) in list.iter().enumerate() {
                         if c.as_str().and_then(EventKind::parse).is_none() {
-                            problem(errors, format!("{p}[{i}]"), "must be an event kind such as job.created");
+                            problem(
+                                errors,
+                                format!("{p}[{i}]"),
+                                "must be an event kind such as job.created",
+                            );
                         }
                     }
                 }
@@ -367,7 +404,10 @@ pub fn merge_patch(target: &mut Value, patch: &Value) {
 #[utoipa::path(get, path = "/settings", tag = "settings", security(("bearer" = [])),
     responses((status = 200, body = Object, headers(("ETag" = String, description = "the document's version"))),
         (status = 401, body = Problem)))]
-pub async fn get_settings(State(state): State<ApiState>, principal: Principal) -> Result<Response, LineError> {
+pub async fn get_settings(
+    State(state): State<ApiState>,
+    principal: Principal,
+) -> Result<Response, LineError> {
     let tenant = state.store.get_tenant(principal.tenant).await?;
     Ok(with_etag(&tenant, tenant.settings.clone()))
 }
@@ -413,8 +453,17 @@ pub async fn patch_settings(
     if !errors.is_empty() {
         return Err(ApiError::validation(errors).into());
     }
-    let tenant = state.store.update_tenant_settings(principal.tenant, settings).await?;
-    audit(&state, &principal, "settings.updated", json!({"sections": map.keys().collect::<Vec<_>>()})).await;
+    let tenant = state
+        .store
+        .update_tenant_settings(principal.tenant, settings)
+        .await?;
+    audit(
+        &state,
+        &principal,
+        "settings.updated",
+        json!({"sections": map.keys().collect::<Vec<_>>()}),
+    )
+    .await;
     Ok(with_etag(&tenant, tenant.settings.clone()))
 }
 
@@ -494,14 +543,26 @@ pub async fn put_profile(
     }
     let timezone = TimeZone::parse(&profile.timezone).ok();
     if timezone.is_none() {
-        problem(&mut errors, "timezone", "must be an IANA zone such as America/New_York");
+        problem(
+            &mut errors,
+            "timezone",
+            "must be an IANA zone such as America/New_York",
+        );
     }
     for (i, h) in profile.business_hours.iter().enumerate() {
         if !(1..=7).contains(&h.weekday) {
-            problem(&mut errors, format!("business_hours[{i}].weekday"), "must be 1 (Monday) to 7 (Sunday)");
+            problem(
+                &mut errors,
+                format!("business_hours[{i}].weekday"),
+                "must be 1 (Monday) to 7 (Sunday)",
+            );
         }
         if h.open >= h.close {
-            problem(&mut errors, format!("business_hours[{i}].close"), "must be after open");
+            problem(
+                &mut errors,
+                format!("business_hours[{i}].close"),
+                "must be after open",
+            );
         }
     }
     let _guard = WRITE_LOCK.lock().await;
@@ -530,7 +591,10 @@ pub async fn put_profile(
             },
         )
         .await?;
-    let tenant = state.store.update_tenant_settings(principal.tenant, settings).await?;
+    let tenant = state
+        .store
+        .update_tenant_settings(principal.tenant, settings)
+        .await?;
     audit(&state, &principal, "settings.profile_updated", json!({})).await;
     Ok(with_etag(&tenant, profile_of(&tenant)))
 }
@@ -560,7 +624,10 @@ fn my_user(principal: &Principal) -> Result<callbook_jobs::UserId, LineError> {
 /// The signed-in user's notification preferences.
 #[utoipa::path(get, path = "/settings/notifications/me", tag = "settings", security(("bearer" = [])),
     responses((status = 200, body = NotificationPrefs), (status = 401, body = Problem), (status = 409, body = Problem)))]
-pub async fn get_my_notifications(State(state): State<ApiState>, principal: Principal) -> Result<Response, LineError> {
+pub async fn get_my_notifications(
+    State(state): State<ApiState>,
+    principal: Principal,
+) -> Result<Response, LineError> {
     let user = my_user(&principal)?;
     let tenant = state.store.get_tenant(principal.tenant).await?;
     let entry = &tenant.settings["notifications"]["users"][user.to_string()];
@@ -618,7 +685,10 @@ pub async fn put_my_notifications(
     if !errors.is_empty() {
         return Err(ApiError::validation(errors).into());
     }
-    let tenant = state.store.update_tenant_settings(principal.tenant, settings).await?;
+    let tenant = state
+        .store
+        .update_tenant_settings(principal.tenant, settings)
+        .await?;
     Ok(with_etag(&tenant, prefs))
 }
 
@@ -696,9 +766,15 @@ impl CallFilter {
 /// Field name → value pairs, for tests and docs of the default document.
 pub fn defaults() -> BTreeMap<&'static str, Value> {
     BTreeMap::from([
-        ("filtering", json!({"block": [], "allow": [], "min_call_seconds": 0,
-            "reject_anonymous": false, "reject_failed_attestation": false})),
-        ("retention", json!({"audio_days": 90, "transcript_days": null, "extraction_days": null})),
+        (
+            "filtering",
+            json!({"block": [], "allow": [], "min_call_seconds": 0,
+            "reject_anonymous": false, "reject_failed_attestation": false}),
+        ),
+        (
+            "retention",
+            json!({"audio_days": 90, "transcript_days": null, "extraction_days": null}),
+        ),
         ("extraction", json!({"review_threshold": 0.5})),
     ])
 }
@@ -769,13 +845,22 @@ mod tests {
         assert_eq!(f.refuse(Some("+15550001112"), None), None);
         assert_eq!(f.refuse(Some("anonymous"), None), Some("anonymous"));
         assert_eq!(f.refuse(None, None), Some("anonymous"));
-        assert_eq!(f.refuse(Some("+15550001112"), Some("TN-Validation-Failed-B")), Some("failed_attestation"));
-        assert_eq!(f.refuse(Some("+15550001112"), Some("TN-Validation-Passed-A")), None);
+        assert_eq!(
+            f.refuse(Some("+15550001112"), Some("TN-Validation-Failed-B")),
+            Some("failed_attestation")
+        );
+        assert_eq!(
+            f.refuse(Some("+15550001112"), Some("TN-Validation-Passed-A")),
+            None
+        );
         assert_eq!(f.refuse(Some("+15550001112"), Some("No-TN-Validation")), None);
         let allow = CallFilter::from_settings(&json!({"filtering": {"allow": ["+44"]}}));
         assert_eq!(allow.refuse(Some("+447700900123"), None), None);
         assert_eq!(allow.refuse(Some("+15550001112"), None), Some("not_allowed"));
         assert_eq!(allow.refuse(None, None), Some("not_allowed"));
-        assert_eq!(CallFilter::default().refuse(None, Some("TN-Validation-Failed-A")), None);
+        assert_eq!(
+            CallFilter::default().refuse(None, Some("TN-Validation-Failed-A")),
+            None
+        );
     }
 }

@@ -193,3 +193,37 @@ on_every_backend!(
     purges_exactly_what_expired,
     defaults_keep_documents_and_expire_audio_after_90_days
 );
+
+#[test]
+fn the_cli_runs_retention_once_and_reports_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_callbook"))
+        .args(["retention", "run", "--dry-run"])
+        .env_clear()
+        .env("CALLBOOK_DATA_DIR", dir.path())
+        .env("CALLBOOK_DATABASE_URL", "memory:")
+        .env(
+            "CALLBOOK_STORAGE_URL",
+            format!("file://{}", dir.path().join("rec").display()),
+        )
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(report["dry_run"], true);
+    assert_eq!(report["report"]["tenants"], 0);
+    assert_eq!(report["report"]["failures"], json!([]));
+    let bad = std::process::Command::new(env!("CARGO_BIN_EXE_callbook"))
+        .args(["retention", "run"])
+        .env_clear()
+        .env("CALLBOOK_DATA_DIR", dir.path())
+        .env("CALLBOOK_RETENTION_INTERVAL", "5s")
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("CALLBOOK_RETENTION_INTERVAL"));
+}

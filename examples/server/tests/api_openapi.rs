@@ -61,6 +61,7 @@ const EXPECTED: &[(&str, &str)] = &[
     ("put", "/api/v1/settings/profile"),
     ("get", "/api/v1/settings/notifications/me"),
     ("put", "/api/v1/settings/notifications/me"),
+    ("post", "/api/v1/settings/filtering/block"),
     // ---- end issue 8 privacy/settings
 ];
 

@@ -415,7 +415,58 @@ async fn line_credentials_are_sealed_and_never_shown(env: Env) {
     );
 }
 
+async fn staff_can_mark_a_caller_as_spam(env: Env) {
+    let (env, _) = with_users(env);
+    let (call, _) = env.seed_call("CA1").await;
+    let (status, body) = env
+        .send(
+            "POST",
+            "/api/v1/settings/filtering/block",
+            Some(STAFF),
+            Some(json!({"call_id": call.id})),
+            &[],
+        )
+        .await;
+    assert_eq!((status, &body), (200, &json!({"blocked": true, "added": true})));
+    let (status, body) = env
+        .send(
+            "POST",
+            "/api/v1/settings/filtering/block",
+            Some(STAFF),
+            Some(json!({"number": "+19145552177"})),
+            &[],
+        )
+        .await;
+    assert_eq!((status, &body["added"]), (200, &json!(false)), "idempotent");
+    let (status, _) = env
+        .send(
+            "POST",
+            "/api/v1/settings/filtering/block",
+            Some(STAFF),
+            Some(json!({"number": "12"})),
+            &[],
+        )
+        .await;
+    assert_eq!(status, 422);
+    let (status, _) = env
+        .send(
+            "POST",
+            "/api/v1/settings/filtering/block",
+            Some(api_common::OTHER_TOKEN),
+            Some(json!({"call_id": call.id})),
+            &[],
+        )
+        .await;
+    assert_eq!(status, 404, "another tenant's call");
+    let tenant = env.store.get_tenant(env.tenant.id).await.unwrap();
+    let filter = callbook_server::api::settings::CallFilter::from_settings(&tenant.settings);
+    assert_eq!(filter.refuse(Some("+19145552177"), None), Some("blocked"));
+    let (_, audit) = env.get("/api/v1/audit").await;
+    assert!(audit.to_string().contains("filtering.blocked") && !audit.to_string().contains("5552177"));
+}
+
 on_every_backend!(
+    staff_can_mark_a_caller_as_spam,
     settings_are_validated_and_versioned,
     profile_round_trips,
     notification_preferences_are_per_user,

@@ -765,11 +765,68 @@ async fn tenant_export_and_erasure(backend: Backend, storage: Storage) {
     );
 }
 
+const STAFF: &str = "test-staff-token-0123456789abcdef";
+
+/// api_common's admin tokens plus a staff token of the first tenant.
+#[derive(Debug)]
+struct WithStaff(Arc<dyn api::Authenticator>, callbook_jobs::TenantId);
+
+#[async_trait::async_trait]
+impl api::Authenticator for WithStaff {
+    async fn authenticate(&self, token: &str) -> Option<api::Principal> {
+        if token == STAFF {
+            return Some(api::Principal {
+                tenant: self.1,
+                actor: callbook_jobs::Actor::System("staff".into()),
+                role: callbook_jobs::Role::Staff,
+                user: None,
+            });
+        }
+        self.0.authenticate(token).await
+    }
+}
+
 async fn roles_and_problems(backend: Backend) {
     let Some(w) = world(backend, Storage::Local).await else {
         return;
     };
-    let env = &w.env;
+    let mut state = w.env.state.clone();
+    state.auth = Arc::new(WithStaff(state.auth.clone(), w.env.tenant.id));
+    let app = api::router(state.clone());
+    let env = &Env { app, state, ..w.env };
+    let (_, job) = env.seed_call("CA1").await;
+    let customer = job.customer_id.unwrap();
+    // Staff may not export, erase, hold or read the audit log; only the owner erases the tenant.
+    for (method, path, body) in [
+        ("GET", format!("/api/v1/customers/{customer}/export"), None),
+        ("GET", "/api/v1/export".to_owned(), None),
+        ("DELETE", format!("/api/v1/customers/{customer}"), None),
+        (
+            "DELETE",
+            "/api/v1/tenant".to_owned(),
+            Some(json!({"confirm": "Acme Plumbing"})),
+        ),
+        ("GET", "/api/v1/legal-holds".to_owned(), None),
+        (
+            "POST",
+            "/api/v1/legal-holds".to_owned(),
+            Some(json!({"scope": "tenant"})),
+        ),
+        ("DELETE", "/api/v1/legal-holds/tenant".to_owned(), None),
+        ("GET", "/api/v1/audit".to_owned(), None),
+    ] {
+        let (status, problem) = env.send(method, &path, Some(STAFF), body, &[]).await;
+        assert_eq!(
+            (status, problem["code"].as_str()),
+            (403, Some("insufficient_role")),
+            "{method} {path}"
+        );
+    }
+    assert_eq!(
+        env.get(&format!("/api/v1/customers/{customer}")).await.0,
+        200,
+        "nothing was erased"
+    );
     let (status, _) = env.send("GET", "/api/v1/export", None, None, &[]).await;
     assert_eq!(status, 401);
     let (status, body) = env

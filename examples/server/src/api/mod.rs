@@ -332,7 +332,8 @@ pub fn openapi_router() -> (Router<ApiState>, utoipa::openapi::OpenApi) {
         .routes(routes!(
             settings::get_my_notifications,
             settings::put_my_notifications
-        ));
+        ))
+        .routes(routes!(settings::block_caller));
     // ---- end issue 8 privacy/settings
     let (router, doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .nest(PREFIX, api)

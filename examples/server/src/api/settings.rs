@@ -692,6 +692,79 @@ pub async fn put_my_notifications(
     Ok(with_etag(&tenant, prefs))
 }
 
+/// Body of `POST /settings/filtering/block`: a number (or prefix), or a call whose caller to block.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct BlockRequest {
+    /// An E.164 number or prefix.
+    pub number: Option<String>,
+    /// A call of the tenant: its caller is blocked ("mark as spam").
+    pub call_id: Option<String>,
+}
+
+/// Adds a caller to the block list ("mark as spam"): future calls from it are rejected before they are
+/// answered. Idempotent. Staff may do it; no `If-Match` is needed (adding to a set commutes). Audited without
+/// the number.
+#[utoipa::path(post, path = "/settings/filtering/block", tag = "settings", security(("bearer" = [])),
+    request_body = BlockRequest,
+    responses((status = 200, body = Object), (status = 401, body = Problem), (status = 404, body = Problem),
+        (status = 422, body = Problem)))]
+pub async fn block_caller(
+    State(state): State<ApiState>,
+    principal: Principal,
+    body: Result<Json<BlockRequest>, JsonRejection>,
+) -> Result<Response, LineError> {
+    let Json(body) = body?;
+    let number = match (body.number.as_deref().map(str::trim), body.call_id.as_deref()) {
+        (Some(n), None) if is_e164_prefix(n) => n.to_owned(),
+        (Some(_), None) => return Err(ApiError::invalid("number", "must be + and 1–15 digits").into()),
+        (None, Some(call)) => {
+            let id: callbook_jobs::CallId = call.parse().map_err(|_| ApiError::not_found("call"))?;
+            let call = state.store.get_call(principal.tenant, id).await?;
+            call.from
+                .map(|f| f.as_str().to_owned())
+                .ok_or_else(|| ApiError::invalid("call_id", "the caller withheld their number"))?
+        }
+        _ => return Err(ApiError::invalid("body", "send either `number` or `call_id`").into()),
+    };
+    let _guard = WRITE_LOCK.lock().await;
+    let tenant = state.store.get_tenant(principal.tenant).await?;
+    let mut settings = tenant.settings.clone();
+    if !settings["filtering"].is_object() {
+        settings["filtering"] = json!({});
+    }
+    if !settings["filtering"]["block"].is_array() {
+        settings["filtering"]["block"] = json!([]);
+    }
+    let added = match settings["filtering"]["block"].as_array_mut() {
+        Some(list) if !list.iter().any(|v| v.as_str() == Some(number.as_str())) => {
+            list.push(json!(number));
+            true
+        }
+        _ => false,
+    };
+    let tenant = if added {
+        let errors = validate(&settings);
+        if !errors.is_empty() {
+            return Err(ApiError::validation(errors).into());
+        }
+        let tenant = state
+            .store
+            .update_tenant_settings(principal.tenant, settings)
+            .await?;
+        audit(
+            &state,
+            &principal,
+            "filtering.blocked",
+            json!({"via_call": body.call_id.is_some()}),
+        )
+        .await;
+        tenant
+    } else {
+        tenant
+    };
+    Ok(with_etag(&tenant, json!({"blocked": true, "added": added})))
+}
+
 // ------------------------------------------------------------------------------------------ call filter
 
 /// The call-filtering settings, as the webhooks read them (`settings["filtering"]`).

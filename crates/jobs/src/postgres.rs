@@ -80,6 +80,12 @@ mod tests {
     }
 }
 
+/// Serialises one tenant's role changes and user deletions until the transaction ends, so two concurrent
+/// demotions cannot both see a second owner and leave none.
+async fn lock_tenant_users(tx: &mut sqlx::Transaction<'static, Db>, tenant: TenantId) -> Result<()> {
+    advisory_lock(tx, advisory_key(tenant, 0x7573_6572_735f_6f77)).await
+}
+
 // The same SQL implementation is compiled once per dialect (each with its own `Db`); see `sql/store.rs`.
 #[allow(clippy::duplicate_mod)]
 #[path = "sql/rows.rs"]

@@ -51,6 +51,11 @@ async fn lock_tenant_customers(_tx: &mut sqlx::Transaction<'static, Db>, _tenant
     Ok(())
 }
 
+/// SQLite write transactions are already serial (`BEGIN IMMEDIATE`).
+async fn lock_tenant_users(_tx: &mut sqlx::Transaction<'static, Db>, _tenant: TenantId) -> Result<()> {
+    Ok(())
+}
+
 // The same SQL implementation is compiled once per dialect (each with its own `Db`); see `sql/store.rs`.
 #[allow(clippy::duplicate_mod)]
 #[path = "sql/rows.rs"]

@@ -32,6 +32,16 @@ pub async fn check_all(store: Arc<dyn JobStore>) {
     check_usage(store.as_ref()).await;
     check_queue_stats(store.as_ref()).await;
     check_stale_calls(store.as_ref()).await;
+    check_sessions(store.as_ref()).await;
+    check_api_tokens(store.as_ref()).await;
+    check_user_admin(store.as_ref()).await;
+    check_tenant_admin(store.as_ref()).await;
+    check_phone_line_changes(store.as_ref()).await;
+    check_customer_footprint(store.as_ref()).await;
+    check_erase_customer(store.as_ref()).await;
+    check_erase_call(store.as_ref()).await;
+    check_delete_tenant(store.as_ref()).await;
+    check_purge_call_artefacts(store.as_ref()).await;
     check_concurrent_usage(store.clone(), 8).await;
     check_concurrent_claims(store.clone(), 4, 40).await;
     check_concurrent_edits(store.clone(), 8).await;
@@ -2130,4 +2140,1464 @@ pub async fn check_stale_calls(store: &dyn JobStore) {
             .iter()
             .all(|c| c.id != r1.id)
     );
+}
+
+// ------------------------------------------------------------------------------------------------ issue 8
+
+/// A random 32-byte token hash.
+pub fn token_hash() -> Vec<u8> {
+    let mut h = uuid::Uuid::new_v4().as_bytes().to_vec();
+    h.extend_from_slice(uuid::Uuid::new_v4().as_bytes());
+    h
+}
+
+/// A North American number no other check uses (seven random digits).
+pub fn unique_phone() -> PhoneNumber {
+    let n = uuid::Uuid::new_v4().as_u128() % 10_000_000;
+    phone(&format!("+1646{n:07}"))
+}
+
+fn days(n: i64) -> chrono::Duration {
+    chrono::Duration::days(n)
+}
+
+fn new_session(user: UserId, expires_at: DateTime<Utc>) -> NewSession {
+    NewSession {
+        user_id: user,
+        token_hash: token_hash(),
+        expires_at,
+        user_agent: Some("Mozilla/5.0 (test)".into()),
+    }
+}
+
+fn new_token(name: &str, user: Option<UserId>) -> NewApiToken {
+    NewApiToken {
+        name: name.into(),
+        user_id: user,
+        role: Role::Admin,
+        prefix: "cb_test1".into(),
+        token_hash: token_hash(),
+    }
+}
+
+fn unique_login(stem: &str) -> String {
+    format!("{stem}-{}@example.test", uuid::Uuid::new_v4().simple())
+}
+
+/// Sessions: validation, expiry, touch slides, delete, purge of expired ones, password change.
+pub async fn check_sessions(store: &dyn JobStore) {
+    let t = new_tenant(store, "Sessions").await;
+    let other = new_tenant(store, "Sessions other").await;
+    let user = store
+        .create_user(
+            t.id,
+            &unique_login("sam"),
+            Role::Owner,
+            Some("$argon2id$old".into()),
+        )
+        .await
+        .unwrap();
+    let stranger = store
+        .create_user(other.id, &unique_login("eve"), Role::Owner, None)
+        .await
+        .unwrap();
+
+    // Purge (global) first, while no other check has sessions: exactly the expired one goes.
+    let base = now();
+    let early = store
+        .create_session(t.id, new_session(user.id, base + days(1000)))
+        .await
+        .unwrap();
+    let late = store
+        .create_session(t.id, new_session(user.id, base + days(1002)))
+        .await
+        .unwrap();
+    assert_eq!(store.purge_expired_sessions(base + days(1001)).await.unwrap(), 1);
+    assert_eq!(store.purge_expired_sessions(base + days(1001)).await.unwrap(), 0);
+    assert_eq!(
+        store.delete_user_sessions(t.id, user.id).await.unwrap(),
+        1,
+        "{late:?} {early:?}"
+    );
+
+    // Validation: hash length, expiry in the future, user of the tenant, tenant.
+    let mut bad = new_session(user.id, base - days(1));
+    bad.token_hash = vec![1; 31];
+    let err = store.create_session(t.id, bad).await.unwrap_err();
+    let fields: Vec<&str> = err.field_errors().iter().map(|e| e.field).collect();
+    assert_eq!(fields, ["token_hash", "expires_at"], "{err}");
+    assert!(matches!(
+        store
+            .create_session(t.id, new_session(stranger.id, base + days(1)))
+            .await,
+        Err(Error::NotFound { .. })
+    ));
+    assert!(matches!(
+        store
+            .create_session(TenantId::new(), new_session(user.id, base + days(1)))
+            .await,
+        Err(Error::NotFound { .. })
+    ));
+
+    // Found until (not at) its expiry, from any tenant's point of view: the hash is the credential.
+    let input = new_session(user.id, base + days(1));
+    let hash = input.token_hash.clone();
+    let s = store.create_session(t.id, input).await.unwrap();
+    assert_eq!(s.tenant_id, t.id);
+    assert_eq!(s.user_id, user.id);
+    assert_eq!(s.expires_at, to_micros(base + days(1)));
+    assert_eq!(s.last_seen_at, s.created_at);
+    assert_eq!(s.user_agent.as_deref(), Some("Mozilla/5.0 (test)"));
+    assert_eq!(store.find_session(&hash, base).await.unwrap(), Some(s.clone()));
+    let just_before = s.expires_at - chrono::Duration::microseconds(1);
+    assert!(store.find_session(&hash, just_before).await.unwrap().is_some());
+    assert_eq!(store.find_session(&hash, s.expires_at).await.unwrap(), None);
+    assert_eq!(store.find_session(&token_hash(), base).await.unwrap(), None);
+    let mut dup = new_session(user.id, base + days(1));
+    dup.token_hash = hash.clone();
+    assert!(matches!(
+        store.create_session(t.id, dup).await,
+        Err(Error::AlreadyExists { .. })
+    ));
+
+    // Touch slides the expiry.
+    let seen = base + chrono::Duration::hours(20);
+    store.touch_session(s.id, seen, base + days(2)).await.unwrap();
+    let touched = store
+        .find_session(&hash, base + chrono::Duration::hours(30))
+        .await
+        .unwrap()
+        .expect("the touched session lives on");
+    assert_eq!(touched.last_seen_at, to_micros(seen));
+    assert_eq!(touched.expires_at, to_micros(base + days(2)));
+    assert!(matches!(
+        store.touch_session(SessionId::new(), seen, base).await,
+        Err(Error::NotFound { .. })
+    ));
+
+    // Logout.
+    assert!(store.delete_session(&hash).await.unwrap());
+    assert!(!store.delete_session(&hash).await.unwrap());
+    assert_eq!(store.find_session(&hash, base).await.unwrap(), None);
+
+    // A password change drops the user's sessions, not its API tokens nor other users' sessions.
+    let a = new_session(user.id, base + days(1));
+    let a_hash = a.token_hash.clone();
+    store.create_session(t.id, a).await.unwrap();
+    let b = new_session(stranger.id, base + days(1));
+    let b_hash = b.token_hash.clone();
+    store.create_session(other.id, b).await.unwrap();
+    let token = new_token("CI", Some(user.id));
+    let token_hash_ = token.token_hash.clone();
+    store.create_api_token(t.id, token).await.unwrap();
+    let changed = store
+        .set_user_password(t.id, user.id, "$argon2id$new")
+        .await
+        .unwrap();
+    assert_eq!(changed.password_hash.as_deref(), Some("$argon2id$new"));
+    assert_eq!(store.get_user(t.id, user.id).await.unwrap(), changed);
+    assert_eq!(store.find_session(&a_hash, base).await.unwrap(), None);
+    assert!(store.find_session(&b_hash, base).await.unwrap().is_some());
+    assert!(store.find_api_token(&token_hash_).await.unwrap().is_some());
+    assert!(matches!(
+        store.set_user_password(t.id, user.id, " ").await,
+        Err(Error::InvalidInput(_))
+    ));
+    assert!(matches!(
+        store.set_user_password(other.id, user.id, "$argon2id$x").await,
+        Err(Error::NotFound { .. })
+    ));
+
+    // delete_user_sessions counts and stays in its tenant.
+    for _ in 0..2 {
+        store
+            .create_session(t.id, new_session(user.id, base + days(1)))
+            .await
+            .unwrap();
+    }
+    assert_eq!(store.delete_user_sessions(other.id, user.id).await.unwrap(), 0);
+    assert_eq!(store.delete_user_sessions(t.id, user.id).await.unwrap(), 2);
+    assert_eq!(
+        store.delete_user_sessions(other.id, stranger.id).await.unwrap(),
+        1
+    );
+
+    // Debug never shows the hash.
+    let shown = format!("{:?}", new_session(user.id, base));
+    assert!(shown.contains("token_hash: \"<redacted>\""), "{shown}");
+}
+
+/// API tokens: hash look-up, revocation, listing, validation, tenant isolation.
+pub async fn check_api_tokens(store: &dyn JobStore) {
+    let t = new_tenant(store, "Tokens").await;
+    let other = new_tenant(store, "Tokens other").await;
+    let user = store
+        .create_user(t.id, &unique_login("tok"), Role::Owner, None)
+        .await
+        .unwrap();
+    let stranger = store
+        .create_user(other.id, &unique_login("tok"), Role::Owner, None)
+        .await
+        .unwrap();
+
+    let first_in = new_token("  Zapier  ", Some(user.id));
+    let first_hash = first_in.token_hash.clone();
+    let first = store.create_api_token(t.id, first_in).await.unwrap();
+    assert_eq!(first.name, "Zapier");
+    assert_eq!(first.tenant_id, t.id);
+    assert_eq!(first.user_id, Some(user.id));
+    assert_eq!(first.role, Role::Admin);
+    assert_eq!(first.prefix, "cb_test1");
+    assert_eq!((first.last_used_at, first.revoked_at), (None, None));
+    let second_in = new_token("Backups", None);
+    let second_hash = second_in.token_hash.clone();
+    let second = store.create_api_token(t.id, second_in).await.unwrap();
+    let theirs = store
+        .create_api_token(other.id, new_token("Theirs", Some(stranger.id)))
+        .await
+        .unwrap();
+
+    assert_eq!(
+        store.find_api_token(&first_hash).await.unwrap(),
+        Some(first.clone())
+    );
+    assert_eq!(store.find_api_token(&token_hash()).await.unwrap(), None);
+    assert_eq!(
+        store.list_api_tokens(t.id).await.unwrap(),
+        vec![second.clone(), first.clone()],
+        "newest first"
+    );
+    assert_eq!(
+        store.list_api_tokens(other.id).await.unwrap(),
+        vec![theirs.clone()]
+    );
+
+    // Validation lists every bad field; another tenant's user is NotFound; a reused hash AlreadyExists.
+    let bad = NewApiToken {
+        name: " ".into(),
+        user_id: None,
+        role: Role::Staff,
+        prefix: "x".repeat(17),
+        token_hash: vec![0; 16],
+    };
+    let err = store.create_api_token(t.id, bad).await.unwrap_err();
+    let mut fields: Vec<&str> = err.field_errors().iter().map(|e| e.field).collect();
+    fields.sort();
+    assert_eq!(fields, ["name", "prefix", "token_hash"], "{err}");
+    assert!(matches!(
+        store
+            .create_api_token(t.id, new_token(&"n".repeat(101), None))
+            .await,
+        Err(Error::InvalidInput(_))
+    ));
+    assert!(
+        store
+            .create_api_token(t.id, new_token(&"n".repeat(100), None))
+            .await
+            .is_ok()
+    );
+    assert!(matches!(
+        store
+            .create_api_token(t.id, new_token("x", Some(stranger.id)))
+            .await,
+        Err(Error::NotFound { .. })
+    ));
+    let mut dup = new_token("dup", None);
+    dup.token_hash = second_hash.clone();
+    assert!(matches!(
+        store.create_api_token(other.id, dup).await,
+        Err(Error::AlreadyExists { .. })
+    ));
+
+    // Touch records the use.
+    let used = t0();
+    store.touch_api_token(first.id, used).await.unwrap();
+    assert_eq!(
+        store
+            .find_api_token(&first_hash)
+            .await
+            .unwrap()
+            .unwrap()
+            .last_used_at,
+        Some(used)
+    );
+    assert!(matches!(
+        store.touch_api_token(ApiTokenId::new(), used).await,
+        Err(Error::NotFound { .. })
+    ));
+
+    // Revocation: not found any more, listed with its time, idempotent, tenant-scoped.
+    assert!(matches!(
+        store.revoke_api_token(other.id, first.id).await,
+        Err(Error::NotFound { .. })
+    ));
+    let revoked = store.revoke_api_token(t.id, first.id).await.unwrap();
+    let at = revoked.revoked_at.expect("revoked");
+    assert_eq!(store.find_api_token(&first_hash).await.unwrap(), None);
+    let again = store.revoke_api_token(t.id, first.id).await.unwrap();
+    assert_eq!(again.revoked_at, Some(at), "the first revocation time stays");
+    let listed = store.list_api_tokens(t.id).await.unwrap();
+    assert_eq!(listed.len(), 3);
+    assert_eq!(listed.last().unwrap(), &revoked);
+    assert!(store.find_api_token(&second_hash).await.unwrap().is_some());
+
+    let shown = format!("{:?}", new_token("x", None));
+    assert!(shown.contains("token_hash: \"<redacted>\""), "{shown}");
+}
+
+/// Users: cross-tenant login look-up, roles, the last owner, deletion.
+pub async fn check_user_admin(store: &dyn JobStore) {
+    let a = new_tenant(store, "Users A").await;
+    let b = new_tenant(store, "Users B").await;
+    let login = unique_login("Casey");
+    let in_a = store.create_user(a.id, &login, Role::Owner, None).await.unwrap();
+    let in_b = store
+        .create_user(b.id, &login.to_lowercase(), Role::Staff, None)
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .find_users_by_login(&format!("  {}  ", login.to_uppercase()))
+            .await
+            .unwrap(),
+        vec![in_a.clone(), in_b.clone()],
+        "any tenant, case-insensitive, oldest first"
+    );
+    assert!(
+        store
+            .find_users_by_login("nobody@example.test")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(store.get_user(a.id, in_a.id).await.unwrap(), in_a);
+    assert!(matches!(
+        store.get_user(a.id, in_b.id).await,
+        Err(Error::NotFound { .. })
+    ));
+
+    // The last owner can be neither demoted nor deleted.
+    let staff = store
+        .create_user(a.id, &unique_login("staff"), Role::Staff, None)
+        .await
+        .unwrap();
+    assert!(matches!(
+        store.set_user_role(a.id, in_a.id, Role::Admin).await,
+        Err(Error::InvalidState(_))
+    ));
+    assert!(matches!(
+        store.delete_user(a.id, in_a.id).await,
+        Err(Error::InvalidState(_))
+    ));
+    assert_eq!(store.get_user(a.id, in_a.id).await.unwrap().role, Role::Owner);
+    assert!(matches!(
+        store.set_user_role(b.id, staff.id, Role::Owner).await,
+        Err(Error::NotFound { .. })
+    ));
+    let promoted = store.set_user_role(a.id, staff.id, Role::Owner).await.unwrap();
+    assert_eq!(promoted.role, Role::Owner);
+    let demoted = store.set_user_role(a.id, in_a.id, Role::Staff).await.unwrap();
+    assert_eq!(demoted.role, Role::Staff);
+    assert!(matches!(
+        store.set_user_role(a.id, staff.id, Role::Staff).await,
+        Err(Error::InvalidState(_))
+    ));
+    // Setting an owner to owner again is fine.
+    assert_eq!(
+        store
+            .set_user_role(a.id, staff.id, Role::Owner)
+            .await
+            .unwrap()
+            .role,
+        Role::Owner
+    );
+
+    // Deleting a user takes its sessions, API tokens and notifications; other users keep theirs.
+    let session = new_session(in_a.id, now() + days(1));
+    let session_hash = session.token_hash.clone();
+    store.create_session(a.id, session).await.unwrap();
+    let token = new_token("mine", Some(in_a.id));
+    let token_hash_ = token.token_hash.clone();
+    store.create_api_token(a.id, token).await.unwrap();
+    let kept_token = new_token("staff's", Some(staff.id));
+    let kept_hash = kept_token.token_hash.clone();
+    store.create_api_token(a.id, kept_token).await.unwrap();
+    store
+        .notify(a.id, Some(in_a.id), "job.created", json!({}))
+        .await
+        .unwrap();
+    assert!(matches!(
+        store.delete_user(b.id, in_a.id).await,
+        Err(Error::NotFound { .. })
+    ));
+    store.delete_user(a.id, in_a.id).await.unwrap();
+    assert!(matches!(
+        store.get_user(a.id, in_a.id).await,
+        Err(Error::NotFound { .. })
+    ));
+    assert_eq!(store.find_session(&session_hash, now()).await.unwrap(), None);
+    assert_eq!(store.find_api_token(&token_hash_).await.unwrap(), None);
+    assert!(store.find_api_token(&kept_hash).await.unwrap().is_some());
+    assert_eq!(store.list_api_tokens(a.id).await.unwrap().len(), 1);
+    assert!(
+        store
+            .list_notifications(a.id, Some(in_a.id), false)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(store.find_users_by_login(&login).await.unwrap(), vec![in_b]);
+    assert!(matches!(
+        store.delete_user(a.id, in_a.id).await,
+        Err(Error::NotFound { .. })
+    ));
+}
+
+/// Tenant profile updates and the admin's tenant list.
+pub async fn check_tenant_admin(store: &dyn JobStore) {
+    let t = store
+        .create_tenant(NewTenant {
+            settings: json!({"keep": true}),
+            ..NewTenant::new("Profile", TimeZone::UTC)
+        })
+        .await
+        .unwrap();
+    let hours = vec![OpeningHours {
+        weekday: 1,
+        open: chrono::NaiveTime::from_hms_opt(8, 0, 0).unwrap(),
+        close: chrono::NaiveTime::from_hms_opt(17, 0, 0).unwrap(),
+    }];
+    let profile = TenantProfile {
+        name: "  Profile Plumbing  ".into(),
+        timezone: TimeZone::parse("Europe/Berlin").unwrap(),
+        business_hours: hours.clone(),
+    };
+    let updated = store.update_tenant_profile(t.id, profile.clone()).await.unwrap();
+    assert_eq!(updated.name, "Profile Plumbing");
+    assert_eq!(updated.timezone.name(), "Europe/Berlin");
+    assert_eq!(updated.business_hours, hours);
+    assert_eq!(updated.settings, json!({"keep": true}));
+    assert_eq!(updated.created_at, t.created_at);
+    assert_eq!(store.get_tenant(t.id).await.unwrap(), updated);
+    let bad = TenantProfile {
+        name: " ".into(),
+        business_hours: vec![OpeningHours {
+            weekday: 8,
+            open: chrono::NaiveTime::from_hms_opt(9, 0, 0).unwrap(),
+            close: chrono::NaiveTime::from_hms_opt(8, 0, 0).unwrap(),
+        }],
+        ..profile.clone()
+    };
+    let err = store.update_tenant_profile(t.id, bad).await.unwrap_err();
+    assert_eq!(err.field_errors().len(), 3, "{err}");
+    assert_eq!(store.get_tenant(t.id).await.unwrap(), updated, "nothing written");
+    assert!(matches!(
+        store.update_tenant_profile(TenantId::new(), profile).await,
+        Err(Error::NotFound { .. })
+    ));
+
+    // Every tenant, oldest first, in stable pages.
+    let mine = [
+        new_tenant(store, "List 1").await.id,
+        new_tenant(store, "List 2").await.id,
+        new_tenant(store, "List 3").await.id,
+    ];
+    let mut all = Vec::new();
+    let mut page = Page { offset: 0, limit: 2 };
+    loop {
+        let got = store.list_tenants(page).await.unwrap();
+        assert!(got.len() <= 2);
+        let done = got.len() < 2;
+        all.extend(got);
+        if done {
+            break;
+        }
+        page.offset += 2;
+    }
+    let keys: Vec<_> = all.iter().map(|t| (t.created_at, t.id)).collect();
+    let mut sorted = keys.clone();
+    sorted.sort();
+    sorted.dedup();
+    assert_eq!(keys, sorted, "oldest first, no repeats");
+    let found: Vec<TenantId> = all.iter().map(|t| t.id).filter(|id| mine.contains(id)).collect();
+    assert_eq!(found, mine);
+    assert!(all.iter().any(|x| x.id == t.id));
+}
+
+/// Phone lines: partial updates, removal (routing stops, calls keep their history).
+pub async fn check_phone_line_changes(store: &dyn JobStore) {
+    let t = new_tenant(store, "Lines").await;
+    let other = new_tenant(store, "Lines other").await;
+    let number = unique_phone();
+    let line = store
+        .add_phone_line(
+            t.id,
+            NewPhoneLine {
+                provider: "twilio".into(),
+                number: number.clone(),
+                provider_account_id: "AC1".into(),
+                provider_number_id: Some("PN1".into()),
+                credentials: Some(vec![1, 2, 3]),
+                webhook_mode: WebhookMode::Record,
+            },
+        )
+        .await
+        .unwrap();
+    let mode_only = store
+        .update_phone_line(
+            t.id,
+            line.id,
+            PhoneLineUpdate {
+                webhook_mode: Some(WebhookMode::DialRecord),
+                ..PhoneLineUpdate::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(mode_only.webhook_mode, WebhookMode::DialRecord);
+    assert_eq!(mode_only.provider_number_id.as_deref(), Some("PN1"));
+    assert_eq!(mode_only.credentials, Some(vec![1, 2, 3]));
+    let changed = store
+        .update_phone_line(
+            t.id,
+            line.id,
+            PhoneLineUpdate {
+                webhook_mode: None,
+                provider_number_id: Some(None),
+                credentials: Some(Some(vec![9; 40])),
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(changed.webhook_mode, WebhookMode::DialRecord);
+    assert_eq!(changed.provider_number_id, None);
+    assert_eq!(changed.credentials, Some(vec![9; 40]));
+    assert_eq!(
+        (changed.id, &changed.number, changed.created_at),
+        (line.id, &line.number, line.created_at)
+    );
+    assert_eq!(store.list_phone_lines(t.id).await.unwrap(), vec![changed.clone()]);
+    let cleared = store
+        .update_phone_line(
+            t.id,
+            line.id,
+            PhoneLineUpdate {
+                credentials: Some(None),
+                ..PhoneLineUpdate::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(cleared.credentials, None);
+    assert!(matches!(
+        store
+            .update_phone_line(other.id, line.id, PhoneLineUpdate::default())
+            .await,
+        Err(Error::NotFound { .. })
+    ));
+    assert!(matches!(
+        store
+            .update_phone_line(
+                t.id,
+                line.id,
+                PhoneLineUpdate {
+                    provider_number_id: Some(Some("PN\0".into())),
+                    ..PhoneLineUpdate::default()
+                }
+            )
+            .await,
+        Err(Error::InvalidInput(_))
+    ));
+    let shown = format!(
+        "{:?}",
+        PhoneLineUpdate {
+            credentials: Some(Some(vec![42; 3])),
+            ..PhoneLineUpdate::default()
+        }
+    );
+    assert!(!shown.contains("42"), "{shown}");
+
+    let mut call = new_call(&format!("LINE{}", rand_digits()));
+    call.phone_line_id = Some(line.id);
+    let (call, _) = store.record_call(t.id, call).await.unwrap();
+    assert!(matches!(
+        store.remove_phone_line(other.id, line.id).await,
+        Err(Error::NotFound { .. })
+    ));
+    let removed = store.remove_phone_line(t.id, line.id).await.unwrap();
+    assert_eq!(removed, cleared);
+    assert_eq!(store.route_phone_line("twilio", &number).await.unwrap(), None);
+    assert!(store.list_phone_lines(t.id).await.unwrap().is_empty());
+    let kept = store.get_call(t.id, call.id).await.unwrap();
+    assert_eq!(kept.phone_line_id, None);
+    assert_eq!(kept.provider_call_id, call.provider_call_id);
+    assert!(matches!(
+        store.remove_phone_line(t.id, line.id).await,
+        Err(Error::NotFound { .. })
+    ));
+    // The number is free again (e.g. bought by another tenant).
+    let again = store
+        .add_phone_line(
+            other.id,
+            NewPhoneLine {
+                provider: "twilio".into(),
+                number: number.clone(),
+                provider_account_id: "AC2".into(),
+                provider_number_id: None,
+                credentials: None,
+                webhook_mode: WebhookMode::Record,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        store.route_phone_line("twilio", &number).await.unwrap(),
+        Some(again)
+    );
+}
+
+/// A tenant with a row in every table, around one data subject (for the erasure checks and the database
+/// scans of the SQL backends' tests).
+#[derive(Debug, Clone)]
+pub struct Population {
+    /// The tenant.
+    pub tenant: Tenant,
+    /// Its owner (login in `owner.login`).
+    pub owner: User,
+    /// A staff user with a session and an API token.
+    pub staff: User,
+    /// The staff user's session token hash.
+    pub session_hash: Vec<u8>,
+    /// The tenant's API token hash.
+    pub api_token_hash: Vec<u8>,
+    /// The tenant's phone line.
+    pub line: PhoneLine,
+    /// The data subject.
+    pub subject: Customer,
+    /// A customer merged into the subject (with another phone and name).
+    pub merged: Customer,
+    /// Another customer at the subject's address (has an open merge suggestion against the subject); stays.
+    pub housemate: Customer,
+    /// An unrelated customer; stays.
+    pub other: Customer,
+    /// The subject's calls: linked to the subject, linked to the merged customer, unlinked from the subject's
+    /// phone (in this order).
+    pub subject_calls: Vec<CallId>,
+    /// The other customer's call; stays.
+    pub other_call: CallId,
+    /// The subject's jobs: booked from its first call, and the merged customer's.
+    pub subject_jobs: Vec<JobId>,
+    /// The other customer's job (booked from its call); stays.
+    pub other_job: JobId,
+}
+
+impl Population {
+    /// Texts that identify the subject (names and phones), for scans after erasure.
+    pub fn subject_texts(&self) -> Vec<String> {
+        let mut out = vec![self.subject.name.clone(), self.merged.name.clone()];
+        out.extend(self.subject.phones.iter().map(|p| p.as_str().to_owned()));
+        out.extend(self.merged.phones.iter().map(|p| p.as_str().to_owned()));
+        out
+    }
+
+    /// Every id the erasure of the subject removes.
+    pub fn subject_ids(&self) -> Vec<uuid::Uuid> {
+        let mut out = vec![self.subject.id.as_uuid(), self.merged.id.as_uuid()];
+        out.extend(self.subject_calls.iter().map(|c| c.as_uuid()));
+        out.extend(self.subject_jobs.iter().map(|j| j.as_uuid()));
+        out
+    }
+}
+
+/// Builds a [`Population`].
+pub async fn populate(store: &dyn JobStore, label: &str) -> Population {
+    let tenant = new_tenant(store, label).await;
+    let t = tenant.id;
+    let tag = uuid::Uuid::new_v4().simple().to_string()[..8].to_owned();
+    let owner = store
+        .create_user(t, &unique_login("owner"), Role::Owner, Some("$argon2id$o".into()))
+        .await
+        .unwrap();
+    let staff = store
+        .create_user(t, &unique_login("staff"), Role::Staff, Some("$argon2id$s".into()))
+        .await
+        .unwrap();
+    let session = new_session(staff.id, now() + days(30));
+    let session_hash = session.token_hash.clone();
+    store.create_session(t, session).await.unwrap();
+    let token = new_token("Zapier", Some(owner.id));
+    let api_token_hash = token.token_hash.clone();
+    store.create_api_token(t, token).await.unwrap();
+    let line = store
+        .add_phone_line(
+            t,
+            NewPhoneLine {
+                provider: "twilio".into(),
+                number: unique_phone(),
+                provider_account_id: "AC1".into(),
+                provider_number_id: Some("PN1".into()),
+                credentials: Some(vec![7; 32]),
+                webhook_mode: WebhookMode::Record,
+            },
+        )
+        .await
+        .unwrap();
+    let subject_phone = unique_phone();
+    let merged_phone = unique_phone();
+    let other_phone = unique_phone();
+    let subject_name = format!("Zephyrine Quillfeather {tag}");
+    let address = addr(&format!("17 Larkspur Lane {tag}"), "10701");
+    let call = |sid: &str, from: &PhoneNumber| NewCall {
+        provider: "twilio".into(),
+        provider_call_id: format!("{sid}-{tag}"),
+        phone_line_id: Some(line.id),
+        from: Some(from.clone()),
+        to: Some(line.number.clone()),
+        started_at: t0(),
+        provider_status: "completed".into(),
+    };
+
+    // Call 1: the subject calls; the pipeline stores everything and books a job.
+    let (c1, _) = store.record_call(t, call("CA1", &subject_phone)).await.unwrap();
+    store
+        .set_recording(
+            t,
+            c1.id,
+            RecordingRef {
+                provider_recording_id: format!("RE1-{tag}"),
+                duration_seconds: Some(42),
+                storage_key: Some(format!("{t}/{}.enc", c1.id)),
+            },
+        )
+        .await
+        .unwrap();
+    store
+        .put_transcript(
+            t,
+            StoredTranscript {
+                call_id: c1.id,
+                tenant_id: t,
+                document: json!({"text": format!("Hi, this is {subject_name}, call me on {subject_phone}")}),
+                language: Some("en".into()),
+                confidence: Some(0.9),
+                provider: "whisper".into(),
+                model: None,
+                created_at: now(),
+            },
+        )
+        .await
+        .unwrap();
+    store
+        .put_extraction(
+            t,
+            StoredExtraction {
+                call_id: c1.id,
+                tenant_id: t,
+                document: json!({"appointments": [{"customer": {"name": subject_name}}]}),
+                call_kind: "live".into(),
+                appointment_count: 1,
+                confidence: Some(0.8),
+                extractor: "rules".into(),
+                model: None,
+                created_at: now(),
+            },
+        )
+        .await
+        .unwrap();
+    let subject = store
+        .find_or_create_customer(
+            t,
+            CustomerInput {
+                name: Some(subject_name.clone()),
+                phone: Some(subject_phone.clone()),
+                address: address.clone(),
+                source_call: Some(c1.id),
+            },
+        )
+        .await
+        .unwrap()
+        .customer;
+    let mut job = NewJob::titled(format!("Sink for {subject_name}"));
+    job.customer_id = Some(subject.id);
+    job.source = Some(JobSource {
+        call_id: c1.id,
+        appointment_index: 0,
+    });
+    job.notes = Some(format!("call {subject_phone}"));
+    let j1 = store.create_job(t, job, Actor::pipeline()).await.unwrap();
+    store
+        .add_note(
+            t,
+            j1.id,
+            Actor::User(staff.id),
+            &format!("{subject_name} prefers mornings"),
+        )
+        .await
+        .unwrap();
+    store
+        .add_photo(
+            t,
+            j1.id,
+            Actor::User(staff.id),
+            NewPhoto {
+                blob_key: format!("photos/{}.jpg", j1.id),
+                content_type: "image/jpeg".into(),
+                size_bytes: 1000,
+                caption: Some(format!("{subject_name}'s sink")),
+            },
+        )
+        .await
+        .unwrap();
+    let j1 = store
+        .move_job(
+            t,
+            j1.id,
+            j1.version,
+            Stage::QuoteSent,
+            None,
+            Actor::User(staff.id),
+        )
+        .await
+        .unwrap();
+    store
+        .add_correction(
+            t,
+            NewCorrection {
+                call_id: c1.id,
+                job_id: Some(j1.id),
+                field: "customer.name".into(),
+                before: json!("Zefirine"),
+                after: json!(subject_name),
+                user_id: Some(staff.id),
+            },
+        )
+        .await
+        .unwrap();
+
+    // The merged customer and its call and job.
+    let merged = store
+        .create_customer(
+            t,
+            CustomerInput {
+                name: Some(format!("Zeph Q. {tag}")),
+                phone: Some(merged_phone.clone()),
+                ..CustomerInput::default()
+            },
+        )
+        .await
+        .unwrap();
+    let (c2, _) = store.record_call(t, call("CA2", &merged_phone)).await.unwrap();
+    store.link_call_customer(t, c2.id, merged.id).await.unwrap();
+    let mut job = NewJob::titled("Boiler service");
+    job.customer_id = Some(merged.id);
+    let j2 = store.create_job(t, job, Actor::pipeline()).await.unwrap();
+    store
+        .merge_customers(t, subject.id, merged.id, Actor::User(owner.id))
+        .await
+        .unwrap();
+    let merged = store.get_customer(t, merged.id).await.unwrap();
+
+    // An unlinked call from the subject's number (e.g. a hang-up).
+    let (c3, _) = store.record_call(t, call("CA3", &subject_phone)).await.unwrap();
+
+    // A housemate at the same address with another name: an open suggestion against the subject.
+    let housemate = store
+        .find_or_create_customer(
+            t,
+            CustomerInput {
+                name: Some(format!("Bartholomew Oakes {tag}")),
+                phone: Some(unique_phone()),
+                address: address.clone(),
+                source_call: None,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(housemate.suggestions.len(), 1, "{housemate:?}");
+    let housemate = housemate.customer;
+
+    // Someone else entirely.
+    let (c4, _) = store.record_call(t, call("CA4", &other_phone)).await.unwrap();
+    let other = store
+        .find_or_create_customer(
+            t,
+            CustomerInput {
+                name: Some(format!("Other Person {tag}")),
+                phone: Some(other_phone.clone()),
+                address: Address::default(),
+                source_call: Some(c4.id),
+            },
+        )
+        .await
+        .unwrap()
+        .customer;
+    let mut job = NewJob::titled("Other's roof");
+    job.customer_id = Some(other.id);
+    job.source = Some(JobSource {
+        call_id: c4.id,
+        appointment_index: 0,
+    });
+    let j3 = store.create_job(t, job, Actor::pipeline()).await.unwrap();
+
+    // Activity: notifications naming the subject's and the other's records, audit, usage, delivery keys.
+    store
+        .notify(
+            t,
+            None,
+            "job.created",
+            json!({"kind": "job.created", "job_id": j1.id, "call_id": c1.id, "data": {"title": "Sink"}}),
+        )
+        .await
+        .unwrap();
+    store
+        .notify(t, None, "call.missed", json!({"call_id": c3.id}))
+        .await
+        .unwrap();
+    store
+        .notify(t, Some(staff.id), "job.created", json!({"job_id": j3.id}))
+        .await
+        .unwrap();
+    store
+        .append_audit(AuditEntry {
+            tenant_id: t,
+            actor: Actor::User(owner.id),
+            action: "job.moved".into(),
+            entity: "job".into(),
+            entity_id: j3.id.to_string(),
+            details: json!({"to": "quote_sent"}),
+            at: t0(),
+        })
+        .await
+        .unwrap();
+    assert!(
+        store
+            .record_usage(
+                t,
+                &format!("call:{}:audio", c4.id),
+                "2026-03",
+                &[("calls", 1), ("audio_seconds", 30)]
+            )
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .first_delivery(t, &format!("CA4-{tag}:completed"))
+            .await
+            .unwrap()
+    );
+
+    Population {
+        tenant,
+        owner,
+        staff,
+        session_hash,
+        api_token_hash,
+        line,
+        subject: store.get_customer(t, subject.id).await.unwrap(),
+        merged,
+        housemate,
+        other,
+        subject_calls: vec![c1.id, c2.id, c3.id],
+        other_call: c4.id,
+        subject_jobs: vec![j1.id, j2.id],
+        other_job: j3.id,
+    }
+}
+
+fn report(rows: &[(&str, u64)]) -> ErasureReport {
+    ErasureReport {
+        rows: rows.iter().map(|(k, v)| ((*k).to_owned(), *v)).collect(),
+    }
+}
+
+/// What `customer_footprint` finds: merged customers, unlinked calls from their numbers, jobs of both.
+pub async fn check_customer_footprint(store: &dyn JobStore) {
+    let p = populate(store, "Footprint").await;
+    let t = p.tenant.id;
+    let fp = store.customer_footprint(t, p.subject.id).await.unwrap();
+    assert_eq!(fp.customers, vec![p.subject.id, p.merged.id]);
+    assert_eq!(fp.calls.iter().map(|c| c.id).collect::<Vec<_>>(), p.subject_calls);
+    assert_eq!(fp.calls[0], store.get_call(t, p.subject_calls[0]).await.unwrap());
+    assert_eq!(
+        fp.calls[0].recording.as_ref().unwrap().storage_key.as_deref(),
+        Some(format!("{t}/{}.enc", p.subject_calls[0]).as_str()),
+        "calls carry their recording"
+    );
+    assert_eq!(fp.jobs.iter().map(|j| j.id).collect::<Vec<_>>(), p.subject_jobs);
+    assert_eq!(fp.jobs[0], store.get_job(t, p.subject_jobs[0]).await.unwrap());
+
+    // The merged customer alone: only its own records.
+    let fp = store.customer_footprint(t, p.merged.id).await.unwrap();
+    assert_eq!(fp.customers, vec![p.merged.id]);
+    assert_eq!(
+        fp.calls.iter().map(|c| c.id).collect::<Vec<_>>(),
+        [p.subject_calls[1]]
+    );
+    assert_eq!(
+        fp.jobs.iter().map(|j| j.id).collect::<Vec<_>>(),
+        [p.subject_jobs[1]]
+    );
+
+    let fp = store.customer_footprint(t, p.other.id).await.unwrap();
+    assert_eq!(fp.customers, vec![p.other.id]);
+    assert_eq!(fp.calls.iter().map(|c| c.id).collect::<Vec<_>>(), [p.other_call]);
+    assert_eq!(fp.jobs.iter().map(|j| j.id).collect::<Vec<_>>(), [p.other_job]);
+
+    let stranger = new_tenant(store, "Footprint other").await;
+    for (tenant, id) in [(stranger.id, p.subject.id), (t, CustomerId::new())] {
+        assert!(matches!(
+            store.customer_footprint(tenant, id).await,
+            Err(Error::NotFound { .. })
+        ));
+    }
+
+    // list_customers: every customer (merged ones too), oldest first, paged.
+    let all = store.list_customers(t, Page::default()).await.unwrap();
+    assert_eq!(
+        all.iter().map(|c| c.id).collect::<Vec<_>>(),
+        [p.subject.id, p.merged.id, p.housemate.id, p.other.id]
+    );
+    assert_eq!(all[1], p.merged);
+    let second = store
+        .list_customers(t, Page { offset: 1, limit: 2 })
+        .await
+        .unwrap();
+    assert_eq!(second, all[1..3].to_vec());
+    assert!(
+        store
+            .list_customers(stranger.id, Page::default())
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+/// The rows erasing the [`Population`]'s subject deletes.
+pub fn subject_erasure_report() -> ErasureReport {
+    report(&[
+        ("calls", 3),
+        ("corrections", 1),
+        ("customer_merges", 1),
+        ("customers", 2),
+        ("extractions", 1),
+        ("job_notes", 1),
+        ("job_photos", 1),
+        ("jobs", 2),
+        ("merge_suggestions", 1),
+        ("notifications", 2),
+        ("stage_history", 3),
+        ("transcripts", 1),
+    ])
+}
+
+/// `erase_customer`: every getter is NotFound/empty afterwards, other customers' rows untouched.
+pub async fn check_erase_customer(store: &dyn JobStore) {
+    let p = populate(store, "Erase customer").await;
+    let t = p.tenant.id;
+    let stranger = new_tenant(store, "Erase other").await;
+    assert!(matches!(
+        store.erase_customer(stranger.id, p.subject.id).await,
+        Err(Error::NotFound { .. })
+    ));
+    let before_other = store.customer_history(t, p.other.id).await.unwrap();
+    let other_notes = store
+        .list_notifications(t, Some(p.staff.id), false)
+        .await
+        .unwrap();
+
+    let erased = store.erase_customer(t, p.subject.id).await.unwrap();
+    assert_eq!(erased, subject_erasure_report());
+    assert_eq!(erased.total(), 19);
+
+    for id in [p.subject.id, p.merged.id] {
+        assert!(matches!(
+            store.get_customer(t, id).await,
+            Err(Error::NotFound { .. })
+        ));
+        assert!(matches!(
+            store.customer_history(t, id).await,
+            Err(Error::NotFound { .. })
+        ));
+    }
+    for &id in &p.subject_calls {
+        assert!(matches!(store.get_call(t, id).await, Err(Error::NotFound { .. })));
+        assert!(matches!(
+            store.get_transcript(t, id).await,
+            Err(Error::NotFound { .. })
+        ));
+        assert!(matches!(
+            store.list_corrections(t, id).await,
+            Err(Error::NotFound { .. })
+        ));
+    }
+    for &id in &p.subject_jobs {
+        assert!(matches!(store.get_job(t, id).await, Err(Error::NotFound { .. })));
+        assert!(matches!(
+            store.list_notes(t, id).await,
+            Err(Error::NotFound { .. })
+        ));
+        assert!(matches!(
+            store.stage_history(t, id).await,
+            Err(Error::NotFound { .. })
+        ));
+    }
+    assert!(
+        store
+            .search_customers(t, &p.subject.name, 50)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(store.list_merge_suggestions(t, None).await.unwrap().is_empty());
+    let calls = store.list_calls(t, None, Page::default()).await.unwrap();
+    assert_eq!(calls.iter().map(|c| c.id).collect::<Vec<_>>(), [p.other_call]);
+    let jobs = store
+        .list_jobs(t, &JobFilter::default(), Page::default())
+        .await
+        .unwrap();
+    assert_eq!(jobs.iter().map(|j| j.id).collect::<Vec<_>>(), [p.other_job]);
+    let customers = store.list_customers(t, Page::default()).await.unwrap();
+    assert_eq!(
+        customers.iter().map(|c| c.id).collect::<Vec<_>>(),
+        [p.housemate.id, p.other.id]
+    );
+    assert_eq!(customers[0], p.housemate);
+    assert_eq!(customers[1], p.other);
+
+    // Untouched: the other customer's history, its notification, the audit log, usage, users, tokens.
+    assert_eq!(store.customer_history(t, p.other.id).await.unwrap(), before_other);
+    assert_eq!(
+        store
+            .list_notifications(t, Some(p.staff.id), false)
+            .await
+            .unwrap(),
+        other_notes
+            .into_iter()
+            .filter(|n| n.payload.get("job_id") == Some(&json!(p.other_job)))
+            .collect::<Vec<_>>()
+    );
+    assert_eq!(store.list_audit(t, Page::default()).await.unwrap().len(), 1);
+    assert_eq!(store.usage(t, "calls", "2026-03").await.unwrap(), 1);
+    assert_eq!(store.list_users(t).await.unwrap().len(), 2);
+    assert!(store.find_api_token(&p.api_token_hash).await.unwrap().is_some());
+    assert!(
+        store
+            .find_session(&p.session_hash, now())
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert_eq!(store.list_phone_lines(t).await.unwrap(), vec![p.line.clone()]);
+
+    // Gone means gone.
+    assert!(matches!(
+        store.erase_customer(t, p.subject.id).await,
+        Err(Error::NotFound { .. })
+    ));
+    assert!(matches!(
+        store.customer_footprint(t, p.subject.id).await,
+        Err(Error::NotFound { .. })
+    ));
+}
+
+/// `erase_call`: one call and what was derived from it; the customer stays.
+pub async fn check_erase_call(store: &dyn JobStore) {
+    let p = populate(store, "Erase call").await;
+    let t = p.tenant.id;
+    let [c1, _c2, c3] = p.subject_calls[..] else {
+        unreachable!()
+    };
+    let stranger = new_tenant(store, "Erase call other").await;
+    assert!(matches!(
+        store.erase_call(stranger.id, c3).await,
+        Err(Error::NotFound { .. })
+    ));
+    assert_eq!(
+        store.erase_call(t, c3).await.unwrap(),
+        report(&[("calls", 1), ("notifications", 1)])
+    );
+    assert!(matches!(store.get_call(t, c3).await, Err(Error::NotFound { .. })));
+    assert!(matches!(
+        store.erase_call(t, c3).await,
+        Err(Error::NotFound { .. })
+    ));
+
+    assert_eq!(
+        store.erase_call(t, c1).await.unwrap(),
+        report(&[
+            ("calls", 1),
+            ("corrections", 1),
+            ("extractions", 1),
+            ("job_notes", 1),
+            ("job_photos", 1),
+            ("jobs", 1),
+            ("notifications", 1),
+            ("stage_history", 2),
+            ("transcripts", 1),
+        ])
+    );
+    assert!(matches!(
+        store.get_job(t, p.subject_jobs[0]).await,
+        Err(Error::NotFound { .. })
+    ));
+    // The customer and its other records stay.
+    let history = store.customer_history(t, p.subject.id).await.unwrap();
+    assert_eq!(
+        history.calls.iter().map(|c| c.id).collect::<Vec<_>>(),
+        [p.subject_calls[1]]
+    );
+    assert_eq!(
+        history.jobs.iter().map(|j| j.id).collect::<Vec<_>>(),
+        [p.subject_jobs[1]]
+    );
+    assert_eq!(
+        store
+            .list_notifications(t, Some(p.staff.id), false)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+}
+
+/// The rows deleting a [`Population`]'s tenant deletes.
+pub fn tenant_erasure_report() -> ErasureReport {
+    report(&[
+        ("api_tokens", 1),
+        ("audit_log", 1),
+        ("calls", 3),
+        ("corrections", 1),
+        ("customer_merges", 1),
+        ("customers", 4),
+        ("extractions", 1),
+        ("job_notes", 1),
+        ("job_photos", 1),
+        ("jobs", 3),
+        ("merge_suggestions", 1),
+        ("notifications", 3),
+        ("phone_lines", 1),
+        ("sessions", 1),
+        ("stage_history", 4),
+        ("tenants", 1),
+        ("transcripts", 1),
+        ("usage_counters", 2),
+        ("usage_events", 1),
+        ("users", 2),
+        ("webhook_keys", 1),
+    ])
+}
+
+/// `delete_tenant`: every list of the tenant is empty afterwards, another tenant is untouched.
+pub async fn check_delete_tenant(store: &dyn JobStore) {
+    let a = populate(store, "Delete A").await;
+    let b = populate(store, "Delete B").await;
+    let snapshot = |p: &Population| {
+        let t = p.tenant.id;
+        let staff = p.staff.id;
+        async move {
+            (
+                store.list_users(t).await.unwrap(),
+                store.list_calls(t, None, Page::default()).await.unwrap(),
+                store.list_customers(t, Page::default()).await.unwrap(),
+                store
+                    .list_jobs(t, &JobFilter::default(), Page::default())
+                    .await
+                    .unwrap(),
+                store.list_notifications(t, Some(staff), false).await.unwrap(),
+                store.list_api_tokens(t).await.unwrap(),
+                store.list_audit(t, Page::default()).await.unwrap(),
+                store.list_usage(t, "2026-03").await.unwrap(),
+                store.list_phone_lines(t).await.unwrap(),
+                store.list_merge_suggestions(t, None).await.unwrap(),
+            )
+        }
+    };
+    let b_before = snapshot(&b).await;
+
+    let erased = store.delete_tenant(a.tenant.id).await.unwrap();
+    assert_eq!(erased, tenant_erasure_report());
+
+    let t = a.tenant.id;
+    assert!(matches!(store.get_tenant(t).await, Err(Error::NotFound { .. })));
+    let after = snapshot(&a).await;
+    assert!(after.0.is_empty() && after.1.is_empty() && after.2.is_empty() && after.3.is_empty());
+    assert!(after.4.is_empty() && after.5.is_empty() && after.6.is_empty() && after.7.is_empty());
+    assert!(after.8.is_empty() && after.9.is_empty());
+    assert_eq!(store.find_session(&a.session_hash, now()).await.unwrap(), None);
+    assert_eq!(store.find_api_token(&a.api_token_hash).await.unwrap(), None);
+    assert_eq!(
+        store.route_phone_line("twilio", &a.line.number).await.unwrap(),
+        None
+    );
+    assert!(
+        store
+            .find_users_by_login(&a.owner.login)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        !store
+            .list_tenants(Page::first(500))
+            .await
+            .unwrap()
+            .iter()
+            .any(|x| x.id == t)
+    );
+    assert!(matches!(
+        store.create_user(t, "ghost", Role::Owner, None).await,
+        Err(Error::NotFound { .. })
+    ));
+    assert!(matches!(
+        store.delete_tenant(t).await,
+        Err(Error::NotFound { .. })
+    ));
+
+    assert_eq!(snapshot(&b).await, b_before);
+    assert!(
+        store
+            .find_session(&b.session_hash, now())
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert!(store.find_api_token(&b.api_token_hash).await.unwrap().is_some());
+    assert_eq!(
+        store.get_customer(b.tenant.id, b.subject.id).await.unwrap(),
+        b.subject
+    );
+    assert!(
+        store
+            .get_transcript(b.tenant.id, b.subject_calls[0])
+            .await
+            .unwrap()
+            .is_some()
+    );
+}
+
+/// Retention: only artefacts of calls started before the cutoff, except held calls; corrections stay.
+pub async fn check_purge_call_artefacts(store: &dyn JobStore) {
+    let t = new_tenant(store, "Retention").await;
+    let other = new_tenant(store, "Retention other").await;
+    let cutoff = t0() - days(30);
+    let mut ids = Vec::new();
+    for (tenant, sid, started) in [
+        (t.id, "OLD1", cutoff - days(10)),
+        (t.id, "OLD2", cutoff - days(10)),
+        (t.id, "EDGE", cutoff),
+        (t.id, "NEW", t0()),
+        (t.id, "OLD3", cutoff - chrono::Duration::seconds(1)),
+        (other.id, "THEIRS", cutoff - days(10)),
+    ] {
+        let mut call = new_call(&format!("{sid}-{}", rand_digits()));
+        call.started_at = started;
+        let (call, _) = store.record_call(tenant, call).await.unwrap();
+        store
+            .put_transcript(
+                tenant,
+                StoredTranscript {
+                    call_id: call.id,
+                    tenant_id: tenant,
+                    document: json!({"text": "hello"}),
+                    language: None,
+                    confidence: None,
+                    provider: "whisper".into(),
+                    model: None,
+                    created_at: now(),
+                },
+            )
+            .await
+            .unwrap();
+        if sid != "OLD3" {
+            store
+                .put_extraction(
+                    tenant,
+                    StoredExtraction {
+                        call_id: call.id,
+                        tenant_id: tenant,
+                        document: json!({"appointments": []}),
+                        call_kind: "live".into(),
+                        appointment_count: 0,
+                        confidence: None,
+                        extractor: "rules".into(),
+                        model: None,
+                        created_at: now(),
+                    },
+                )
+                .await
+                .unwrap();
+        }
+        ids.push(call.id);
+    }
+    let [old1, old2, edge, new, old3, theirs] = ids[..] else {
+        unreachable!()
+    };
+    store
+        .add_correction(
+            t.id,
+            NewCorrection {
+                call_id: old1,
+                job_id: None,
+                field: "when".into(),
+                before: json!("a"),
+                after: json!("b"),
+                user_id: None,
+            },
+        )
+        .await
+        .unwrap();
+
+    let mut expected = vec![old1, old3];
+    expected.sort();
+    assert_eq!(
+        store
+            .purge_call_artefacts(t.id, PurgeKind::Transcript, cutoff, &[old2])
+            .await
+            .unwrap(),
+        expected
+    );
+    for (id, kept) in [
+        (old1, false),
+        (old2, true),
+        (edge, true),
+        (new, true),
+        (old3, false),
+    ] {
+        assert_eq!(
+            store.get_transcript(t.id, id).await.unwrap().is_some(),
+            kept,
+            "{id}"
+        );
+    }
+    assert!(store.get_transcript(other.id, theirs).await.unwrap().is_some());
+    assert!(
+        store.get_extraction(t.id, old1).await.unwrap().is_some(),
+        "other kind untouched"
+    );
+    assert_eq!(
+        store
+            .purge_call_artefacts(t.id, PurgeKind::Transcript, cutoff, &[old2])
+            .await
+            .unwrap(),
+        Vec::<CallId>::new(),
+        "nothing left to purge"
+    );
+    let mut expected = vec![old1, old2];
+    expected.sort();
+    assert_eq!(
+        store
+            .purge_call_artefacts(t.id, PurgeKind::Extraction, cutoff, &[])
+            .await
+            .unwrap(),
+        expected
+    );
+    assert!(store.get_extraction(t.id, edge).await.unwrap().is_some());
+    assert!(store.get_extraction(other.id, theirs).await.unwrap().is_some());
+    assert_eq!(
+        store.list_corrections(t.id, old1).await.unwrap().len(),
+        1,
+        "corrections stay"
+    );
+    assert!(store.get_call(t.id, old1).await.is_ok(), "the call stays");
 }

@@ -394,3 +394,57 @@ pub(super) struct NotificationRow {
     pub(super) created_at: DateTime<Utc>,
     pub(super) read_at: Option<DateTime<Utc>>,
 }
+
+#[derive(sqlx::FromRow)]
+pub(super) struct SessionRow {
+    pub(super) id: SessionId,
+    pub(super) tenant_id: TenantId,
+    pub(super) user_id: UserId,
+    pub(super) created_at: DateTime<Utc>,
+    pub(super) last_seen_at: DateTime<Utc>,
+    pub(super) expires_at: DateTime<Utc>,
+    pub(super) user_agent: Option<String>,
+}
+
+impl SessionRow {
+    pub(super) fn into_domain(self) -> Session {
+        Session {
+            id: self.id,
+            tenant_id: self.tenant_id,
+            user_id: self.user_id,
+            created_at: self.created_at,
+            last_seen_at: self.last_seen_at,
+            expires_at: self.expires_at,
+            user_agent: self.user_agent,
+        }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(super) struct ApiTokenRow {
+    pub(super) id: ApiTokenId,
+    pub(super) tenant_id: TenantId,
+    pub(super) user_id: Option<UserId>,
+    pub(super) name: String,
+    pub(super) role: String,
+    pub(super) prefix: String,
+    pub(super) created_at: DateTime<Utc>,
+    pub(super) last_used_at: Option<DateTime<Utc>>,
+    pub(super) revoked_at: Option<DateTime<Utc>>,
+}
+
+impl ApiTokenRow {
+    pub(super) fn into_domain(self) -> Result<ApiToken> {
+        Ok(ApiToken {
+            id: self.id,
+            tenant_id: self.tenant_id,
+            user_id: self.user_id,
+            name: self.name,
+            role: parse(&self.role, "role")?,
+            prefix: self.prefix,
+            created_at: self.created_at,
+            last_used_at: self.last_used_at,
+            revoked_at: self.revoked_at,
+        })
+    }
+}

@@ -12,7 +12,9 @@ use sqlx::types::Json;
 use sqlx::{AssertSqlSafe, Pool};
 
 use super::rows::*;
-use super::{BURY_SQL, CLAIM_IN_TRANSACTION, CLAIM_SQL, COLLATE_C, Db, MIGRATOR, begin_write};
+use super::{
+    BURY_SQL, CLAIM_IN_TRANSACTION, CLAIM_SQL, COLLATE_C, Db, MIGRATOR, begin_write, lock_tenant_users,
+};
 use crate::error::{Error, Result};
 use crate::ids::*;
 use crate::matching::{self, Candidate};
@@ -2078,108 +2080,702 @@ fn notification(r: NotificationRow) -> Notification {
     }
 }
 
-fn pending() -> Error {
-    Error::InvalidState("not implemented yet for the SQL backends".into())
+// ------------------------------------------------------------------------------------------------ accounts
+
+async fn user_in(tx: &mut Tx, tenant: TenantId, id: UserId) -> Result<User> {
+    sqlx::query_as::<_, UserRow>("SELECT * FROM users WHERE id = $1 AND tenant_id = $2")
+        .bind(id)
+        .bind(tenant)
+        .fetch_optional(&mut **tx)
+        .await?
+        .ok_or(Error::not_found("user"))?
+        .into_domain()
+}
+
+async fn owner_count(tx: &mut Tx, tenant: TenantId) -> Result<i64> {
+    let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM users WHERE tenant_id = $1 AND role = 'owner'")
+        .bind(tenant)
+        .fetch_one(&mut **tx)
+        .await?;
+    Ok(n)
+}
+
+/// Runs `sql` binding `id` (and `tenant` as `$2` when the statement names it) and returns the rows affected.
+async fn delete_by<'a, T>(tx: &mut Tx, sql: &'static str, id: T, tenant: TenantId) -> Result<u64>
+where
+    T: 'a + Send + sqlx::Encode<'a, Db> + sqlx::Type<Db>,
+{
+    let q = sqlx::query(sql).bind(id);
+    let q = if sql.contains("$2") { q.bind(tenant) } else { q };
+    Ok(q.execute(&mut **tx).await?.rows_affected())
+}
+
+/// Deletes the given customers, calls and jobs of one tenant and every row derived from them, children first
+/// (the erasure `erase_customer` and `erase_call` share; the same as the in-memory `State::erase`).
+async fn erase_rows(
+    tx: &mut Tx,
+    tenant: TenantId,
+    customers: &[CustomerId],
+    calls: &[CallId],
+    jobs: &[JobId],
+) -> Result<ErasureReport> {
+    let mut report = ErasureReport::default();
+    let mut named: Vec<String> = customers.iter().map(ToString::to_string).collect();
+    named.extend(calls.iter().map(ToString::to_string));
+    named.extend(jobs.iter().map(ToString::to_string));
+    let notes: Vec<(NotificationId, Json<Value>)> =
+        sqlx::query_as("SELECT id, payload FROM notifications WHERE tenant_id = $1")
+            .bind(tenant)
+            .fetch_all(&mut **tx)
+            .await?;
+    for (id, payload) in notes {
+        if validate::payload_names(&payload.0, &named) {
+            let n = delete_by(tx, "DELETE FROM notifications WHERE id = $1", id, tenant).await?;
+            report.add("notifications", n);
+        }
+    }
+    for &call in calls {
+        let n = delete_by(
+            tx,
+            "DELETE FROM corrections WHERE call_id = $1 AND tenant_id = $2",
+            call,
+            tenant,
+        )
+        .await?;
+        report.add("corrections", n);
+    }
+    for &job in jobs {
+        for (table, sql) in [
+            (
+                "corrections",
+                "DELETE FROM corrections WHERE job_id = $1 AND tenant_id = $2",
+            ),
+            (
+                "stage_history",
+                "DELETE FROM stage_history WHERE job_id = $1 AND tenant_id = $2",
+            ),
+            (
+                "job_notes",
+                "DELETE FROM job_notes WHERE job_id = $1 AND tenant_id = $2",
+            ),
+            (
+                "job_photos",
+                "DELETE FROM job_photos WHERE job_id = $1 AND tenant_id = $2",
+            ),
+            ("jobs", "DELETE FROM jobs WHERE id = $1 AND tenant_id = $2"),
+        ] {
+            let n = delete_by(tx, sql, job, tenant).await?;
+            report.add(table, n);
+        }
+    }
+    for &call in calls {
+        for (table, sql) in [
+            (
+                "transcripts",
+                "DELETE FROM transcripts WHERE call_id = $1 AND tenant_id = $2",
+            ),
+            (
+                "extractions",
+                "DELETE FROM extractions WHERE call_id = $1 AND tenant_id = $2",
+            ),
+            ("calls", "DELETE FROM calls WHERE id = $1 AND tenant_id = $2"),
+        ] {
+            let n = delete_by(tx, sql, call, tenant).await?;
+            report.add(table, n);
+        }
+    }
+    for &customer in customers {
+        for (table, sql) in [
+            (
+                "merge_suggestions",
+                "DELETE FROM merge_suggestions WHERE (customer_id = $1 OR candidate_id = $1) AND tenant_id = $2",
+            ),
+            (
+                "customer_merges",
+                "DELETE FROM customer_merges WHERE (survivor_id = $1 OR merged_id = $1) AND tenant_id = $2",
+            ),
+        ] {
+            let n = delete_by(tx, sql, customer, tenant).await?;
+            report.add(table, n);
+        }
+        // Members may point at each other (`merged_into`): unlink them all before deleting any.
+        delete_by(
+            tx,
+            "UPDATE customers SET merged_into = NULL WHERE id = $1 AND tenant_id = $2",
+            customer,
+            tenant,
+        )
+        .await?;
+    }
+    for &customer in customers {
+        // customer_phones is the phone index of the customers row (not reported separately).
+        delete_by(
+            tx,
+            "DELETE FROM customer_phones WHERE customer_id = $1 AND tenant_id = $2",
+            customer,
+            tenant,
+        )
+        .await?;
+        let n = delete_by(
+            tx,
+            "DELETE FROM customers WHERE id = $1 AND tenant_id = $2",
+            customer,
+            tenant,
+        )
+        .await?;
+        report.add("customers", n);
+    }
+    Ok(report)
+}
+
+/// The members of a customer (itself and every customer merged into it, transitively): `$1` customer, `$2`
+/// tenant.
+const MEMBERS_CTE: &str = "WITH RECURSIVE members(id) AS (\
+    SELECT id FROM customers WHERE id = $1 AND tenant_id = $2 \
+    UNION SELECT c.id FROM customers c JOIN members m ON c.merged_into = m.id WHERE c.tenant_id = $2) ";
+
+async fn footprint_in(tx: &mut Tx, tenant: TenantId, id: CustomerId) -> Result<CustomerFootprint> {
+    customer_in(tx, tenant, id).await?;
+    let sql = format!(
+        "{MEMBERS_CTE}SELECT customers.* FROM customers JOIN members ON customers.id = members.id \
+         ORDER BY customers.created_at, customers.id"
+    );
+    let customers: Vec<CustomerId> = sqlx::query_as::<_, CustomerRow>(AssertSqlSafe(sql))
+        .bind(id)
+        .bind(tenant)
+        .fetch_all(&mut **tx)
+        .await?
+        .into_iter()
+        .map(|r| r.into_domain().id)
+        .collect();
+    let sql = format!(
+        "{MEMBERS_CTE}SELECT {CALL_COLS} FROM calls WHERE tenant_id = $2 AND (customer_id IN (SELECT id FROM members) \
+         OR (customer_id IS NULL AND from_number IN (SELECT phone FROM customer_phones \
+         WHERE tenant_id = $2 AND customer_id IN (SELECT id FROM members)))) ORDER BY started_at, id"
+    );
+    let calls: Vec<Call> = sqlx::query_as::<_, CallRow>(AssertSqlSafe(sql))
+        .bind(id)
+        .bind(tenant)
+        .fetch_all(&mut **tx)
+        .await?
+        .into_iter()
+        .map(CallRow::into_domain)
+        .collect::<Result<_>>()?;
+    let sql = format!(
+        "{MEMBERS_CTE}SELECT * FROM jobs WHERE tenant_id = $2 AND customer_id IN (SELECT id FROM members)"
+    );
+    let mut jobs: BTreeMap<JobId, Job> = BTreeMap::new();
+    for row in sqlx::query_as::<_, JobRow>(AssertSqlSafe(sql))
+        .bind(id)
+        .bind(tenant)
+        .fetch_all(&mut **tx)
+        .await?
+    {
+        let job = row.into_domain()?;
+        jobs.insert(job.id, job);
+    }
+    for call in &calls {
+        for row in
+            sqlx::query_as::<_, JobRow>("SELECT * FROM jobs WHERE source_call_id = $1 AND tenant_id = $2")
+                .bind(call.id)
+                .bind(tenant)
+                .fetch_all(&mut **tx)
+                .await?
+        {
+            let job = row.into_domain()?;
+            jobs.insert(job.id, job);
+        }
+    }
+    let mut jobs: Vec<Job> = jobs.into_values().collect();
+    jobs.sort_by_key(|j| (j.created_at, j.id));
+    Ok(CustomerFootprint {
+        customers,
+        calls,
+        jobs,
+    })
 }
 
 #[async_trait]
 impl AccountStore for SqlJobStore {
-    async fn list_tenants(&self, _page: Page) -> Result<Vec<Tenant>> {
-        Err(pending())
+    async fn list_tenants(&self, page: Page) -> Result<Vec<Tenant>> {
+        sqlx::query_as::<_, TenantRow>("SELECT * FROM tenants ORDER BY created_at, id LIMIT $1 OFFSET $2")
+            .bind(page.limit())
+            .bind(page.offset as i64)
+            .fetch_all(&self.pool)
+            .await?
+            .into_iter()
+            .map(TenantRow::into_domain)
+            .collect()
     }
-    async fn update_tenant_profile(&self, _id: TenantId, _profile: TenantProfile) -> Result<Tenant> {
-        Err(pending())
+
+    async fn update_tenant_profile(&self, id: TenantId, profile: TenantProfile) -> Result<Tenant> {
+        let name = validate_tenant(&validate::profile_as_new_tenant(&profile))?;
+        sqlx::query_as::<_, TenantRow>(
+            "UPDATE tenants SET name = $1, timezone = $2, business_hours = $3 WHERE id = $4 RETURNING *",
+        )
+        .bind(name)
+        .bind(profile.timezone.name())
+        .bind(Json(profile.business_hours))
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?
+        .ok_or(Error::not_found("tenant"))?
+        .into_domain()
     }
-    async fn delete_tenant(&self, _id: TenantId) -> Result<ErasureReport> {
-        Err(pending())
+
+    async fn delete_tenant(&self, id: TenantId) -> Result<ErasureReport> {
+        let mut tx = begin_write(&self.pool).await?;
+        tenant_exists(&mut tx, id).await?;
+        let mut report = ErasureReport::default();
+        // Children before parents; every table of migrations 0001–0004 that holds a tenant_id.
+        for (table, sql) in [
+            ("sessions", "DELETE FROM sessions WHERE tenant_id = $1"),
+            ("api_tokens", "DELETE FROM api_tokens WHERE tenant_id = $1"),
+            ("notifications", "DELETE FROM notifications WHERE tenant_id = $1"),
+            ("corrections", "DELETE FROM corrections WHERE tenant_id = $1"),
+            ("stage_history", "DELETE FROM stage_history WHERE tenant_id = $1"),
+            ("job_notes", "DELETE FROM job_notes WHERE tenant_id = $1"),
+            ("job_photos", "DELETE FROM job_photos WHERE tenant_id = $1"),
+            ("jobs", "DELETE FROM jobs WHERE tenant_id = $1"),
+            ("transcripts", "DELETE FROM transcripts WHERE tenant_id = $1"),
+            ("extractions", "DELETE FROM extractions WHERE tenant_id = $1"),
+            ("calls", "DELETE FROM calls WHERE tenant_id = $1"),
+            (
+                "merge_suggestions",
+                "DELETE FROM merge_suggestions WHERE tenant_id = $1",
+            ),
+            (
+                "customer_merges",
+                "DELETE FROM customer_merges WHERE tenant_id = $1",
+            ),
+            ("", "DELETE FROM customer_phones WHERE tenant_id = $1"),
+            ("", "UPDATE customers SET merged_into = NULL WHERE tenant_id = $1"),
+            ("customers", "DELETE FROM customers WHERE tenant_id = $1"),
+            ("phone_lines", "DELETE FROM phone_lines WHERE tenant_id = $1"),
+            ("webhook_keys", "DELETE FROM webhook_keys WHERE tenant_id = $1"),
+            ("audit_log", "DELETE FROM audit_log WHERE tenant_id = $1"),
+            (
+                "usage_counters",
+                "DELETE FROM usage_counters WHERE tenant_id = $1",
+            ),
+            ("usage_events", "DELETE FROM usage_events WHERE tenant_id = $1"),
+            ("users", "DELETE FROM users WHERE tenant_id = $1"),
+            ("tenants", "DELETE FROM tenants WHERE id = $1"),
+        ] {
+            let n = sqlx::query(sql).bind(id).execute(&mut *tx).await?.rows_affected();
+            if !table.is_empty() {
+                report.add(table, n);
+            }
+        }
+        tx.commit().await?;
+        Ok(report)
     }
-    async fn get_user(&self, _tenant: TenantId, _id: UserId) -> Result<User> {
-        Err(pending())
+
+    async fn get_user(&self, tenant: TenantId, id: UserId) -> Result<User> {
+        sqlx::query_as::<_, UserRow>("SELECT * FROM users WHERE id = $1 AND tenant_id = $2")
+            .bind(id)
+            .bind(tenant)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or(Error::not_found("user"))?
+            .into_domain()
     }
-    async fn find_users_by_login(&self, _login: &str) -> Result<Vec<User>> {
-        Err(pending())
+
+    async fn find_users_by_login(&self, login: &str) -> Result<Vec<User>> {
+        sqlx::query_as::<_, UserRow>("SELECT * FROM users WHERE login_key = $1 ORDER BY created_at, id")
+            .bind(login.trim().to_ascii_lowercase())
+            .fetch_all(&self.pool)
+            .await?
+            .into_iter()
+            .map(UserRow::into_domain)
+            .collect()
     }
-    async fn set_user_password(&self, _tenant: TenantId, _id: UserId, _password_hash: &str) -> Result<User> {
-        Err(pending())
+
+    async fn set_user_password(&self, tenant: TenantId, id: UserId, password_hash: &str) -> Result<User> {
+        validate::password_hash(password_hash)?;
+        let mut tx = begin_write(&self.pool).await?;
+        let row = sqlx::query_as::<_, UserRow>(
+            "UPDATE users SET password_hash = $1 WHERE id = $2 AND tenant_id = $3 RETURNING *",
+        )
+        .bind(password_hash.to_owned())
+        .bind(id)
+        .bind(tenant)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or(Error::not_found("user"))?;
+        sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        row.into_domain()
     }
-    async fn set_user_role(&self, _tenant: TenantId, _id: UserId, _role: Role) -> Result<User> {
-        Err(pending())
+
+    async fn set_user_role(&self, tenant: TenantId, id: UserId, role: Role) -> Result<User> {
+        let mut tx = begin_write(&self.pool).await?;
+        lock_tenant_users(&mut tx, tenant).await?;
+        let user = user_in(&mut tx, tenant, id).await?;
+        if user.role == Role::Owner && role != Role::Owner && owner_count(&mut tx, tenant).await? <= 1 {
+            return Err(Error::InvalidState(
+                "cannot demote the tenant's last owner".into(),
+            ));
+        }
+        let row = sqlx::query_as::<_, UserRow>("UPDATE users SET role = $1 WHERE id = $2 RETURNING *")
+            .bind(role.as_str())
+            .bind(id)
+            .fetch_one(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        row.into_domain()
     }
-    async fn delete_user(&self, _tenant: TenantId, _id: UserId) -> Result<()> {
-        Err(pending())
+
+    async fn delete_user(&self, tenant: TenantId, id: UserId) -> Result<()> {
+        let mut tx = begin_write(&self.pool).await?;
+        lock_tenant_users(&mut tx, tenant).await?;
+        let user = user_in(&mut tx, tenant, id).await?;
+        if user.role == Role::Owner && owner_count(&mut tx, tenant).await? <= 1 {
+            return Err(Error::InvalidState(
+                "cannot delete the tenant's last owner".into(),
+            ));
+        }
+        for sql in [
+            "DELETE FROM sessions WHERE user_id = $1",
+            "DELETE FROM api_tokens WHERE user_id = $1",
+            "DELETE FROM notifications WHERE user_id = $1",
+            "UPDATE corrections SET user_id = NULL WHERE user_id = $1",
+            "DELETE FROM users WHERE id = $1",
+        ] {
+            sqlx::query(sql).bind(id).execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(())
     }
-    async fn create_session(&self, _tenant: TenantId, _session: NewSession) -> Result<Session> {
-        Err(pending())
+
+    async fn create_session(&self, tenant: TenantId, session: NewSession) -> Result<Session> {
+        let now = now_();
+        let user_agent = validate::new_session(&session, now)?;
+        let mut tx = begin_write(&self.pool).await?;
+        tenant_exists(&mut tx, tenant).await?;
+        user_in(&mut tx, tenant, session.user_id).await?;
+        let row = sqlx::query_as::<_, SessionRow>(
+            "INSERT INTO sessions (id, tenant_id, user_id, token_hash, created_at, last_seen_at, expires_at, \
+             user_agent) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING *",
+        )
+        .bind(SessionId::new())
+        .bind(tenant)
+        .bind(session.user_id)
+        .bind(session.token_hash)
+        .bind(now)
+        .bind(now)
+        .bind(to_micros(session.expires_at))
+        .bind(user_agent)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(|e| {
+            if unique_violation(&e) {
+                Error::AlreadyExists { entity: "session" }
+            } else {
+                e.into()
+            }
+        })?;
+        tx.commit().await?;
+        Ok(row.into_domain())
     }
-    async fn find_session(&self, _token_hash: &[u8], _now: DateTime<Utc>) -> Result<Option<Session>> {
-        Err(pending())
+
+    async fn find_session(&self, token_hash: &[u8], now: DateTime<Utc>) -> Result<Option<Session>> {
+        Ok(sqlx::query_as::<_, SessionRow>(
+            "SELECT * FROM sessions WHERE token_hash = $1 AND expires_at > $2",
+        )
+        .bind(token_hash.to_vec())
+        .bind(to_micros(now))
+        .fetch_optional(&self.pool)
+        .await?
+        .map(SessionRow::into_domain))
     }
+
     async fn touch_session(
         &self,
-        _id: SessionId,
-        _seen_at: DateTime<Utc>,
-        _expires_at: DateTime<Utc>,
+        id: SessionId,
+        seen_at: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
     ) -> Result<()> {
-        Err(pending())
+        let n = sqlx::query("UPDATE sessions SET last_seen_at = $1, expires_at = $2 WHERE id = $3")
+            .bind(to_micros(seen_at))
+            .bind(to_micros(expires_at))
+            .bind(id)
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
+        if n == 0 {
+            return Err(Error::not_found("session"));
+        }
+        Ok(())
     }
-    async fn delete_session(&self, _token_hash: &[u8]) -> Result<bool> {
-        Err(pending())
+
+    async fn delete_session(&self, token_hash: &[u8]) -> Result<bool> {
+        let n = sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
+            .bind(token_hash.to_vec())
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
+        Ok(n > 0)
     }
-    async fn delete_user_sessions(&self, _tenant: TenantId, _user: UserId) -> Result<u64> {
-        Err(pending())
+
+    async fn delete_user_sessions(&self, tenant: TenantId, user: UserId) -> Result<u64> {
+        Ok(
+            sqlx::query("DELETE FROM sessions WHERE tenant_id = $1 AND user_id = $2")
+                .bind(tenant)
+                .bind(user)
+                .execute(&self.pool)
+                .await?
+                .rows_affected(),
+        )
     }
-    async fn purge_expired_sessions(&self, _now: DateTime<Utc>) -> Result<u64> {
-        Err(pending())
+
+    async fn purge_expired_sessions(&self, now: DateTime<Utc>) -> Result<u64> {
+        Ok(sqlx::query("DELETE FROM sessions WHERE expires_at <= $1")
+            .bind(to_micros(now))
+            .execute(&self.pool)
+            .await?
+            .rows_affected())
     }
-    async fn create_api_token(&self, _tenant: TenantId, _token: NewApiToken) -> Result<ApiToken> {
-        Err(pending())
+
+    async fn create_api_token(&self, tenant: TenantId, token: NewApiToken) -> Result<ApiToken> {
+        let name = validate::new_api_token(&token)?;
+        let mut tx = begin_write(&self.pool).await?;
+        tenant_exists(&mut tx, tenant).await?;
+        if let Some(user) = token.user_id {
+            user_in(&mut tx, tenant, user).await?;
+        }
+        let row = sqlx::query_as::<_, ApiTokenRow>(
+            "INSERT INTO api_tokens (id, tenant_id, user_id, name, role, prefix, token_hash, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING *",
+        )
+        .bind(ApiTokenId::new())
+        .bind(tenant)
+        .bind(token.user_id)
+        .bind(name)
+        .bind(token.role.as_str())
+        .bind(token.prefix)
+        .bind(token.token_hash)
+        .bind(now_())
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(|e| {
+            if unique_violation(&e) {
+                Error::AlreadyExists { entity: "api token" }
+            } else {
+                e.into()
+            }
+        })?;
+        tx.commit().await?;
+        row.into_domain()
     }
-    async fn find_api_token(&self, _token_hash: &[u8]) -> Result<Option<ApiToken>> {
-        Err(pending())
+
+    async fn find_api_token(&self, token_hash: &[u8]) -> Result<Option<ApiToken>> {
+        sqlx::query_as::<_, ApiTokenRow>(
+            "SELECT * FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL",
+        )
+        .bind(token_hash.to_vec())
+        .fetch_optional(&self.pool)
+        .await?
+        .map(ApiTokenRow::into_domain)
+        .transpose()
     }
-    async fn touch_api_token(&self, _id: ApiTokenId, _used_at: DateTime<Utc>) -> Result<()> {
-        Err(pending())
+
+    async fn touch_api_token(&self, id: ApiTokenId, used_at: DateTime<Utc>) -> Result<()> {
+        let n = sqlx::query("UPDATE api_tokens SET last_used_at = $1 WHERE id = $2")
+            .bind(to_micros(used_at))
+            .bind(id)
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
+        if n == 0 {
+            return Err(Error::not_found("api token"));
+        }
+        Ok(())
     }
-    async fn list_api_tokens(&self, _tenant: TenantId) -> Result<Vec<ApiToken>> {
-        Err(pending())
+
+    async fn list_api_tokens(&self, tenant: TenantId) -> Result<Vec<ApiToken>> {
+        sqlx::query_as::<_, ApiTokenRow>(
+            "SELECT * FROM api_tokens WHERE tenant_id = $1 ORDER BY created_at DESC, id DESC",
+        )
+        .bind(tenant)
+        .fetch_all(&self.pool)
+        .await?
+        .into_iter()
+        .map(ApiTokenRow::into_domain)
+        .collect()
     }
-    async fn revoke_api_token(&self, _tenant: TenantId, _id: ApiTokenId) -> Result<ApiToken> {
-        Err(pending())
+
+    async fn revoke_api_token(&self, tenant: TenantId, id: ApiTokenId) -> Result<ApiToken> {
+        sqlx::query_as::<_, ApiTokenRow>(
+            "UPDATE api_tokens SET revoked_at = COALESCE(revoked_at, $1) WHERE id = $2 AND tenant_id = $3 \
+             RETURNING *",
+        )
+        .bind(now_())
+        .bind(id)
+        .bind(tenant)
+        .fetch_optional(&self.pool)
+        .await?
+        .ok_or(Error::not_found("api token"))?
+        .into_domain()
     }
+
     async fn update_phone_line(
         &self,
-        _tenant: TenantId,
-        _id: PhoneLineId,
-        _update: PhoneLineUpdate,
+        tenant: TenantId,
+        id: PhoneLineId,
+        update: PhoneLineUpdate,
     ) -> Result<PhoneLine> {
-        Err(pending())
+        validate::phone_line_update(&update)?;
+        let mut tx = begin_write(&self.pool).await?;
+        let mut line =
+            sqlx::query_as::<_, PhoneLineRow>("SELECT * FROM phone_lines WHERE id = $1 AND tenant_id = $2")
+                .bind(id)
+                .bind(tenant)
+                .fetch_optional(&mut *tx)
+                .await?
+                .ok_or(Error::not_found("phone line"))?
+                .into_domain()?;
+        if let Some(mode) = update.webhook_mode {
+            line.webhook_mode = mode;
+        }
+        if let Some(number_id) = update.provider_number_id {
+            line.provider_number_id = number_id;
+        }
+        if let Some(credentials) = update.credentials {
+            line.credentials = credentials;
+        }
+        let row = sqlx::query_as::<_, PhoneLineRow>(
+            "UPDATE phone_lines SET webhook_mode = $1, provider_number_id = $2, credentials = $3 \
+             WHERE id = $4 AND tenant_id = $5 RETURNING *",
+        )
+        .bind(line.webhook_mode.as_str())
+        .bind(line.provider_number_id)
+        .bind(line.credentials)
+        .bind(id)
+        .bind(tenant)
+        .fetch_one(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        row.into_domain()
     }
-    async fn remove_phone_line(&self, _tenant: TenantId, _id: PhoneLineId) -> Result<PhoneLine> {
-        Err(pending())
+
+    async fn remove_phone_line(&self, tenant: TenantId, id: PhoneLineId) -> Result<PhoneLine> {
+        let mut tx = begin_write(&self.pool).await?;
+        let row =
+            sqlx::query_as::<_, PhoneLineRow>("SELECT * FROM phone_lines WHERE id = $1 AND tenant_id = $2")
+                .bind(id)
+                .bind(tenant)
+                .fetch_optional(&mut *tx)
+                .await?
+                .ok_or(Error::not_found("phone line"))?;
+        sqlx::query("UPDATE calls SET phone_line_id = NULL, updated_at = $1 WHERE phone_line_id = $2")
+            .bind(now_())
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM phone_lines WHERE id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        row.into_domain()
     }
 }
 
+// ------------------------------------------------------------------------------------------------ privacy
+
 #[async_trait]
 impl PrivacyStore for SqlJobStore {
-    async fn list_customers(&self, _tenant: TenantId, _page: Page) -> Result<Vec<Customer>> {
-        Err(pending())
+    async fn list_customers(&self, tenant: TenantId, page: Page) -> Result<Vec<Customer>> {
+        Ok(sqlx::query_as::<_, CustomerRow>(
+            "SELECT * FROM customers WHERE tenant_id = $1 ORDER BY created_at, id LIMIT $2 OFFSET $3",
+        )
+        .bind(tenant)
+        .bind(page.limit())
+        .bind(page.offset as i64)
+        .fetch_all(&self.pool)
+        .await?
+        .into_iter()
+        .map(CustomerRow::into_domain)
+        .collect())
     }
-    async fn customer_footprint(&self, _tenant: TenantId, _id: CustomerId) -> Result<CustomerFootprint> {
-        Err(pending())
+
+    async fn customer_footprint(&self, tenant: TenantId, id: CustomerId) -> Result<CustomerFootprint> {
+        // One read transaction, so the three reads see one state.
+        let mut tx = self.pool.begin().await?;
+        let fp = footprint_in(&mut tx, tenant, id).await?;
+        tx.commit().await?;
+        Ok(fp)
     }
-    async fn erase_customer(&self, _tenant: TenantId, _id: CustomerId) -> Result<ErasureReport> {
-        Err(pending())
+
+    async fn erase_customer(&self, tenant: TenantId, id: CustomerId) -> Result<ErasureReport> {
+        let mut tx = begin_write(&self.pool).await?;
+        super::lock_tenant_customers(&mut tx, tenant).await?;
+        let fp = footprint_in(&mut tx, tenant, id).await?;
+        let calls: Vec<CallId> = fp.calls.iter().map(|c| c.id).collect();
+        let jobs: Vec<JobId> = fp.jobs.iter().map(|j| j.id).collect();
+        let report = erase_rows(&mut tx, tenant, &fp.customers, &calls, &jobs).await?;
+        tx.commit().await?;
+        Ok(report)
     }
-    async fn erase_call(&self, _tenant: TenantId, _id: CallId) -> Result<ErasureReport> {
-        Err(pending())
+
+    async fn erase_call(&self, tenant: TenantId, id: CallId) -> Result<ErasureReport> {
+        let mut tx = begin_write(&self.pool).await?;
+        call_in(&mut tx, tenant, id).await?;
+        let jobs: Vec<(JobId,)> =
+            sqlx::query_as("SELECT id FROM jobs WHERE source_call_id = $1 AND tenant_id = $2")
+                .bind(id)
+                .bind(tenant)
+                .fetch_all(&mut *tx)
+                .await?;
+        let jobs: Vec<JobId> = jobs.into_iter().map(|(j,)| j).collect();
+        let report = erase_rows(&mut tx, tenant, &[], &[id], &jobs).await?;
+        tx.commit().await?;
+        Ok(report)
     }
+
     async fn purge_call_artefacts(
         &self,
-        _tenant: TenantId,
-        _kind: PurgeKind,
-        _before: DateTime<Utc>,
-        _keep: &[CallId],
+        tenant: TenantId,
+        kind: PurgeKind,
+        before: DateTime<Utc>,
+        keep: &[CallId],
     ) -> Result<Vec<CallId>> {
-        Err(pending())
+        let table = match kind {
+            PurgeKind::Transcript => "transcripts",
+            PurgeKind::Extraction => "extractions",
+        };
+        let mut tx = begin_write(&self.pool).await?;
+        let sql = format!(
+            "SELECT a.call_id FROM {table} a JOIN calls c ON c.id = a.call_id \
+             WHERE c.tenant_id = $1 AND a.tenant_id = $1 AND c.started_at < $2 ORDER BY a.call_id"
+        );
+        let expired: Vec<(CallId,)> = sqlx::query_as(AssertSqlSafe(sql))
+            .bind(tenant)
+            .bind(to_micros(before))
+            .fetch_all(&mut *tx)
+            .await?;
+        let delete = format!("DELETE FROM {table} WHERE call_id = $1 AND tenant_id = $2");
+        let mut purged = Vec::new();
+        for (call,) in expired {
+            if keep.contains(&call) {
+                continue;
+            }
+            let n = sqlx::query(AssertSqlSafe(delete.clone()))
+                .bind(call)
+                .bind(tenant)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            if n > 0 {
+                purged.push(call);
+            }
+        }
+        tx.commit().await?;
+        purged.sort();
+        Ok(purged)
     }
 }

@@ -13,7 +13,7 @@
 //! | `calls/{id}/{kind}/{name}` | the call's stored artefacts (audio), decrypted |
 //! | `jobs/{id}.json` | `{job, notes, history, photos}` |
 //! | `jobs/{id}/photos/{photo id}` | the photo, decrypted |
-//! | `tenant.json`, `users.json`, `phone_lines.json`, `usage.json`, `audit.json`, `legal_holds.json` | whole-tenant export only; users without password hashes, lines without credentials |
+//! | `tenant.json`, `users.json`, `api_tokens.json`, `phone_lines.json`, `usage.json`, `audit.json`, `legal_holds.json` | whole-tenant export only; users without password hashes, tokens without hashes, lines without credentials |
 //! | `manifest.json` | scope, ids, counts, and `files: [{path, size, sha256}]` |
 //!
 //! Crate: [`async_zip`] — the maintained async zip writer with a tokio adapter; it writes entries as streams
@@ -304,6 +304,10 @@ where
             .collect();
         archive.count("users", users.len() as u64);
         archive.json("users.json".into(), &users).await?;
+        // API tokens hold no credential (only their hash, which the model does not carry).
+        let tokens = store.list_api_tokens(tenant).await?;
+        archive.count("api_tokens", tokens.len() as u64);
+        archive.json("api_tokens.json".into(), &tokens).await?;
         let lines = store.list_phone_lines(tenant).await?;
         let views: Vec<LineExport<'_>> = lines.iter().map(LineExport::of).collect();
         archive.count("phone_lines", views.len() as u64);
@@ -669,13 +673,20 @@ pub async fn erase_call(
     let call = store.get_call(tenant, call).await?;
     let calls = vec![call];
     check_holds(recordings, tenant, &calls).await?;
+    // The jobs booked from it go with it (their photos too).
+    let filter = JobFilter::default();
+    let jobs: Vec<Job> = all_pages!(|p| store.list_jobs(tenant, &filter, p))
+        .into_iter()
+        .filter(|j| j.source.is_some_and(|s| s.call_id == calls[0].id))
+        .collect();
     let mut receipt = ErasureReceipt {
         scope: "call".into(),
         tenant_id: tenant.to_string(),
         calls: 1,
+        jobs: jobs.len() as u64,
         ..ErasureReceipt::default()
     };
-    delete_blobs(store, recordings, tenant, &calls, &[], &mut receipt).await?;
+    delete_blobs(store, recordings, tenant, &calls, &jobs, &mut receipt).await?;
     delete_provider_copies(telephony, &calls, &mut receipt).await?;
     let report = store.erase_call(tenant, calls[0].id).await?;
     merge_rows(&mut receipt, &report.rows);

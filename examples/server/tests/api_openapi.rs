@@ -48,6 +48,7 @@ const EXPECTED: &[(&str, &str)] = &[
     ("put", "/api/v1/phone-lines/{id}/credentials"),
     ("delete", "/api/v1/phone-lines/{id}/credentials"),
     ("delete", "/api/v1/customers/{id}"),
+    ("delete", "/api/v1/calls/{id}"),
     ("get", "/api/v1/customers/{id}/export"),
     ("get", "/api/v1/export"),
     ("delete", "/api/v1/tenant"),

@@ -854,6 +854,11 @@ async fn roles_and_problems(backend: Backend) {
         ("DELETE", format!("/api/v1/customers/{customer}"), None),
         (
             "DELETE",
+            format!("/api/v1/calls/{}", job.source.unwrap().call_id),
+            None,
+        ),
+        (
+            "DELETE",
             "/api/v1/tenant".to_owned(),
             Some(json!({"confirm": "Acme Plumbing"})),
         ),
@@ -1008,4 +1013,47 @@ async fn a_provider_failure_stops_the_erasure_before_any_row_goes() {
         .await;
     assert_eq!(status, 200);
     assert_eq!(env.get(&format!("/api/v1/calls/{}", call.id)).await.0, 404);
+}
+
+#[tokio::test]
+async fn a_call_of_nobody_can_be_erased_on_its_own() {
+    let w = world(Backend::Sqlite, Storage::Local).await.unwrap();
+    let env = &w.env;
+    let tenant = env.tenant.clone();
+    let (call, job) = seed(&w, &tenant, 1, &MARIA).await;
+    let (bob_call, _) = seed(&w, &tenant, 2, &BOB).await;
+    add_note_and_photo(env, &job, "a note").await;
+    let sid = callbook_telephony::telephony::RecordingSid::new(
+        call.recording.as_ref().unwrap().provider_recording_id.clone(),
+    );
+    let (status, receipt) = env
+        .send(
+            "DELETE",
+            &format!("/api/v1/calls/{}", call.id),
+            Some(TOKEN),
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(status, 200, "{receipt}");
+    assert_eq!(
+        (receipt["calls"].as_u64(), receipt["jobs"].as_u64()),
+        (Some(1), Some(1))
+    );
+    assert_eq!(receipt["provider_recordings_deleted"], 1);
+    assert!(!w.telephony.has_recording_media(&sid));
+    assert_eq!(env.get(&format!("/api/v1/calls/{}", call.id)).await.0, 404);
+    assert_eq!(env.get(&format!("/api/v1/jobs/{}", job.id)).await.0, 404);
+    assert_eq!(env.get(&format!("/api/v1/calls/{}", bob_call.id)).await.0, 200);
+    assert_storage_free_of(
+        &w,
+        &[
+            call.id.to_string(),
+            format!("job-{}", job.id),
+            MARIA.marker.to_owned(),
+        ],
+        &[bob_call.id.to_string()],
+    );
+    let (_, audit) = env.get("/api/v1/audit").await;
+    assert!(audit.to_string().contains("call.erased"));
 }

@@ -290,7 +290,7 @@ impl utoipa::Modify for BearerAuth {
 pub fn openapi_router() -> (Router<ApiState>, utoipa::openapi::OpenApi) {
     let api = OpenApiRouter::<ApiState>::new()
         .routes(routes!(calls::list_calls))
-        .routes(routes!(calls::get_call))
+        .routes(routes!(calls::get_call, privacy::delete_call))
         .routes(routes!(calls::call_audio))
         .routes(routes!(calls::retry_call))
         .routes(routes!(calls::add_correction))

@@ -6,6 +6,7 @@
 //! | `GET /customers/{id}/export` | admin | zip of everything about the customer |
 //! | `GET /export` | admin | zip of everything of the tenant |
 //! | `DELETE /customers/{id}` | admin | erases the customer, their calls and jobs (blobs, provider copies, rows) |
+//! | `DELETE /calls/{id}` | admin | erases one call and what was derived from it |
 //! | `DELETE /tenant` | owner | erases the tenant; body `{"confirm": "<tenant name>"}` |
 //! | `GET/POST /legal-holds`, `DELETE /legal-holds/{target}` | admin | holds on the tenant or a call |
 //! | `GET /audit` | admin | the audit log, newest first |
@@ -194,6 +195,33 @@ pub async fn delete_customer(
     )
     .await?;
     metrics::counter!("callbook_erasures_total", "scope" => "customer").increment(1);
+    Ok(Json(receipt))
+}
+
+/// Erases one call (e.g. a voicemail of a caller who never became a customer): its audio, the provider's
+/// copy, transcript, extraction, corrections and the jobs booked from it. Needs admin. To erase a customer's
+/// calls, erase the customer.
+#[utoipa::path(delete, path = "/calls/{id}", tag = "privacy", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Call id")),
+    responses((status = 200, body = Object), (status = 401, body = Problem), (status = 403, body = Problem),
+        (status = 404, body = Problem), (status = 409, body = Problem), (status = 502, body = Problem)))]
+pub async fn delete_call(
+    State(state): State<ApiState>,
+    principal: Principal,
+    Path(id): Path<String>,
+) -> PrivacyResult<Json<ErasureReceipt>> {
+    principal.require(Role::Admin)?;
+    let id: CallId = id.parse().map_err(|_| ApiError::not_found("call"))?;
+    let receipt = privacy::erase_call(
+        state.store.as_ref(),
+        state.recordings.as_ref(),
+        state.telephony.as_deref(),
+        principal.tenant,
+        id,
+        principal.actor.clone(),
+    )
+    .await?;
+    metrics::counter!("callbook_erasures_total", "scope" => "call").increment(1);
     Ok(Json(receipt))
 }
 

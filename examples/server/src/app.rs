@@ -344,7 +344,12 @@ pub fn default_settings() -> serde_json::Value {
             "language": "en-US",
             "max_message_seconds": 300,
             "lines": {}
-        }
+        },
+        // issue 8: call filtering and retention, so a new tenant's settings document shows them
+        "filtering": {"block": [], "allow": [], "min_call_seconds": 0,
+            "reject_anonymous": false, "reject_failed_attestation": false},
+        "retention": {"audio_days": callbook_storage::retention::DEFAULT_AUDIO_RETENTION_DAYS,
+            "transcript_days": null, "extraction_days": null}
     })
 }
 

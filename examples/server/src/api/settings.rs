@@ -903,10 +903,16 @@ mod tests {
         }
         assert_eq!(fields.len(), 13, "{fields:?}");
         let mut ok = crate::app::default_settings();
+        assert!(validate(&ok).is_empty(), "{:?}", validate(&ok));
         for (k, v) in defaults() {
             ok[k] = v;
         }
         assert!(validate(&ok).is_empty(), "{:?}", validate(&ok));
+        assert_eq!(CallFilter::from_settings(&ok), CallFilter::default());
+        assert_eq!(
+            crate::retention::RetentionSettings::from_settings(&ok),
+            crate::retention::RetentionSettings::default()
+        );
     }
 
     #[test]

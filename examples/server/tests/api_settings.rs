@@ -413,6 +413,15 @@ async fn line_credentials_are_sealed_and_never_shown(env: Env) {
         (status, &body["credentials"]),
         (200, &json!({"configured": false, "last4": null}))
     );
+    assert!(
+        env.store.list_phone_lines(env.tenant.id).await.unwrap()[0]
+            .credentials
+            .is_none()
+    );
+    let (_, audit) = env.get("/api/v1/audit").await;
+    let audit = audit.to_string();
+    assert!(audit.contains("phone_line.credentials_set") && audit.contains("phone_line.credentials_cleared"));
+    assert!(!audit.contains(secret));
 }
 
 async fn staff_can_mark_a_caller_as_spam(env: Env) {

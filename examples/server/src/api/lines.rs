@@ -930,6 +930,7 @@ pub async fn put_credentials(
         )
         .await?;
     tracing::info!(tenant = %principal.tenant, line = %line.id, "phone line credentials stored");
+    audit_credentials(&state, &principal, line.id, "phone_line.credentials_set").await;
     Ok(Json(view(&line, &settings, None)))
 }
 
@@ -956,6 +957,23 @@ pub async fn delete_credentials(
             },
         )
         .await?;
+    audit_credentials(&state, &principal, line.id, "phone_line.credentials_cleared").await;
     Ok(Json(view(&line, &settings, None)))
+}
+
+/// Audits a credentials change (the line id only; never the credentials).
+async fn audit_credentials(state: &ApiState, principal: &Principal, line: PhoneLineId, action: &str) {
+    let entry = callbook_jobs::AuditEntry {
+        tenant_id: principal.tenant,
+        actor: principal.actor.clone(),
+        action: action.into(),
+        entity: "phone_line".into(),
+        entity_id: line.to_string(),
+        details: json!({}),
+        at: Utc::now(),
+    };
+    if state.store.append_audit(entry).await.is_err() {
+        tracing::error!("could not audit a credentials change");
+    }
 }
 // ---- end issue 8: provider credentials

@@ -10,6 +10,8 @@
 //! | [`webhooks`] | `POST /webhooks/twilio/{voice,status,recording,record-done}`: verify → parse → route → dedupe → write → answer |
 //! | [`ops`] | request ids, `/healthz`, `/readyz`, `/metrics` ([`ops::Metrics`]) |
 //! | [`worker`] | [`worker::spawn_worker`], the interim worker loop beside the server |
+//! | [`privacy`] | GDPR: streamed zip exports of a customer or tenant, complete erasure (blobs, provider copies, rows, keys) |
+//! | [`retention`] | per-tenant retention of audio, transcripts and extractions on a schedule, with legal holds |
 //! | [`serve`] | `callbook serve` / `callbook migrate`; [`serve::serve_on`] serves a built app on a bound listener |
 //! | [`simulator`] | `POST /simulator/recordings`, `PUT /simulator/transcripts/{sha256}`: audio and transcripts for simulated calls (fake telephony only) |
 //! | [`simulate`], [`demo`] | `callbook simulate-call` (plays Twilio's part against a server) and `callbook demo` |

@@ -1,7 +1,7 @@
 //! The store traits and their contracts.
 //!
 //! The store is split by concern — [`TenantStore`], [`CallStore`], [`WorkQueue`], [`CustomerStore`],
-//! [`JobBoard`], [`ActivityStore`] — and [`JobStore`] combines them so one `Arc<dyn JobStore>` serves the
+//! [`JobBoard`], [`ActivityStore`], [`AccountStore`], [`PrivacyStore`] — and [`JobStore`] combines them so one `Arc<dyn JobStore>` serves the
 //! whole application. Every backend ([`InMemoryJobStore`](crate::memory::InMemoryJobStore), `SqliteJobStore`,
 //! `PostgresJobStore`) implements all of them, and the conformance suite in `testing` checks that they agree.
 //!
@@ -10,9 +10,14 @@
 //! * **Tenant isolation.** Every method that reads or writes a tenant's data takes the [`TenantId`] and only
 //!   sees that tenant's rows: a record of another tenant is [`Error::NotFound`], exactly
 //!   as if it did not exist, and references to another tenant's records in inputs (a customer id in a
-//!   [`NewJob`]) are rejected the same way. The only deliberate exceptions are the two operations that find the
-//!   tenant in the first place: [`TenantStore::route_phone_line`] (a webhook names a number, not a tenant) and
-//!   [`WorkQueue::claim_calls`] (workers serve all tenants); both return records carrying their tenant id.
+//!   [`NewJob`]) are rejected the same way. The only deliberate exceptions are the operations that find the
+//!   tenant in the first place or serve all tenants, and all return records carrying their tenant id:
+//!   [`TenantStore::route_phone_line`] (a webhook names a number, not a tenant), [`WorkQueue::claim_calls`],
+//!   [`WorkQueue::queue_stats`] and [`CallStore::stale_calls`] (workers serve all tenants),
+//!   [`AccountStore::find_session`] and [`AccountStore::find_api_token`] (the hash of the credential is what
+//!   identifies the tenant), [`AccountStore::touch_session`] and [`AccountStore::touch_api_token`] (by the id
+//!   those returned), [`AccountStore::find_users_by_login`] (login forms do not name the tenant), and
+//!   [`AccountStore::list_tenants`] and [`AccountStore::purge_expired_sessions`] (admin and schedulers).
 //! * **Validation before writing.** Invalid input is [`Error::InvalidInput`] with
 //!   every bad field listed, and nothing is written.
 //! * **Atomicity.** Each method is one transaction: it happens completely or not at all.
@@ -543,16 +548,17 @@ pub trait PrivacyStore: Send + Sync + Debug + 'static {
     /// export.
     async fn list_customers(&self, tenant: TenantId, page: Page) -> Result<Vec<Customer>>;
     /// Everything that belongs to a customer, as ids, so the server can export it and delete the blobs before
-    /// the rows: the customer and every customer merged into it; calls linked to any of them **or** whose
-    /// `from` is one of their phone numbers; jobs of those customers or those calls. [`Error::NotFound`] for
-    /// an unknown id.
+    /// the rows: the customer and every customer merged into it (transitively), oldest first; calls linked to
+    /// any of them **or** linked to no customer and whose `from` is one of their phone numbers (a call linked
+    /// to another customer is that customer's), by `started_at` then id; jobs of those customers or booked
+    /// from those calls, by `created_at` then id. [`Error::NotFound`] for an unknown id.
     async fn customer_footprint(&self, tenant: TenantId, id: CustomerId) -> Result<CustomerFootprint>;
     /// Deletes everything in the footprint: customer rows, their calls with transcripts, extractions,
     /// corrections and queue state; jobs with notes, photos (rows) and stage history; merges and merge
     /// suggestions naming them; notifications whose payload names one of the erased call/job/customer ids.
     /// Audit entries and usage events are kept (they hold no personal data). Idempotent on a second call:
-    /// [`Error::NotFound`] once the customer is gone. Other customers' jobs that pointed at an erased call
-    /// or customer lose that reference instead of being deleted.
+    /// [`Error::NotFound`] once the customer is gone. Corrections of other calls made on an erased job go
+    /// too. Returns rows deleted per table (`customer_phones`, an index of `customers.phones`, not counted).
     async fn erase_customer(&self, tenant: TenantId, id: CustomerId) -> Result<ErasureReport>;
     /// Deletes one call and everything derived from it (transcript, extraction, corrections, queue state, jobs
     /// booked from it with their notes/photos/history, notifications naming them). For erasing calls that

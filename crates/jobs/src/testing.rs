@@ -42,10 +42,12 @@ pub async fn check_all(store: Arc<dyn JobStore>) {
     check_erase_call(store.as_ref()).await;
     check_delete_tenant(store.as_ref()).await;
     check_purge_call_artefacts(store.as_ref()).await;
+    check_erase_among_many_notifications(store.as_ref()).await;
     check_concurrent_usage(store.clone(), 8).await;
     check_concurrent_claims(store.clone(), 4, 40).await;
     check_concurrent_edits(store.clone(), 8).await;
     check_concurrent_customers(store.clone(), 8).await;
+    check_concurrent_owner_changes(store.clone(), 8).await;
 }
 
 /// A tenant in `America/New_York` with a unique name.
@@ -3366,7 +3368,7 @@ pub fn tenant_erasure_report() -> ErasureReport {
     report(&[
         ("api_tokens", 1),
         ("audit_log", 1),
-        ("calls", 3),
+        ("calls", 4),
         ("corrections", 1),
         ("customer_merges", 1),
         ("customers", 4),
@@ -3600,4 +3602,132 @@ pub async fn check_purge_call_artefacts(store: &dyn JobStore) {
         "corrections stay"
     );
     assert!(store.get_call(t.id, old1).await.is_ok(), "the call stays");
+}
+
+/// Something a database scan must not find after an erasure (see [`Population::tenant_needles`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Needle {
+    /// An id: found as its 16 bytes (SQLite blobs) or its hyphenated text (JSON, keys, Postgres text).
+    Id(uuid::Uuid),
+    /// Personal text: a name, a phone number, a login.
+    Text(String),
+    /// A credential hash: found as its bytes or (Postgres `bytea` text) its lowercase hex.
+    Bytes(Vec<u8>),
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    !needle.is_empty() && haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+impl Needle {
+    /// Whether a raw cell (text or blob bytes) contains it.
+    pub fn found_in_bytes(&self, cell: &[u8]) -> bool {
+        match self {
+            Needle::Id(id) => contains(cell, id.as_bytes()) || contains(cell, id.to_string().as_bytes()),
+            Needle::Text(t) => contains(cell, t.as_bytes()),
+            Needle::Bytes(b) => contains(cell, b),
+        }
+    }
+
+    /// Whether a row's text form (Postgres `SELECT t::text FROM table t`) contains it.
+    pub fn found_in_text(&self, text: &str) -> bool {
+        match self {
+            Needle::Id(id) => text.contains(&id.to_string()),
+            Needle::Text(t) => text.contains(t.as_str()),
+            Needle::Bytes(b) => {
+                let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
+                text.contains(&hex)
+            }
+        }
+    }
+}
+
+impl Population {
+    /// Everything of the tenant a scan must not find once the tenant is deleted: its id, logins, credential
+    /// hashes, its line's number and every customer's name and phones.
+    pub fn tenant_needles(&self) -> Vec<Needle> {
+        let mut out = vec![
+            Needle::Id(self.tenant.id.as_uuid()),
+            Needle::Text(self.owner.login.clone()),
+            Needle::Text(self.staff.login.clone()),
+            Needle::Text(self.line.number.as_str().to_owned()),
+            Needle::Bytes(self.session_hash.clone()),
+            Needle::Bytes(self.api_token_hash.clone()),
+        ];
+        for c in [&self.subject, &self.merged, &self.housemate, &self.other] {
+            out.push(Needle::Text(c.name.clone()));
+            out.extend(c.phones.iter().map(|p| Needle::Text(p.as_str().to_owned())));
+        }
+        out
+    }
+
+    /// Everything of the subject a scan must not find once the subject is erased: the ids of its customers,
+    /// calls and jobs, its names and phones.
+    pub fn subject_needles(&self) -> Vec<Needle> {
+        let mut out: Vec<Needle> = self.subject_ids().into_iter().map(Needle::Id).collect();
+        out.extend(self.subject_texts().into_iter().map(Needle::Text));
+        out
+    }
+}
+
+/// `tasks` owners demote or delete themselves at the same time: exactly one owner is always left.
+pub async fn check_concurrent_owner_changes(store: Arc<dyn JobStore>, tasks: usize) {
+    let t = new_tenant(store.as_ref(), "Owners concurrently").await;
+    let mut owners = Vec::new();
+    for _ in 0..tasks {
+        owners.push(
+            store
+                .create_user(t.id, &unique_login("owner"), Role::Owner, None)
+                .await
+                .unwrap(),
+        );
+    }
+    let mut handles = Vec::new();
+    for (i, owner) in owners.iter().enumerate() {
+        let store = store.clone();
+        let id = owner.id;
+        handles.push(tokio::spawn(async move {
+            if i % 2 == 0 {
+                store.set_user_role(t.id, id, Role::Staff).await.map(|_| ())
+            } else {
+                store.delete_user(t.id, id).await
+            }
+        }));
+    }
+    let mut refused = 0;
+    for h in handles {
+        match h.await.unwrap() {
+            Ok(()) => {}
+            Err(Error::InvalidState(_)) => refused += 1,
+            Err(e) => panic!("unexpected error: {e}"),
+        }
+    }
+    assert_eq!(refused, 1, "exactly the last owner's change is refused");
+    let left: Vec<User> = store
+        .list_users(t.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|u| u.role == Role::Owner)
+        .collect();
+    assert_eq!(left.len(), 1);
+}
+
+/// Erasure finds notifications naming an erased id among many (the SQL backends read them in pages of 500).
+pub async fn check_erase_among_many_notifications(store: &dyn JobStore) {
+    let t = new_tenant(store, "Many notifications").await;
+    let (call, _) = store.record_call(t.id, new_call("MANY1")).await.unwrap();
+    for i in 0..1001 {
+        let payload = if i % 500 == 0 {
+            json!({"call_id": call.id, "i": i})
+        } else {
+            json!({"call_id": CallId::new(), "i": i})
+        };
+        store.notify(t.id, None, "call.missed", payload).await.unwrap();
+    }
+    let report = store.erase_call(t.id, call.id).await.unwrap();
+    assert_eq!(report.count("notifications"), 3, "{report:?}");
+    let left = store.list_notifications(t.id, None, false).await.unwrap();
+    assert_eq!(left.len(), 998);
+    assert!(left.iter().all(|n| n.payload["i"].as_i64().unwrap() % 500 != 0));
 }

@@ -145,3 +145,73 @@ async fn the_database_refuses_bad_prices() {
         .await
         .unwrap();
 }
+
+/// Every needle found anywhere in the database: every column of every row of every table, read as bytes.
+async fn scan_sqlite(store: &callbook_jobs::SqliteJobStore, needles: &[testing::Needle]) -> Vec<String> {
+    use sqlx::Row;
+    let tables: Vec<(String,)> = sqlx::query_as("SELECT name FROM sqlite_master WHERE type = 'table'")
+        .fetch_all(store.pool())
+        .await
+        .unwrap();
+    assert!(tables.iter().any(|(t,)| t == "api_tokens"), "{tables:?}");
+    let mut found = Vec::new();
+    for (table,) in tables {
+        let columns: Vec<(String,)> = sqlx::query_as("SELECT name FROM pragma_table_info($1)")
+            .bind(&table)
+            .fetch_all(store.pool())
+            .await
+            .unwrap();
+        for (column,) in columns {
+            let sql = format!("SELECT CAST(\"{column}\" AS BLOB) FROM \"{table}\"");
+            for row in sqlx::query(sqlx::AssertSqlSafe(sql))
+                .fetch_all(store.pool())
+                .await
+                .unwrap()
+            {
+                let cell: Option<Vec<u8>> = row.try_get(0).unwrap();
+                let Some(cell) = cell else { continue };
+                for needle in needles.iter().filter(|n| n.found_in_bytes(&cell)) {
+                    found.push(format!("{needle:?} in {table}.{column}"));
+                }
+            }
+        }
+    }
+    found
+}
+
+/// The "a scan finds nothing of theirs", at the store level: after `delete_tenant` and
+/// `erase_customer`, no table holds the tenant's id, logins, hashes, names or numbers, nor the subject's ids,
+/// names or numbers; before, the same scan finds every one of them (so it can fail).
+#[tokio::test]
+async fn erased_tenants_and_customers_leave_nothing_in_any_table() {
+    let store = callbook_jobs::SqliteJobStore::open(&temp_db("scan"))
+        .await
+        .unwrap();
+    let gone = testing::populate(&store, "Scan deleted").await;
+    let erased = testing::populate(&store, "Scan erased").await;
+    let kept = testing::populate(&store, "Scan kept").await;
+    let tenant_needles = gone.tenant_needles();
+    let subject_needles = erased.subject_needles();
+    for needle in tenant_needles.iter().chain(&subject_needles) {
+        let hits = scan_sqlite(&store, std::slice::from_ref(needle)).await;
+        assert!(!hits.is_empty(), "the scan does not see {needle:?}");
+    }
+
+    use callbook_jobs::{AccountStore, PrivacyStore};
+    store.delete_tenant(gone.tenant.id).await.unwrap();
+    store
+        .erase_customer(erased.tenant.id, erased.subject.id)
+        .await
+        .unwrap();
+    let hits = scan_sqlite(&store, &tenant_needles).await;
+    assert!(hits.is_empty(), "left after delete_tenant: {hits:#?}");
+    let hits = scan_sqlite(&store, &subject_needles).await;
+    assert!(hits.is_empty(), "left after erase_customer: {hits:#?}");
+    // The scan still sees what must stay.
+    for needle in kept.tenant_needles().iter().chain(&erased.tenant_needles()[..4]) {
+        assert!(
+            !scan_sqlite(&store, std::slice::from_ref(needle)).await.is_empty(),
+            "{needle:?} vanished"
+        );
+    }
+}

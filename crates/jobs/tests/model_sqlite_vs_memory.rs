@@ -113,6 +113,18 @@ enum Op {
         amount: i8,
     },
     Stats,
+    Footprint {
+        tenant: usize,
+        customer: usize,
+    },
+    EraseCustomer {
+        tenant: usize,
+        customer: usize,
+    },
+    EraseCall {
+        tenant: usize,
+        call: usize,
+    },
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -142,6 +154,9 @@ fn op() -> impl Strategy<Value = Op> {
         1 => (ix.clone(), 0u8..6).prop_map(|(tenant, slot)| Op::Overlaps { tenant, slot }),
         2 => (ix.clone(), 0u8..4, 0u8..3, -2i8..20).prop_map(|(tenant, key, metric, amount)| Op::Usage { tenant, key, metric, amount }),
         1 => Just(Op::Stats),
+        1 => (ix.clone(), ix.clone()).prop_map(|(tenant, customer)| Op::Footprint { tenant, customer }),
+        1 => (ix.clone(), ix.clone()).prop_map(|(tenant, customer)| Op::EraseCustomer { tenant, customer }),
+        1 => (ix.clone(), ix.clone()).prop_map(|(tenant, call)| Op::EraseCall { tenant, call }),
     ]
 }
 
@@ -517,6 +532,36 @@ impl Side {
                     obs(&s.list_usage(t(*tenant), "2026-03").await),
                 ])
             }
+            Op::Footprint { tenant, customer } => match pick(&self.customers, *customer) {
+                None => json!(null),
+                Some(id) => json!([
+                    obs(&s.customer_footprint(t(*tenant), id).await),
+                    obs(&s.list_customers(t(*tenant), Page::first(100)).await)
+                ]),
+            },
+            // After an erasure, what is left: the tenant's customers, calls, jobs and suggestions.
+            Op::EraseCustomer { tenant, customer } => match pick(&self.customers, *customer) {
+                None => json!(null),
+                Some(id) => json!([
+                    obs(&s.erase_customer(t(*tenant), id).await),
+                    obs(&s.list_customers(t(*tenant), Page::first(100)).await),
+                    obs(&s.list_calls(t(*tenant), None, Page::first(100)).await),
+                    obs(&s
+                        .list_jobs(t(*tenant), &JobFilter::default(), Page::first(100))
+                        .await),
+                    obs(&s.list_merge_suggestions(t(*tenant), None).await)
+                ]),
+            },
+            Op::EraseCall { tenant, call } => match pick(&self.calls, *call) {
+                None => json!(null),
+                Some((_, id)) => json!([
+                    obs(&s.erase_call(t(*tenant), id).await),
+                    obs(&s.list_calls(t(*tenant), None, Page::first(100)).await),
+                    obs(&s
+                        .list_jobs(t(*tenant), &JobFilter::default(), Page::first(100))
+                        .await)
+                ]),
+            },
             // `oldest_due_since` is a `created_at` (the store's clock) or a `next_attempt_at`: compare presence.
             Op::Stats => match s.queue_stats(now).await {
                 Ok(q) => json!({"counts": q.counts, "due": q.due, "waiting": q.oldest_due_since.is_some()}),

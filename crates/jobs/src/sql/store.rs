@@ -2123,16 +2123,41 @@ async fn erase_rows(
     let mut named: Vec<String> = customers.iter().map(ToString::to_string).collect();
     named.extend(calls.iter().map(ToString::to_string));
     named.extend(jobs.iter().map(ToString::to_string));
-    let notes: Vec<(NotificationId, Json<Value>)> =
-        sqlx::query_as("SELECT id, payload FROM notifications WHERE tenant_id = $1")
+    // Payloads are opaque JSON: read them in id order, a page at a time (memory stays bounded), and match the
+    // ids' text in Rust exactly as the in-memory store does.
+    let mut doomed = Vec::new();
+    let mut after: Option<NotificationId> = None;
+    loop {
+        let page: Vec<(NotificationId, Json<Value>)> = match after {
+            None => sqlx::query_as(
+                "SELECT id, payload FROM notifications WHERE tenant_id = $1 ORDER BY id LIMIT 500",
+            )
             .bind(tenant)
             .fetch_all(&mut **tx)
-            .await?;
-    for (id, payload) in notes {
-        if validate::payload_names(&payload.0, &named) {
-            let n = delete_by(tx, "DELETE FROM notifications WHERE id = $1", id, tenant).await?;
-            report.add("notifications", n);
+            .await?,
+            Some(last) => sqlx::query_as(
+                "SELECT id, payload FROM notifications WHERE tenant_id = $1 AND id > $2 ORDER BY id LIMIT 500",
+            )
+            .bind(tenant)
+            .bind(last)
+            .fetch_all(&mut **tx)
+            .await?,
+        };
+        let Some((last, _)) = page.last() else { break };
+        after = Some(*last);
+        let full = page.len() == 500;
+        doomed.extend(
+            page.into_iter()
+                .filter(|(_, payload)| validate::payload_names(&payload.0, &named))
+                .map(|(id, _)| id),
+        );
+        if !full {
+            break;
         }
+    }
+    for id in doomed {
+        let n = delete_by(tx, "DELETE FROM notifications WHERE id = $1", id, tenant).await?;
+        report.add("notifications", n);
     }
     for &call in calls {
         let n = delete_by(

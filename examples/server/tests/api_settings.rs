@@ -707,3 +707,104 @@ async fn an_allow_list_lets_only_its_callers_through() {
         .unwrap();
     assert_eq!(call.provider_status, "filtered:not_allowed");
 }
+
+// ------------------------------------------------------------------------------ transcription vocabulary
+
+/// The demo transcriber, remembering the options of every request.
+#[derive(Debug)]
+struct Capturing(
+    callbook_transcribe::fake::SidecarTranscriber,
+    std::sync::Mutex<Vec<callbook_transcribe::TranscribeOptions>>,
+);
+
+#[async_trait]
+impl callbook_transcribe::Transcriber for Capturing {
+    fn provider(&self) -> &str {
+        self.0.provider()
+    }
+    fn capabilities(&self) -> callbook_transcribe::Capabilities {
+        self.0.capabilities()
+    }
+    async fn transcribe(
+        &self,
+        audio: &callbook_transcribe::AudioInput,
+        options: &callbook_transcribe::TranscribeOptions,
+    ) -> callbook_transcribe::Result<callbook_transcribe::Transcript> {
+        self.1.lock().unwrap().push(options.clone());
+        self.0.transcribe(audio, options).await
+    }
+}
+
+#[tokio::test]
+async fn the_worker_passes_the_tenant_vocabulary_to_the_transcriber() {
+    use callbook_jobs::{InMemoryJobStore, JobStore as _, NewCall, NewTenant, RecordingRef, TimeZone};
+    let store: Arc<dyn callbook_jobs::JobStore> = Arc::new(InMemoryJobStore::new());
+    let mut new = NewTenant::new("Acme", TimeZone::UTC);
+    new.settings = json!({"profile": {"vocabulary": ["Worcester Bosch", "recirc pump"]}});
+    let tenant = store.create_tenant(new).await.unwrap();
+
+    let dir = tempfile::tempdir().unwrap();
+    let pcm: Vec<f32> = (0..8000).map(|i| ((i % 200) as f32 - 100.0) / 1000.0).collect();
+    let audio = callbook_transcribe::audio::encode_wav_pcm16(&[pcm], 8000).unwrap();
+    let hash = callbook_transcribe::audio::sha256_hex(&audio);
+    std::fs::write(
+        dir.path().join(format!("{hash}.txt")),
+        "My Worcester Bosch boiler is leaking.",
+    )
+    .unwrap();
+    let telephony = callbook_telephony::fake::FakeTelephony::new();
+    let call_sid = "CA00000000000000000000000000000077";
+    let info = telephony.add_completed_recording(
+        &callbook_telephony::telephony::CallSid::new(call_sid),
+        "audio/wav",
+        audio,
+        1,
+        1,
+    );
+    let (call, _) = store
+        .record_call(
+            tenant.id,
+            NewCall {
+                provider: "twilio".into(),
+                provider_call_id: call_sid.into(),
+                phone_line_id: None,
+                from: Some(PhoneNumber::parse("+14155550123").unwrap()),
+                to: Some(PhoneNumber::parse("+14155550100").unwrap()),
+                started_at: chrono::Utc::now(),
+                provider_status: "completed".into(),
+            },
+        )
+        .await
+        .unwrap();
+    store
+        .set_recording(
+            tenant.id,
+            call.id,
+            RecordingRef {
+                provider_recording_id: info.sid.as_str().to_owned(),
+                duration_seconds: Some(1),
+                storage_key: None,
+            },
+        )
+        .await
+        .unwrap();
+    let transcriber = Arc::new(Capturing(
+        callbook_transcribe::fake::SidecarTranscriber::new().with_dir(dir.path()),
+        std::sync::Mutex::new(Vec::new()),
+    ));
+    let recordings = Arc::new(callbook_storage::EncryptedStore::in_memory(
+        callbook_storage::Keyring::new(Env::master_key()),
+    ));
+    let worker = callbook_pipeline::Worker::new(
+        callbook_pipeline::WorkerConfig::new("test"),
+        store.clone(),
+        Arc::new(telephony),
+        recordings,
+        transcriber.clone(),
+        callbook_extract::batch::extractor_from_name("rules").unwrap(),
+    );
+    worker.run_once(chrono::Utc::now()).await.unwrap();
+    let seen = transcriber.1.lock().unwrap().clone();
+    assert_eq!(seen.len(), 1, "transcribed once");
+    assert_eq!(seen[0].vocabulary, ["Worcester Bosch", "recirc pump"]);
+}

@@ -737,7 +737,7 @@ impl callbook_transcribe::Transcriber for Capturing {
 
 #[tokio::test]
 async fn the_worker_passes_the_tenant_vocabulary_to_the_transcriber() {
-    use callbook_jobs::{InMemoryJobStore, JobStore as _, NewCall, NewTenant, RecordingRef, TimeZone};
+    use callbook_jobs::{InMemoryJobStore, NewCall, NewTenant, RecordingRef, TimeZone};
     let store: Arc<dyn callbook_jobs::JobStore> = Arc::new(InMemoryJobStore::new());
     let mut new = NewTenant::new("Acme", TimeZone::UTC);
     new.settings = json!({"profile": {"vocabulary": ["Worcester Bosch", "recirc pump"]}});

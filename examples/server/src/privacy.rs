@@ -25,7 +25,8 @@
 //! stores call audio under the tenant key), then the provider's copies of the recordings
 //! (`Telephony::delete_recording`; a provider failure stops the erasure with an error *before* any row is
 //! deleted, so a retry finds everything again), then the rows (`PrivacyStore::erase_customer` /
-//! `erase_call` / `AccountStore::delete_tenant`), and for a tenant last its keys (`shred_tenant`). A legal
+//! `erase_call` / `AccountStore::delete_tenant`); a tenant's keys are shredded (`shred_tenant`) right before its
+//! rows go, so every retryable step runs while the tenant can still be named. A legal
 //! hold on the tenant or on one of the calls refuses the erasure ([`PrivacyError::LegalHold`]).
 
 use std::collections::BTreeMap;
@@ -731,11 +732,13 @@ pub async fn erase_tenant(
         receipt.blobs_deleted += 1;
     }
     delete_provider_copies(telephony, &calls, &mut receipt).await?;
-    let report = store.delete_tenant(tenant).await?;
-    merge_rows(&mut receipt, &report.rows);
+    // Keys before rows: once the rows are gone the tenant cannot be named again to retry, so every step
+    // that can fail and be retried (blobs, provider copies, keys) runs while the tenant still exists.
     let shred = recordings.shred_tenant(&st).await?;
     receipt.keys_destroyed += shred.keys_destroyed;
     receipt.blobs_deleted += shred.blobs_deleted;
+    let report = store.delete_tenant(tenant).await?;
+    merge_rows(&mut receipt, &report.rows);
     receipt.erased_at = Utc::now();
     tracing::info!(
         target: "callbook::audit",

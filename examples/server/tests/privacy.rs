@@ -870,6 +870,19 @@ async fn roles_and_problems(backend: Backend) {
         ),
         ("DELETE", "/api/v1/legal-holds/tenant".to_owned(), None),
         ("GET", "/api/v1/audit".to_owned(), None),
+        (
+            "DELETE",
+            format!("/api/v1/phone-lines/{}", uuid::Uuid::now_v7()),
+            None,
+        ),
+        (
+            "PUT",
+            format!("/api/v1/phone-lines/{}/credentials", uuid::Uuid::now_v7()),
+            Some(
+                json!({"account_sid": "AC00000000000000000000000000000001", "auth_token": "0123456789abcdef"}),
+            ),
+        ),
+        ("PATCH", "/api/v1/settings".to_owned(), Some(json!({}))),
     ] {
         let (status, problem) = env.send(method, &path, Some(STAFF), body, &[]).await;
         assert_eq!(

@@ -9,10 +9,15 @@
 //! * **Mode**: `record` answers with voicemail, `forward` rings `forward_to` with the call recorded. The webhooks
 //!   read the choice from the tenant's settings, `voice.lines["+1…"].forward_to`, which this module writes (an
 //!   empty `forward_to` pins a `record` line to voicemail even when the tenant forwards by default).
-//! * **Releasing** (`DELETE /phone-lines/{id}`): the job store cannot delete a phone line (its rows are
-//!   referenced by calls), so the number is released at the provider and the line is marked released in the
-//!   tenant's settings (`phone_lines.released["<line id>"]` = when); released lines are hidden from the list
-//!   and can be bought back by the same tenant, which reuses the row.
+//! * **Releasing** (`DELETE /phone-lines/{id}`): the number is released at the provider, then the line is
+//!   removed (`remove_phone_line`: calls keep their history with the line cleared) and its voice overrides are
+//!   dropped; the settings keep a release marker (`phone_lines.released["<line id>"]` = when). Buying the
+//!   number back makes a new line.
+//! * **Roles**: buying, re-applying webhooks, releasing and setting a line's own credentials need the admin
+//!   role; listing and searching numbers do not.
+//! * **Credentials** (`PUT/DELETE /phone-lines/{id}/credentials`): a line's own provider account (e.g. a
+//!   tenant's Twilio subaccount) is sealed with AES-256-GCM ([`credentials`]) before it reaches the job store;
+//!   the API only ever says whether credentials are configured and the account SID's last 4 characters.
 //! * **Errors**: a number that is gone is `409 number_unavailable`; a provider outage (5xx, timeout, connection
 //!   failure) is `502 provider_unavailable`; a provider that refuses our credentials is `502 provider_error`; no
 //!   telephony configured is `503 telephony_unavailable`. Provider messages are never passed on (they may
@@ -513,6 +518,7 @@ pub async fn buy_line(
     principal: Principal,
     body: Result<Json<BuyLine>, JsonRejection>,
 ) -> LineResult<(StatusCode, Json<LineView>)> {
+    principal.require(callbook_jobs::Role::Admin)?;
     let Json(body) = body?;
     let number = PhoneNumber::parse(body.phone_number.trim())
         .map_err(|_| ApiError::invalid("phone_number", "an E.164 number such as +14155550100"))?;
@@ -610,6 +616,7 @@ pub async fn reconfigure_line(
     principal: Principal,
     Path(id): Path<String>,
 ) -> LineResult<Json<LineView>> {
+    principal.require(callbook_jobs::Role::Admin)?;
     let (line, settings) = find_line(&state, principal.tenant, &id).await?;
     let telephony = telephony(&state)?;
     let webhooks = webhooks(&state)?;
@@ -646,6 +653,7 @@ pub async fn release_line(
     principal: Principal,
     Path(id): Path<String>,
 ) -> LineResult<StatusCode> {
+    principal.require(callbook_jobs::Role::Admin)?;
     let (line, settings) = find_line(&state, principal.tenant, &id).await?;
     let telephony = telephony(&state)?;
     let mut candidates = vec![line.clone()];

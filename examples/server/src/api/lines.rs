@@ -971,17 +971,14 @@ pub async fn delete_credentials(
 
 /// Audits a credentials change (the line id only; never the credentials).
 async fn audit_credentials(state: &ApiState, principal: &Principal, line: PhoneLineId, action: &str) {
-    let entry = callbook_jobs::AuditEntry {
-        tenant_id: principal.tenant,
-        actor: principal.actor.clone(),
-        action: action.into(),
-        entity: "phone_line".into(),
-        entity_id: line.to_string(),
-        details: json!({}),
-        at: Utc::now(),
-    };
-    if state.store.append_audit(entry).await.is_err() {
-        tracing::error!("could not audit a credentials change");
-    }
+    super::privacy::audit(
+        state,
+        principal,
+        action,
+        "phone_line",
+        line.to_string(),
+        json!({}),
+    )
+    .await;
 }
 // ---- end issue 8: provider credentials

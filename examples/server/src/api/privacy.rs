@@ -84,18 +84,8 @@ fn stream_export(state: ApiState, principal: Principal, scope: ExportScope, file
                     ExportScope::Customer(id) => ("customer.exported", "customer", id.to_string()),
                     ExportScope::Tenant => ("tenant.exported", "tenant", principal.tenant.to_string()),
                 };
-                let entry = AuditEntry {
-                    tenant_id: principal.tenant,
-                    actor: principal.actor.clone(),
-                    action: action.into(),
-                    entity: entity.into(),
-                    entity_id: id,
-                    details: json!({"counts": summary.counts, "files": summary.files.len()}),
-                    at: Utc::now(),
-                };
-                if state.store.append_audit(entry).await.is_err() {
-                    tracing::error!("could not audit an export");
-                }
+                let details = json!({"counts": summary.counts, "files": summary.files.len()});
+                audit(&state, &principal, action, entity, id, details).await;
                 metrics::counter!("callbook_exports_total", "scope" => entity).increment(1);
                 true
             }
@@ -306,23 +296,36 @@ async fn hold_of(
     }
 }
 
-async fn audit_hold(state: &ApiState, principal: &Principal, action: &str, hold: &LegalHold) {
-    let (entity, id) = match hold {
-        LegalHold::Tenant(t) => ("tenant", t.to_string()),
-        LegalHold::Call(_, c) => ("call", c.to_string()),
-    };
+/// Appends an audit entry for what `principal` did (ids and counts only, never personal data). A failure is
+/// logged, never fails the request: the change itself happened.
+pub(crate) async fn audit(
+    state: &ApiState,
+    principal: &Principal,
+    action: &str,
+    entity: &str,
+    entity_id: String,
+    details: Value,
+) {
     let entry = AuditEntry {
         tenant_id: principal.tenant,
         actor: principal.actor.clone(),
         action: action.into(),
         entity: entity.into(),
-        entity_id: id,
-        details: json!({}),
+        entity_id,
+        details,
         at: Utc::now(),
     };
     if state.store.append_audit(entry).await.is_err() {
-        tracing::error!("could not audit a legal hold change");
+        tracing::error!(action, "could not write an audit entry");
     }
+}
+
+async fn audit_hold(state: &ApiState, principal: &Principal, action: &str, hold: &LegalHold) {
+    let (entity, id) = match hold {
+        LegalHold::Tenant(t) => ("tenant", t.to_string()),
+        LegalHold::Call(_, c) => ("call", c.to_string()),
+    };
+    audit(state, principal, action, entity, id, json!({})).await;
 }
 
 /// Places a legal hold on the tenant (`{"scope": "tenant"}`) or a call (`{"scope": "call", "call_id": …}`).

@@ -468,18 +468,15 @@ pub async fn patch_settings(
 }
 
 async fn audit(state: &ApiState, principal: &Principal, action: &str, details: Value) {
-    let entry = callbook_jobs::AuditEntry {
-        tenant_id: principal.tenant,
-        actor: principal.actor.clone(),
-        action: action.into(),
-        entity: "tenant".into(),
-        entity_id: principal.tenant.to_string(),
+    super::privacy::audit(
+        state,
+        principal,
+        action,
+        "tenant",
+        principal.tenant.to_string(),
         details,
-        at: chrono::Utc::now(),
-    };
-    if state.store.append_audit(entry).await.is_err() {
-        tracing::error!("could not audit a settings change");
-    }
+    )
+    .await;
 }
 
 /// The business profile.

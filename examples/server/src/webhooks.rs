@@ -15,6 +15,14 @@
 //! created yet creates it (`record_call` is idempotent per `CallSid`), so recording-before-status and
 //! status-before-voice still end with one call, queued once its recording is complete.
 //!
+//! **Call filtering** (issue 8, the tenant's `filtering` settings, see [`crate::api::settings`]): the voice
+//! webhook answers `<Reject/>` to a blocked caller, a caller outside a non-empty allow list, a withheld
+//! number (`reject_anonymous`) or a failed STIR/SHAKEN verification (`StirVerstat: TN-Validation-Failed-*`,
+//! `reject_failed_attestation`); the call is listed with status `filtered:<reason>`, nothing is recorded,
+//! announced or sent to a provider, and no job is made. A completed recording shorter than
+//! `min_call_seconds` (`RecordingDuration`) is not queued for transcription (`filtered:too_short`) and the
+//! provider's copy is deleted.
+//!
 //! Logs carry call and tenant ids, never phone numbers or form values.
 
 use std::time::Instant;
@@ -301,16 +309,14 @@ async fn voice_inner(
         .record_call(tenant_id, new_call(details, line.as_ref(), status))
         .await?;
     tracing::info!(tenant = %tenant_id, call = %call.id, created, "call received");
-    if created {
-        announce_call_received(state, tenant_id, call.id);
-    }
     // Read fresh: staff may have changed the greeting since start-up.
     let tenant = state.store.get_tenant(tenant_id).await?;
     // ---- issue 8: call filtering
     let filter = CallFilter::from_settings(&tenant.settings);
     if let Some(reason) = filter.refuse(details.from.as_deref(), details.stir_verstat.as_deref()) {
-        // Rejected before answering: no recording, nothing sent to providers, no job. The call stays in the
-        // list with the filter's outcome as its status (later status callbacks do not overwrite it).
+        // Rejected before answering: no recording, nothing sent to providers, no job, no notification. The
+        // call stays in the list with the filter's outcome as its status (later status callbacks do not
+        // overwrite it).
         if !call.provider_status.starts_with(FILTERED_PREFIX) {
             state
                 .store
@@ -329,6 +335,10 @@ async fn voice_inner(
         ));
     }
     // ---- end issue 8: call filtering
+    // Filtered calls are not announced (spam must not ring anyone's notifications).
+    if created {
+        announce_call_received(state, tenant_id, call.id);
+    }
     let xml = voice_twiml(&tenant.settings, &tenant.name, line.as_ref(), &state.public_url);
     Ok(Answer::TwiMl(xml))
 }

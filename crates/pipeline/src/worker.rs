@@ -944,7 +944,7 @@ impl Worker {
         let transcript = {
             let _permit = self.limits.transcribe.acquire().await;
             self.transcriber
-                .transcribe(audio, &TranscribeOptions::new())
+                .transcribe(audio, &tenant_transcribe_options(tenant))
                 .await?
         };
         let (redacted, _) = redact_transcript(&transcript, &RedactionOptions::default());
@@ -1134,3 +1134,21 @@ pub(crate) fn recording_key(call: &Call) -> Result<RecordingKey> {
     )
     .map_err(|_| Error::Invalid("the recording id is not a valid object name"))
 }
+
+// ---- issue 8 (settings): the tenant's transcription vocabulary
+/// Transcription options for a tenant: its vocabulary (`settings.profile.vocabulary`, a list of words and
+/// names set through the server's settings API) as the transcriber's hint. Non-strings are ignored.
+fn tenant_transcribe_options(tenant: &Tenant) -> TranscribeOptions {
+    let words: Vec<&str> = tenant
+        .settings
+        .pointer("/profile/vocabulary")
+        .and_then(|v| v.as_array())
+        .map(|a| a.iter().filter_map(|w| w.as_str()).collect())
+        .unwrap_or_default();
+    if words.is_empty() {
+        TranscribeOptions::new()
+    } else {
+        TranscribeOptions::new().with_vocabulary(words)
+    }
+}
+// ---- end issue 8 (settings)

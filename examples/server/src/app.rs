@@ -353,7 +353,12 @@ pub fn default_settings() -> serde_json::Value {
             "language": "en-US",
             "max_message_seconds": 300,
             "lines": {}
-        }
+        },
+        // issue 8: call filtering and retention, so a new tenant's settings document shows them
+        "filtering": {"block": [], "allow": [], "min_call_seconds": 0,
+            "reject_anonymous": false, "reject_failed_attestation": false},
+        "retention": {"audio_days": callbook_storage::retention::DEFAULT_AUDIO_RETENTION_DAYS,
+            "transcript_days": null, "extraction_days": null}
     })
 }
 
@@ -455,7 +460,9 @@ pub async fn build(config: &Config, metrics: Metrics) -> anyhow::Result<App> {
             .with_login_rate(config.hardening.login_rate)
             .with_api_rate(config.hardening.api_rate)
             .with_secure_cookies(config.hardening.https),
-    );
+    )
+    // issue 8: phone-line credentials sealed under a key derived from the master key
+    .with_credentials_key(&master);
 
     let mut report = config.describe();
     report.push(format!("master key     {key_source}"));
@@ -482,6 +489,18 @@ pub async fn build(config: &Config, metrics: Metrics) -> anyhow::Result<App> {
         "accounts       log in with POST /api/v1/auth/login; `callbook user add --login L --role R` makes users"
             .to_owned(),
     );
+    // ---- issue 8 privacy/settings: retention on a schedule beside the worker
+    match config.retention_interval {
+        Some(every) => {
+            crate::retention::spawn(api.store.clone(), api.recordings.clone(), every, None);
+            report.push(format!(
+                "retention      every {}s (CALLBOOK_RETENTION_INTERVAL)",
+                every.as_secs()
+            ));
+        }
+        None => report.push("retention      off (CALLBOOK_RETENTION_INTERVAL=off)".to_owned()),
+    }
+    // ---- end issue 8 privacy/settings
 
     let storage_dir = config.storage_url.strip_prefix("file://").map(PathBuf::from);
     let state = AppState {

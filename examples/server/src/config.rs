@@ -196,6 +196,10 @@ pub struct Config {
     /// (see [`crate::hardening`]).
     pub hardening: crate::hardening::HardeningConfig,
     // ---- end issue 8
+    // ---- issue 8 privacy/settings
+    /// `CALLBOOK_RETENTION_INTERVAL` (default `1h`; `off` = `None`): how often retention runs.
+    pub retention_interval: Option<std::time::Duration>,
+    // ---- end issue 8 privacy/settings
 }
 
 impl fmt::Debug for Config {
@@ -222,6 +226,7 @@ impl fmt::Debug for Config {
                 &self.smtp_url.as_ref().map(|u| redact_url(u.expose())),
             )
             .field("hardening", &self.hardening)
+            .field("retention_interval", &self.retention_interval)
             .finish()
     }
 }
@@ -513,6 +518,14 @@ impl Config {
         // ---- issue 8 (hardening)
         let hardening = crate::hardening::HardeningConfig::from_lookup(get, &public_url)?;
         // ---- end issue 8
+        // ---- issue 8 privacy/settings
+        let retention_interval = match get("CALLBOOK_RETENTION_INTERVAL") {
+            None => Some(crate::retention::DEFAULT_INTERVAL),
+            Some(v) => {
+                crate::retention::parse_interval(&v).map_err(|e| bad("CALLBOOK_RETENTION_INTERVAL", e))?
+            }
+        };
+        // ---- end issue 8 privacy/settings
 
         Ok(Self {
             listen,
@@ -538,6 +551,7 @@ impl Config {
             s3,
             smtp_url,
             hardening,
+            retention_interval,
         })
     }
 

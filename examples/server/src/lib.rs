@@ -11,6 +11,8 @@
 //! | [`hardening`] | client IPs behind trusted proxies, rate limits, body limits, timeouts, security headers, panics → 500 |
 //! | [`ops`] | request ids, `/healthz`, `/readyz`, `/metrics` ([`ops::Metrics`]) |
 //! | [`worker`] | [`worker::spawn_worker`], the interim worker loop beside the server |
+//! | [`privacy`] | GDPR: streamed zip exports of a customer or tenant, complete erasure (blobs, provider copies, rows, keys) |
+//! | [`retention`] | per-tenant retention of audio, transcripts and extractions on a schedule, with legal holds |
 //! | [`serve`] | `callbook serve` / `callbook migrate`; [`serve::serve_on`] serves a built app on a bound listener |
 //! | [`simulator`] | `POST /simulator/recordings`, `PUT /simulator/transcripts/{sha256}`: audio and transcripts for simulated calls (fake telephony only) |
 //! | [`simulate`], [`demo`] | `callbook simulate-call` (plays Twilio's part against a server) and `callbook demo` |
@@ -37,6 +39,10 @@ pub mod demo;
 pub mod extract;
 pub mod hardening;
 pub mod ops;
+// ---- issue 8 privacy/settings
+pub mod privacy;
+pub mod retention;
+// ---- end issue 8 privacy/settings
 #[cfg(feature = "sentry")]
 pub mod sentry;
 pub mod serve;

@@ -1,11 +1,12 @@
 //! `callbook` — the Callbook reference server and its command-line tools.
 //!
 //! The subcommands are the contract of DESIGN.md §5: `serve` (default), `demo`, `extract`, `transcribe`,
-//! `simulate-call`, `migrate`, and `tenant create` / `user add` (issue 8). Each lives in its own module of the `callbook_server` library.
+//! `simulate-call`, `migrate`, and the operations commands `backup`, `restore`, `tenant create`, `user add` and
+//! `retention run`. Each lives in its own module of the `callbook_server` library.
 
 use std::process::ExitCode;
 
-use callbook_server::{backup, cli_accounts, demo, extract, serve, simulate, transcribe};
+use callbook_server::{backup, cli_accounts, demo, extract, retention, serve, simulate, transcribe};
 use clap::{Parser, Subcommand};
 
 /// Turns a trades business's phone calls into booked jobs.
@@ -38,6 +39,20 @@ enum Command {
     Tenant(cli_accounts::TenantArgs),
     /// Users: `user add --login L --role R [--tenant ID]` (bootstrap tenant by default).
     User(cli_accounts::UserArgs),
+
+    /// Retention: delete what each tenant's policy says has expired (legal holds are kept).
+    #[command(subcommand)]
+    Retention(RetentionCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum RetentionCommand {
+    /// Run retention once for every tenant now and print the report as JSON.
+    Run {
+        /// Count what would be deleted, delete nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
 }
 
 #[tokio::main]
@@ -54,6 +69,7 @@ async fn main() -> ExitCode {
         Command::Restore(args) => backup::run_restore(args).await,
         Command::Tenant(args) => cli_accounts::tenant(args).await,
         Command::User(args) => cli_accounts::user(args).await,
+        Command::Retention(RetentionCommand::Run { dry_run }) => retention::run_cli(dry_run).await,
     };
     match outcome {
         Ok(code) => code,

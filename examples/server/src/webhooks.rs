@@ -15,6 +15,14 @@
 //! created yet creates it (`record_call` is idempotent per `CallSid`), so recording-before-status and
 //! status-before-voice still end with one call, queued once its recording is complete.
 //!
+//! **Call filtering** (issue 8, the tenant's `filtering` settings, see [`crate::api::settings`]): the voice
+//! webhook answers `<Reject/>` to a blocked caller, a caller outside a non-empty allow list, a withheld
+//! number (`reject_anonymous`) or a failed STIR/SHAKEN verification (`StirVerstat: TN-Validation-Failed-*`,
+//! `reject_failed_attestation`); the call is listed with status `filtered:<reason>`, nothing is recorded,
+//! announced or sent to a provider, and no job is made. A completed recording shorter than
+//! `min_call_seconds` (`RecordingDuration`) is not queued for transcription (`filtered:too_short`) and the
+//! provider's copy is deleted.
+//!
 //! Logs carry call and tenant ids, never phone numbers or form values.
 
 use std::time::Instant;
@@ -40,6 +48,7 @@ use callbook_telephony::twiml::{
 use chrono::Utc;
 use serde_json::Value;
 
+use crate::api::settings::CallFilter;
 use crate::app::{AppState, PROVIDER, default_settings};
 
 /// Path of the voice webhook.
@@ -300,14 +309,46 @@ async fn voice_inner(
         .record_call(tenant_id, new_call(details, line.as_ref(), status))
         .await?;
     tracing::info!(tenant = %tenant_id, call = %call.id, created, "call received");
+    // Read fresh: staff may have changed the greeting since start-up.
+    let tenant = state.store.get_tenant(tenant_id).await?;
+    // ---- issue 8: call filtering
+    let filter = CallFilter::from_settings(&tenant.settings);
+    if let Some(reason) = filter.refuse(details.from.as_deref(), details.stir_verstat.as_deref()) {
+        // Rejected before answering: no recording, nothing sent to providers, no job, no notification. The
+        // call stays in the list with the filter's outcome as its status (later status callbacks do not
+        // overwrite it).
+        if !call.provider_status.starts_with(FILTERED_PREFIX) {
+            state
+                .store
+                .update_call_status(
+                    tenant_id,
+                    call.id,
+                    &format!("{FILTERED_PREFIX}{reason}"),
+                    Some(Utc::now()),
+                )
+                .await?;
+        }
+        metrics::counter!("callbook_calls_filtered_total", "reason" => reason).increment(1);
+        tracing::info!(tenant = %tenant_id, call = %call.id, reason, "call filtered");
+        return Ok(Answer::TwiMl(
+            VoiceResponse::new().reject(twiml::Reject::new()).to_xml(),
+        ));
+    }
+    // ---- end issue 8: call filtering
+    // Filtered calls are not announced (spam must not ring anyone's notifications).
     if created {
         announce_call_received(state, tenant_id, call.id);
     }
-    // Read fresh: staff may have changed the greeting since start-up.
-    let tenant = state.store.get_tenant(tenant_id).await?;
     let xml = voice_twiml(&tenant.settings, &tenant.name, line.as_ref(), &state.public_url);
     Ok(Answer::TwiMl(xml))
 }
+
+// ---- issue 8: call filtering
+/// The status prefix of filtered calls: `filtered:blocked`, `filtered:not_allowed`, `filtered:anonymous`,
+/// `filtered:failed_attestation` (rejected in the voice webhook) and `filtered:too_short` (a recording shorter
+/// than `filtering.min_call_seconds`, not transcribed; the provider's copy is deleted).
+pub const FILTERED_PREFIX: &str = "filtered:";
+// ---- end issue 8: call filtering
 
 /// A voice setting: the line's override, else the tenant's value, else the default.
 fn setting(settings: &Value, line: Option<&str>, key: &str) -> Value {
@@ -470,6 +511,10 @@ async fn apply_status(
         new_call(details, line, &new_status)
     })
     .await?;
+    // A filtered call keeps its outcome (issue 8).
+    if call.provider_status.starts_with(FILTERED_PREFIX) {
+        return Ok(());
+    }
     // Callbacks may arrive out of order: once the call has a final status, a late non-final one is ignored.
     let was_final = FINAL_STATUSES.contains(&call.provider_status.as_str());
     if was_final && !event.status.is_final() {
@@ -539,6 +584,35 @@ async fn apply_recording(
         provider_status: "in-progress".to_owned(),
     })
     .await?;
+    // ---- issue 8: minimum call length
+    if call.provider_status.starts_with(FILTERED_PREFIX) {
+        return Ok(());
+    }
+    let settings = state.store.get_tenant(tenant).await?.settings;
+    let min = CallFilter::from_settings(&settings).min_call_seconds;
+    if min > 0 && event.duration_seconds.is_some_and(|d| d < min) {
+        // Too short to hold a message: not stored, not transcribed, no job; the provider's copy is deleted
+        // in the background (a failure is logged; retention at the provider catches the rest).
+        state
+            .store
+            .update_call_status(tenant, call.id, &format!("{FILTERED_PREFIX}too_short"), None)
+            .await?;
+        metrics::counter!("callbook_calls_filtered_total", "reason" => "too_short").increment(1);
+        tracing::info!(tenant = %tenant, call = %call.id, "recording shorter than the minimum: not transcribed");
+        let telephony = state.telephony.clone();
+        let sid = callbook_telephony::telephony::RecordingSid::new(event.recording_sid.as_str());
+        tokio::spawn(async move {
+            match telephony.delete_recording(&sid).await {
+                Ok(()) | Err(callbook_telephony::Error::NotFound { .. }) => {}
+                Err(e) => tracing::warn!(
+                    retryable = e.is_retryable(),
+                    "could not delete a too-short recording at the provider"
+                ),
+            }
+        });
+        return Ok(());
+    }
+    // ---- end issue 8: minimum call length
     let call = state
         .store
         .set_recording(

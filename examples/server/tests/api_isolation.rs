@@ -179,6 +179,8 @@ fn fill(method: &str, path: &str, b: &TenantB) -> String {
             ("users", "id") => &b.user,
             ("tokens", "id") => &b.token,
             ("calendar", "file") => &b.forged_feed,
+            // A hold on B's call (the other target, `tenant`, is always the caller's own tenant).
+            ("legal-holds", "target") => &b.call,
             _ => panic!(
                 "{method} {path}: the isolation matrix does not know how to fill {{{name}}} after /{before}/ — \
                  add the route's tenant object to tests/api_isolation.rs"
@@ -204,6 +206,11 @@ fn body_for(method: &str, path: &str, b: &TenantB) -> Option<Value> {
         ("patch", "/api/v1/users/{id}") => json!({"role": "admin"}),
         ("post", "/api/v1/users/{id}/password") => json!({"password": "matrix password 123"}),
         ("post", "/api/v1/tokens") => json!({"name": "matrix token"}),
+        ("put", "/api/v1/phone-lines/{id}/credentials") => {
+            json!({"account_sid": "AC00000000000000000000000000000000", "auth_token": "matrix-auth-token"})
+        }
+        ("post", "/api/v1/legal-holds") => json!({"scope": "call", "call_id": b.call}),
+        ("post", "/api/v1/settings/filtering/block") => json!({"call_id": b.call}),
         ("post", "/api/v1/auth/login") => json!({"login": "b-only-login", "password": "not B's password"}),
         (m, _) if m != "get" => json!({}),
         _ => return None,
@@ -410,6 +417,22 @@ async fn matrix(env: Env) {
         .await;
     assert_eq!(users[0]["login"], "b-only-login");
     assert_eq!(users[0]["role"], "staff");
+    let (status, holds) = env
+        .send("GET", "/api/v1/legal-holds", Some(OTHER_TOKEN), None, &[])
+        .await;
+    assert_eq!(
+        (status, holds.clone()),
+        (200, json!([])),
+        "A placed no hold on B's call"
+    );
+    // Routes that take B's ids in the body (not the path) refuse them the same way.
+    for (path, body) in [
+        ("/api/v1/settings/filtering/block", json!({"call_id": b.call})),
+        ("/api/v1/legal-holds", json!({"scope": "call", "call_id": b.call})),
+    ] {
+        let (status, response) = env.send("POST", path, Some(TOKEN), Some(body), &[]).await;
+        assert_eq!(status, 404, "{path}: {response}");
+    }
     let lines = env.store.list_phone_lines(env.other.id).await.unwrap();
     assert_eq!(lines.len(), 1);
     let (status, _) = env

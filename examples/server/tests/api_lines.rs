@@ -330,22 +330,31 @@ async fn release_gives_the_number_back_and_hides_the_line(env: Env) {
     assert_eq!(status, 404, "a released line is gone");
     let tenant = env.store.get_tenant(env.tenant.id).await.unwrap();
     assert!(tenant.settings["phone_lines"]["released"][&id].is_string());
-    assert_eq!(tenant.settings["voice"]["lines"][NUMBER]["forward_to"], "");
+    // The line's row and its voice overrides are gone (issue 8: `remove_phone_line`).
+    assert!(tenant.settings["voice"]["lines"][NUMBER].is_null());
+    assert!(
+        env.store
+            .route_phone_line("twilio", &PhoneNumber::parse(NUMBER).unwrap())
+            .await
+            .unwrap()
+            .is_none()
+    );
 
-    // The same tenant can buy it back: the row is reused, the webhooks set again.
+    // The same tenant can buy it back: a new line, the webhooks set again.
     let (status, again) = buy(&env, json!({"phone_number": NUMBER})).await;
     assert_eq!(status, 201, "{again}");
-    assert_eq!(again["id"], json!(id));
+    assert_ne!(again["id"], json!(id));
     assert_callbook_webhooks(&owned(&fake, NUMBER).await.unwrap().webhooks, PUBLIC_URL);
     assert_eq!(
         env.get("/api/v1/phone-lines").await.1.as_array().unwrap().len(),
         1
     );
-    // Released again through a stale stored provider id (the purchase minted a new one).
+    // Released again (the new line).
+    let new_id = again["id"].as_str().unwrap().to_owned();
     let (status, _) = env
         .send(
             "DELETE",
-            &format!("/api/v1/phone-lines/{id}"),
+            &format!("/api/v1/phone-lines/{new_id}"),
             Some(TOKEN),
             None,
             &[],

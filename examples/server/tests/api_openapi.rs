@@ -56,6 +56,26 @@ const EXPECTED: &[(&str, &str)] = &[
     ("get", "/api/v1/tokens"),
     ("post", "/api/v1/tokens"),
     ("delete", "/api/v1/tokens/{id}"),
+    // ---- issue 8 privacy/settings
+    ("put", "/api/v1/phone-lines/{id}/credentials"),
+    ("delete", "/api/v1/phone-lines/{id}/credentials"),
+    ("delete", "/api/v1/customers/{id}"),
+    ("delete", "/api/v1/calls/{id}"),
+    ("get", "/api/v1/customers/{id}/export"),
+    ("get", "/api/v1/export"),
+    ("delete", "/api/v1/tenant"),
+    ("get", "/api/v1/legal-holds"),
+    ("post", "/api/v1/legal-holds"),
+    ("delete", "/api/v1/legal-holds/{target}"),
+    ("get", "/api/v1/audit"),
+    ("get", "/api/v1/settings"),
+    ("patch", "/api/v1/settings"),
+    ("get", "/api/v1/settings/profile"),
+    ("put", "/api/v1/settings/profile"),
+    ("get", "/api/v1/settings/notifications/me"),
+    ("put", "/api/v1/settings/notifications/me"),
+    ("post", "/api/v1/settings/filtering/block"),
+    // ---- end issue 8 privacy/settings
 ];
 
 #[tokio::test]
@@ -109,6 +129,7 @@ async fn openapi_documents_exactly_the_mounted_routes() {
         let concrete = path
             .replace("{id}", &uuid_like())
             .replace("{photo_id}", &uuid_like())
+            .replace("{target}", &uuid_like())
             .replace("{file}", "x.ics");
         let body = (method != "get").then(|| json!({}));
         let response = env
@@ -144,7 +165,8 @@ async fn every_bearer_route_is_401_without_a_valid_token() {
                 .is_some_and(|s| s.iter().any(|r| r.get("bearer").is_some()));
             let concrete = path
                 .replace("{id}", &uuid_like())
-                .replace("{photo_id}", &uuid_like());
+                .replace("{photo_id}", &uuid_like())
+                .replace("{target}", &uuid_like());
             let body = (method != "get").then(|| json!({}));
             for token in [None, Some("not-the-token-not-the-token")] {
                 let (status, problem) = env

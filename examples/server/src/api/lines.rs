@@ -9,10 +9,15 @@
 //! * **Mode**: `record` answers with voicemail, `forward` rings `forward_to` with the call recorded. The webhooks
 //!   read the choice from the tenant's settings, `voice.lines["+1…"].forward_to`, which this module writes (an
 //!   empty `forward_to` pins a `record` line to voicemail even when the tenant forwards by default).
-//! * **Releasing** (`DELETE /phone-lines/{id}`): the job store cannot delete a phone line (its rows are
-//!   referenced by calls), so the number is released at the provider and the line is marked released in the
-//!   tenant's settings (`phone_lines.released["<line id>"]` = when); released lines are hidden from the list
-//!   and can be bought back by the same tenant, which reuses the row.
+//! * **Releasing** (`DELETE /phone-lines/{id}`): the number is released at the provider, then the line is
+//!   removed (`remove_phone_line`: calls keep their history with the line cleared) and its voice overrides are
+//!   dropped; the settings keep a release marker (`phone_lines.released["<line id>"]` = when). Buying the
+//!   number back makes a new line.
+//! * **Roles**: buying, re-applying webhooks, releasing and setting a line's own credentials need the admin
+//!   role; listing and searching numbers do not.
+//! * **Credentials** (`PUT/DELETE /phone-lines/{id}/credentials`): a line's own provider account (e.g. a
+//!   tenant's Twilio subaccount) is sealed with AES-256-GCM ([`credentials`]) before it reaches the job store;
+//!   the API only ever says whether credentials are configured and the account SID's last 4 characters.
 //! * **Errors**: a number that is gone is `409 number_unavailable`; a provider outage (5xx, timeout, connection
 //!   failure) is `502 provider_unavailable`; a provider that refuses our credentials is `502 provider_error`; no
 //!   telephony configured is `503 telephony_unavailable`. Provider messages are never passed on (they may
@@ -54,7 +59,8 @@ pub enum LineError {
 }
 
 impl LineError {
-    fn new(status: StatusCode, code: &str, title: &str, detail: impl Into<String>) -> Self {
+    /// A problem with its own status and code (used by the privacy endpoints too).
+    pub(crate) fn new(status: StatusCode, code: &str, title: &str, detail: impl Into<String>) -> Self {
         LineError::Problem(Box::new(Problem {
             type_uri: format!("urn:callbook:problem:{code}"),
             title: title.to_owned(),
@@ -217,6 +223,17 @@ pub struct LineView {
     /// The webhooks configured at the provider by this request (purchase and reconfigure only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub webhooks: Option<WebhooksView>,
+    /// Whether the line has its own provider credentials (never the credentials themselves).
+    pub credentials: CredentialsView,
+}
+
+/// What the API says about a line's stored provider credentials.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct CredentialsView {
+    /// Credentials are stored (encrypted).
+    pub configured: bool,
+    /// The last 4 characters of the account SID, to tell accounts apart.
+    pub last4: Option<String>,
 }
 
 /// Webhook URLs set at the provider.
@@ -343,6 +360,14 @@ fn view(line: &PhoneLine, settings: &Value, webhooks: Option<&WebhookConfig>) ->
         forward_to,
         created_at: line.created_at,
         webhooks: webhooks.map(WebhooksView::of),
+        credentials: CredentialsView {
+            configured: line.credentials.is_some(),
+            last4: line
+                .credentials
+                .as_deref()
+                .and_then(credentials::last4_of_sealed)
+                .map(str::to_owned),
+        },
     }
 }
 
@@ -493,6 +518,7 @@ pub async fn buy_line(
     principal: Principal,
     body: Result<Json<BuyLine>, JsonRejection>,
 ) -> LineResult<(StatusCode, Json<LineView>)> {
+    principal.require(callbook_jobs::Role::Admin)?;
     let Json(body) = body?;
     let number = PhoneNumber::parse(body.phone_number.trim())
         .map_err(|_| ApiError::invalid("phone_number", "an E.164 number such as +14155550100"))?;
@@ -590,6 +616,7 @@ pub async fn reconfigure_line(
     principal: Principal,
     Path(id): Path<String>,
 ) -> LineResult<Json<LineView>> {
+    principal.require(callbook_jobs::Role::Admin)?;
     let (line, settings) = find_line(&state, principal.tenant, &id).await?;
     let telephony = telephony(&state)?;
     let webhooks = webhooks(&state)?;
@@ -626,6 +653,7 @@ pub async fn release_line(
     principal: Principal,
     Path(id): Path<String>,
 ) -> LineResult<StatusCode> {
+    principal.require(callbook_jobs::Role::Admin)?;
     let (line, settings) = find_line(&state, principal.tenant, &id).await?;
     let telephony = telephony(&state)?;
     let mut candidates = vec![line.clone()];
@@ -648,7 +676,13 @@ pub async fn release_line(
             Err(e) => return Err(e),
         }
     }
-    let settings = apply_settings(settings, &line, None, Some(Utc::now()));
+    // The row goes (calls keep their history with the line cleared); the settings keep a release marker and
+    // lose the line's voice overrides.
+    state.store.remove_phone_line(principal.tenant, line.id).await?;
+    let mut settings = apply_settings(settings, &line, None, Some(Utc::now()));
+    if let Some(lines) = settings["voice"]["lines"].as_object_mut() {
+        lines.remove(line.number.as_str());
+    }
     state
         .store
         .update_tenant_settings(principal.tenant, settings)
@@ -656,3 +690,295 @@ pub async fn release_line(
     tracing::info!(tenant = %principal.tenant, line = %line.id, "phone line released");
     Ok(StatusCode::NO_CONTENT)
 }
+
+// ---- issue 8: provider credentials of a line, encrypted at rest
+pub mod credentials {
+    //! A line's own provider credentials (e.g. a tenant's Twilio subaccount SID and auth token), sealed with
+    //! AES-256-GCM before they reach the job store, under a key derived from the master key with HKDF-SHA256
+    //! (salt `callbook phone-line credentials`, info `aes-256-gcm v1` — distinct from every other use of the
+    //! master key). The sealed form is `CBC1 ‖ last4 ‖ nonce(12) ‖ ciphertext+tag`; the tenant id, the line id
+    //! and the clear header are the associated data, so a sealed value copied to another line does not open.
+    //! Only the last 4 characters of the account SID are readable without the key (for the API's view).
+
+    use std::fmt;
+
+    use aes_gcm::aead::{Aead, KeyInit, Payload};
+    use aes_gcm::{Aes256Gcm, Nonce};
+    use callbook_jobs::{PhoneLineId, TenantId};
+    use serde::{Deserialize, Serialize};
+    use zeroize::Zeroizing;
+
+    const MAGIC: &[u8; 4] = b"CBC1";
+    const HEADER: usize = 8;
+    const NONCE: usize = 12;
+
+    /// The plaintext: what the provider needs to act for the line.
+    #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+    pub struct LineCredentials {
+        /// The provider account (Twilio `AC…`).
+        pub account_sid: String,
+        /// The account's secret (Twilio auth token).
+        pub auth_token: String,
+    }
+
+    impl fmt::Debug for LineCredentials {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.debug_struct("LineCredentials")
+                .field("account_sid", &"[redacted]")
+                .field("auth_token", &"[redacted]")
+                .finish()
+        }
+    }
+
+    /// Seals and opens line credentials. Cheap to clone.
+    #[derive(Clone)]
+    pub struct CredentialCipher {
+        key: Zeroizing<[u8; 32]>,
+    }
+
+    impl fmt::Debug for CredentialCipher {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("CredentialCipher([redacted])")
+        }
+    }
+
+    impl CredentialCipher {
+        /// The cipher of a master key (the primary key of `CALLBOOK_MASTER_KEY`).
+        pub fn from_master_key(master: &callbook_storage::MasterKey) -> Self {
+            let material = Zeroizing::new(master.export());
+            let hk = hkdf::Hkdf::<sha2::Sha256>::new(
+                Some(b"callbook phone-line credentials"),
+                material.as_bytes(),
+            );
+            let mut key = Zeroizing::new([0u8; 32]);
+            // 32 bytes is always a valid HKDF-SHA256 output length.
+            let _ = hk.expand(b"aes-256-gcm v1", key.as_mut());
+            Self { key }
+        }
+
+        fn aead(&self) -> Aes256Gcm {
+            Aes256Gcm::new_from_slice(self.key.as_ref()).unwrap_or_else(|_| unreachable!("a 32-byte key"))
+        }
+
+        fn aad(header: &[u8], tenant: TenantId, line: PhoneLineId) -> Vec<u8> {
+            let mut aad = header.to_vec();
+            aad.extend_from_slice(tenant.to_string().as_bytes());
+            aad.push(b'/');
+            aad.extend_from_slice(line.to_string().as_bytes());
+            aad
+        }
+
+        /// Seals credentials for one line of one tenant.
+        pub fn seal(&self, tenant: TenantId, line: PhoneLineId, credentials: &LineCredentials) -> Vec<u8> {
+            let plain = Zeroizing::new(serde_json::to_vec(credentials).unwrap_or_default());
+            let mut header = MAGIC.to_vec();
+            let sid: Vec<char> = credentials.account_sid.chars().collect();
+            let last4: String = sid[sid.len().saturating_sub(4)..].iter().collect();
+            let mut last4 = last4.into_bytes();
+            last4.resize(4, b' ');
+            last4.truncate(4);
+            header.extend_from_slice(&last4);
+            let nonce: [u8; NONCE] = rand::random();
+            let aad = Self::aad(&header, tenant, line);
+            let sealed = self
+                .aead()
+                .encrypt(
+                    Nonce::from_slice(&nonce),
+                    Payload {
+                        msg: &plain,
+                        aad: &aad,
+                    },
+                )
+                .unwrap_or_default();
+            let mut out = header;
+            out.extend_from_slice(&nonce);
+            out.extend_from_slice(&sealed);
+            out
+        }
+
+        /// Opens what [`seal`](Self::seal) produced for the same tenant and line; `None` when it was sealed
+        /// under another key or for another line, or was tampered with.
+        pub fn open(&self, tenant: TenantId, line: PhoneLineId, sealed: &[u8]) -> Option<LineCredentials> {
+            if sealed.len() < HEADER + NONCE + 16 || &sealed[..4] != MAGIC {
+                return None;
+            }
+            let (header, rest) = sealed.split_at(HEADER);
+            let (nonce, ciphertext) = rest.split_at(NONCE);
+            let aad = Self::aad(header, tenant, line);
+            let plain = Zeroizing::new(
+                self.aead()
+                    .decrypt(
+                        Nonce::from_slice(nonce),
+                        Payload {
+                            msg: ciphertext,
+                            aad: &aad,
+                        },
+                    )
+                    .ok()?,
+            );
+            serde_json::from_slice(&plain).ok()
+        }
+    }
+
+    /// The last 4 characters of the account SID kept in the clear header of a sealed value.
+    pub fn last4_of_sealed(sealed: &[u8]) -> Option<&str> {
+        (sealed.len() >= HEADER && &sealed[..4] == MAGIC)
+            .then(|| std::str::from_utf8(&sealed[4..HEADER]).ok())
+            .flatten()
+            .map(str::trim_end)
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        #[test]
+        fn sealed_credentials_open_only_for_their_line_and_key() {
+            let master = callbook_storage::MasterKey::from_bytes(Some("k1"), &mut [7u8; 32]).unwrap();
+            let cipher = CredentialCipher::from_master_key(&master);
+            let (t, l) = (TenantId::new(), PhoneLineId::new());
+            let creds = LineCredentials {
+                account_sid: "AC0123456789abcdef0123456789abcd".into(),
+                auth_token: "super-secret-auth-token-value".into(),
+            };
+            let sealed = cipher.seal(t, l, &creds);
+            let text = String::from_utf8_lossy(&sealed);
+            assert!(
+                !text.contains("super-secret") && !text.contains("AC0123"),
+                "{text}"
+            );
+            assert_eq!(last4_of_sealed(&sealed), Some("abcd"));
+            assert_eq!(cipher.open(t, l, &sealed), Some(creds.clone()));
+            assert_eq!(cipher.open(t, PhoneLineId::new(), &sealed), None);
+            assert_eq!(cipher.open(TenantId::new(), l, &sealed), None);
+            let other = callbook_storage::MasterKey::from_bytes(Some("k1"), &mut [8u8; 32]).unwrap();
+            assert_eq!(
+                CredentialCipher::from_master_key(&other).open(t, l, &sealed),
+                None
+            );
+            let mut tampered = sealed.clone();
+            let last = tampered.len() - 1;
+            tampered[last] ^= 1;
+            assert_eq!(cipher.open(t, l, &tampered), None);
+            // Two seals of the same value differ (fresh nonce).
+            assert_ne!(cipher.seal(t, l, &creds), sealed);
+            assert!(!format!("{creds:?}").contains("secret"));
+        }
+    }
+}
+
+/// Body of `PUT /phone-lines/{id}/credentials`.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct CredentialsInput {
+    /// The provider account (Twilio `AC` + 32 hex).
+    pub account_sid: String,
+    /// The account's auth token (never returned).
+    pub auth_token: String,
+}
+
+/// Stores the line's own provider credentials, encrypted (AES-256-GCM under a key derived from the master
+/// key). The response says only whether credentials are configured and the SID's last 4 characters.
+/// Needs the admin role.
+#[utoipa::path(put, path = "/phone-lines/{id}/credentials", tag = "phone-lines", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Line id")), request_body = CredentialsInput,
+    responses((status = 200, body = LineView), (status = 401, body = Problem), (status = 403, body = Problem),
+        (status = 404, body = Problem), (status = 422, body = Problem), (status = 503, body = Problem)))]
+pub async fn put_credentials(
+    State(state): State<ApiState>,
+    principal: Principal,
+    Path(id): Path<String>,
+    body: Result<Json<CredentialsInput>, JsonRejection>,
+) -> LineResult<Json<LineView>> {
+    principal.require(callbook_jobs::Role::Admin)?;
+    let Json(body) = body?;
+    let mut errors = Vec::new();
+    let sid = body.account_sid.trim();
+    if !(sid.len() == 34 && sid.starts_with("AC") && sid[2..].bytes().all(|b| b.is_ascii_hexdigit())) {
+        errors.push(super::problem::FieldProblem {
+            field: "account_sid".into(),
+            message: "must be AC followed by 32 hex digits".into(),
+        });
+    }
+    let token = body.auth_token.trim();
+    if token.len() < 16 || token.len() > 256 {
+        errors.push(super::problem::FieldProblem {
+            field: "auth_token".into(),
+            message: "must be 16–256 characters".into(),
+        });
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::validation(errors).into());
+    }
+    let cipher = state.credentials.as_ref().ok_or_else(|| {
+        LineError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "credentials_unavailable",
+            "Credentials unavailable",
+            "this server has no master key for credentials",
+        )
+    })?;
+    let (line, settings) = find_line(&state, principal.tenant, &id).await?;
+    let sealed = cipher.seal(
+        principal.tenant,
+        line.id,
+        &credentials::LineCredentials {
+            account_sid: sid.to_owned(),
+            auth_token: token.to_owned(),
+        },
+    );
+    let line = state
+        .store
+        .update_phone_line(
+            principal.tenant,
+            line.id,
+            callbook_jobs::PhoneLineUpdate {
+                credentials: Some(Some(sealed)),
+                ..Default::default()
+            },
+        )
+        .await?;
+    tracing::info!(tenant = %principal.tenant, line = %line.id, "phone line credentials stored");
+    audit_credentials(&state, &principal, line.id, "phone_line.credentials_set").await;
+    Ok(Json(view(&line, &settings, None)))
+}
+
+/// Deletes the line's own provider credentials. Needs the admin role.
+#[utoipa::path(delete, path = "/phone-lines/{id}/credentials", tag = "phone-lines", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Line id")),
+    responses((status = 200, body = LineView), (status = 401, body = Problem), (status = 403, body = Problem),
+        (status = 404, body = Problem)))]
+pub async fn delete_credentials(
+    State(state): State<ApiState>,
+    principal: Principal,
+    Path(id): Path<String>,
+) -> LineResult<Json<LineView>> {
+    principal.require(callbook_jobs::Role::Admin)?;
+    let (line, settings) = find_line(&state, principal.tenant, &id).await?;
+    let line = state
+        .store
+        .update_phone_line(
+            principal.tenant,
+            line.id,
+            callbook_jobs::PhoneLineUpdate {
+                credentials: Some(None),
+                ..Default::default()
+            },
+        )
+        .await?;
+    audit_credentials(&state, &principal, line.id, "phone_line.credentials_cleared").await;
+    Ok(Json(view(&line, &settings, None)))
+}
+
+/// Audits a credentials change (the line id only; never the credentials).
+async fn audit_credentials(state: &ApiState, principal: &Principal, line: PhoneLineId, action: &str) {
+    super::privacy::audit(
+        state,
+        principal,
+        action,
+        "phone_line",
+        line.to_string(),
+        json!({}),
+    )
+    .await;
+}
+// ---- end issue 8: provider credentials

@@ -75,6 +75,10 @@ pub mod events;
 pub mod feed;
 pub mod jobs;
 pub mod lines;
+// ---- issue 8 privacy/settings
+pub mod privacy;
+pub mod settings;
+// ---- end issue 8 privacy/settings
 pub mod problem;
 pub mod quality;
 
@@ -145,6 +149,10 @@ pub struct ApiState {
     /// Sessions, CSRF, password hashing and login limits ([`accounts`]).
     pub accounts: Accounts,
     // ---- end issue 8
+    // ---- issue 8 privacy/settings
+    /// Seals phone-line provider credentials (`PUT /phone-lines/{id}/credentials`); `None` answers `503`.
+    pub credentials: Option<lines::credentials::CredentialCipher>,
+    // ---- end issue 8 privacy/settings
 }
 
 impl fmt::Debug for ApiState {
@@ -188,16 +196,23 @@ impl ApiState {
             telephony: None,
             // A per-process CSRF key until `with_accounts` sets the server's (derived from the master key).
             accounts: Accounts::new(auth_secrets::CsrfKey::random()),
+            credentials: None,
         }
     }
 
-    // ---- issue 8 (accounts)
     /// Sets the account settings (CSRF key, hashing, login limits, cookie flags).
     pub fn with_accounts(mut self, accounts: Accounts) -> Self {
         self.accounts = accounts;
         self
     }
-    // ---- end issue 8
+
+    // ---- issue 8 privacy/settings
+    /// Seals phone-line credentials with a key derived from `master` (HKDF, its own info string).
+    pub fn with_credentials_key(mut self, master: &callbook_storage::MasterKey) -> Self {
+        self.credentials = Some(lines::credentials::CredentialCipher::from_master_key(master));
+        self
+    }
+    // ---- end issue 8 privacy/settings
 
     /// Ends open event streams when `shutdown` turns `true`, so a graceful shutdown is not held up by SSE
     /// clients (they reconnect to another instance with `Last-Event-ID`).
@@ -301,7 +316,7 @@ impl utoipa::Modify for BearerAuth {
 pub fn openapi_router() -> (Router<ApiState>, utoipa::openapi::OpenApi) {
     let api = OpenApiRouter::<ApiState>::new()
         .routes(routes!(calls::list_calls))
-        .routes(routes!(calls::get_call))
+        .routes(routes!(calls::get_call, privacy::delete_call))
         .routes(routes!(calls::call_audio))
         .routes(routes!(calls::retry_call))
         .routes(routes!(calls::add_correction))
@@ -320,7 +335,7 @@ pub fn openapi_router() -> (Router<ApiState>, utoipa::openapi::OpenApi) {
         .routes(routes!(customers::search_customers))
         .routes(routes!(customers::merge_suggestions))
         .routes(routes!(customers::dismiss_suggestion))
-        .routes(routes!(customers::get_customer))
+        .routes(routes!(customers::get_customer, privacy::delete_customer))
         .routes(routes!(customers::merge_customers))
         .routes(routes!(customers::undo_merge))
         .routes(routes!(quality::get_quality))
@@ -338,8 +353,21 @@ pub fn openapi_router() -> (Router<ApiState>, utoipa::openapi::OpenApi) {
         .routes(routes!(accounts::update_user, accounts::delete_user))
         .routes(routes!(accounts::set_password))
         .routes(routes!(accounts::list_tokens, accounts::create_token))
-        .routes(routes!(accounts::revoke_token));
-    // ---- end issue 8
+        .routes(routes!(accounts::revoke_token))
+        .routes(routes!(lines::put_credentials, lines::delete_credentials))
+        .routes(routes!(privacy::export_customer))
+        .routes(routes!(privacy::export_tenant))
+        .routes(routes!(privacy::delete_tenant))
+        .routes(routes!(privacy::list_holds, privacy::place_hold))
+        .routes(routes!(privacy::release_hold))
+        .routes(routes!(privacy::list_audit))
+        .routes(routes!(settings::get_settings, settings::patch_settings))
+        .routes(routes!(settings::get_profile, settings::put_profile))
+        .routes(routes!(
+            settings::get_my_notifications,
+            settings::put_my_notifications
+        ))
+        .routes(routes!(settings::block_caller));
     let (router, mut doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .nest(PREFIX, api)
         .split_for_parts();

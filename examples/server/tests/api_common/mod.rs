@@ -59,6 +59,8 @@ pub struct Env {
     pub tenant: Tenant,
     pub other: Tenant,
     pub _dir: Option<tempfile::TempDir>,
+    /// The database URL (SQLite file or Postgres), for tests that scan the database itself (issue 8).
+    pub db_url: Option<String>,
 }
 
 /// The audio every seeded call has: 10,000 bytes of a recognisable pattern.
@@ -94,15 +96,29 @@ impl Env {
 
     /// The environment, or `None` when the backend's service is absent (said on stderr).
     pub async fn try_new(backend: Backend) -> Option<Env> {
+        Self::try_new_with(backend, None).await
+    }
+
+    /// The master key every environment's recording store and signers use.
+    pub fn master_key() -> MasterKey {
+        MasterKey::from_bytes(Some("k1"), &mut [42u8; 32]).unwrap()
+    }
+
+    /// Like [`Env::try_new`], with the given recording store (built over [`Env::master_key`]) instead of
+    /// an in-memory one.
+    pub async fn try_new_with(backend: Backend, recordings: Option<Arc<EncryptedStore>>) -> Option<Env> {
+        let mut db_url = None;
         let (store, dir): (Arc<dyn JobStore>, _) = match backend {
             Backend::Memory => (Arc::new(InMemoryJobStore::new()), None),
             Backend::Sqlite => {
                 let dir = tempfile::tempdir().unwrap();
                 let url = format!("sqlite://{}", dir.path().join("api.db").display());
+                db_url = Some(url.clone());
                 (Arc::new(SqliteJobStore::open(&url).await.unwrap()), Some(dir))
             }
             Backend::Postgres => {
                 let url = pg::fresh_database("REST API tests").await?;
+                db_url = Some(url.clone());
                 match callbook_jobs::open(&url).await {
                     Ok(store) => (store, None),
                     // Built without callbook-server's `postgres` feature.
@@ -125,10 +141,11 @@ impl Env {
             .create_tenant(NewTenant::new("Other Co", TimeZone::UTC))
             .await
             .unwrap();
-        let master = MasterKey::from_bytes(Some("k1"), &mut [42u8; 32]).unwrap();
+        let master = Self::master_key();
         let playback = PlaybackSigner::from_master_key(&master);
         let feeds = FeedTokens::from_master_key(&master);
-        let recordings = Arc::new(EncryptedStore::in_memory(Keyring::new(master)));
+        let recordings =
+            recordings.unwrap_or_else(|| Arc::new(EncryptedStore::in_memory(Keyring::new(master))));
         let auth = Tokens(vec![
             AdminToken::new(TOKEN, tenant.id).unwrap(),
             AdminToken::new(OTHER_TOKEN, other.id).unwrap(),
@@ -138,7 +155,8 @@ impl Env {
             .with_accounts(
                 api::Accounts::new(api::auth_secrets::CsrfKey::new([7u8; 32]))
                     .with_hashing(api::auth_secrets::PasswordHashing::insecure_fast_for_tests()),
-            );
+            )
+            .with_credentials_key(&Self::master_key());
         let app = api::router(state.clone());
         Some(Env {
             store,
@@ -148,6 +166,7 @@ impl Env {
             tenant,
             other,
             _dir: dir,
+            db_url,
         })
     }
 
@@ -474,3 +493,132 @@ impl Env {
     }
 }
 // ---- end issue 8
+// ---- issue 8 privacy/settings: seeding people with their own name, phone, address and audio
+/// A caller with recognisable personal data, for the erasure scans.
+#[derive(Debug, Clone)]
+pub struct Person {
+    pub name: &'static str,
+    pub phone: &'static str,
+    pub address: &'static str,
+    /// A marker the plaintext audio starts with (found nowhere after erasure).
+    pub marker: &'static str,
+}
+
+impl Person {
+    pub fn audio(&self) -> Bytes {
+        let mut bytes = self.marker.as_bytes().to_vec();
+        bytes.extend((0..5_000u32).map(|i| (i % 251) as u8));
+        bytes.extend_from_slice(self.marker.as_bytes());
+        Bytes::from(bytes)
+    }
+}
+
+impl Env {
+    /// A finished call of `person` to `tenant` started at `started_at`, with stored audio (provider recording
+    /// `recording_sid`), a transcript and extraction naming them, and the job booked from it.
+    pub async fn seed_person(
+        &self,
+        tenant: &Tenant,
+        call_sid: &str,
+        recording_sid: &str,
+        person: &Person,
+        started_at: chrono::DateTime<Utc>,
+    ) -> (Call, Job) {
+        let t = tenant.id;
+        let (call, _) = self
+            .store
+            .record_call(
+                t,
+                NewCall {
+                    provider: "twilio".into(),
+                    provider_call_id: call_sid.into(),
+                    phone_line_id: None,
+                    from: Some(PhoneNumber::parse(person.phone).unwrap()),
+                    to: Some(PhoneNumber::parse("+19145550100").unwrap()),
+                    started_at,
+                    provider_status: "completed".into(),
+                },
+            )
+            .await
+            .unwrap();
+        let key = RecordingKey::audio(&t.to_string(), &call.id.to_string(), recording_sid).unwrap();
+        self.recordings
+            .put_bytes(&key, RecordingOptions::new("audio/wav"), person.audio())
+            .await
+            .unwrap();
+        self.store
+            .set_recording(
+                t,
+                call.id,
+                RecordingRef {
+                    provider_recording_id: recording_sid.into(),
+                    duration_seconds: Some(12),
+                    storage_key: Some(key.canonical()),
+                },
+            )
+            .await
+            .unwrap();
+        self.store
+            .put_transcript(
+                t,
+                StoredTranscript {
+                    call_id: call.id,
+                    tenant_id: t,
+                    document: json!({"text": format!("Hi, this is {}, I live at {}", person.name, person.address),
+                        "segments": []}),
+                    language: Some("en".into()),
+                    confidence: Some(0.9),
+                    provider: "demo".into(),
+                    model: None,
+                    created_at: callbook_jobs::now(),
+                },
+            )
+            .await
+            .unwrap();
+        let mut doc = extraction_doc();
+        let a = &mut doc["appointments"][0];
+        a["customer_name"]["value"] = json!(person.name);
+        a["customer_name"]["evidence"] = json!(format!("this is {}", person.name));
+        a["customer_phone"]["value"] = json!(person.phone);
+        a["customer_phone"]["evidence"] = json!(person.phone);
+        a["service_address"]["value"]["line1"] = json!(person.address);
+        a["service_address"]["evidence"] = json!(person.address);
+        self.store
+            .put_extraction(
+                t,
+                StoredExtraction {
+                    call_id: call.id,
+                    tenant_id: t,
+                    document: doc.clone(),
+                    call_kind: "live".into(),
+                    appointment_count: 1,
+                    confidence: Some(0.85),
+                    extractor: "rules".into(),
+                    model: None,
+                    created_at: callbook_jobs::now(),
+                },
+            )
+            .await
+            .unwrap();
+        let extraction: callbook_extract::Extraction = serde_json::from_value(doc).unwrap();
+        let (customer, job) = callbook_pipeline::mapping::booking_input(
+            &call,
+            tenant,
+            0,
+            &extraction.appointments[0],
+            chrono::TimeDelta::hours(1),
+        );
+        let booking = self
+            .store
+            .book_appointment(t, customer, job, Actor::pipeline())
+            .await
+            .unwrap();
+        let call = self
+            .store
+            .link_call_customer(t, call.id, booking.job.customer_id.unwrap())
+            .await
+            .unwrap();
+        (call, booking.job)
+    }
+}
+// ---- end issue 8 privacy/settings

@@ -1,0 +1,192 @@
+//! The provider-neutral [`BillingProvider`] trait.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use crate::Result;
+use crate::model::{
+    BillingAccount, CancelMode, Invoice, NewCustomer, SubscribeRequest, Subscription, TenantId, UsageRecorded,
+    UsageReport,
+};
+use crate::webhook::BillingEvent;
+
+/// What differs between backends, declared rather than guessed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Capabilities {
+    /// How long a usage identifier is remembered for deduplication; `None` = forever. Stripe guarantees at
+    /// least 24 hours, so a caller must not rely on it to dedupe reports days apart (keep a watermark; see
+    /// [`UsageReport::increment`](crate::UsageReport::increment)).
+    pub usage_dedupe_window: Option<Duration>,
+    /// Whether a newly found customer can be missed for a moment by [`BillingProvider::find_customer`]
+    /// (Stripe's customer search is eventually consistent, up to about a minute).
+    pub eventually_consistent_lookup: bool,
+}
+
+/// Billing for tenants: a customer per tenant, one current subscription, metered usage, invoices and
+/// verified webhooks.
+///
+/// Used as `Arc<dyn BillingProvider>`; [`crate::fake::FakeBilling`] and `crate::stripe::StripeBilling`
+/// (feature `stripe`) implement it.
+///
+/// # Contract
+///
+/// Every backend guarantees, and `testing::check_all` (feature `testing`) checks:
+///
+/// * **Tenants, not customers, are the key.** Each method takes the tenant id; the backend finds the tenant's
+///   customer (stored with metadata `callbook_tenant_id`). A tenant without a customer is
+///   [`Error::NotFound`](crate::Error::NotFound) for writes and `None`/empty for reads.
+/// * **`ensure_customer` is idempotent**: it returns the tenant's existing customer or creates exactly one,
+///   even when called concurrently or repeated after a timeout (the create carries an idempotency key derived
+///   from the tenant). An existing customer is returned as it is; name and e-mail are not updated.
+/// * **One current subscription.** `subscribe` returns the tenant's current (not canceled or expired)
+///   subscription when it is already on that price, fails with
+///   [`Error::InvalidInput`](crate::Error::InvalidInput) when it is on another, and otherwise creates one with
+///   the tenant in its metadata. `subscription_status` returns the current subscription, else the newest
+///   ended one, else `None`.
+/// * **`cancel` is idempotent**: `AtPeriodEnd` sets `cancel_at_period_end`; `Immediately` ends it now; a
+///   subscription that already ended is returned unchanged. No subscription at all is `NotFound`.
+/// * **Usage is counted once per identifier** ([`UsageReport::identifier`](crate::UsageReport)), within
+///   [`Capabilities::usage_dedupe_window`]. Reports are validated before anything is sent
+///   ([`UsageReport::validate`](crate::UsageReport::validate)). A metric the backend does not bill
+///   ([`BillingProvider::bills_metric`] is false) is `InvalidInput`.
+/// * **Invoices** are listed newest first, at most `limit` of them.
+/// * **Every write carries an idempotency key** and may be retried by the backend with the same key.
+/// * **`verify_webhook` trusts nothing before the signature passes** and returns
+///   [`Error::InvalidSignature`](crate::Error::InvalidSignature) with the reason otherwise.
+#[async_trait]
+pub trait BillingProvider: Send + Sync + std::fmt::Debug + 'static {
+    /// What differs from other backends.
+    fn capabilities(&self) -> Capabilities;
+
+    /// The tenant's customer, created (with `customer.name` and `customer.email`) if there is none.
+    async fn ensure_customer(&self, customer: &NewCustomer) -> Result<BillingAccount>;
+
+    /// The tenant's customer, if it has one.
+    async fn find_customer(&self, tenant: &TenantId) -> Result<Option<BillingAccount>>;
+
+    /// The tenant's current subscription (see the contract), or `None`.
+    async fn subscription_status(&self, tenant: &TenantId) -> Result<Option<Subscription>>;
+
+    /// Subscribes the tenant to a plan (see the contract).
+    async fn subscribe(&self, tenant: &TenantId, request: &SubscribeRequest) -> Result<Subscription>;
+
+    /// Cancels the tenant's current subscription.
+    async fn cancel(&self, tenant: &TenantId, mode: CancelMode) -> Result<Subscription>;
+
+    /// Whether usage of `metric` is billed (has a meter) by this backend.
+    fn bills_metric(&self, metric: &str) -> bool;
+
+    /// Reports usage; counted once per identifier.
+    async fn report_usage(&self, report: &UsageReport) -> Result<UsageRecorded>;
+
+    /// The tenant's invoices, newest first, at most `limit` (1–100).
+    async fn list_invoices(&self, tenant: &TenantId, limit: u32) -> Result<Vec<Invoice>>;
+
+    /// Verifies a webhook delivery (`payload` = raw body, `signature` = the `Stripe-Signature` header) at
+    /// time `now` and parses it.
+    fn verify_webhook(&self, payload: &[u8], signature: Option<&str>, now: DateTime<Utc>) -> Result<BillingEvent>;
+}
+
+// The trait must stay object-safe: the server holds an `Arc<dyn BillingProvider>`.
+const _: fn(&dyn BillingProvider) = |_| {};
+
+macro_rules! forward {
+    ($ty:ty) => {
+        #[async_trait]
+        #[deny(clippy::missing_trait_methods)]
+        impl<T: BillingProvider + ?Sized> BillingProvider for $ty {
+            fn capabilities(&self) -> Capabilities {
+                (**self).capabilities()
+            }
+            async fn ensure_customer(&self, customer: &NewCustomer) -> Result<BillingAccount> {
+                (**self).ensure_customer(customer).await
+            }
+            async fn find_customer(&self, tenant: &TenantId) -> Result<Option<BillingAccount>> {
+                (**self).find_customer(tenant).await
+            }
+            async fn subscription_status(&self, tenant: &TenantId) -> Result<Option<Subscription>> {
+                (**self).subscription_status(tenant).await
+            }
+            async fn subscribe(&self, tenant: &TenantId, request: &SubscribeRequest) -> Result<Subscription> {
+                (**self).subscribe(tenant, request).await
+            }
+            async fn cancel(&self, tenant: &TenantId, mode: CancelMode) -> Result<Subscription> {
+                (**self).cancel(tenant, mode).await
+            }
+            fn bills_metric(&self, metric: &str) -> bool {
+                (**self).bills_metric(metric)
+            }
+            async fn report_usage(&self, report: &UsageReport) -> Result<UsageRecorded> {
+                (**self).report_usage(report).await
+            }
+            async fn list_invoices(&self, tenant: &TenantId, limit: u32) -> Result<Vec<Invoice>> {
+                (**self).list_invoices(tenant, limit).await
+            }
+            fn verify_webhook(
+                &self,
+                payload: &[u8],
+                signature: Option<&str>,
+                now: DateTime<Utc>,
+            ) -> Result<BillingEvent> {
+                (**self).verify_webhook(payload, signature, now)
+            }
+        }
+    };
+}
+
+forward!(Arc<T>);
+forward!(Box<T>);
+
+/// What the settings page shows from the billing provider (usage this period comes from the job store).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[non_exhaustive]
+pub struct BillingOverview {
+    /// The tenant's customer, if it has one.
+    pub account: Option<BillingAccount>,
+    /// The current subscription (plan, status, period), if any.
+    pub subscription: Option<Subscription>,
+    /// Recent invoices, newest first.
+    pub invoices: Vec<Invoice>,
+}
+
+/// Convenience methods for every [`BillingProvider`]; implementers never touch these.
+#[async_trait]
+pub trait BillingProviderExt: BillingProvider {
+    /// Account, current subscription and the newest `invoice_limit` invoices of a tenant. A tenant without a
+    /// customer gets an empty overview, not an error.
+    async fn overview(&self, tenant: &TenantId, invoice_limit: u32) -> Result<BillingOverview> {
+        let Some(account) = self.find_customer(tenant).await? else {
+            return Ok(BillingOverview {
+                account: None,
+                subscription: None,
+                invoices: Vec::new(),
+            });
+        };
+        let subscription = self.subscription_status(tenant).await?;
+        let invoices = self.list_invoices(tenant, invoice_limit).await?;
+        Ok(BillingOverview {
+            account: Some(account),
+            subscription,
+            invoices,
+        })
+    }
+}
+
+impl<T: BillingProvider + ?Sized> BillingProviderExt for T {}
+
+/// Checks `limit` for [`BillingProvider::list_invoices`].
+pub(crate) fn check_limit(limit: u32) -> Result<()> {
+    if (1..=100).contains(&limit) {
+        Ok(())
+    } else {
+        Err(crate::Error::InvalidInput {
+            code: None,
+            param: Some("limit".into()),
+            message: "invoice limit must be between 1 and 100".into(),
+        })
+    }
+}

@@ -121,7 +121,9 @@ impl FakeBilling {
             currency: shared.currency.clone(),
         });
         f(&mut inner);
-        Self { inner: Arc::new(inner) }
+        Self {
+            inner: Arc::new(inner),
+        }
     }
 
     /// Signs and verifies webhooks with `secret` (configure before sharing clones).
@@ -168,6 +170,49 @@ impl FakeBilling {
     /// Number of customers (to check `ensure_customer` created exactly one).
     pub fn customer_count(&self) -> usize {
         self.lock().customers.len()
+    }
+
+    /// Units of `metric` counted for the tenant over all periods.
+    pub fn usage_total(&self, tenant: &TenantId, metric: &str) -> u64 {
+        self.lock()
+            .usage
+            .iter()
+            .filter(|((t, m, _), _)| t == tenant && m == metric)
+            .map(|(_, q)| *q)
+            .fold(0u64, u64::saturating_add)
+    }
+
+    /// The verifier (and signer) of this fake's webhooks.
+    pub fn webhook_verifier(&self) -> &WebhookVerifier {
+        &self.inner.verifier
+    }
+
+    /// Adds a finalized, `open` invoice of `amount_due` minor units for the tenant (attached to its current
+    /// subscription) and returns its id; the tenant must have a customer.
+    pub fn add_invoice(&self, tenant: &TenantId, amount_due: i64) -> InvoiceId {
+        let mut st = self.lock();
+        let customer = st
+            .customers
+            .get(tenant)
+            .map(|c| c.customer_id.clone())
+            .unwrap_or_else(|| CustomerId::new("cus_unknown"));
+        let subscription = st.current_index(tenant).map(|i| st.subscriptions[i].clone());
+        let id = InvoiceId::new(st.mint("in"));
+        let number = format!("FAKE-{:04}", st.invoices.len() + 1);
+        st.invoices.push(Invoice {
+            hosted_invoice_url: Some(format!("https://invoice.example.invalid/{id}")),
+            id: id.clone(),
+            number: Some(number),
+            customer_id: customer,
+            subscription_id: subscription.as_ref().map(|s| s.id.clone()),
+            status: InvoiceStatus::Open,
+            amount_due: Money::new(amount_due, &self.inner.currency),
+            amount_paid: Money::new(0, &self.inner.currency),
+            period_start: subscription.as_ref().and_then(|s| s.current_period_start),
+            period_end: subscription.as_ref().and_then(|s| s.current_period_end),
+            created: Some(Utc::now()),
+        });
+        id
     }
 
     /// Closes a usage period: an `open` invoice charging each counted metric at its unit price, attached to
@@ -219,7 +264,11 @@ impl FakeBilling {
     }
 
     /// Sets the tenant's current subscription's status (e.g. `past_due` after a failed payment).
-    pub fn set_subscription_status(&self, tenant: &TenantId, status: SubscriptionStatus) -> Result<Subscription> {
+    pub fn set_subscription_status(
+        &self,
+        tenant: &TenantId,
+        status: SubscriptionStatus,
+    ) -> Result<Subscription> {
         let mut st = self.lock();
         let i = st
             .current_index(tenant)
@@ -230,7 +279,12 @@ impl FakeBilling {
 
     /// A Stripe event delivery: the body (`{"id","object":"event","type",…,"data":{"object":…}}`) and its
     /// `Stripe-Signature` header signed at `now` with this fake's secret.
-    pub fn signed_event(&self, event_type: &str, object: serde_json::Value, now: DateTime<Utc>) -> (Vec<u8>, String) {
+    pub fn signed_event(
+        &self,
+        event_type: &str,
+        object: serde_json::Value,
+        now: DateTime<Utc>,
+    ) -> (Vec<u8>, String) {
         let id = self.lock().mint("evt");
         let body = json!({
             "id": id,
@@ -250,7 +304,12 @@ impl FakeBilling {
 
     /// A signed `customer.subscription.*` (or other subscription) event for the tenant's current
     /// subscription, in Stripe's JSON.
-    pub fn subscription_event(&self, tenant: &TenantId, event_type: &str, now: DateTime<Utc>) -> Result<(Vec<u8>, String)> {
+    pub fn subscription_event(
+        &self,
+        tenant: &TenantId,
+        event_type: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(Vec<u8>, String)> {
         let sub = {
             let st = self.lock();
             let i = st
@@ -262,7 +321,12 @@ impl FakeBilling {
     }
 
     /// A signed `invoice.*` event for an invoice, in Stripe's JSON.
-    pub fn invoice_event(&self, invoice: &InvoiceId, event_type: &str, now: DateTime<Utc>) -> Result<(Vec<u8>, String)> {
+    pub fn invoice_event(
+        &self,
+        invoice: &InvoiceId,
+        event_type: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(Vec<u8>, String)> {
         let inv = self
             .lock()
             .invoices
@@ -332,7 +396,10 @@ impl BillingProvider for FakeBilling {
         }
         let now = Utc::now();
         let (status, end) = match request.trial_days {
-            Some(days) if days > 0 => (SubscriptionStatus::Trialing, now + Duration::days(i64::from(days))),
+            Some(days) if days > 0 => (
+                SubscriptionStatus::Trialing,
+                now + Duration::days(i64::from(days)),
+            ),
             _ => (SubscriptionStatus::Active, now + Duration::days(30)),
         };
         let sub = Subscription {
@@ -383,7 +450,11 @@ impl BillingProvider for FakeBilling {
         let mut st = self.lock();
         st.customer(&report.tenant)?;
         if st.identifiers.insert(report.identifier.clone()) {
-            let key = (report.tenant.clone(), report.metric.clone(), report.period.clone());
+            let key = (
+                report.tenant.clone(),
+                report.metric.clone(),
+                report.period.clone(),
+            );
             let counter = st.usage.entry(key).or_insert(0);
             *counter = counter.saturating_add(report.quantity);
         }
@@ -411,7 +482,12 @@ impl BillingProvider for FakeBilling {
             .collect())
     }
 
-    fn verify_webhook(&self, payload: &[u8], signature: Option<&str>, now: DateTime<Utc>) -> Result<BillingEvent> {
+    fn verify_webhook(
+        &self,
+        payload: &[u8],
+        signature: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<BillingEvent> {
         self.inner.verifier.verify(payload, signature, now)
     }
 }

@@ -585,7 +585,16 @@ mod tests {
 
     #[test]
     fn statuses_round_trip_and_keep_unknown_values() {
-        for s in ["incomplete", "incomplete_expired", "trialing", "active", "past_due", "canceled", "unpaid", "paused"] {
+        for s in [
+            "incomplete",
+            "incomplete_expired",
+            "trialing",
+            "active",
+            "past_due",
+            "canceled",
+            "unpaid",
+            "paused",
+        ] {
             assert_eq!(SubscriptionStatus::parse(s).as_str(), s);
         }
         assert_eq!(

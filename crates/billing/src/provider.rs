@@ -8,8 +8,8 @@ use chrono::{DateTime, Utc};
 
 use crate::Result;
 use crate::model::{
-    BillingAccount, CancelMode, Invoice, NewCustomer, SubscribeRequest, Subscription, TenantId, UsageRecorded,
-    UsageReport,
+    BillingAccount, CancelMode, Invoice, NewCustomer, SubscribeRequest, Subscription, TenantId,
+    UsageRecorded, UsageReport,
 };
 use crate::webhook::BillingEvent;
 
@@ -88,7 +88,12 @@ pub trait BillingProvider: Send + Sync + std::fmt::Debug + 'static {
 
     /// Verifies a webhook delivery (`payload` = raw body, `signature` = the `Stripe-Signature` header) at
     /// time `now` and parses it.
-    fn verify_webhook(&self, payload: &[u8], signature: Option<&str>, now: DateTime<Utc>) -> Result<BillingEvent>;
+    fn verify_webhook(
+        &self,
+        payload: &[u8],
+        signature: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<BillingEvent>;
 }
 
 // The trait must stay object-safe: the server holds an `Arc<dyn BillingProvider>`.

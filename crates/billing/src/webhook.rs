@@ -206,7 +206,14 @@ impl ParsedHeader {
                 continue;
             };
             match key.trim() {
-                "t" => timestamp = Some(value.trim().parse::<i64>().map_err(|_| WebhookRejected::BadTimestamp)?),
+                "t" => {
+                    timestamp = Some(
+                        value
+                            .trim()
+                            .parse::<i64>()
+                            .map_err(|_| WebhookRejected::BadTimestamp)?,
+                    )
+                }
                 "v1" => v1.push(value.trim().to_owned()),
                 _ => {}
             }
@@ -331,9 +338,18 @@ mod tests {
     fn header_parsing_names_the_problem() {
         let v = WebhookVerifier::new("whsec_x");
         let now = at(1_700_000_000);
-        assert_eq!(v.verify_signature(b"{}", None, now), Err(WebhookRejected::MissingHeader));
-        assert_eq!(v.verify_signature(b"{}", Some("  "), now), Err(WebhookRejected::MissingHeader));
-        assert_eq!(v.verify_signature(b"{}", Some("v1=abc"), now), Err(WebhookRejected::BadTimestamp));
+        assert_eq!(
+            v.verify_signature(b"{}", None, now),
+            Err(WebhookRejected::MissingHeader)
+        );
+        assert_eq!(
+            v.verify_signature(b"{}", Some("  "), now),
+            Err(WebhookRejected::MissingHeader)
+        );
+        assert_eq!(
+            v.verify_signature(b"{}", Some("v1=abc"), now),
+            Err(WebhookRejected::BadTimestamp)
+        );
         assert_eq!(
             v.verify_signature(b"{}", Some("t=12x,v1=abc"), now),
             Err(WebhookRejected::BadTimestamp)
@@ -354,7 +370,10 @@ mod tests {
         let good = v.sign(b"{}", 1_700_000_000);
         let sig = good.split_once(",v1=").unwrap().1;
         let header = format!("t=1700000000,v1=deadbeef,v0={sig},v1={sig}");
-        assert_eq!(v.verify_signature(b"{}", Some(&header), at(1_700_000_000)), Ok(()));
+        assert_eq!(
+            v.verify_signature(b"{}", Some(&header), at(1_700_000_000)),
+            Ok(())
+        );
         let only_v0 = format!("t=1700000000,v0={sig},v1=00");
         assert_eq!(
             v.verify_signature(b"{}", Some(&only_v0), at(1_700_000_000)),
@@ -369,7 +388,10 @@ mod tests {
         )
         .unwrap();
         assert_eq!(e.kind, BillingEventKind::Other("charge.refunded".into()));
-        assert!(matches!(BillingEvent::parse(b"not json"), Err(Error::MalformedWebhook(_))));
+        assert!(matches!(
+            BillingEvent::parse(b"not json"),
+            Err(Error::MalformedWebhook(_))
+        ));
         assert!(matches!(
             BillingEvent::parse(br#"{"id":"x","object":"customer","type":"a","data":{"object":{}}}"#),
             Err(Error::MalformedWebhook(_))

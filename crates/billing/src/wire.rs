@@ -36,8 +36,6 @@ impl Expandable {
 pub(crate) struct List<T> {
     #[serde(default = "Vec::new")]
     pub(crate) data: Vec<T>,
-    #[serde(default)]
-    pub(crate) has_more: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -57,7 +55,9 @@ pub(crate) struct Customer {
 
 impl Customer {
     pub(crate) fn tenant(&self) -> Option<TenantId> {
-        self.metadata.get(TENANT_METADATA_KEY).map(|t| TenantId::new(t.clone()))
+        self.metadata
+            .get(TENANT_METADATA_KEY)
+            .map(|t| TenantId::new(t.clone()))
     }
 
     /// The account, when the customer carries a tenant id.

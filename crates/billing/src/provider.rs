@@ -50,7 +50,9 @@ pub struct Capabilities {
 /// * **`cancel` is idempotent**: `AtPeriodEnd` sets `cancel_at_period_end`; `Immediately` ends it now; a
 ///   subscription that already ended is returned unchanged. No subscription at all is `NotFound`.
 /// * **Usage is counted once per identifier** ([`UsageReport::identifier`](crate::UsageReport)), within
-///   [`Capabilities::usage_dedupe_window`]. Reports are validated before anything is sent
+///   [`Capabilities::usage_dedupe_window`]: a repeat is accepted (or refused with
+///   [`Error::IdempotencyKeyReused`](crate::Error::IdempotencyKeyReused)) but never counted again, whatever
+///   its quantity or timestamp. Reports are validated before anything is sent
 ///   ([`UsageReport::validate`](crate::UsageReport::validate)). A metric the backend does not bill
 ///   ([`BillingProvider::bills_metric`] is false) is `InvalidInput`.
 /// * **Invoices** are listed newest first, at most `limit` of them.

@@ -295,7 +295,22 @@ impl BillingProvider for StripeBilling {
             .get(&report.metric)
             .ok_or_else(|| Error::invalid(format!("metric {} has no Stripe meter", report.metric)))?;
         let account = self.require_customer(&report.tenant).await?;
-        let key = format!("cb_usage_{}", report.identifier);
+        let value = report.quantity.to_string();
+        let timestamp = report.timestamp.timestamp().to_string();
+        // The identifier is what dedupes usage at Stripe (a repeat with another quantity or timestamp is
+        // dropped there, not counted); the key only makes a retried HTTP request replay, so it covers every
+        // parameter and a later resend with a fresh timestamp is a new request rather than an
+        // idempotency_error.
+        let key = idempotency_key(
+            "usage",
+            &[
+                report.identifier.as_str(),
+                event_name,
+                account.customer_id.as_str(),
+                &value,
+                &timestamp,
+            ],
+        );
         let request = Request::post(
             "/v1/billing/meter_events",
             "/v1/billing/meter_events".into(),
@@ -304,9 +319,9 @@ impl BillingProvider for StripeBilling {
         )
         .param("event_name", event_name.as_str())
         .param("payload[stripe_customer_id]", account.customer_id.as_str())
-        .param("payload[value]", report.quantity.to_string())
+        .param("payload[value]", value)
         .param("identifier", report.identifier.as_str())
-        .param("timestamp", report.timestamp.timestamp().to_string());
+        .param("timestamp", timestamp);
         let event: wire::MeterEvent = self.rest.json(&request).await?;
         Ok(UsageRecorded {
             identifier: event.identifier,

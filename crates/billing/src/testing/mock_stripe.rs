@@ -31,11 +31,15 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 use tokio::task::JoinHandle;
 
-/// A scripted answer for the next request (optionally only the next one to a path).
+/// A scripted answer for the next request (optionally only the next one with a given method and path).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Fault {
-    /// Only requests whose path starts with this are affected; `None` = the next request.
+    /// Only requests with this method are affected; `None` = any method.
+    pub method: Option<String>,
+    /// Only requests whose path starts with this are affected; `None` = any path.
     pub path_prefix: Option<String>,
+    /// Whether `path_prefix` must match the whole path.
+    pub exact_path: bool,
     /// What happens.
     pub action: FaultAction,
 }
@@ -60,7 +64,9 @@ pub enum FaultAction {
 impl Fault {
     fn respond(status: u16, body: Value, headers: Vec<(String, String)>) -> Self {
         Self {
+            method: None,
             path_prefix: None,
+            exact_path: false,
             action: FaultAction::Respond {
                 status,
                 body,
@@ -116,14 +122,41 @@ impl Fault {
     /// unknown to the client, but the object exists).
     pub fn slow(delay: Duration) -> Self {
         Self {
+            method: None,
             path_prefix: None,
+            exact_path: false,
             action: FaultAction::Delay(delay),
         }
+    }
+    /// Any 2xx JSON answer (e.g. an empty search result, as when Stripe's search has not caught up yet).
+    pub fn ok(body: Value) -> Self {
+        Self::respond(200, body, Vec::new())
     }
     /// Applies only to the next request whose path starts with `prefix`.
     pub fn on_path(mut self, prefix: &str) -> Self {
         self.path_prefix = Some(prefix.to_owned());
         self
+    }
+    /// Applies only to the next `method` request to exactly `path`.
+    pub fn on(mut self, method: &str, path: &str) -> Self {
+        self.method = Some(method.to_owned());
+        self.path_prefix = Some(path.to_owned());
+        self.exact_path = true;
+        self
+    }
+    fn matches(&self, method: &Method, path: &str) -> bool {
+        let method_ok = self
+            .method
+            .as_deref()
+            .is_none_or(|m| m.eq_ignore_ascii_case(method.as_str()));
+        let path_ok = self.path_prefix.as_deref().is_none_or(|p| {
+            if self.exact_path {
+                path == p
+            } else {
+                path.starts_with(p)
+            }
+        });
+        method_ok && path_ok
     }
 }
 
@@ -455,9 +488,7 @@ async fn handle(
 
     let fault = {
         let mut faults = lock(&state.faults);
-        let pos = faults
-            .iter()
-            .position(|f| f.path_prefix.as_deref().is_none_or(|p| path.starts_with(p)));
+        let pos = faults.iter().position(|f| f.matches(&method, &path));
         pos.and_then(|i| faults.remove(i))
     };
     let mut delay = None;

@@ -459,6 +459,22 @@ pub async fn check_usage(
         "a repeated report was counted: billed {billed}, want 7"
     );
 
+    let mut changed = first.clone();
+    changed.quantity = 100;
+    changed.timestamp = now - chrono::Duration::seconds(30);
+    let r = backend.report_usage(&changed).await;
+    ensure!(
+        C,
+        r.is_ok() || matches!(r, Err(Error::IdempotencyKeyReused { .. })),
+        "a known identifier with another quantity: {r:?}"
+    );
+    let billed = harness.billed_usage(&account, metric);
+    ensure!(
+        C,
+        billed == 7,
+        "a known identifier was counted again: billed {billed}, want 7"
+    );
+
     let second = UsageReport::increment(tenant.clone(), metric, "2026-11", 7, 10, now)
         .map_err(|e| fail(C, e.to_string()))?;
     ok!(C, "report increment", backend.report_usage(&second));

@@ -18,7 +18,9 @@ pub use model::{
     SubscribeRequest, Subscription, SubscriptionId, SubscriptionStatus, TENANT_METADATA_KEY, TenantId,
     UsageRecorded, UsageReport,
 };
-pub use provider::{BillingOverview, BillingProvider, BillingProviderExt, Capabilities};
+pub use provider::{
+    BillingOverview, BillingProvider, BillingProviderExt, Capabilities, ReportedTotal, report_usage_totals,
+};
 pub use webhook::{BillingEvent, BillingEventKind, WebhookVerifier};
 
 /// The Stripe API version this crate speaks (sent as `Stripe-Version`, and what `MockStripe` answers in).

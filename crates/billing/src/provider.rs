@@ -185,6 +185,54 @@ pub trait BillingProviderExt: BillingProvider {
 
 impl<T: BillingProvider + ?Sized> BillingProviderExt for T {}
 
+/// One metric reported by [`report_usage_totals`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ReportedTotal {
+    /// The metric.
+    pub metric: String,
+    /// The counter's total that is now reported: store it as the metric's new watermark.
+    pub total: u64,
+    /// What the provider accepted.
+    pub recorded: UsageRecorded,
+}
+
+/// Reports what a tenant's usage counters gained since the last report: for every billed metric in
+/// `totals` (e.g. `ActivityStore::list_usage` of the period) whose total is above `reported_before(metric)`,
+/// one [`UsageReport::increment`] at `timestamp`. Unbilled metrics and unchanged counters send nothing.
+///
+/// Returns what was reported; the caller stores each [`ReportedTotal::total`] as that metric's watermark
+/// for the period. If it crashes before storing, the next run sends the same reports again (same
+/// identifiers), which are not counted twice. Stops at the first error; the metrics reported before it are
+/// lost from the return value but their repeats are harmless.
+pub async fn report_usage_totals(
+    provider: &(impl BillingProvider + ?Sized),
+    tenant: &TenantId,
+    period: &str,
+    totals: &[(String, u64)],
+    reported_before: impl Fn(&str) -> u64 + Send,
+    timestamp: DateTime<Utc>,
+) -> Result<Vec<ReportedTotal>> {
+    let mut reported = Vec::new();
+    for (metric, total) in totals {
+        if !provider.bills_metric(metric) {
+            continue;
+        }
+        let before = reported_before(metric);
+        if *total <= before {
+            continue;
+        }
+        let report = UsageReport::increment(tenant.clone(), metric, period, before, *total, timestamp)?;
+        let recorded = provider.report_usage(&report).await?;
+        reported.push(ReportedTotal {
+            metric: metric.clone(),
+            total: *total,
+            recorded,
+        });
+    }
+    Ok(reported)
+}
+
 /// Checks `limit` for [`BillingProvider::list_invoices`].
 pub(crate) fn check_limit(limit: u32) -> Result<()> {
     if (1..=100).contains(&limit) {

@@ -264,49 +264,6 @@ pub(crate) fn timestamp(seconds: i64) -> Option<DateTime<Utc>> {
     DateTime::from_timestamp(seconds, 0)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn reads_both_period_layouts() {
-        let basil: StripeSubscription = serde_json::from_value(serde_json::json!({
-            "id": "sub_1", "object": "subscription", "customer": "cus_1", "status": "active",
-            "items": {"object": "list", "data": [{"id": "si_1", "price": {"id": "price_1"},
-                "current_period_start": 1_700_000_000, "current_period_end": 1_702_592_000}]},
-            "metadata": {"callbook_tenant_id": "t1"}
-        }))
-        .unwrap();
-        let s = basil.into_domain();
-        assert_eq!(s.price, Some(PriceId::new("price_1")));
-        assert_eq!(s.current_period_start.unwrap().timestamp(), 1_700_000_000);
-        assert_eq!(s.tenant, Some(TenantId::new("t1")));
-        let legacy: StripeSubscription = serde_json::from_value(serde_json::json!({
-            "id": "sub_1", "customer": {"id": "cus_1", "object": "customer"}, "status": "frozen",
-            "current_period_start": 5, "current_period_end": 6
-        }))
-        .unwrap();
-        let s = legacy.into_domain();
-        assert_eq!(s.current_period_end.unwrap().timestamp(), 6);
-        assert_eq!(s.customer_id.as_str(), "cus_1");
-        assert_eq!(s.status, SubscriptionStatus::Other("frozen".into()));
-    }
-
-    #[test]
-    fn reads_invoice_subscription_from_parent() {
-        let inv: StripeInvoice = serde_json::from_value(serde_json::json!({
-            "id": "in_1", "customer": "cus_1", "status": "paid", "amount_due": 1250, "amount_paid": 1250,
-            "currency": "eur",
-            "parent": {"type": "subscription_details", "subscription_details": {"subscription": "sub_9"}}
-        }))
-        .unwrap();
-        let i = inv.into_domain();
-        assert_eq!(i.subscription_id, Some(SubscriptionId::new("sub_9")));
-        assert_eq!(i.amount_paid, Money::new(1250, "EUR"));
-        assert_eq!(i.status, InvoiceStatus::Paid);
-    }
-}
-
 /// A subscription in Stripe's JSON (2025-03-31.basil layout: the period on the item).
 pub(crate) fn subscription_json(s: &Subscription) -> serde_json::Value {
     let ts = |t: Option<DateTime<Utc>>| t.map(|t| t.timestamp());
@@ -362,4 +319,47 @@ pub(crate) fn invoice_json(i: &Invoice) -> serde_json::Value {
             "subscription_details": {"subscription": s.as_str(), "metadata": {}},
         })),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_both_period_layouts() {
+        let basil: StripeSubscription = serde_json::from_value(serde_json::json!({
+            "id": "sub_1", "object": "subscription", "customer": "cus_1", "status": "active",
+            "items": {"object": "list", "data": [{"id": "si_1", "price": {"id": "price_1"},
+                "current_period_start": 1_700_000_000, "current_period_end": 1_702_592_000}]},
+            "metadata": {"callbook_tenant_id": "t1"}
+        }))
+        .unwrap();
+        let s = basil.into_domain();
+        assert_eq!(s.price, Some(PriceId::new("price_1")));
+        assert_eq!(s.current_period_start.unwrap().timestamp(), 1_700_000_000);
+        assert_eq!(s.tenant, Some(TenantId::new("t1")));
+        let legacy: StripeSubscription = serde_json::from_value(serde_json::json!({
+            "id": "sub_1", "customer": {"id": "cus_1", "object": "customer"}, "status": "frozen",
+            "current_period_start": 5, "current_period_end": 6
+        }))
+        .unwrap();
+        let s = legacy.into_domain();
+        assert_eq!(s.current_period_end.unwrap().timestamp(), 6);
+        assert_eq!(s.customer_id.as_str(), "cus_1");
+        assert_eq!(s.status, SubscriptionStatus::Other("frozen".into()));
+    }
+
+    #[test]
+    fn reads_invoice_subscription_from_parent() {
+        let inv: StripeInvoice = serde_json::from_value(serde_json::json!({
+            "id": "in_1", "customer": "cus_1", "status": "paid", "amount_due": 1250, "amount_paid": 1250,
+            "currency": "eur",
+            "parent": {"type": "subscription_details", "subscription_details": {"subscription": "sub_9"}}
+        }))
+        .unwrap();
+        let i = inv.into_domain();
+        assert_eq!(i.subscription_id, Some(SubscriptionId::new("sub_9")));
+        assert_eq!(i.amount_paid, Money::new(1250, "EUR"));
+        assert_eq!(i.status, InvoiceStatus::Paid);
+    }
 }

@@ -292,7 +292,8 @@ async fn errors_map_per_status_and_are_not_retried() {
     let mock = mock().await;
     let stripe = client(&mock);
     let tenant = customer(&stripe, "tenant-errors").await;
-    let cases: Vec<(Fault, fn(&Error) -> bool)> = vec![
+    type Expect = fn(&Error) -> bool;
+    let cases: Vec<(Fault, Expect)> = vec![
         (Fault::card_declined("insufficient_funds"), |e| {
             matches!(e, Error::PaymentFailed { code: Some(c), decline_code: Some(d), message }
                 if c == "card_declined" && d == "insufficient_funds" && message == "Your card was declined.")

@@ -138,7 +138,7 @@ impl StripeBilling {
         .query("limit", "100");
         let list: wire::List<wire::StripeSubscription> = self.rest.json(&request).await?;
         let mut subs: Vec<Subscription> = list.data.into_iter().map(|s| s.into_domain()).collect();
-        subs.sort_by(|a, b| b.created.cmp(&a.created));
+        subs.sort_by_key(|s| std::cmp::Reverse(s.created));
         Ok(subs)
     }
 }
@@ -352,7 +352,7 @@ impl BillingProvider for StripeBilling {
         .query("limit", limit.to_string());
         let list: wire::List<wire::StripeInvoice> = self.rest.json(&request).await?;
         let mut invoices: Vec<Invoice> = list.data.into_iter().map(|i| i.into_domain()).collect();
-        invoices.sort_by(|a, b| b.created.cmp(&a.created));
+        invoices.sort_by_key(|i| std::cmp::Reverse(i.created));
         Ok(invoices)
     }
 

@@ -205,6 +205,7 @@ impl FakeBilling {
             number: Some(number),
             customer_id: customer,
             subscription_id: subscription.as_ref().map(|s| s.id.clone()),
+            tenant: subscription.as_ref().and_then(|s| s.tenant.clone()),
             status: InvoiceStatus::Open,
             amount_due: Money::new(amount_due, &self.inner.currency),
             amount_paid: Money::new(0, &self.inner.currency),
@@ -239,6 +240,7 @@ impl FakeBilling {
             number: Some(number),
             customer_id: customer,
             subscription_id: subscription.as_ref().map(|s| s.id.clone()),
+            tenant: subscription.as_ref().and_then(|s| s.tenant.clone()),
             status: InvoiceStatus::Open,
             amount_due: Money::new(amount, &self.inner.currency),
             amount_paid: Money::new(0, &self.inner.currency),
@@ -351,6 +353,9 @@ impl BillingProvider for FakeBilling {
         if customer.tenant.as_str().is_empty() {
             return Err(Error::invalid("tenant id is empty"));
         }
+        if customer.name.trim().is_empty() && !self.lock().customers.contains_key(&customer.tenant) {
+            return Err(Error::invalid("customer name is empty"));
+        }
         let mut st = self.lock();
         if let Some(existing) = st.customers.get(&customer.tenant) {
             return Ok(existing.clone());
@@ -443,7 +448,7 @@ impl BillingProvider for FakeBilling {
     }
 
     async fn report_usage(&self, report: &UsageReport) -> Result<UsageRecorded> {
-        report.validate()?;
+        report.validate_at(Utc::now())?;
         let event_name = self
             .event_name(&report.metric)
             .ok_or_else(|| Error::invalid(format!("metric {} is not billed", report.metric)))?;

@@ -364,6 +364,9 @@ pub struct Invoice {
     pub customer_id: CustomerId,
     /// The subscription it bills, if any.
     pub subscription_id: Option<SubscriptionId>,
+    /// The tenant, from the billed subscription's metadata (Stripe copies it onto subscription invoices), so
+    /// an `invoice.payment_failed` webhook can be routed without a lookup.
+    pub tenant: Option<TenantId>,
     /// Current state.
     pub status: InvoiceStatus,
     /// What is owed in total.
@@ -529,6 +532,33 @@ pub(crate) fn hash_parts(domain: &str, parts: &[&str]) -> String {
     }
     hex::encode(h.finalize())
 }
+
+impl UsageReport {
+    /// [`validate`](Self::validate), plus Stripe's time window: the timestamp must lie within the
+    /// [`MAX_USAGE_AGE_DAYS`] days before `now` and at most [`MAX_USAGE_CLOCK_SKEW_SECONDS`] after it.
+    pub fn validate_at(&self, now: DateTime<Utc>) -> Result<()> {
+        self.validate()?;
+        let oldest = now - chrono::Duration::days(MAX_USAGE_AGE_DAYS);
+        let newest = now + chrono::Duration::seconds(MAX_USAGE_CLOCK_SKEW_SECONDS);
+        if self.timestamp < oldest || self.timestamp > newest {
+            return Err(Error::InvalidInput {
+                code: None,
+                param: Some("timestamp".into()),
+                message: format!(
+                    "usage timestamp must be within the past {MAX_USAGE_AGE_DAYS} days and at most \
+                     {MAX_USAGE_CLOCK_SKEW_SECONDS} s ahead"
+                ),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// How far back a usage timestamp may lie (Stripe: 35 calendar days).
+pub const MAX_USAGE_AGE_DAYS: i64 = 35;
+
+/// How far ahead a usage timestamp may lie (Stripe: 5 minutes, for clock drift).
+pub const MAX_USAGE_CLOCK_SKEW_SECONDS: i64 = 300;
 
 /// What a backend returns for an accepted usage report.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -53,7 +53,8 @@ pub struct Capabilities {
 ///   [`Capabilities::usage_dedupe_window`]: a repeat is accepted (or refused with
 ///   [`Error::IdempotencyKeyReused`](crate::Error::IdempotencyKeyReused)) but never counted again, whatever
 ///   its quantity or timestamp. Reports are validated before anything is sent
-///   ([`UsageReport::validate`](crate::UsageReport::validate)). A metric the backend does not bill
+///   ([`UsageReport::validate_at`](crate::UsageReport::validate_at): identifier, quantity, and a timestamp
+///   within the past 35 days and at most 5 minutes ahead). A metric the backend does not bill
 ///   ([`BillingProvider::bills_metric`] is false) is `InvalidInput`.
 /// * **Invoices** are listed newest first, at most `limit` of them.
 /// * **Every write carries an idempotency key** and may be retried by the backend with the same key.

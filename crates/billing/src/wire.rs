@@ -147,6 +147,8 @@ impl StripeSubscription {
 pub(crate) struct SubscriptionDetails {
     #[serde(default)]
     pub(crate) subscription: Option<Expandable>,
+    #[serde(default)]
+    pub(crate) metadata: Option<BTreeMap<String, String>>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -165,6 +167,9 @@ pub(crate) struct StripeInvoice {
     pub(crate) subscription: Option<Expandable>,
     #[serde(default)]
     pub(crate) parent: Option<InvoiceParent>,
+    /// Before 2025-03-31.basil the subscription's metadata was here.
+    #[serde(default)]
+    pub(crate) subscription_details: Option<SubscriptionDetails>,
     #[serde(default)]
     pub(crate) status: Option<String>,
     #[serde(default)]
@@ -185,16 +190,22 @@ pub(crate) struct StripeInvoice {
 
 impl StripeInvoice {
     pub(crate) fn into_domain(self) -> Invoice {
-        let subscription = self.subscription.or_else(|| {
-            self.parent
-                .and_then(|p| p.subscription_details)
-                .and_then(|d| d.subscription)
-        });
+        let details = self
+            .parent
+            .and_then(|p| p.subscription_details)
+            .or(self.subscription_details);
+        let tenant = details
+            .as_ref()
+            .and_then(|d| d.metadata.as_ref())
+            .and_then(|m| m.get(TENANT_METADATA_KEY))
+            .map(|t| TenantId::new(t.clone()));
+        let subscription = self.subscription.or_else(|| details.and_then(|d| d.subscription));
         Invoice {
             id: InvoiceId::new(self.id),
             number: self.number,
             customer_id: CustomerId::new(self.customer.id()),
             subscription_id: subscription.map(|s| SubscriptionId::new(s.id())),
+            tenant,
             status: self
                 .status
                 .as_deref()
@@ -314,10 +325,16 @@ pub(crate) fn invoice_json(i: &Invoice) -> serde_json::Value {
         "hosted_invoice_url": i.hosted_invoice_url,
         "created": ts(i.created),
         "livemode": false,
-        "parent": i.subscription_id.as_ref().map(|s| serde_json::json!({
-            "type": "subscription_details",
-            "subscription_details": {"subscription": s.as_str(), "metadata": {}},
-        })),
+        "parent": i.subscription_id.as_ref().map(|s| {
+            let mut metadata = serde_json::Map::new();
+            if let Some(t) = &i.tenant {
+                metadata.insert(TENANT_METADATA_KEY.into(), t.as_str().into());
+            }
+            serde_json::json!({
+                "type": "subscription_details",
+                "subscription_details": {"subscription": s.as_str(), "metadata": metadata},
+            })
+        }),
     })
 }
 
@@ -354,11 +371,31 @@ mod tests {
         let inv: StripeInvoice = serde_json::from_value(serde_json::json!({
             "id": "in_1", "customer": "cus_1", "status": "paid", "amount_due": 1250, "amount_paid": 1250,
             "currency": "eur",
-            "parent": {"type": "subscription_details", "subscription_details": {"subscription": "sub_9"}}
+            "parent": {"type": "subscription_details", "subscription_details": {"subscription": "sub_9",
+                "metadata": {"callbook_tenant_id": "t9"}}}
         }))
         .unwrap();
         let i = inv.into_domain();
         assert_eq!(i.subscription_id, Some(SubscriptionId::new("sub_9")));
+        assert_eq!(i.tenant, Some(TenantId::new("t9")));
+        let legacy: StripeInvoice = serde_json::from_value(serde_json::json!({
+            "id": "in_2", "customer": "cus_1", "subscription": "sub_8", "amount_due": 5, "currency": "usd",
+            "subscription_details": {"metadata": {"callbook_tenant_id": "t8"}}
+        }))
+        .unwrap();
+        let old = legacy.into_domain();
+        assert_eq!(
+            (
+                old.subscription_id.unwrap().as_str(),
+                old.tenant.unwrap().as_str()
+            ),
+            ("sub_8", "t8")
+        );
+        assert_eq!(
+            old.status,
+            InvoiceStatus::Other("unknown".into()),
+            "a missing status is kept as unknown"
+        );
         assert_eq!(i.amount_paid, Money::new(1250, "EUR"));
         assert_eq!(i.status, InvoiceStatus::Paid);
     }

@@ -65,7 +65,9 @@ async fn requests_have_stripes_shape() {
         .subscribe(&tenant, &SubscribeRequest::new(PRICE))
         .await
         .unwrap();
-    let at = chrono::DateTime::from_timestamp(1_764_000_000, 0).unwrap();
+    let at_seconds = chrono::Utc::now().timestamp() - 3600;
+    let at = chrono::DateTime::from_timestamp(at_seconds, 0).unwrap();
+    let at_text = at_seconds.to_string();
     let report = UsageReport::period_total(tenant.clone(), "calls", "2026-11", 42, at);
     let recorded = stripe.report_usage(&report).await.unwrap();
     assert_eq!(
@@ -121,7 +123,7 @@ async fn requests_have_stripes_shape() {
         ("payload[stripe_customer_id]", account.customer_id.as_str()),
         ("payload[value]", "42"),
         ("identifier", report.identifier.as_str()),
-        ("timestamp", "1764000000"),
+        ("timestamp", at_text.as_str()),
     ];
     let params: Vec<(&str, &str)> = meter
         .params
@@ -474,6 +476,11 @@ async fn overview_has_plan_and_invoices() {
     assert_eq!(listed.id.as_str(), invoice);
     assert_eq!(listed.subscription_id.as_ref(), Some(&sub.id));
     assert_eq!(
+        listed.tenant.as_ref(),
+        Some(&tenant),
+        "the subscription's metadata reaches its invoices"
+    );
+    assert_eq!(
         (listed.amount_paid.minor_units(), listed.currency()),
         (1999, "usd")
     );
@@ -547,4 +554,21 @@ async fn debug_never_shows_secrets() {
         assert!(!text.contains("whsec_http"), "{text}");
         assert!(text.contains("***"), "{text}");
     }
+}
+
+#[tokio::test]
+async fn stripe_should_retry_true_retries_what_would_not_be() {
+    let mock = mock().await;
+    let stripe = client(&mock);
+    mock.push_fault(
+        Fault::error(
+            400,
+            "invalid_request_error",
+            Some("lock_timeout"),
+            "This object cannot be accessed right now",
+        )
+        .with_header("Stripe-Should-Retry", "true"),
+    );
+    assert!(stripe.find_customer(&"tenant-x".into()).await.unwrap().is_none());
+    assert_eq!(mock.requests().len(), 2);
 }

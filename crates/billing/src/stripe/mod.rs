@@ -289,7 +289,7 @@ impl BillingProvider for StripeBilling {
     }
 
     async fn report_usage(&self, report: &UsageReport) -> Result<UsageRecorded> {
-        report.validate()?;
+        report.validate_at(Utc::now())?;
         let event_name = self
             .meters
             .get(&report.metric)

@@ -132,6 +132,13 @@ impl Fault {
     pub fn ok(body: Value) -> Self {
         Self::respond(200, body, Vec::new())
     }
+    /// Adds a response header (e.g. `Stripe-Should-Retry: true`) to a `Respond` fault.
+    pub fn with_header(mut self, name: &str, value: &str) -> Self {
+        if let FaultAction::Respond { headers, .. } = &mut self.action {
+            headers.push((name.to_owned(), value.to_owned()));
+        }
+        self
+    }
     /// Applies only to the next request whose path starts with `prefix`.
     pub fn on_path(mut self, prefix: &str) -> Self {
         self.path_prefix = Some(prefix.to_owned());
@@ -338,7 +345,7 @@ impl MockStripe {
             .iter()
             .rev()
             .find(|s| s["customer"] == customer_id)
-            .map(|s| s["id"].clone());
+            .map(|s| (s["id"].clone(), s["metadata"].clone()));
         let invoice = json!({
             "id": id,
             "object": "invoice",
@@ -356,9 +363,9 @@ impl MockStripe {
             "livemode": false,
             "metadata": {},
             "number": number,
-            "parent": subscription.map(|s| json!({
+            "parent": subscription.map(|(s, metadata)| json!({
                 "quote_details": null,
-                "subscription_details": {"metadata": {}, "subscription": s},
+                "subscription_details": {"metadata": metadata, "subscription": s},
                 "type": "subscription_details",
             })),
             "period_end": created,

@@ -252,6 +252,14 @@ pub async fn check_customers(backend: &dyn BillingProvider) -> Check {
         matches!(empty, Err(Error::InvalidInput { .. })),
         "empty tenant id: {empty:?}"
     );
+    let unnamed = backend
+        .ensure_customer(&NewCustomer::new(fresh_tenant("customers-unnamed"), " "))
+        .await;
+    ensure!(
+        C,
+        matches!(unnamed, Err(Error::InvalidInput { .. })),
+        "empty name: {unnamed:?}"
+    );
     Ok(())
 }
 
@@ -492,12 +500,32 @@ pub async fn check_usage(
         matches!(r, Err(Error::InvalidInput { .. })),
         "unbilled metric: {r:?}"
     );
-    let bad = UsageReport::period_total(tenant, metric, "2026-11", 5, now).with_identifier("x".repeat(101));
+    let bad =
+        UsageReport::period_total(tenant.clone(), metric, "2026-11", 5, now).with_identifier("x".repeat(101));
     let r = backend.report_usage(&bad).await;
     ensure!(
         C,
         matches!(r, Err(Error::InvalidInput { .. })),
         "over-long identifier: {r:?}"
+    );
+    for (label, at) in [
+        ("36 days old", now - chrono::Duration::days(36)),
+        ("10 minutes ahead", now + chrono::Duration::minutes(10)),
+    ] {
+        let late = UsageReport::period_total(tenant.clone(), metric, "2026-10", 5, at);
+        let r = backend.report_usage(&late).await;
+        ensure!(
+            C,
+            matches!(r, Err(Error::InvalidInput { .. })),
+            "timestamp {label}: {r:?}"
+        );
+    }
+    let bad = bad.with_identifier("has space");
+    let r = backend.report_usage(&bad).await;
+    ensure!(
+        C,
+        matches!(r, Err(Error::InvalidInput { .. })),
+        "identifier with a space: {r:?}"
     );
     let billed = harness.billed_usage(&account, metric);
     ensure!(C, billed == 10, "a refused report was counted: billed {billed}");

@@ -36,10 +36,16 @@ use crate::provider::{BillingProvider, Capabilities, check_limit};
 use crate::webhook::{BillingEvent, WebhookVerifier};
 use crate::{Error, Result, wire};
 
+/// Stripe keeps whole seconds; so does the fake, so its objects survive a round trip through Stripe's JSON.
+fn now_seconds() -> DateTime<Utc> {
+    let now = Utc::now();
+    DateTime::from_timestamp(now.timestamp(), 0).unwrap_or(now)
+}
+
 /// The signing secret a [`FakeBilling`] uses unless told otherwise.
 pub const FAKE_WEBHOOK_SECRET: &str = "whsec_callbook_fake";
 
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 struct State {
     next_id: u64,
     customers: BTreeMap<TenantId, BillingAccount>,
@@ -86,7 +92,8 @@ struct Inner {
     currency: String,
 }
 
-/// An in-memory [`BillingProvider`]. Clones share state.
+/// An in-memory [`BillingProvider`]. Clones share state; configure (`with_*`) before cloning, since a
+/// configured clone continues with its own copy.
 #[derive(Debug, Clone)]
 pub struct FakeBilling {
     inner: Arc<Inner>,
@@ -113,8 +120,9 @@ impl FakeBilling {
     }
 
     fn configure(self, f: impl FnOnce(&mut Inner)) -> Self {
+        // A clone that is configured gets its own copy of the state (configure before sharing).
         let mut inner = Arc::try_unwrap(self.inner).unwrap_or_else(|shared| Inner {
-            state: Mutex::new(State::default()),
+            state: Mutex::new(shared.state.lock().unwrap_or_else(|p| p.into_inner()).clone()),
             verifier: shared.verifier.clone(),
             meters: shared.meters.clone(),
             unit_prices: shared.unit_prices.clone(),
@@ -211,7 +219,7 @@ impl FakeBilling {
             amount_paid: Money::new(0, &self.inner.currency),
             period_start: subscription.as_ref().and_then(|s| s.current_period_start),
             period_end: subscription.as_ref().and_then(|s| s.current_period_end),
-            created: Some(Utc::now()),
+            created: Some(now_seconds()),
         });
         id
     }
@@ -231,7 +239,7 @@ impl FakeBilling {
             })
             .fold(0i64, i64::saturating_add);
         let subscription = st.current_index(tenant).map(|i| st.subscriptions[i].clone());
-        let now = Utc::now();
+        let now = now_seconds();
         let id = st.mint("in");
         let number = format!("FAKE-{:04}", st.invoices.len() + 1);
         let invoice = Invoice {
@@ -365,7 +373,7 @@ impl BillingProvider for FakeBilling {
             customer_id: CustomerId::new(st.mint("cus")),
             name: Some(customer.name.clone()),
             email: customer.email.clone(),
-            created: Some(Utc::now()),
+            created: Some(now_seconds()),
         };
         st.customers.insert(customer.tenant.clone(), account.clone());
         Ok(account)
@@ -399,7 +407,7 @@ impl BillingProvider for FakeBilling {
                 };
             }
         }
-        let now = Utc::now();
+        let now = now_seconds();
         let (status, end) = match request.trial_days {
             Some(days) if days > 0 => (
                 SubscriptionStatus::Trialing,
@@ -437,7 +445,7 @@ impl BillingProvider for FakeBilling {
             CancelMode::AtPeriodEnd => sub.cancel_at_period_end = true,
             CancelMode::Immediately => {
                 sub.status = SubscriptionStatus::Canceled;
-                sub.canceled_at = Some(Utc::now());
+                sub.canceled_at = Some(now_seconds());
             }
         }
         Ok(sub.clone())
@@ -448,7 +456,7 @@ impl BillingProvider for FakeBilling {
     }
 
     async fn report_usage(&self, report: &UsageReport) -> Result<UsageRecorded> {
-        report.validate_at(Utc::now())?;
+        report.validate_at(now_seconds())?;
         let event_name = self
             .event_name(&report.metric)
             .ok_or_else(|| Error::invalid(format!("metric {} is not billed", report.metric)))?;

@@ -226,8 +226,9 @@ impl ParsedHeader {
     }
 }
 
-/// A verified Stripe event.
-#[derive(Debug, Clone, PartialEq)]
+/// A verified Stripe event. `Debug` leaves out [`BillingEvent::raw`], which can hold names and e-mail
+/// addresses.
+#[derive(Clone, PartialEq)]
 #[non_exhaustive]
 pub struct BillingEvent {
     /// Stripe's event id (`evt_…`): deliveries are retried, so dedupe on it.
@@ -242,6 +243,18 @@ pub struct BillingEvent {
     pub kind: BillingEventKind,
     /// The whole event as Stripe sent it.
     pub raw: serde_json::Value,
+}
+
+impl fmt::Debug for BillingEvent {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BillingEvent")
+            .field("id", &self.id)
+            .field("event_type", &self.event_type)
+            .field("created", &self.created)
+            .field("livemode", &self.livemode)
+            .field("kind", &self.kind)
+            .finish_non_exhaustive()
+    }
 }
 
 /// The typed content of a [`BillingEvent`].
@@ -388,6 +401,17 @@ mod tests {
         )
         .unwrap();
         assert_eq!(e.kind, BillingEventKind::Other("charge.refunded".into()));
+        let upcoming = BillingEvent::parse(
+            br#"{"id":"evt_2","object":"event","type":"invoice.upcoming","data":{"object":{"object":"invoice","customer":"cus_1","amount_due":300,"currency":"usd","customer_email":"owner@example.com"}}}"#,
+        )
+        .unwrap();
+        assert!(
+            matches!(upcoming.kind, BillingEventKind::InvoiceUpdated(ref i) if i.amount_due.minor_units() == 300)
+        );
+        assert!(
+            !format!("{upcoming:?}").contains("owner@"),
+            "Debug leaves the raw payload out"
+        );
         assert!(matches!(
             BillingEvent::parse(b"not json"),
             Err(Error::MalformedWebhook(_))

@@ -159,6 +159,8 @@ pub(crate) struct InvoiceParent {
 
 #[derive(Debug, Clone, Deserialize)]
 pub(crate) struct StripeInvoice {
+    /// Absent on upcoming (preview) invoices, e.g. in `invoice.upcoming` events.
+    #[serde(default)]
     pub(crate) id: String,
     #[serde(default)]
     pub(crate) number: Option<String>,

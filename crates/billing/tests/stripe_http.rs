@@ -384,7 +384,7 @@ async fn unknown_price_and_missing_customer_are_clear() {
         .await
         .unwrap_err();
     assert!(
-        matches!(err, Error::NotFound { ref message, .. } if message == "No such price: 'price_nope'"),
+        matches!(err, Error::NotFound { ref resource, ref message } if resource == "items[0][price]" && message == "No such price: 'price_nope'"),
         "{err:?}"
     );
     let err = stripe
@@ -571,4 +571,23 @@ async fn stripe_should_retry_true_retries_what_would_not_be() {
     );
     assert!(stripe.find_customer(&"tenant-x".into()).await.unwrap().is_none());
     assert_eq!(mock.requests().len(), 2);
+}
+
+#[tokio::test]
+async fn a_server_that_is_not_there_is_unavailable_after_retries() {
+    // Bind and drop a listener to get a port nothing listens on.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let stripe = StripeBilling::builder()
+        .with_secret_key(KEY)
+        .with_base_url(format!("http://127.0.0.1:{port}"))
+        .with_retries(2, Duration::from_millis(1), Duration::from_millis(5))
+        .build()
+        .unwrap();
+    let err = stripe.find_customer(&"t1".into()).await.unwrap_err();
+    assert!(matches!(err, Error::Unavailable { status: None, .. }), "{err:?}");
+    assert!(err.is_retryable());
 }

@@ -330,7 +330,10 @@ pub(crate) fn error_from_response(
             message,
         },
         404 => Error::not_found(resource, message),
-        400 if code == "resource_missing" => Error::not_found(resource, message),
+        // A missing object named by a parameter (`items[0][price]`, `customer`): name the parameter.
+        400 if code == "resource_missing" => {
+            Error::not_found(object.param.as_deref().unwrap_or(resource), message)
+        }
         400 => Error::InvalidInput {
             code: object.code,
             param: object.param,

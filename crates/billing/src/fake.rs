@@ -29,7 +29,7 @@ use chrono::{DateTime, Duration, Utc};
 use serde_json::json;
 
 use crate::model::{
-    BillingAccount, CancelMode, CustomerId, Invoice, InvoiceId, InvoiceStatus, Money, NewCustomer,
+    BillingAccount, CancelMode, CustomerId, Invoice, InvoiceId, InvoiceStatus, Money, NewCustomer, PriceId,
     SubscribeRequest, Subscription, SubscriptionId, SubscriptionStatus, TenantId, UsageRecorded, UsageReport,
 };
 use crate::provider::{BillingProvider, Capabilities, check_limit};
@@ -90,6 +90,7 @@ struct Inner {
     meters: BTreeMap<String, String>,
     unit_prices: BTreeMap<String, Money>,
     currency: String,
+    default_price: Option<PriceId>,
 }
 
 /// An in-memory [`BillingProvider`]. Clones share state; configure (`with_*`) before cloning, since a
@@ -115,6 +116,7 @@ impl FakeBilling {
                 meters: BTreeMap::new(),
                 unit_prices: BTreeMap::new(),
                 currency: "usd".into(),
+                default_price: None,
             }),
         }
     }
@@ -127,6 +129,7 @@ impl FakeBilling {
             meters: shared.meters.clone(),
             unit_prices: shared.unit_prices.clone(),
             currency: shared.currency.clone(),
+            default_price: shared.default_price.clone(),
         });
         f(&mut inner);
         Self {
@@ -144,6 +147,11 @@ impl FakeBilling {
         self.configure(|i| {
             i.meters.insert(metric.to_owned(), event_name.to_owned());
         })
+    }
+
+    /// The plan [`BillingProvider::default_price`] names.
+    pub fn with_default_price(self, price: &str) -> Self {
+        self.configure(|i| i.default_price = Some(PriceId::new(price)))
     }
 
     /// Charges `minor_units` per unit of `metric` when a period is closed (default 0). Sets the invoice
@@ -453,6 +461,10 @@ impl BillingProvider for FakeBilling {
 
     fn bills_metric(&self, metric: &str) -> bool {
         self.event_name(metric).is_some()
+    }
+
+    fn default_price(&self) -> Option<PriceId> {
+        self.inner.default_price.clone()
     }
 
     async fn report_usage(&self, report: &UsageReport) -> Result<UsageRecorded> {

@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 
 use crate::Result;
 use crate::model::{
-    BillingAccount, CancelMode, Invoice, NewCustomer, SubscribeRequest, Subscription, TenantId,
+    BillingAccount, CancelMode, Invoice, NewCustomer, PriceId, SubscribeRequest, Subscription, TenantId,
     UsageRecorded, UsageReport,
 };
 use crate::webhook::BillingEvent;
@@ -83,6 +83,9 @@ pub trait BillingProvider: Send + Sync + std::fmt::Debug + 'static {
     /// Whether usage of `metric` is billed (has a meter) by this backend.
     fn bills_metric(&self, metric: &str) -> bool;
 
+    /// The plan new subscriptions use unless the caller names one (`STRIPE_PRICE_ID`), if configured.
+    fn default_price(&self) -> Option<PriceId>;
+
     /// Reports usage; counted once per identifier.
     async fn report_usage(&self, report: &UsageReport) -> Result<UsageRecorded>;
 
@@ -127,6 +130,9 @@ macro_rules! forward {
             }
             fn bills_metric(&self, metric: &str) -> bool {
                 (**self).bills_metric(metric)
+            }
+            fn default_price(&self) -> Option<PriceId> {
+                (**self).default_price()
             }
             async fn report_usage(&self, report: &UsageReport) -> Result<UsageRecorded> {
                 (**self).report_usage(report).await

@@ -30,6 +30,7 @@ const DEFAULT_MAX_RETRY_DELAY: Duration = Duration::from_secs(8);
 /// ```
 /// use std::time::Duration;
 /// use callbook_billing::stripe::StripeBillingBuilder;
+/// use callbook_billing::BillingProvider;
 ///
 /// let stripe = StripeBillingBuilder::new()
 ///     .with_secret_key("sk_test_123")
@@ -38,7 +39,7 @@ const DEFAULT_MAX_RETRY_DELAY: Duration = Duration::from_secs(8);
 ///     .with_meter("calls", "callbook_calls")
 ///     .with_timeout(Duration::from_secs(10))
 ///     .build()?;
-/// assert_eq!(stripe.default_price().map(|p| p.as_str()), Some("price_pro"));
+/// assert_eq!(stripe.default_price().map(|p| p.to_string()).as_deref(), Some("price_pro"));
 /// assert!(!format!("{stripe:?}").contains("sk_test_123"));
 /// # Ok::<(), callbook_billing::Error>(())
 /// ```
@@ -162,7 +163,7 @@ impl StripeBillingBuilder {
         self
     }
 
-    /// The plan new subscriptions use unless told otherwise ([`StripeBilling::default_price`]).
+    /// The plan new subscriptions use unless told otherwise ([`BillingProvider::default_price`](crate::BillingProvider::default_price)).
     pub fn with_default_price(mut self, price: impl Into<String>) -> Self {
         self.default_price = Some(price.into());
         self
@@ -344,6 +345,7 @@ fn validate_base_url(raw: &str) -> Result<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::BillingProvider;
 
     fn message(b: StripeBillingBuilder) -> String {
         match b.build() {

@@ -65,11 +65,6 @@ impl StripeBilling {
         StripeBillingBuilder::new()
     }
 
-    /// The plan configured with `STRIPE_PRICE_ID`, for `subscribe` calls that do not name one.
-    pub fn default_price(&self) -> Option<&PriceId> {
-        self.default_price.as_ref()
-    }
-
     /// The Stripe meter event name usage of `metric` is reported under, if it is billed.
     pub fn meter_event_name(&self, metric: &str) -> Option<&str> {
         self.meters.get(metric).map(String::as_str)
@@ -286,6 +281,10 @@ impl BillingProvider for StripeBilling {
 
     fn bills_metric(&self, metric: &str) -> bool {
         self.meters.contains_key(metric)
+    }
+
+    fn default_price(&self) -> Option<PriceId> {
+        self.default_price.clone()
     }
 
     async fn report_usage(&self, report: &UsageReport) -> Result<UsageRecorded> {

@@ -32,7 +32,7 @@ use crate::model::{
     BillingAccount, CancelMode, CustomerId, Invoice, InvoiceId, InvoiceStatus, Money, NewCustomer, PriceId,
     SubscribeRequest, Subscription, SubscriptionId, SubscriptionStatus, TenantId, UsageRecorded, UsageReport,
 };
-use crate::provider::{BillingProvider, Capabilities, check_limit};
+use crate::provider::{BillingProvider, Capabilities, check_limit, live_subscription};
 use crate::webhook::{BillingEvent, WebhookVerifier};
 use crate::{Error, Result, wire};
 
@@ -212,13 +212,23 @@ impl FakeBilling {
             .get(tenant)
             .map(|c| c.customer_id.clone())
             .unwrap_or_else(|| CustomerId::new("cus_unknown"));
+        self.push_invoice(&mut st, tenant, customer, amount_due).id
+    }
+
+    /// Creates an `open` invoice attached to the tenant's current subscription.
+    fn push_invoice(
+        &self,
+        st: &mut State,
+        tenant: &TenantId,
+        customer: CustomerId,
+        amount_due: i64,
+    ) -> Invoice {
         let subscription = st.current_index(tenant).map(|i| st.subscriptions[i].clone());
         let id = InvoiceId::new(st.mint("in"));
-        let number = format!("FAKE-{:04}", st.invoices.len() + 1);
-        st.invoices.push(Invoice {
+        let invoice = Invoice {
             hosted_invoice_url: Some(format!("https://invoice.example.invalid/{id}")),
-            id: id.clone(),
-            number: Some(number),
+            number: Some(format!("FAKE-{:04}", st.invoices.len() + 1)),
+            id,
             customer_id: customer,
             subscription_id: subscription.as_ref().map(|s| s.id.clone()),
             tenant: subscription.as_ref().and_then(|s| s.tenant.clone()),
@@ -228,8 +238,9 @@ impl FakeBilling {
             period_start: subscription.as_ref().and_then(|s| s.current_period_start),
             period_end: subscription.as_ref().and_then(|s| s.current_period_end),
             created: Some(now_seconds()),
-        });
-        id
+        };
+        st.invoices.push(invoice.clone());
+        invoice
     }
 
     /// Closes a usage period: an `open` invoice charging each counted metric at its unit price, attached to
@@ -246,26 +257,7 @@ impl FakeBilling {
                 unit.saturating_mul(i64::try_from(*qty).unwrap_or(i64::MAX))
             })
             .fold(0i64, i64::saturating_add);
-        let subscription = st.current_index(tenant).map(|i| st.subscriptions[i].clone());
-        let now = now_seconds();
-        let id = st.mint("in");
-        let number = format!("FAKE-{:04}", st.invoices.len() + 1);
-        let invoice = Invoice {
-            hosted_invoice_url: Some(format!("https://invoice.example.invalid/{id}")),
-            id: InvoiceId::new(id),
-            number: Some(number),
-            customer_id: customer,
-            subscription_id: subscription.as_ref().map(|s| s.id.clone()),
-            tenant: subscription.as_ref().and_then(|s| s.tenant.clone()),
-            status: InvoiceStatus::Open,
-            amount_due: Money::new(amount, &self.inner.currency),
-            amount_paid: Money::new(0, &self.inner.currency),
-            period_start: subscription.as_ref().and_then(|s| s.current_period_start),
-            period_end: subscription.as_ref().and_then(|s| s.current_period_end),
-            created: Some(now),
-        };
-        st.invoices.push(invoice.clone());
-        Ok(invoice)
+        Ok(self.push_invoice(&mut st, tenant, customer, amount))
     }
 
     /// Marks an invoice paid (as `invoice.paid` would report it).
@@ -402,18 +394,9 @@ impl BillingProvider for FakeBilling {
         }
         let mut st = self.lock();
         let customer = st.customer(tenant)?.customer_id.clone();
-        if let Some(i) = st.current_index(tenant) {
-            let current = &st.subscriptions[i];
-            if !current.status.is_terminal() {
-                return if current.price.as_ref() == Some(&request.price) {
-                    Ok(current.clone())
-                } else {
-                    Err(Error::invalid(format!(
-                        "tenant {tenant} already has subscription {} on another price",
-                        current.id
-                    )))
-                };
-            }
+        let current = st.current_index(tenant).map(|i| &st.subscriptions[i]);
+        if let Some(answer) = live_subscription(current, tenant, request) {
+            return answer;
         }
         let now = now_seconds();
         let (status, end) = match request.trial_days {

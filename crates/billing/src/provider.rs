@@ -240,6 +240,25 @@ pub async fn report_usage_totals(
     Ok(reported)
 }
 
+/// The contract's rule for `subscribe` when the tenant's current subscription is `current`: `Some(Ok)` with
+/// it when it is live on the requested price, `Some(Err)` when it is live on another, `None` when a new one
+/// may be created.
+pub(crate) fn live_subscription(
+    current: Option<&Subscription>,
+    tenant: &TenantId,
+    request: &SubscribeRequest,
+) -> Option<Result<Subscription>> {
+    let current = current.filter(|s| !s.status.is_terminal())?;
+    Some(if current.price.as_ref() == Some(&request.price) {
+        Ok(current.clone())
+    } else {
+        Err(crate::Error::invalid(format!(
+            "tenant {tenant} already has subscription {} on another price",
+            current.id
+        )))
+    })
+}
+
 /// Checks `limit` for [`BillingProvider::list_invoices`].
 pub(crate) fn check_limit(limit: u32) -> Result<()> {
     if (1..=100).contains(&limit) {

@@ -32,7 +32,7 @@ use crate::model::{
     BillingAccount, CancelMode, Invoice, NewCustomer, PriceId, SubscribeRequest, Subscription,
     TENANT_METADATA_KEY, TenantId, UsageRecorded, UsageReport, hash_parts,
 };
-use crate::provider::{BillingProvider, Capabilities, check_limit};
+use crate::provider::{BillingProvider, Capabilities, check_limit, live_subscription};
 use crate::webhook::{BillingEvent, WebhookVerifier};
 use crate::{Error, Result, wire};
 
@@ -222,15 +222,8 @@ impl BillingProvider for StripeBilling {
         }
         let account = self.require_customer(tenant).await?;
         let subs = self.subscriptions(&account).await?;
-        if let Some(cur) = current(&subs).filter(|s| !s.status.is_terminal()) {
-            return if cur.price.as_ref() == Some(&request.price) {
-                Ok(cur.clone())
-            } else {
-                Err(Error::invalid(format!(
-                    "tenant {tenant} already has subscription {} on another price",
-                    cur.id
-                )))
-            };
+        if let Some(answer) = live_subscription(current(&subs), tenant, request) {
+            return answer;
         }
         // The newest earlier subscription is part of the key, so subscribing again after a cancellation is a
         // new request, while a retry of this one is the same.

@@ -439,6 +439,26 @@ fn metadata(params: &[(String, String)]) -> Value {
     Value::Object(map)
 }
 
+/// `limit` of a list request: 1 to 100, default 10, as Stripe validates it.
+fn list_limit(query: &[(String, String)]) -> Result<usize, (u16, Value)> {
+    let limit = get(query, "limit")
+        .and_then(|l| l.parse::<usize>().ok())
+        .unwrap_or(10);
+    if (1..=100).contains(&limit) {
+        Ok(limit)
+    } else {
+        Err((
+            400,
+            error_body(
+                "invalid_request_error",
+                Some("parameter_invalid_integer"),
+                "This value must be greater than or equal to 1 and less than or equal to 100.",
+                Some("limit"),
+            ),
+        ))
+    }
+}
+
 fn list(url: &str, data: Vec<Value>) -> Value {
     json!({"object": "list", "data": data, "has_more": false, "url": url})
 }
@@ -781,20 +801,10 @@ fn create_subscription(st: &mut Store, params: &[(String, String)]) -> (u16, Val
 fn list_subscriptions(st: &Store, query: &[(String, String)]) -> (u16, Value) {
     let customer = get(query, "customer");
     let status = get(query, "status");
-    let limit = get(query, "limit")
-        .and_then(|l| l.parse::<usize>().ok())
-        .unwrap_or(10);
-    if !(1..=100).contains(&limit) {
-        return (
-            400,
-            error_body(
-                "invalid_request_error",
-                Some("parameter_invalid_integer"),
-                "This value must be greater than or equal to 1 and less than or equal to 100.",
-                Some("limit"),
-            ),
-        );
-    }
+    let limit = match list_limit(query) {
+        Ok(limit) => limit,
+        Err(error) => return error,
+    };
     let data: Vec<Value> = st
         .subscriptions
         .iter()
@@ -858,20 +868,10 @@ fn cancel_subscription(st: &mut Store, id: &str) -> (u16, Value) {
 
 fn list_invoices(st: &Store, query: &[(String, String)]) -> (u16, Value) {
     let customer = get(query, "customer");
-    let limit = get(query, "limit")
-        .and_then(|l| l.parse::<usize>().ok())
-        .unwrap_or(10);
-    if !(1..=100).contains(&limit) {
-        return (
-            400,
-            error_body(
-                "invalid_request_error",
-                Some("parameter_invalid_integer"),
-                "This value must be greater than or equal to 1 and less than or equal to 100.",
-                Some("limit"),
-            ),
-        );
-    }
+    let limit = match list_limit(query) {
+        Ok(limit) => limit,
+        Err(error) => return error,
+    };
     let matching: Vec<&Value> = st
         .invoices
         .iter()

@@ -142,11 +142,24 @@ impl WebhookVerifier {
         header: Option<&str>,
         now: DateTime<Utc>,
     ) -> std::result::Result<(), WebhookRejected> {
+        // Same checks in the same order as Stripe's libraries (stripe-python `WebhookSignature.verify_header`,
+        // cross-checked in tests/stripe_python_oracle.rs): header present, parsable, has a v1, some v1 matches,
+        // and only then the timestamp's age.
         let header = header
-            .map(str::trim)
-            .filter(|h| !h.is_empty())
+            .filter(|h| !h.trim().is_empty())
             .ok_or(WebhookRejected::MissingHeader)?;
         let parsed = ParsedHeader::parse(header)?;
+        let matches = self.secrets.iter().any(|secret| {
+            let expected = mac(secret.expose(), parsed.timestamp, payload);
+            // Hex text compared as bytes in constant time; a wrong length simply fails.
+            parsed
+                .v1
+                .iter()
+                .any(|candidate| bool::from(expected.as_bytes().ct_eq(candidate.as_bytes())))
+        });
+        if !matches {
+            return Err(WebhookRejected::Mismatch);
+        }
         let age = now.timestamp().saturating_sub(parsed.timestamp);
         let tolerance = i64::try_from(self.tolerance.as_secs()).unwrap_or(i64::MAX);
         if age > tolerance {
@@ -155,16 +168,7 @@ impl WebhookVerifier {
                 tolerance_seconds: self.tolerance.as_secs(),
             });
         }
-        for secret in &self.secrets {
-            let expected = mac(secret.expose(), parsed.timestamp, payload);
-            for candidate in &parsed.v1 {
-                // Hex text compared as bytes in constant time; a wrong length simply fails.
-                if bool::from(expected.as_bytes().ct_eq(candidate.as_bytes())) {
-                    return Ok(());
-                }
-            }
-        }
-        Err(WebhookRejected::Mismatch)
+        Ok(())
     }
 
     /// Verifies the signature and then parses the event. Nothing in `payload` is read before the signature
@@ -197,24 +201,28 @@ struct ParsedHeader {
 }
 
 impl ParsedHeader {
-    /// `key=value` pairs separated by commas, as Stripe's libraries split them; unknown keys are ignored.
+    /// `key=value` pairs separated by commas, split as Stripe's libraries split them (keys and signatures
+    /// exactly as sent, the timestamp as a decimal integer); unknown keys are ignored.
     fn parse(header: &str) -> std::result::Result<Self, WebhookRejected> {
         let mut timestamp = None;
         let mut v1 = Vec::new();
         for item in header.split(',') {
-            let Some((key, value)) = item.split_once('=') else {
+            // `key=value[=ignored]`: like Stripe's libraries (`split("=", 2)`), a value ends at the next `=`.
+            let mut parts = item.splitn(3, '=');
+            let (Some(key), Some(value)) = (parts.next(), parts.next()) else {
+                // A bare `t` or `v1` cannot be read; Stripe's libraries reject the header for it.
+                if item == "t" || item == "v1" {
+                    return Err(WebhookRejected::BadTimestamp);
+                }
                 continue;
             };
-            match key.trim() {
-                "t" => {
-                    timestamp = Some(
-                        value
-                            .trim()
-                            .parse::<i64>()
-                            .map_err(|_| WebhookRejected::BadTimestamp)?,
-                    )
+            match key {
+                // The first `t` counts, as in Stripe's libraries.
+                "t" if timestamp.is_none() => {
+                    let parsed = value.trim().parse::<i64>();
+                    timestamp = Some(parsed.map_err(|_| WebhookRejected::BadTimestamp)?);
                 }
-                "v1" => v1.push(value.trim().to_owned()),
+                "v1" => v1.push(value.to_owned()),
                 _ => {}
             }
         }

@@ -94,7 +94,7 @@ fn decisions_match_stripe_python() {
     };
     let now = Utc::now();
     let t = now.timestamp();
-    let mut g = Gen(0x5eed_b111_1e5_u64);
+    let mut g = Gen(0x05ee_db11_11e5_u64);
     let mut cases: Vec<(String, String, String)> = Vec::new();
     for i in 0..40 {
         let payload = g.text(60);

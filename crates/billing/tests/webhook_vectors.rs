@@ -53,6 +53,18 @@ fn stripes_header_layout_is_accepted() {
         v.verify_signature(PAYLOAD.as_bytes(), Some(&header), at(T))
             .is_ok()
     );
+    // stripe-python splits each item with `split("=", 2)`: anything after a second `=` is ignored.
+    let trailing = format!("t={T},v1={PYTHON_V1}=ignored");
+    assert!(
+        v.verify_signature(PAYLOAD.as_bytes(), Some(&trailing), at(T))
+            .is_ok()
+    );
+    // …and keys are exact: a space after the comma hides the signature.
+    let spaced = format!("t={T}, v1={PYTHON_V1}");
+    assert_eq!(
+        v.verify_signature(PAYLOAD.as_bytes(), Some(&spaced), at(T)),
+        Err(WebhookRejected::NoV1Signature)
+    );
 }
 
 #[test]

@@ -19,7 +19,8 @@ pub use model::{
     UsageRecorded, UsageReport,
 };
 pub use provider::{
-    BillingOverview, BillingProvider, BillingProviderExt, Capabilities, ReportedTotal, report_usage_totals,
+    BillingOverview, BillingProvider, BillingProviderExt, Capabilities, ReportedTotal, UsageReportRun,
+    report_usage_totals,
 };
 pub use webhook::{BillingEvent, BillingEventKind, WebhookVerifier};
 

@@ -6,12 +6,12 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-use crate::Result;
 use crate::model::{
     BillingAccount, CancelMode, Invoice, NewCustomer, PriceId, SubscribeRequest, Subscription, TenantId,
     UsageRecorded, UsageReport,
 };
 use crate::webhook::BillingEvent;
+use crate::{Error, Result};
 
 /// What differs between backends, declared rather than guessed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -199,45 +199,77 @@ pub struct ReportedTotal {
     /// The metric.
     pub metric: String,
     /// The counter's total that is now reported: store it as the metric's new watermark.
-    pub total: u64,
+    pub total: i64,
     /// What the provider accepted.
     pub recorded: UsageRecorded,
 }
 
+/// What one [`report_usage_totals`] run did.
+#[derive(Debug, Default)]
+#[non_exhaustive]
+pub struct UsageReportRun {
+    /// Metrics reported: store each total as the metric's watermark.
+    pub reported: Vec<ReportedTotal>,
+    /// Metrics that could not be reported, with why; their watermarks stay, so the next run tries again.
+    pub failed: Vec<(String, Error)>,
+}
+
 /// Reports what a tenant's usage counters gained since the last report: for every billed metric in
-/// `totals` (e.g. `ActivityStore::list_usage` of the period) whose total is above `reported_before(metric)`,
-/// one [`UsageReport::increment`] at `timestamp`. Unbilled metrics and unchanged counters send nothing.
+/// `totals` (e.g. `ActivityStore::list_usage` of the period, as `(metric, total)`) whose total is above
+/// `reported_before(metric)`, one [`UsageReport::increment`] at `timestamp`. Unbilled metrics and unchanged
+/// counters send nothing; a failure for one metric does not stop the others.
 ///
-/// Returns what was reported; the caller stores each [`ReportedTotal::total`] as that metric's watermark
-/// for the period. If it crashes before storing, the next run sends the same reports again (same
-/// identifiers), which are not counted twice. Stops at the first error; the metrics reported before it are
-/// lost from the return value but their repeats are harmless.
-pub async fn report_usage_totals(
+/// The caller stores each [`ReportedTotal::total`] as that metric's watermark for the period. If it crashes
+/// before storing, the next run sends the same reports again (same identifiers), which are not counted
+/// twice. Negative totals or watermarks, and a total below its watermark, fail with
+/// [`Error::InvalidInput`](crate::Error::InvalidInput) for that metric.
+pub async fn report_usage_totals<M: AsRef<str>>(
     provider: &(impl BillingProvider + ?Sized),
     tenant: &TenantId,
     period: &str,
-    totals: &[(String, u64)],
-    reported_before: impl Fn(&str) -> u64 + Send,
+    totals: impl IntoIterator<Item = (M, i64)>,
+    reported_before: impl Fn(&str) -> i64,
     timestamp: DateTime<Utc>,
-) -> Result<Vec<ReportedTotal>> {
-    let mut reported = Vec::new();
+) -> UsageReportRun {
+    // Everything is decided before the first await, so the future holds no caller types.
+    let mut reports = Vec::new();
+    let mut run = UsageReportRun::default();
     for (metric, total) in totals {
+        let metric = metric.as_ref();
         if !provider.bills_metric(metric) {
             continue;
         }
         let before = reported_before(metric);
-        if *total <= before {
+        if total == before {
             continue;
         }
-        let report = UsageReport::increment(tenant.clone(), metric, period, before, *total, timestamp)?;
-        let recorded = provider.report_usage(&report).await?;
-        reported.push(ReportedTotal {
-            metric: metric.clone(),
-            total: *total,
-            recorded,
-        });
+        let report = match (u64::try_from(before), u64::try_from(total)) {
+            (Ok(before), Ok(now)) => {
+                UsageReport::increment(tenant.clone(), metric, period, before, now, timestamp)
+            }
+            _ => Err(Error::invalid(format!(
+                "usage counter {metric} or its watermark is negative"
+            ))),
+        };
+        match report {
+            Ok(report) => reports.push((report, total)),
+            Err(e) => run.failed.push((metric.to_owned(), e)),
+        }
     }
-    Ok(reported)
+    // Neither the counters nor the watermark lookup live across an await: the future stays `Send` for a
+    // spawned periodic task whatever they borrow.
+    drop(reported_before);
+    for (report, total) in reports {
+        match provider.report_usage(&report).await {
+            Ok(recorded) => run.reported.push(ReportedTotal {
+                metric: report.metric,
+                total,
+                recorded,
+            }),
+            Err(e) => run.failed.push((report.metric, e)),
+        }
+    }
+    run
 }
 
 /// The contract's rule for `subscribe` when the tenant's current subscription is `current`: `Some(Ok)` with

@@ -102,31 +102,64 @@ async fn the_periodic_report_survives_a_crash_before_saving_watermarks() {
     let billing = FakeBilling::new().with_meter("calls", "callbook_calls");
     let tenant = subscribed(&billing, "t1").await;
     let now = Utc::now();
-    let totals = vec![("calls".to_owned(), 15), ("extractions".to_owned(), 15)];
+    let totals = [("calls", 15), ("extractions", 15)];
     let nothing_saved = |_: &str| 0;
-    let first = report_usage_totals(&billing, &tenant, "2026-11", &totals, nothing_saved, now)
-        .await
-        .unwrap();
-    assert_eq!(first.len(), 1);
-    assert_eq!((first[0].metric.as_str(), first[0].total), ("calls", 15));
+    let first = report_usage_totals(&billing, &tenant, "2026-11", totals, nothing_saved, now).await;
+    assert!(first.failed.is_empty());
+    assert_eq!(first.reported.len(), 1);
+    assert_eq!(
+        (first.reported[0].metric.as_str(), first.reported[0].total),
+        ("calls", 15)
+    );
     // The process died before storing 15 as the watermark: the rerun sends the same report.
-    let rerun = report_usage_totals(&billing, &tenant, "2026-11", &totals, nothing_saved, now)
-        .await
-        .unwrap();
-    assert_eq!(rerun[0].recorded.identifier, first[0].recorded.identifier);
+    let rerun = report_usage_totals(&billing, &tenant, "2026-11", totals, nothing_saved, now).await;
+    assert_eq!(
+        rerun.reported[0].recorded.identifier,
+        first.reported[0].recorded.identifier
+    );
     assert_eq!(billing.usage(&tenant, "calls", "2026-11"), 15, "counted once");
 
     let saved = |_: &str| 15;
-    let idle = report_usage_totals(&billing, &tenant, "2026-11", &totals, saved, now)
-        .await
-        .unwrap();
-    assert!(idle.is_empty(), "an unchanged counter sends nothing");
-    let grown = vec![("calls".to_owned(), 20)];
-    report_usage_totals(&billing, &tenant, "2026-11", &grown, saved, now)
-        .await
-        .unwrap();
+    let idle = report_usage_totals(&billing, &tenant, "2026-11", totals, saved, now).await;
+    assert!(
+        idle.reported.is_empty() && idle.failed.is_empty(),
+        "an unchanged counter sends nothing"
+    );
+    report_usage_totals(&billing, &tenant, "2026-11", [("calls", 20)], saved, now).await;
     assert_eq!(billing.usage(&tenant, "calls", "2026-11"), 20);
     assert!(!billing.bills_metric("extractions"));
+}
+
+#[tokio::test]
+async fn a_bad_counter_fails_alone() {
+    let billing = FakeBilling::new()
+        .with_meter("calls", "callbook_calls")
+        .with_meter("audio_seconds", "callbook_audio");
+    let tenant = subscribed(&billing, "t1").await;
+    let totals = [("calls", 5), ("audio_seconds", 40)];
+    let watermark = |m: &str| if m == "calls" { 9 } else { 0 };
+    let run = report_usage_totals(&billing, &tenant, "2026-11", totals, watermark, Utc::now()).await;
+    assert_eq!(run.reported.len(), 1);
+    assert_eq!(run.reported[0].metric, "audio_seconds");
+    assert_eq!(run.failed.len(), 1);
+    assert!(matches!(run.failed[0], (ref m, Error::InvalidInput { .. }) if m == "calls"));
+    let negative =
+        report_usage_totals(&billing, &tenant, "2026-11", [("calls", -1)], |_| 0, Utc::now()).await;
+    assert!(matches!(negative.failed[0].1, Error::InvalidInput { .. }));
+    let none = report_usage_totals(
+        &billing,
+        &"nobody".into(),
+        "2026-11",
+        [("calls", 1)],
+        |_| 0,
+        Utc::now(),
+    )
+    .await;
+    assert!(
+        matches!(none.failed[0].1, Error::NotFound { .. }),
+        "a tenant without customer"
+    );
+    assert_eq!(billing.usage(&tenant, "audio_seconds", "2026-11"), 40);
 }
 
 #[test]
@@ -142,4 +175,30 @@ async fn clones_share_state() {
     let tenant = subscribed(&billing, "t1").await;
     assert!(clone.find_customer(&tenant).await.unwrap().is_some());
     assert_eq!(clone.customer_count(), 1);
+}
+
+/// The periodic job runs in a spawned task, so the report's future must be `Send` with a `dyn` provider.
+#[tokio::test]
+async fn the_usage_report_can_run_in_a_spawned_task() {
+    let billing: std::sync::Arc<dyn BillingProvider> = std::sync::Arc::new(FakeBilling::new());
+    let tenant = TenantId::new("t1");
+    billing
+        .ensure_customer(&NewCustomer::new(tenant.clone(), "Acme"))
+        .await
+        .unwrap();
+    let watermarks = std::collections::BTreeMap::from([("calls".to_owned(), 2_i64)]);
+    let task = tokio::spawn(async move {
+        let lookup = |m: &str| watermarks.get(m).copied().unwrap_or(0);
+        report_usage_totals(
+            &*billing,
+            &tenant,
+            "2026-11",
+            vec![("calls".to_owned(), 5)],
+            lookup,
+            Utc::now(),
+        )
+        .await
+    });
+    let run = task.await.unwrap();
+    assert_eq!(run.reported[0].recorded.quantity, 3);
 }

@@ -38,20 +38,20 @@ pub struct Capabilities {
 ///
 /// * **Tenants, not customers, are the key.** Each method takes the tenant id; the backend finds the tenant's
 ///   customer (stored with metadata `callbook_tenant_id`). A tenant without a customer is
-///   [`Error::NotFound`](crate::Error::NotFound) for writes and `None`/empty for reads.
+///   [`Error::NotFound`] for writes and `None`/empty for reads.
 /// * **`ensure_customer` is idempotent**: it returns the tenant's existing customer or creates exactly one,
 ///   even when called concurrently or repeated after a timeout (the create carries an idempotency key derived
 ///   from the tenant). An existing customer is returned as it is; name and e-mail are not updated.
 /// * **One current subscription.** `subscribe` returns the tenant's current (not canceled or expired)
 ///   subscription when it is already on that price, fails with
-///   [`Error::InvalidInput`](crate::Error::InvalidInput) when it is on another, and otherwise creates one with
+///   [`Error::InvalidInput`] when it is on another, and otherwise creates one with
 ///   the tenant in its metadata. `subscription_status` returns the current subscription, else the newest
 ///   ended one, else `None`.
 /// * **`cancel` is idempotent**: `AtPeriodEnd` sets `cancel_at_period_end`; `Immediately` ends it now; a
 ///   subscription that already ended is returned unchanged. No subscription at all is `NotFound`.
 /// * **Usage is counted once per identifier** ([`UsageReport::identifier`](crate::UsageReport)), within
 ///   [`Capabilities::usage_dedupe_window`]: a repeat is accepted (or refused with
-///   [`Error::IdempotencyKeyReused`](crate::Error::IdempotencyKeyReused)) but never counted again, whatever
+///   [`Error::IdempotencyKeyReused`]) but never counted again, whatever
 ///   its quantity or timestamp. Reports are validated before anything is sent
 ///   ([`UsageReport::validate_at`](crate::UsageReport::validate_at): identifier, quantity, and a timestamp
 ///   within the past 35 days and at most 5 minutes ahead). A metric the backend does not bill
@@ -59,7 +59,7 @@ pub struct Capabilities {
 /// * **Invoices** are listed newest first, at most `limit` of them.
 /// * **Every write carries an idempotency key** and may be retried by the backend with the same key.
 /// * **`verify_webhook` trusts nothing before the signature passes** and returns
-///   [`Error::InvalidSignature`](crate::Error::InvalidSignature) with the reason otherwise.
+///   [`Error::InvalidSignature`] with the reason otherwise.
 #[async_trait]
 pub trait BillingProvider: Send + Sync + std::fmt::Debug + 'static {
     /// What differs from other backends.
@@ -222,7 +222,7 @@ pub struct UsageReportRun {
 /// The caller stores each [`ReportedTotal::total`] as that metric's watermark for the period. If it crashes
 /// before storing, the next run sends the same reports again (same identifiers), which are not counted
 /// twice. Negative totals or watermarks, and a total below its watermark, fail with
-/// [`Error::InvalidInput`](crate::Error::InvalidInput) for that metric.
+/// [`Error::InvalidInput`] for that metric.
 pub async fn report_usage_totals<M: AsRef<str>>(
     provider: &(impl BillingProvider + ?Sized),
     tenant: &TenantId,

@@ -42,8 +42,12 @@ fn now_seconds() -> DateTime<Utc> {
     DateTime::from_timestamp(now.timestamp(), 0).unwrap_or(now)
 }
 
-/// The signing secret a [`FakeBilling`] uses unless told otherwise.
-pub const FAKE_WEBHOOK_SECRET: &str = "whsec_callbook_fake";
+/// A fresh random signing secret (`whsec_fake_` + 32 hex digits). A server running on the fake must not
+/// accept deliveries anyone could sign with a secret published in this source.
+fn random_webhook_secret() -> String {
+    let bytes: [u8; 16] = rand::random();
+    format!("whsec_fake_{}", hex::encode(bytes))
+}
 
 #[derive(Debug, Default, Clone)]
 struct State {
@@ -107,12 +111,13 @@ impl Default for FakeBilling {
 }
 
 impl FakeBilling {
-    /// An empty provider billing every metric, in USD, signing webhooks with [`FAKE_WEBHOOK_SECRET`].
+    /// An empty provider billing every metric, in USD, signing and verifying webhooks with a random secret
+    /// (use [`FakeBilling::signed_event`] and friends, or [`with_webhook_secret`](Self::with_webhook_secret)).
     pub fn new() -> Self {
         Self {
             inner: Arc::new(Inner {
                 state: Mutex::new(State::default()),
-                verifier: WebhookVerifier::new(FAKE_WEBHOOK_SECRET),
+                verifier: WebhookVerifier::new(random_webhook_secret()),
                 meters: BTreeMap::new(),
                 unit_prices: BTreeMap::new(),
                 currency: "usd".into(),

@@ -22,7 +22,7 @@ use std::collections::BTreeMap;
 use chrono::Utc;
 use rand::Rng;
 
-use crate::fake::{FAKE_WEBHOOK_SECRET, FakeBilling};
+use crate::fake::FakeBilling;
 use crate::model::{
     BillingAccount, CancelMode, InvoiceId, NewCustomer, PriceId, SubscribeRequest, SubscriptionStatus,
     TenantId, UsageReport,
@@ -129,11 +129,9 @@ impl ConformanceFixture {
     }
 }
 
-/// A [`FakeBilling`] configured for `fixture` (its metric metered, signing with [`FAKE_WEBHOOK_SECRET`]).
+/// A [`FakeBilling`] configured for `fixture` (its metric metered).
 pub fn conformance_fake(fixture: &ConformanceFixture) -> FakeBilling {
-    FakeBilling::new()
-        .with_webhook_secret(FAKE_WEBHOOK_SECRET)
-        .with_meter(&fixture.metric, &fixture.meter_event_name)
+    FakeBilling::new().with_meter(&fixture.metric, &fixture.meter_event_name)
 }
 
 /// A failed conformance check: which one and why.

@@ -40,6 +40,10 @@ async fn begin_write(
     pool.begin().await
 }
 
+/// After an erasure commits: nothing. Deleted tuples stay in the heap files until (auto)vacuum reclaims them,
+/// which a deployment that must guarantee physical erasure schedules (`VACUUM` cannot run in a transaction).
+async fn after_erasure(_pool: &sqlx::Pool<Db>) {}
+
 /// The advisory-lock key of one tenant's scope: both halves of the tenant's UUID folded with XOR (a UUIDv7's
 /// first half is mostly its timestamp, so tenants created close together would share it), then the scope.
 fn advisory_key(tenant: TenantId, scope: u64) -> i64 {

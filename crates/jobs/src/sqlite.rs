@@ -4,6 +4,11 @@
 //! runs in a `BEGIN IMMEDIATE` transaction, so writers queue on the database lock instead of failing when a
 //! read transaction tries to upgrade; claiming is one `UPDATE … WHERE id IN (SELECT … LIMIT n) RETURNING`
 //! inside such a transaction, which makes it atomic across connections and processes.
+//!
+//! Erasure (GDPR): every connection runs with `secure_delete = ON`, so deleted rows are overwritten with zeros
+//! instead of lingering in free pages, and after `delete_tenant` / `erase_customer` / `erase_call` the WAL is
+//! checkpointed and truncated (`wal_checkpoint(TRUNCATE)`), so the file pair on disk no longer holds the erased
+//! text. Backups made before the erasure still do, until they are rotated.
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -41,6 +46,14 @@ async fn begin_write(
     pool.begin_with("BEGIN IMMEDIATE").await
 }
 
+/// After an erasure commits: moves the WAL's pages (which still hold the deleted rows' old contents) into the
+/// database file, where `secure_delete` has zeroed them, and truncates the WAL. Best effort: a reader holding
+/// an old snapshot makes SQLite skip frames (it answers "busy" rather than failing); the next erasure or the
+/// automatic checkpoint catches up. An error here is ignored: the erasure itself has committed.
+async fn after_erasure(pool: &sqlx::Pool<Db>) {
+    let _ = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(pool).await;
+}
+
 /// Immediate transactions already serialise writers, so the double-booking check cannot race.
 async fn lock_tenant_schedule(_tx: &mut sqlx::Transaction<'static, Db>, _tenant: TenantId) -> Result<()> {
     Ok(())
@@ -74,7 +87,8 @@ impl SqliteJobStore {
             .map_err(|e| Error::Config(format!("bad sqlite URL: {e}")))?
             .create_if_missing(true)
             .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(5));
+            .busy_timeout(Duration::from_secs(5))
+            .pragma("secure_delete", "ON");
         let memory = url.contains(":memory:") || url.contains("mode=memory");
         let pool = if memory {
             SqlitePoolOptions::new()

@@ -420,14 +420,16 @@ async fn assert_database_free_of(env: &Env, needles: &[String], keep: &[String])
         }
     }
     if let Some(path) = url.strip_prefix("sqlite://") {
-        // Deleted rows can survive in free pages unless SQLite runs with `secure_delete`: say so.
+        // The raw files too: the store runs SQLite with `secure_delete` and truncates the WAL after an
+        // erasure, so deleted rows do not linger in free pages or old WAL frames.
         let raw = std::fs::read(path).unwrap_or_default();
         let mut wal = std::fs::read(format!("{path}-wal")).unwrap_or_default();
         wal.extend(raw);
         for n in needles.iter().filter(|n| !is_id(n)) {
-            if contains(&wal, n) {
-                eprintln!("note: the SQLite file's free pages still hold {n:?} (secure_delete is off)");
-            }
+            assert!(
+                !contains(&wal, n),
+                "the SQLite file or its WAL still holds {n:?} after the erasure"
+            );
         }
     }
     let all: String = tables.iter().map(|(_, t)| t.as_str()).collect();

@@ -13,7 +13,8 @@ use sqlx::{AssertSqlSafe, Pool};
 
 use super::rows::*;
 use super::{
-    BURY_SQL, CLAIM_IN_TRANSACTION, CLAIM_SQL, COLLATE_C, Db, MIGRATOR, begin_write, lock_tenant_users,
+    BURY_SQL, CLAIM_IN_TRANSACTION, CLAIM_SQL, COLLATE_C, Db, MIGRATOR, after_erasure, begin_write,
+    lock_tenant_users,
 };
 use crate::error::{Error, Result};
 use crate::ids::*;
@@ -2393,6 +2394,7 @@ impl AccountStore for SqlJobStore {
             }
         }
         tx.commit().await?;
+        after_erasure(&self.pool).await;
         Ok(report)
     }
 
@@ -2744,6 +2746,7 @@ impl PrivacyStore for SqlJobStore {
         let jobs: Vec<JobId> = fp.jobs.iter().map(|j| j.id).collect();
         let report = erase_rows(&mut tx, tenant, &fp.customers, &calls, &jobs).await?;
         tx.commit().await?;
+        after_erasure(&self.pool).await;
         Ok(report)
     }
 
@@ -2759,6 +2762,7 @@ impl PrivacyStore for SqlJobStore {
         let jobs: Vec<JobId> = jobs.into_iter().map(|(j,)| j).collect();
         let report = erase_rows(&mut tx, tenant, &[], &[id], &jobs).await?;
         tx.commit().await?;
+        after_erasure(&self.pool).await;
         Ok(report)
     }
 

@@ -71,8 +71,8 @@ async fn world(backend: Backend, storage: Storage) -> Option<World> {
                 return None;
             };
             // No prefix: s3s-fs names its metadata files after the base64 of the whole key, and a photo's key
-            // under any prefix exceeds 255-byte file names. Ids are unique per run, so the scan of the whole
-            // data directory still only finds this test's objects.
+            // under any prefix exceeds 255-byte file names. The scan keeps to this world's tenants (see
+            // `storage_files`).
             let prefix = String::new();
             let store = EncryptedStore::builder()
                 .with_url(format!("s3://{bucket}"))
@@ -362,11 +362,15 @@ fn storage_files(w: &World) -> Option<Vec<(String, Vec<u8>)>> {
         eprintln!("skipping the S3 file scan: CALLBOOK_TEST_S3_DATA_DIR (the s3s-fs root) is not set");
         return None;
     };
+    // The bucket is shared with every other S3 test running at the same time (and they reuse the fake
+    // telephony's recording sids), so only this world's two tenants' objects are scanned: every object of a
+    // tenant has the tenant id in its path.
+    let tenants = [w.env.tenant.id.to_string(), w.env.other.id.to_string()];
     let files = files_under(Path::new(&data));
     Some(
         files
             .into_iter()
-            .filter(|(p, _)| p.contains(prefix.as_str()))
+            .filter(|(p, _)| p.contains(prefix.as_str()) && tenants.iter().any(|t| p.contains(t.as_str())))
             .collect(),
     )
 }

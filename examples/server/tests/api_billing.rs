@@ -659,3 +659,46 @@ on_every_backend_and_provider!(
 async fn without_a_provider_the_page_renders_and_writes_are_503() {
     no_provider_answers_unavailable(Env::new(Backend::Memory).await).await;
 }
+
+/// The real application (nothing configured): the offline fake is chosen and reported, and
+/// `POST /webhooks/stripe` is mounted outside cookie auth, under the webhooks' body limit.
+#[tokio::test]
+async fn the_app_starts_on_the_fake_and_mounts_the_webhook() {
+    if std::env::var_os("STRIPE_SECRET_KEY").is_some() {
+        eprintln!("skipping: STRIPE_SECRET_KEY is set in this environment");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let lookup = |k: &str| (k == "CALLBOOK_DATA_DIR").then(|| dir.path().display().to_string());
+    let config = callbook_server::config::Config::from_lookup(lookup).unwrap();
+    let built = callbook_server::app::build(&config, callbook_server::ops::Metrics::local())
+        .await
+        .unwrap();
+    assert!(
+        built.report.iter().any(|l| l.starts_with("billing        offline fake")),
+        "{:?}",
+        built.report
+    );
+    assert!(
+        built.report.iter().any(|l| l.contains("reported every 3600s")),
+        "{:?}",
+        built.report
+    );
+    let app = callbook_server::app::router(built.state.clone());
+    let post = |body: Vec<u8>, sig: Option<&str>| {
+        let mut request = Request::post("/webhooks/stripe").header("content-type", "application/json");
+        if let Some(sig) = sig {
+            request = request.header("stripe-signature", sig);
+        }
+        app.clone().oneshot(request.body(Body::from(body)).unwrap())
+    };
+    let body = Billing::event("customer.subscription.updated", json!({"id": "sub_1"}));
+    // Signed with a published (not this server's) secret: refused, nothing written.
+    let forged = WebhookVerifier::new("whsec_published").sign(&body, Utc::now().timestamp());
+    let response = post(body.clone(), Some(&forged)).await.unwrap();
+    assert_eq!(response.status(), 400);
+    let response = post(vec![b' '; 200 * 1024], Some(&forged)).await.unwrap();
+    assert_eq!(response.status(), 413);
+    let tenant = built.state.store.get_tenant(built.state.tenant.id).await.unwrap();
+    assert!(tenant.settings.get("billing").is_none());
+}

@@ -420,6 +420,31 @@ async fn signed_webhooks_update_settings_once(env: Env, billing: Billing) {
     assert_eq!(billing_section(&env).await, section);
     assert_eq!(audit_actions(&env).await, audits);
 
+    // The section is the server's: settings patches cannot write it, and other sections still save beside it.
+    let response = env.raw("GET", "/api/v1/settings", Some(TOKEN), None, &[]).await;
+    let tag = response.headers()["etag"].to_str().unwrap().to_owned();
+    let (status, _) = env
+        .send(
+            "PATCH",
+            "/api/v1/settings",
+            Some(TOKEN),
+            Some(json!({"billing": {"status": "active"}})),
+            &[("if-match", &tag)],
+        )
+        .await;
+    assert_eq!(status, 422);
+    let (status, body) = env
+        .send(
+            "PATCH",
+            "/api/v1/settings",
+            Some(TOKEN),
+            Some(json!({"filtering": {"min_call_seconds": 3}})),
+            &[("if-match", &tag)],
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(billing_section(&env).await, section);
+
     // The page shows the webhook's view too.
     let (_, page) = env.get("/api/v1/billing").await;
     assert_eq!(page["last_known"]["status"], "past_due");
@@ -675,7 +700,10 @@ async fn the_app_starts_on_the_fake_and_mounts_the_webhook() {
         .await
         .unwrap();
     assert!(
-        built.report.iter().any(|l| l.starts_with("billing        offline fake")),
+        built
+            .report
+            .iter()
+            .any(|l| l.starts_with("billing        offline fake")),
         "{:?}",
         built.report
     );

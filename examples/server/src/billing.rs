@@ -16,21 +16,26 @@
 //!   is reported after it ends) go through [`callbook_billing::report_usage_totals`], which sends what each
 //!   billed counter gained since its watermark.
 //!
-//! **Watermarks** are usage counters named [`REPORTED_PREFIX`]`<metric>` in the same period, advanced with
-//! `ActivityStore::record_usage` under the key `billing:<period>:<metric>:<total>` (the amount added is the total
-//! minus the watermark read before sending). Chosen over a map in the settings document because:
-//! the settings document is replaced whole on every write (a report racing a `PATCH /settings` would lose
-//! one of them), while counters are rows updated atomically; `record_usage`'s key makes "the watermark
-//! reached `total`" happen once even when two server processes report at the same moment (both send the
-//! same meter-event identifier, which Stripe counts once, and both record the same key); a crash after
-//! sending and before recording re-sends the same report next run (same identifier, not counted twice);
-//! and the watermarks live and die with the counters (tenant deletion, backups). The price: these names
-//! must be hidden from every usage list ([`is_internal_metric`]; `GET /usage` and `GET /billing` filter
-//! them) and never reported.
+//! **Watermarks** are usage counters in the same period: [`REPORTED_PREFIX`]`<metric>` (what was reported) and
+//! [`PENDING_PREFIX`]`<metric>` (the total a run is about to send). Each run per tenant, period and metric:
+//! (1) if the pending mark is above the watermark (a run crashed after sending, before saving), it sends that
+//! same report again — same meter-event identifier, counted once — and saves the watermark; (2) it moves the
+//! pending mark to the counter's total, sends `watermark → total` and moves the watermark. A mark moves with
+//! `ActivityStore::record_usage` under the key `<counter>:<period>:<total>`, so two processes moving it to
+//! the same total add the difference once. So a crash between sending and saving never bills twice, even when
+//! more usage arrives before the next run (within Stripe's 24-hour identifier window).
 //!
-//! Known limit (of the identifier scheme): if the counters move between a crash-lost watermark and the next
-//! run, the next report (`watermark → new total`) has a new identifier and overlaps the lost one, which is
-//! then billed twice for that overlap.
+//! Counters rather than a map in the settings document, because: the settings document is replaced whole on
+//! every write (a report racing a `PATCH /settings` would lose one of them) while counters are rows updated
+//! atomically; `record_usage`'s key makes each move happen once; and the marks live and die with the counters
+//! (tenant deletion, backups). The price: these names are hidden from every usage list
+//! ([`is_internal_metric`]; `GET /usage` and `GET /billing` filter them) and never reported.
+//!
+//! Known limit: two server processes reporting the same tenant at the same instant while its counters move
+//! in between can bill the overlap twice; the watermark then overshoots by the same amount and the
+//! difference is made good once the period's usage passes the watermark (runs until then report the metric
+//! as failed). Run the report in one process (set
+//! `CALLBOOK_BILLING_REPORT_INTERVAL=off` on the others) to rule it out.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -51,6 +56,9 @@ pub const FAKE_PRICE: &str = "price_callbook_standard";
 /// Usage counters named with this prefix are the report's watermarks (see the module docs), not usage.
 pub const REPORTED_PREFIX: &str = "billing.reported.";
 
+/// Usage counters named with this prefix are the report's pending marks: the total a run is about to send.
+pub const PENDING_PREFIX: &str = "billing.pending.";
+
 /// The settings document's section the server keeps billing state in.
 pub const SETTINGS_SECTION: &str = "billing";
 
@@ -59,7 +67,7 @@ pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(3600);
 
 /// Whether a usage counter is the server's own bookkeeping (a watermark), hidden from usage lists.
 pub fn is_internal_metric(metric: &str) -> bool {
-    metric.starts_with(REPORTED_PREFIX)
+    metric.starts_with(REPORTED_PREFIX) || metric.starts_with(PENDING_PREFIX)
 }
 
 /// The billing provider the environment selects, with the start-up report line: Stripe when
@@ -253,25 +261,28 @@ async fn report_tenant_period(
             return;
         }
     };
-    let mut watermarks = BTreeMap::new();
+    let mut watermarks: BTreeMap<String, i64> = BTreeMap::new();
+    let mut pending: BTreeMap<String, i64> = BTreeMap::new();
     let mut totals = Vec::new();
     for u in usage {
-        match u.metric.strip_prefix(REPORTED_PREFIX) {
-            Some(metric) => {
-                watermarks.insert(metric.to_owned(), u.total);
-            }
-            None => totals.push((u.metric, u.total)),
+        if let Some(metric) = u.metric.strip_prefix(REPORTED_PREFIX) {
+            watermarks.insert(metric.to_owned(), u.total);
+        } else if let Some(metric) = u.metric.strip_prefix(PENDING_PREFIX) {
+            pending.insert(metric.to_owned(), u.total);
+        } else {
+            totals.push((u.metric, u.total));
         }
     }
-    let before = |metric: &str| watermarks.get(metric).copied().unwrap_or(0);
+    let mark = |map: &BTreeMap<String, i64>, metric: &str| map.get(metric).copied().unwrap_or(0);
     if dry_run {
         for (metric, total) in &totals {
-            if billing.bills_metric(metric) && *total != before(metric) {
+            let before = mark(&watermarks, metric);
+            if billing.bills_metric(metric) && *total != before {
                 run.reported.push(ReportedMetric {
                     tenant: tenant.to_string(),
                     period: period.to_owned(),
                     metric: metric.clone(),
-                    quantity: total - before(metric),
+                    quantity: total - before,
                     total: *total,
                 });
             }
@@ -279,33 +290,107 @@ async fn report_tenant_period(
         return;
     }
     let id = callbook_billing::TenantId::new(tenant.to_string());
-    let outcome = report_usage_totals(
-        billing,
-        &id,
-        period,
-        totals.iter().map(|(m, t)| (m.as_str(), *t)),
-        before,
-        now,
-    )
-    .await;
-    for reported in outcome.reported {
-        let previous = watermarks.get(&reported.metric).copied().unwrap_or(0);
-        let counter = format!("{REPORTED_PREFIX}{}", reported.metric);
-        let key = format!("billing:{period}:{}:{}", reported.metric, reported.total);
-        let amount = reported.total - previous;
-        match store
-            .record_usage(tenant, &key, period, &[(counter.as_str(), amount)])
+    let mut blocked = std::collections::BTreeSet::new();
+
+    // 1. A run that crashed after sending and before saving left its total as the pending mark: send that
+    //    same report again first (same identifier, counted once), so the next one starts where it ended.
+    let current = |metric: &str| totals.iter().find(|(m, _)| m == metric).map(|(_, t)| *t);
+    let recover: Vec<(String, i64)> = pending
+        .iter()
+        .filter(|(m, p)| **p > mark(&watermarks, m) && current(m).is_some_and(|t| t >= **p))
+        .map(|(m, p)| (m.clone(), *p))
+        .collect();
+    if !recover.is_empty() {
+        let before = watermarks.clone();
+        let outcome = report_usage_totals(
+            billing,
+            &id,
+            period,
+            recover.iter().map(|(m, t)| (m.as_str(), *t)),
+            |m| mark(&before, m),
+            now,
+        )
+        .await;
+        for reported in outcome.reported {
+            let previous = mark(&watermarks, &reported.metric);
+            match save_mark(
+                store,
+                tenant,
+                period,
+                REPORTED_PREFIX,
+                &reported.metric,
+                previous,
+                reported.total,
+            )
             .await
+            {
+                Ok(()) => {
+                    watermarks.insert(reported.metric.clone(), reported.total);
+                    run.reported.push(ReportedMetric {
+                        tenant: tenant.to_string(),
+                        period: period.to_owned(),
+                        metric: reported.metric,
+                        quantity: reported.total - previous,
+                        total: reported.total,
+                    });
+                }
+                Err(e) => {
+                    blocked.insert(reported.metric.clone());
+                    run.failed
+                        .push(fail(&reported.metric, format!("saving the watermark: {e}")));
+                }
+            }
+        }
+        for (metric, error) in outcome.failed {
+            tracing::warn!(metric, "usage report failed, retried next run: {error}");
+            blocked.insert(metric.clone());
+            run.failed.push(fail(&metric, error.to_string()));
+        }
+    }
+
+    // 2. Say what is about to be sent (the pending mark), then send it.
+    let mut to_send = Vec::new();
+    for (metric, total) in &totals {
+        if blocked.contains(metric) || !billing.bills_metric(metric) || *total == mark(&watermarks, metric) {
+            continue;
+        }
+        let pending_now = mark(&pending, metric);
+        if *total > pending_now
+            && let Err(e) =
+                save_mark(store, tenant, period, PENDING_PREFIX, metric, pending_now, *total).await
         {
-            Ok(_) => run.reported.push(ReportedMetric {
+            run.failed
+                .push(fail(metric, format!("saving the pending mark: {e}")));
+            continue;
+        }
+        to_send.push((metric.as_str(), *total));
+    }
+    let before = watermarks.clone();
+    let outcome = report_usage_totals(billing, &id, period, to_send, |m| mark(&before, m), now).await;
+
+    // 3. Save the watermarks.
+    for reported in outcome.reported {
+        let previous = mark(&watermarks, &reported.metric);
+        match save_mark(
+            store,
+            tenant,
+            period,
+            REPORTED_PREFIX,
+            &reported.metric,
+            previous,
+            reported.total,
+        )
+        .await
+        {
+            Ok(()) => run.reported.push(ReportedMetric {
                 tenant: tenant.to_string(),
                 period: period.to_owned(),
                 metric: reported.metric,
-                quantity: amount,
+                quantity: reported.total - previous,
                 total: reported.total,
             }),
             Err(e) => {
-                // Sent but not recorded: the next run sends the same report again, counted once.
+                // Sent but not recorded: the next run sends the same report again (step 1), counted once.
                 tracing::warn!(metric = %reported.metric, "usage reported but its watermark not saved: {e}");
                 run.failed
                     .push(fail(&reported.metric, format!("saving the watermark: {e}")));
@@ -316,6 +401,25 @@ async fn report_tenant_period(
         tracing::warn!(metric, "usage report failed, retried next run: {error}");
         run.failed.push(fail(&metric, error.to_string()));
     }
+}
+
+/// Moves the mark counter `<prefix><metric>` from `previous` to `total`, once per (period, metric, total):
+/// two processes moving it to the same total add the difference once.
+async fn save_mark(
+    store: &dyn JobStore,
+    tenant: TenantId,
+    period: &str,
+    prefix: &str,
+    metric: &str,
+    previous: i64,
+    total: i64,
+) -> Result<(), callbook_jobs::Error> {
+    let counter = format!("{prefix}{metric}");
+    let key = format!("{counter}:{period}:{total}");
+    store
+        .record_usage(tenant, &key, period, &[(counter.as_str(), total - previous)])
+        .await
+        .map(|_| ())
 }
 
 /// Runs [`run_once`] every `interval` until `stop` turns `true` (or forever without one).

@@ -552,8 +552,14 @@ async fn usage_report_sends_exactly_the_delta(env: Env, billing: Billing) {
         assert_eq!(m.meter_event_count(), events);
     }
 
-    // A crash between sending and saving the watermark: the next run re-sends the same report, counted once.
+    // A crash between sending and saving the watermark (the run had set its pending mark to 12 and sent
+    // 8 → 12), and 3 more calls before the next run: it re-sends the lost report (same identifier, counted
+    // once) and then 12 → 15. Billed: exactly the total, never more.
     env.store.add_usage(env.tenant.id, "calls", &p, 4).await.unwrap();
+    env.store
+        .add_usage(env.tenant.id, "billing.pending.calls", &p, 4)
+        .await
+        .unwrap();
     let lost = report_usage_totals(
         provider,
         &callbook_billing::TenantId::new(tenant.clone()),
@@ -564,24 +570,44 @@ async fn usage_report_sends_exactly_the_delta(env: Env, billing: Billing) {
     )
     .await;
     assert_eq!(lost.reported.len(), 1);
+    assert_eq!(billing.billed_calls(&tenant, &customer, &p), 12);
+    env.store.add_usage(env.tenant.id, "calls", &p, 3).await.unwrap();
     let run = callbook_server::billing::run_once(store, provider, Utc::now(), false)
         .await
         .unwrap();
-    assert_eq!(run.reported.len(), 1);
+    assert!(run.failed.is_empty(), "{:?}", run.failed);
+    let sent: Vec<(i64, i64)> = run.reported.iter().map(|r| (r.quantity, r.total)).collect();
+    assert_eq!(sent, [(4, 12), (3, 15)]);
     assert_eq!(
         billing.billed_calls(&tenant, &customer, &p),
-        12,
+        15,
         "never more than the total"
     );
+    // And a crash with unchanged counters: the same report again, counted once.
+    env.store
+        .add_usage(env.tenant.id, "billing.pending.calls", &p, 0)
+        .await
+        .unwrap();
+    let again = report_usage_totals(
+        provider,
+        &callbook_billing::TenantId::new(tenant.clone()),
+        &p,
+        [("calls", 15)],
+        |_| 12,
+        Utc::now(),
+    )
+    .await;
+    assert_eq!(again.reported.len(), 1);
+    assert_eq!(billing.billed_calls(&tenant, &customer, &p), 15);
 
     // The watermarks are bookkeeping: hidden from the usage lists.
     let (_, usage) = env.get("/api/v1/usage").await;
-    assert!(!usage.to_string().contains("billing.reported"), "{usage}");
+    assert!(!usage.to_string().contains("billing."), "{usage}");
     let (_, page) = env.get("/api/v1/billing").await;
-    assert!(!page["usage"].to_string().contains("billing.reported"), "{page}");
+    assert!(!page["usage"].to_string().contains("billing."), "{page}");
     assert_eq!(
         page["usage"]["totals"][1],
-        json!({"metric": "calls", "total": 12, "billed": true})
+        json!({"metric": "calls", "total": 15, "billed": true})
     );
 
     // A provider failure is reported, the watermark stays, the next run catches up.
@@ -592,13 +618,13 @@ async fn usage_report_sends_exactly_the_delta(env: Env, billing: Billing) {
             .await
             .unwrap();
         assert_eq!(run.failed.len(), 1, "{run:?}");
-        assert_eq!(billing.billed_calls(&tenant, &customer, &p), 12);
+        assert_eq!(billing.billed_calls(&tenant, &customer, &p), 15);
         let run = callbook_server::billing::run_once(store, provider, Utc::now(), false)
             .await
             .unwrap();
         assert!(run.failed.is_empty(), "{run:?}");
         assert_eq!(run.reported[0].quantity, 1);
-        assert_eq!(billing.billed_calls(&tenant, &customer, &p), 13);
+        assert_eq!(billing.billed_calls(&tenant, &customer, &p), 16);
     }
 }
 

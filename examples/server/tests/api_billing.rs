@@ -756,3 +756,23 @@ async fn the_app_starts_on_the_fake_and_mounts_the_webhook() {
     let tenant = built.state.store.get_tenant(built.state.tenant.id).await.unwrap();
     assert!(tenant.settings.get("billing").is_none());
 }
+
+/// `callbook billing report --dry-run` on a fresh data directory: the fake, no billed tenant, JSON out.
+#[test]
+fn the_cli_prints_a_json_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_callbook"))
+        .current_dir(dir.path())
+        .env_clear()
+        .env("CALLBOOK_DATA_DIR", dir.path())
+        .args(["billing", "report", "--dry-run"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert!(stderr.contains("offline fake"), "{stderr}");
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(report["dry_run"], true);
+    assert_eq!(report["tenants"], 0);
+    assert_eq!(report["reported"], json!([]));
+}

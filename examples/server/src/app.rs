@@ -94,6 +94,7 @@ pub struct App {
 /// layers of [`crate::hardening`] and the request-id span.
 pub fn router(state: AppState) -> Router {
     let api = crate::api::router(state.api.clone());
+    let billing_api = state.api.clone();
     let simulator = crate::simulator::router(&state);
     let hardening = state.hardening.clone(); // issue 8
     let router = Router::new()
@@ -106,6 +107,8 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(ops::metrics))
         .with_state(state)
         .merge(api)
+        // issue 8 billing: Stripe's webhooks, beside Twilio's (same body and rate limits, no cookie auth)
+        .merge(crate::billing_webhook::router(billing_api))
         .merge(simulator);
     // ---- issue 8 (hardening): security headers, panics, client IP, body and rate limits, timeouts
     let router = crate::hardening::apply(router, hardening);
@@ -463,6 +466,11 @@ pub async fn build(config: &Config, metrics: Metrics) -> anyhow::Result<App> {
     )
     // issue 8: phone-line credentials sealed under a key derived from the master key
     .with_credentials_key(&master);
+    // ---- issue 8 billing: Stripe when STRIPE_SECRET_KEY is set, else the offline fake
+    let (billing, billing_source) = crate::billing::provider_from_lookup(|k| std::env::var(k).ok())?;
+    let billing_interval = crate::billing::interval_from_lookup(|k| std::env::var(k).ok())?;
+    let api = api.with_billing(billing.clone());
+    // ---- end issue 8 billing
 
     let mut report = config.describe();
     report.push(format!("master key     {key_source}"));
@@ -500,6 +508,19 @@ pub async fn build(config: &Config, metrics: Metrics) -> anyhow::Result<App> {
         }
         None => report.push("retention      off (CALLBOOK_RETENTION_INTERVAL=off)".to_owned()),
     }
+    // ---- issue 8 billing: usage reports on a schedule beside retention
+    report.push(format!("billing        {billing_source}"));
+    match billing_interval {
+        Some(every) => {
+            crate::billing::spawn(api.store.clone(), billing, every, None);
+            report.push(format!(
+                "billing usage  reported every {}s (CALLBOOK_BILLING_REPORT_INTERVAL)",
+                every.as_secs()
+            ));
+        }
+        None => report.push("billing usage  not reported (CALLBOOK_BILLING_REPORT_INTERVAL=off)".to_owned()),
+    }
+    // ---- end issue 8 billing
     // ---- end issue 8 privacy/settings
 
     let storage_dir = config.storage_url.strip_prefix("file://").map(PathBuf::from);

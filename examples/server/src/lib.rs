@@ -33,6 +33,8 @@
 pub mod api;
 pub mod app;
 pub mod backup;
+pub mod billing;
+pub mod billing_webhook;
 pub mod cli_accounts;
 pub mod config;
 pub mod demo;

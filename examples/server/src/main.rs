@@ -2,11 +2,11 @@
 //!
 //! The subcommands are the contract of DESIGN.md §5: `serve` (default), `demo`, `extract`, `transcribe`,
 //! `simulate-call`, `migrate`, and the operations commands `backup`, `restore`, `tenant create`, `user add` and
-//! `retention run`. Each lives in its own module of the `callbook_server` library.
+//! `retention run`, `billing report`. Each lives in its own module of the `callbook_server` library.
 
 use std::process::ExitCode;
 
-use callbook_server::{backup, cli_accounts, demo, extract, retention, serve, simulate, transcribe};
+use callbook_server::{backup, billing, cli_accounts, demo, extract, retention, serve, simulate, transcribe};
 use clap::{Parser, Subcommand};
 
 /// Turns a trades business's phone calls into booked jobs.
@@ -43,6 +43,20 @@ enum Command {
     /// Retention: delete what each tenant's policy says has expired (legal holds are kept).
     #[command(subcommand)]
     Retention(RetentionCommand),
+
+    /// Billing: `billing report [--dry-run]` reports usage to the billing provider now.
+    #[command(subcommand)]
+    Billing(BillingCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum BillingCommand {
+    /// Report every billed tenant's usage since the last report now and print the report as JSON.
+    Report {
+        /// Say what would be reported, send and record nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -70,6 +84,7 @@ async fn main() -> ExitCode {
         Command::Tenant(args) => cli_accounts::tenant(args).await,
         Command::User(args) => cli_accounts::user(args).await,
         Command::Retention(RetentionCommand::Run { dry_run }) => retention::run_cli(dry_run).await,
+        Command::Billing(BillingCommand::Report { dry_run }) => billing::run_cli(dry_run).await,
     };
     match outcome {
         Ok(code) => code,

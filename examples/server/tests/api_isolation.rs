@@ -228,7 +228,32 @@ enum Credential {
 async fn matrix(env: Env) {
     // Tenant A has data too, so "empty" is not how the routes pass.
     let (a_call, _) = env.seed_call("CA-A-1").await;
-    let b = seed_b(&env).await;
+    let mut b = seed_b(&env).await;
+    // ---- issue 8 billing: B has a billing customer, a subscription and an invoice; A never sees them.
+    let billing = callbook_billing::fake::FakeBilling::new().with_default_price("price_matrix");
+    let env = env.with_billing(std::sync::Arc::new(billing.clone()));
+    let (status, sub) = env
+        .send(
+            "POST",
+            "/api/v1/billing/subscription",
+            Some(OTHER_TOKEN),
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(status, 200, "{sub}");
+    let b_tenant = callbook_billing::TenantId::new(env.other.id.to_string());
+    let invoice = billing.add_invoice(&b_tenant, 4321);
+    let (_, b_page) = env
+        .send("GET", "/api/v1/billing", Some(OTHER_TOKEN), None, &[])
+        .await;
+    let b_customer = b_page["customer_id"].as_str().unwrap().to_owned();
+    b.markers.extend([
+        b_customer,
+        sub["id"].as_str().unwrap().to_owned(),
+        invoice.to_string(),
+    ]);
+    // ---- end issue 8 billing
     env.add_user(env.tenant.id, "alice", Role::Owner, PASSWORD).await;
     let session = env.login("alice", PASSWORD).await;
     let (a_token, _) = env.api_token(TOKEN, "a-matrix", None).await;

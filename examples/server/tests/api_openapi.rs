@@ -75,6 +75,10 @@ const EXPECTED: &[(&str, &str)] = &[
     ("get", "/api/v1/settings/notifications/me"),
     ("put", "/api/v1/settings/notifications/me"),
     ("post", "/api/v1/settings/filtering/block"),
+    // ---- issue 8 billing
+    ("get", "/api/v1/billing"),
+    ("post", "/api/v1/billing/subscription"),
+    ("delete", "/api/v1/billing/subscription"),
     // ---- end issue 8 privacy/settings
 ];
 

@@ -69,6 +69,9 @@ use utoipa_axum::routes;
 pub mod accounts;
 pub mod auth;
 pub mod auth_secrets;
+// ---- issue 8 billing
+pub mod billing;
+// ---- end issue 8 billing
 pub mod calls;
 pub mod customers;
 pub mod events;
@@ -153,6 +156,11 @@ pub struct ApiState {
     /// Seals phone-line provider credentials (`PUT /phone-lines/{id}/credentials`); `None` answers `503`.
     pub credentials: Option<lines::credentials::CredentialCipher>,
     // ---- end issue 8 privacy/settings
+    // ---- issue 8 billing
+    /// The billing provider (`GET /billing`, the subscription, `POST /webhooks/stripe`); `None` answers the
+    /// writes with `503` and the page with `billing_unavailable`.
+    pub billing: Option<Arc<dyn callbook_billing::BillingProvider>>,
+    // ---- end issue 8 billing
 }
 
 impl fmt::Debug for ApiState {
@@ -167,6 +175,7 @@ impl fmt::Debug for ApiState {
             .field("live", &self.live.is_some())
             .field("telephony", &self.telephony.is_some())
             .field("accounts", &self.accounts)
+            .field("billing", &self.billing)
             .finish_non_exhaustive()
     }
 }
@@ -197,8 +206,17 @@ impl ApiState {
             // A per-process CSRF key until `with_accounts` sets the server's (derived from the master key).
             accounts: Accounts::new(auth_secrets::CsrfKey::random()),
             credentials: None,
+            billing: None,
         }
     }
+
+    // ---- issue 8 billing
+    /// Shows and changes the tenant's plan through `billing`, and accepts its webhooks.
+    pub fn with_billing(mut self, billing: Arc<dyn callbook_billing::BillingProvider>) -> Self {
+        self.billing = Some(billing);
+        self
+    }
+    // ---- end issue 8 billing
 
     /// Sets the account settings (CSRF key, hashing, login limits, cookie flags).
     pub fn with_accounts(mut self, accounts: Accounts) -> Self {
@@ -367,7 +385,10 @@ pub fn openapi_router() -> (Router<ApiState>, utoipa::openapi::OpenApi) {
             settings::get_my_notifications,
             settings::put_my_notifications
         ))
-        .routes(routes!(settings::block_caller));
+        .routes(routes!(settings::block_caller))
+        // ---- issue 8 billing
+        .routes(routes!(billing::get_billing))
+        .routes(routes!(billing::subscribe, billing::cancel));
     let (router, mut doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .nest(PREFIX, api)
         .split_for_parts();

@@ -286,6 +286,8 @@ pub async fn get_usage(
         .list_usage(principal.tenant, &period)
         .await?
         .into_iter()
+        // issue 8 billing: the usage report's watermarks are bookkeeping, not usage
+        .filter(|u| !crate::billing::is_internal_metric(&u.metric))
         .map(|UsageTotal { metric, total }| UsageCounter { metric, total })
         .collect();
     Ok(Json(UsageReport { period, totals }))

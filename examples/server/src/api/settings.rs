@@ -40,7 +40,7 @@ use super::lines::LineError;
 use super::problem::{ApiError, FieldProblem, Problem};
 
 /// Serialises settings writes in this process (read-check-write of the document).
-static WRITE_LOCK: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+pub(crate) static WRITE_LOCK: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 /// Text settings callers hear.
 const VOICE_TEXTS: [&str; 6] = [

@@ -277,6 +277,13 @@ impl Env {
         (call, booking.job)
     }
 
+    /// The environment with `billing` as its billing provider and `POST /webhooks/stripe` mounted (issue 8).
+    pub fn with_billing(self, billing: Arc<dyn callbook_billing::BillingProvider>) -> Env {
+        let state = self.state.clone().with_billing(billing);
+        let app = api::router(state.clone()).merge(callbook_server::billing_webhook::router(state.clone()));
+        Env { app, state, ..self }
+    }
+
     pub async fn request(&self, request: Request<Body>) -> Response<Body> {
         self.app.clone().oneshot(request).await.unwrap()
     }

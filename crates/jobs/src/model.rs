@@ -371,7 +371,9 @@ pub struct User {
     pub login: String,
     /// Role.
     pub role: Role,
-    /// Password hash (PHC string); never shown by `Debug`.
+    /// Password hash (PHC string); never shown by `Debug` and never serialized (a `Json(user)` must not leak
+    /// it), only read back from the store.
+    #[serde(default, skip_serializing)]
     pub password_hash: Option<String>,
     /// Creation instant.
     pub created_at: DateTime<Utc>,

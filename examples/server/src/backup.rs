@@ -62,7 +62,8 @@ pub struct BackupArgs {
 pub struct RestoreArgs {
     /// A directory written by `callbook backup`.
     pub dir: PathBuf,
-    /// Replace an existing database file and write into a recording store that already holds objects.
+    /// Replace an existing database file, and make a recording store that already holds objects exactly the
+    /// backup's (objects the backup does not have are deleted). Stop the server first.
     #[arg(long)]
     pub force: bool,
 }
@@ -298,6 +299,12 @@ pub async fn verify(dir: &Path) -> anyhow::Result<Manifest> {
             manifest.format
         );
     }
+    if manifest.database.path != DATABASE_FILE {
+        bail!(
+            "the manifest names the database {:?}, not {DATABASE_FILE}: not a callbook backup",
+            manifest.database.path
+        );
+    }
     check(&manifest.database, dir.join(&manifest.database.path)).await?;
     for entry in &manifest.objects {
         if entry.path.split('/').any(|part| part == ".." || part.is_empty()) {
@@ -391,6 +398,22 @@ pub async fn restore(config: &Config, dir: &Path, force: bool) -> anyhow::Result
             .put(&path, PutPayload::from(bytes))
             .await
             .with_context(|| format!("writing object {}", entry.path))?;
+    }
+
+    // With --force the store becomes exactly the backup's: objects the backup does not have (newer
+    // recordings, keys or holds) would otherwise sit beside a database that knows nothing of them.
+    if force {
+        let wanted: std::collections::HashSet<&str> =
+            manifest.objects.iter().map(|e| e.path.as_str()).collect();
+        let present: Vec<object_store::ObjectMeta> = store.list(None).try_collect().await?;
+        for meta in present {
+            if !wanted.contains(meta.location.as_ref()) {
+                match store.delete(&meta.location).await {
+                    Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
+                    Err(e) => return Err(e).context("removing an object the backup does not have"),
+                }
+            }
+        }
     }
 
     // Then the database: written beside the target and renamed over it (atomic on one file system).

@@ -318,14 +318,22 @@ pub fn client_ip(peer: Option<IpAddr>, headers: &HeaderMap, trusted: &[IpNet]) -
         return Some(peer);
     }
     let mut client = peer;
-    let hops: Vec<IpAddr> = headers
+    // Walk from the right (the hops our proxies appended) and stop at the first untrusted address — or at the
+    // first entry that is not an address: everything left of it is the client's own say.
+    let hops: Vec<Option<IpAddr>> = headers
         .get_all("x-forwarded-for")
         .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .map_while(|s| s.trim().parse::<IpAddr>().ok())
+        .map(|v| v.to_str().ok())
+        .flat_map(|v| match v {
+            Some(v) => v
+                .split(',')
+                .map(|s| s.trim().parse::<IpAddr>().ok())
+                .collect::<Vec<_>>(),
+            None => vec![None],
+        })
         .collect();
     for hop in hops.into_iter().rev() {
+        let Some(hop) = hop else { break };
         client = canonical(hop);
         if !is_trusted(client) {
             break;
@@ -561,6 +569,13 @@ mod tests {
         assert_eq!(client_ip(Some(stranger), &headers, &trusted), Some(stranger));
         assert_eq!(client_ip(Some(proxy), &headers, &[]), Some(proxy));
         assert_eq!(client_ip(None, &headers, &trusted), None);
+        // A client's junk entry does not discard the address our proxy appended after it.
+        let mut junk = HeaderMap::new();
+        junk.insert("x-forwarded-for", "junk, 203.0.113.8".parse().unwrap());
+        assert_eq!(
+            client_ip(Some(proxy), &junk, &trusted),
+            Some("203.0.113.8".parse().unwrap())
+        );
     }
 
     #[test]

@@ -474,7 +474,36 @@ async fn staff_can_mark_a_caller_as_spam(env: Env) {
     assert!(audit.to_string().contains("filtering.blocked") && !audit.to_string().contains("5552177"));
 }
 
+async fn staff_see_no_billing_and_only_their_own_notification_address(env: Env) {
+    let (env, user) = with_users(env);
+    let other = UserId::new();
+    let mut settings = env.store.get_tenant(env.tenant.id).await.unwrap().settings;
+    settings["billing"] = json!({"customer_id": "cus_secret_marker", "status": "active"});
+    settings["notifications"]["users"] = json!({
+        user.to_string(): {"email": "me@example.com"},
+        other.to_string(): {"email": "someone-else@example.com"},
+    });
+    env.store
+        .update_tenant_settings(env.tenant.id, settings)
+        .await
+        .unwrap();
+    let (status, admin_view) = env.get("/api/v1/settings").await;
+    assert_eq!(status, 200);
+    let admin_view = admin_view.to_string();
+    assert!(admin_view.contains("cus_secret_marker") && admin_view.contains("someone-else@example.com"));
+    let (status, staff_view) = env.send("GET", "/api/v1/settings", Some(USER), None, &[]).await;
+    assert_eq!(status, 200);
+    assert!(staff_view.get("billing").is_none(), "{staff_view}");
+    assert_eq!(
+        staff_view["notifications"]["users"],
+        json!({user.to_string(): {"email": "me@example.com"}})
+    );
+    let (_, anonymous_staff) = env.send("GET", "/api/v1/settings", Some(STAFF), None, &[]).await;
+    assert_eq!(anonymous_staff["notifications"]["users"], json!({}));
+}
+
 on_every_backend!(
+    staff_see_no_billing_and_only_their_own_notification_address,
     staff_can_mark_a_caller_as_spam,
     settings_are_validated_and_versioned,
     profile_round_trips,

@@ -155,6 +155,9 @@ async fn a_restored_backup_has_every_call_job_and_recording() {
     let out = callbook(dir.path(), &restored, &["restore", backup.to_str().unwrap()], &[]);
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out).contains("--force"), "{}", text(&out));
+    // --force makes the store exactly the backup's: an object the backup lacks goes.
+    let stray = restored.join("recordings").join("stray-object");
+    std::fs::write(&stray, b"not in the backup").unwrap();
     let out = callbook(
         dir.path(),
         &restored,
@@ -162,6 +165,8 @@ async fn a_restored_backup_has_every_call_job_and_recording() {
         &[],
     );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(!stray.exists());
+    assert_eq!(audio(&rec_b, &calls_a[0]).await, audio(&rec_a, &calls_a[0]).await);
 
     // Without the master key, or with another one, restore refuses before writing anything.
     let keyless = dir.path().join("keyless");

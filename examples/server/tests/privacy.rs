@@ -88,7 +88,11 @@ async fn world(backend: Backend, storage: Storage) -> Option<World> {
     };
     let env = Env::try_new_with(backend, Some(Arc::new(recordings))).await?;
     let telephony = FakeTelephony::new();
-    let state = env.state.clone().with_telephony(Arc::new(telephony.clone()));
+    let state = env
+        .state
+        .clone()
+        .with_telephony(Arc::new(telephony.clone()))
+        .with_public_url("https://callbook.example.com");
     let app = api::router(state.clone());
     Some(World {
         env: Env { app, state, ..env },
@@ -673,6 +677,19 @@ async fn tenant_export_and_erasure(backend: Backend, storage: Storage) {
     let Some(w) = world(backend, storage).await else {
         return;
     };
+    let billing = callbook_billing::fake::FakeBilling::new().with_default_price("price_test");
+    let World {
+        env,
+        telephony,
+        storage_dir,
+        s3_prefix,
+    } = w;
+    let w = World {
+        env: env.with_billing(Arc::new(billing.clone())),
+        telephony,
+        storage_dir,
+        s3_prefix,
+    };
     let env = &w.env;
     let tenant = env.tenant.clone();
     let other = env.other.clone();
@@ -758,6 +775,34 @@ async fn tenant_export_and_erasure(backend: Backend, storage: Storage) {
         .await;
     assert_eq!(status, 204);
 
+    // The tenant pays for a number and a subscription: both must end with it.
+    let (status, line) = env
+        .send(
+            "POST",
+            "/api/v1/phone-lines",
+            Some(TOKEN),
+            Some(json!({"phone_number": "+14155550100"})),
+            &[],
+        )
+        .await;
+    assert_eq!(status, 201, "{line}");
+    let (status, subscription) = env
+        .send("POST", "/api/v1/billing/subscription", Some(TOKEN), None, &[])
+        .await;
+    assert!(status == 200 || status == 201, "{status} {subscription}");
+    let owned = |t: &callbook_telephony::fake::FakeTelephony| {
+        let t = t.clone();
+        async move {
+            use callbook_telephony::telephony::{PageRequest, Telephony};
+            t.list_numbers(&PageRequest::first(100))
+                .await
+                .unwrap()
+                .items
+                .len()
+        }
+    };
+    assert_eq!(owned(&w.telephony).await, 1);
+
     let (status, receipt) = env
         .send(
             "DELETE",
@@ -768,6 +813,19 @@ async fn tenant_export_and_erasure(backend: Backend, storage: Storage) {
         )
         .await;
     assert_eq!(status, 200, "{receipt}");
+    assert_eq!(owned(&w.telephony).await, 0, "the tenant's number is released");
+    let subscription = callbook_billing::BillingProvider::subscription_status(
+        &billing,
+        &callbook_billing::TenantId::new(tenant.id.to_string()),
+    )
+    .await
+    .unwrap();
+    assert!(
+        subscription
+            .as_ref()
+            .is_none_or(|s| s.status == callbook_billing::SubscriptionStatus::Canceled),
+        "{subscription:?}"
+    );
     assert_eq!(receipt["scope"], "tenant");
     assert_eq!(receipt["calls"], 2);
     assert_eq!(receipt["provider_recordings_deleted"], 2);

@@ -385,6 +385,49 @@ async fn find_line(state: &ApiState, tenant: TenantId, id: &str) -> LineResult<(
     Ok((line, settings))
 }
 
+/// Releases a line's number at the provider; a number the account no longer owns counts as released.
+async fn release_at_provider(
+    telephony: &dyn callbook_telephony::telephony::Telephony,
+    line: &PhoneLine,
+) -> LineResult<()> {
+    let mut candidates = vec![line.clone()];
+    if line.provider_number_id.is_some() {
+        // A stale stored id (the number was bought back under a new one) falls back to a lookup by number.
+        candidates.push(PhoneLine {
+            provider_number_id: None,
+            ..line.clone()
+        });
+    }
+    for candidate in &candidates {
+        match number_sid(telephony, candidate).await {
+            Ok(sid) => match telephony.release_number(&sid).await {
+                Ok(()) => break,
+                Err(callbook_telephony::Error::NotFound { .. }) => continue,
+                Err(e) => return Err(LineError::from_provider(&e)),
+            },
+            // Not owned any more: nothing to release.
+            Err(LineError::Problem(p)) if p.code == "not_at_provider" => break,
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+/// Releases every bought number of a tenant at the provider (tenant erasure: a deleted business must not keep
+/// paying for numbers that still ring into Callbook). Lines of other providers (the bootstrap marker) and a
+/// server without telephony are skipped. A provider failure stops here, before anything is deleted.
+pub(crate) async fn release_all_lines(state: &ApiState, tenant: TenantId) -> LineResult<()> {
+    let Some(telephony) = state.telephony.as_ref() else {
+        return Ok(());
+    };
+    for line in state.store.list_phone_lines(tenant).await? {
+        if line.provider == crate::app::PROVIDER {
+            release_at_provider(telephony.as_ref(), &line).await?;
+        }
+    }
+    Ok(())
+}
+
 /// The provider's id of a line's number: stored, else looked up by number (lines registered on first sight).
 async fn number_sid(telephony: &dyn Telephony, line: &PhoneLine) -> LineResult<NumberSid> {
     if let Some(sid) = &line.provider_number_id {
@@ -656,26 +699,7 @@ pub async fn release_line(
     principal.require(callbook_jobs::Role::Admin)?;
     let (line, settings) = find_line(&state, principal.tenant, &id).await?;
     let telephony = telephony(&state)?;
-    let mut candidates = vec![line.clone()];
-    if line.provider_number_id.is_some() {
-        // A stale stored id (the number was bought back under a new one) falls back to a lookup by number.
-        candidates.push(PhoneLine {
-            provider_number_id: None,
-            ..line.clone()
-        });
-    }
-    for candidate in &candidates {
-        match number_sid(telephony.as_ref(), candidate).await {
-            Ok(sid) => match telephony.release_number(&sid).await {
-                Ok(()) => break,
-                Err(callbook_telephony::Error::NotFound { .. }) => continue,
-                Err(e) => return Err(LineError::from_provider(&e)),
-            },
-            // Not owned any more: nothing to release.
-            Err(LineError::Problem(p)) if p.code == "not_at_provider" => break,
-            Err(e) => return Err(e),
-        }
-    }
+    release_at_provider(telephony.as_ref(), &line).await?;
     // The row goes (calls keep their history with the line cleared); the settings keep a release marker and
     // lose the line's voice overrides.
     state.store.remove_phone_line(principal.tenant, line.id).await?;

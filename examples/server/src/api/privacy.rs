@@ -14,6 +14,8 @@
 //! A legal hold refuses erasure with `409 legal_hold`; a provider that cannot delete its copy of a
 //! recording is `502 provider_error` (nothing was deleted from the database: retry).
 
+use std::sync::Arc;
+
 use axum::Json;
 use axum::body::Body;
 use axum::extract::rejection::{JsonRejection, QueryRejection};
@@ -175,15 +177,20 @@ pub async fn delete_customer(
 ) -> PrivacyResult<Json<ErasureReceipt>> {
     principal.require(Role::Admin)?;
     let id = parse_customer(&id)?;
-    let receipt = privacy::erase_customer(
-        state.store.as_ref(),
-        state.recordings.as_ref(),
-        state.telephony.as_deref(),
-        principal.tenant,
-        id,
-        principal.actor.clone(),
-    )
-    .await?;
+    let (store, recordings, telephony) = detached_parts(&state);
+    let (tenant, actor) = (principal.tenant, principal.actor.clone());
+    let receipt = run_detached(async move {
+        privacy::erase_customer(
+            store.as_ref(),
+            recordings.as_ref(),
+            telephony.as_deref(),
+            tenant,
+            id,
+            actor,
+        )
+        .await
+    })
+    .await??;
     metrics::counter!("callbook_erasures_total", "scope" => "customer").increment(1);
     Ok(Json(receipt))
 }
@@ -202,17 +209,66 @@ pub async fn delete_call(
 ) -> PrivacyResult<Json<ErasureReceipt>> {
     principal.require(Role::Admin)?;
     let id: CallId = id.parse().map_err(|_| ApiError::not_found("call"))?;
-    let receipt = privacy::erase_call(
-        state.store.as_ref(),
-        state.recordings.as_ref(),
-        state.telephony.as_deref(),
-        principal.tenant,
-        id,
-        principal.actor.clone(),
-    )
-    .await?;
+    let (store, recordings, telephony) = detached_parts(&state);
+    let (tenant, actor) = (principal.tenant, principal.actor.clone());
+    let receipt = run_detached(async move {
+        privacy::erase_call(
+            store.as_ref(),
+            recordings.as_ref(),
+            telephony.as_deref(),
+            tenant,
+            id,
+            actor,
+        )
+        .await
+    })
+    .await??;
     metrics::counter!("callbook_erasures_total", "scope" => "call").increment(1);
     Ok(Json(receipt))
+}
+
+type ErasureParts = (
+    Arc<dyn callbook_jobs::JobStore>,
+    Arc<dyn callbook_storage::RecordingStore>,
+    Option<Arc<dyn callbook_telephony::telephony::Telephony>>,
+);
+
+fn detached_parts(state: &ApiState) -> ErasureParts {
+    (
+        state.store.clone(),
+        state.recordings.clone(),
+        state.telephony.clone(),
+    )
+}
+
+/// Runs an erasure as its own task: a request timeout or a client that hangs up drops the handler, and an
+/// erasure cut off between deleting the blobs and the rows (or before its audit entry) must not happen.
+async fn run_detached<T: Send + 'static>(
+    erasure: impl std::future::Future<Output = T> + Send + 'static,
+) -> Result<T, LineError> {
+    tokio::spawn(erasure)
+        .await
+        .map_err(|_| ApiError::internal().into())
+}
+
+/// Cancels the tenant's subscription at once (no subscription is fine), so a deleted business is not charged.
+async fn stop_billing(state: &ApiState, tenant: callbook_jobs::TenantId) -> PrivacyResult<()> {
+    let Some(billing) = &state.billing else {
+        return Ok(());
+    };
+    let id = callbook_billing::TenantId::new(tenant.to_string());
+    match billing
+        .cancel(&id, callbook_billing::CancelMode::Immediately)
+        .await
+    {
+        Ok(_) | Err(callbook_billing::Error::NotFound { .. }) => Ok(()),
+        Err(_) => Err(LineError::new(
+            StatusCode::BAD_GATEWAY,
+            "billing_unavailable",
+            "Billing provider unavailable",
+            "the subscription could not be cancelled; nothing was deleted — retry",
+        )),
+    }
 }
 
 /// Body of `DELETE /tenant`.
@@ -240,13 +296,15 @@ pub async fn delete_tenant(
     if body.confirm != tenant.name {
         return Err(ApiError::invalid("confirm", "must be the tenant's name, exactly").into());
     }
-    let receipt = privacy::erase_tenant(
-        state.store.as_ref(),
-        state.recordings.as_ref(),
-        state.telephony.as_deref(),
-        principal.tenant,
-    )
-    .await?;
+    // Stop what the tenant pays for before its rows go: a failure here deletes nothing and can be retried.
+    stop_billing(&state, principal.tenant).await?;
+    super::lines::release_all_lines(&state, principal.tenant).await?;
+    let (store, recordings, telephony) = detached_parts(&state);
+    let tenant = principal.tenant;
+    let receipt = run_detached(async move {
+        privacy::erase_tenant(store.as_ref(), recordings.as_ref(), telephony.as_deref(), tenant).await
+    })
+    .await??;
     metrics::counter!("callbook_erasures_total", "scope" => "tenant").increment(1);
     Ok(Json(receipt))
 }

@@ -409,7 +409,24 @@ pub async fn get_settings(
     principal: Principal,
 ) -> Result<Response, LineError> {
     let tenant = state.store.get_tenant(principal.tenant).await?;
-    Ok(with_etag(&tenant, tenant.settings.clone()))
+    let mut settings = tenant.settings.clone();
+    if principal.require(Role::Admin).is_err() {
+        // Staff read the working settings, not the account's: no billing section, and only their own
+        // notification preferences (others' e-mail addresses are theirs).
+        if let Some(object) = settings.as_object_mut() {
+            object.remove("billing");
+        }
+        if let Some(users) = settings
+            .get_mut("notifications")
+            .and_then(|n| n.get_mut("users"))
+            .and_then(Value::as_object_mut)
+        {
+            let own = principal.user.map(|u| u.to_string());
+            users.retain(|id, _| own.as_deref() == Some(id.as_str()));
+        }
+    }
+    // The ETag is of the whole document, so an admin's write check is unaffected by what staff see.
+    Ok(with_etag(&tenant, settings))
 }
 
 /// Changes settings with a JSON merge patch (RFC 7396: `null` removes a key, objects merge). The result is

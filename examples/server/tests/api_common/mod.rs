@@ -212,13 +212,50 @@ impl Env {
             )
             .await
             .unwrap();
+        let mut doc = extraction_doc();
+        doc["appointments"][0]["customer_name"]["value"] = json!(name);
+        let booking = self
+            .transcribe_extract_and_book(
+                tenant,
+                &call,
+                "Hi, this is Maria Lopez, card [REDACTED]".into(),
+                doc,
+            )
+            .await;
+        // Finish the call the way the worker does: claim, then finish.
+        let now = callbook_jobs::now();
+        let claimed = self
+            .store
+            .claim_calls("test", now, std::time::Duration::from_secs(60), 10, 8)
+            .await
+            .unwrap();
+        let claimed = claimed.into_iter().find(|c| c.id == call.id).unwrap();
+        let lease = claimed.lease().unwrap();
+        let call = self
+            .store
+            .finish_call(t, call.id, &lease, now, CallState::Done)
+            .await
+            .unwrap();
+        (call, booking.job)
+    }
+
+    /// Stores a transcript (`text`) and an extraction (`doc`) for `call` and books its first appointment the
+    /// way the worker does (`mapping::booking_input` + `book_appointment`).
+    pub async fn transcribe_extract_and_book(
+        &self,
+        tenant: &Tenant,
+        call: &Call,
+        text: String,
+        doc: Value,
+    ) -> callbook_jobs::Booking {
+        let t = tenant.id;
         self.store
             .put_transcript(
                 t,
                 StoredTranscript {
                     call_id: call.id,
                     tenant_id: t,
-                    document: json!({"text": "Hi, this is Maria Lopez, card [REDACTED]", "segments": []}),
+                    document: json!({"text": text, "segments": []}),
                     language: Some("en".into()),
                     confidence: Some(0.9),
                     provider: "demo".into(),
@@ -228,8 +265,6 @@ impl Env {
             )
             .await
             .unwrap();
-        let mut doc = extraction_doc();
-        doc["appointments"][0]["customer_name"]["value"] = json!(name);
         self.store
             .put_extraction(
                 t,
@@ -249,32 +284,16 @@ impl Env {
             .unwrap();
         let extraction: callbook_extract::Extraction = serde_json::from_value(doc).unwrap();
         let (customer, job) = callbook_pipeline::mapping::booking_input(
-            &call,
+            call,
             tenant,
             0,
             &extraction.appointments[0],
             chrono::TimeDelta::hours(1),
         );
-        let booking = self
-            .store
+        self.store
             .book_appointment(t, customer, job, Actor::pipeline())
             .await
-            .unwrap();
-        // Finish the call the way the worker does: claim, then finish.
-        let now = callbook_jobs::now();
-        let claimed = self
-            .store
-            .claim_calls("test", now, std::time::Duration::from_secs(60), 10, 8)
-            .await
-            .unwrap();
-        let claimed = claimed.into_iter().find(|c| c.id == call.id).unwrap();
-        let lease = claimed.lease().unwrap();
-        let call = self
-            .store
-            .finish_call(t, call.id, &lease, now, CallState::Done)
-            .await
-            .unwrap();
-        (call, booking.job)
+            .unwrap()
     }
 
     /// The environment with `billing` as its billing provider and `POST /webhooks/stripe` mounted (issue 8).
@@ -565,23 +584,6 @@ impl Env {
             )
             .await
             .unwrap();
-        self.store
-            .put_transcript(
-                t,
-                StoredTranscript {
-                    call_id: call.id,
-                    tenant_id: t,
-                    document: json!({"text": format!("Hi, this is {}, I live at {}", person.name, person.address),
-                        "segments": []}),
-                    language: Some("en".into()),
-                    confidence: Some(0.9),
-                    provider: "demo".into(),
-                    model: None,
-                    created_at: callbook_jobs::now(),
-                },
-            )
-            .await
-            .unwrap();
         let mut doc = extraction_doc();
         let a = &mut doc["appointments"][0];
         a["customer_name"]["value"] = json!(person.name);
@@ -590,36 +592,8 @@ impl Env {
         a["customer_phone"]["evidence"] = json!(person.phone);
         a["service_address"]["value"]["line1"] = json!(person.address);
         a["service_address"]["evidence"] = json!(person.address);
-        self.store
-            .put_extraction(
-                t,
-                StoredExtraction {
-                    call_id: call.id,
-                    tenant_id: t,
-                    document: doc.clone(),
-                    call_kind: "live".into(),
-                    appointment_count: 1,
-                    confidence: Some(0.85),
-                    extractor: "rules".into(),
-                    model: None,
-                    created_at: callbook_jobs::now(),
-                },
-            )
-            .await
-            .unwrap();
-        let extraction: callbook_extract::Extraction = serde_json::from_value(doc).unwrap();
-        let (customer, job) = callbook_pipeline::mapping::booking_input(
-            &call,
-            tenant,
-            0,
-            &extraction.appointments[0],
-            chrono::TimeDelta::hours(1),
-        );
-        let booking = self
-            .store
-            .book_appointment(t, customer, job, Actor::pipeline())
-            .await
-            .unwrap();
+        let text = format!("Hi, this is {}, I live at {}", person.name, person.address);
+        let booking = self.transcribe_extract_and_book(tenant, &call, text, doc).await;
         let call = self
             .store
             .link_call_customer(t, call.id, booking.job.customer_id.unwrap())

@@ -95,6 +95,7 @@ pub struct App {
 pub fn router(state: AppState) -> Router {
     let api = crate::api::router(state.api.clone());
     let billing_api = state.api.clone();
+    let web = crate::web::router(state.api.clone()); // issue 9: the dashboard under /app
     let simulator = crate::simulator::router(&state);
     let hardening = state.hardening.clone(); // issue 8
     let router = Router::new()
@@ -109,7 +110,8 @@ pub fn router(state: AppState) -> Router {
         .merge(api)
         // issue 8 billing: Stripe's webhooks, beside Twilio's (same body and rate limits, no cookie auth)
         .merge(crate::billing_webhook::router(billing_api))
-        .merge(simulator);
+        .merge(simulator)
+        .merge(web);
     // ---- issue 8 (hardening): security headers, panics, client IP, body and rate limits, timeouts
     let router = crate::hardening::apply(router, hardening);
     // ---- end issue 8

@@ -17,6 +17,7 @@
 //! | [`simulator`] | `POST /simulator/recordings`, `PUT /simulator/transcripts/{sha256}`: audio and transcripts for simulated calls (fake telephony only) |
 //! | [`simulate`], [`demo`] | `callbook simulate-call` (plays Twilio's part against a server) and `callbook demo` |
 //! | [`cli_accounts`] | `callbook tenant create` and `callbook user add` (one-time passwords) |
+//! | [`web`] | the dashboard under `/app`: server-rendered pages (maud) and small JavaScript modules over the API |
 //! | [`transcribe`], [`extract`] | the `callbook transcribe` and `callbook extract` subcommands |
 //!
 //! ```no_run
@@ -51,5 +52,6 @@ pub mod serve;
 pub mod simulate;
 pub mod simulator;
 pub mod transcribe;
+pub mod web;
 pub mod webhooks;
 pub mod worker;

@@ -1,0 +1,1 @@
+// Callbook dashboard: shared module (see src/web/mod.rs).

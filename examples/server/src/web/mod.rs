@@ -1,0 +1,438 @@
+//! The dashboard: a mobile-first, server-rendered web app under `/app` for the people who use Callbook — a
+//! tradesperson on a phone between jobs and an office manager at a desk.
+//!
+//! Pages are HTML rendered on the server with [maud](https://maud.lambda.xyz) (compile-time templates, escaped by
+//! default, nothing to ship beside the binary) from the same store calls the REST API makes, in the signed-in
+//! user's tenant. Small JavaScript modules (`assets/*.js`, no framework, no build step) enhance them: every write
+//! goes through the JSON API under `/api/v1` with the session cookie and its CSRF token, so the browser and the
+//! API cannot disagree about validation, versions or permissions. Assets are embedded with
+//! [include_dir](https://docs.rs/include_dir) and served with a content hash in the URL (cached for a year).
+//!
+//! | path | page |
+//! |---|---|
+//! | `/app/login` | sign in |
+//! | `/app` | home: today at a glance |
+//! | `/app/board` | the pipeline board |
+//! | `/app/jobs/{id}` | a job |
+//! | `/app/calls`, `/app/calls/{id}` | calls and the review page |
+//! | `/app/customers`, `/app/customers/{id}` | customers |
+//! | `/app/calendar` | week and month views |
+//! | `/app/settings` | settings |
+//! | `/app/notifications` | notifications |
+//!
+//! A request without a valid session is redirected to `/app/login?next=…`; another tenant's ids are `404`, as in
+//! the API.
+
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+use axum::Router;
+use axum::extract::{FromRequestParts, Path, Query};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+use callbook_jobs::{Tenant, User};
+use chrono::{DateTime, Utc};
+use include_dir::{Dir, include_dir};
+use maud::{DOCTYPE, Markup, html};
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+
+use crate::api::auth_secrets::{SESSION_COOKIE, cookie};
+use crate::api::{ApiError, ApiState, Principal};
+
+pub mod board;
+pub mod calendar;
+pub mod calls;
+pub mod customers;
+pub mod home;
+pub mod jobs;
+pub mod login;
+pub mod notifications;
+pub mod settings;
+
+/// Where the dashboard lives.
+pub const PREFIX: &str = "/app";
+
+/// The Content-Security-Policy of dashboard pages: the site policy, plus `blob:`/`data:` images (photo previews
+/// before upload) and `blob:` media. Scripts and styles only from files on this origin: no inline code.
+pub const PAGE_CSP: &str = "default-src 'self'; img-src 'self' blob: data:; media-src 'self' blob:; \
+     frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
+
+static ASSETS: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/assets");
+
+/// The dashboard router (pages and assets); the app merges it beside the API.
+pub fn router(state: ApiState) -> Router {
+    Router::new()
+        .route("/", get(|| async { Redirect::to(PREFIX) }))
+        .route("/app/assets/{*file}", get(asset))
+        .merge(login::routes())
+        .merge(home::routes())
+        .merge(board::routes())
+        .merge(jobs::routes())
+        .merge(calendar::routes())
+        .merge(calls::routes())
+        .merge(customers::routes())
+        .merge(settings::routes())
+        .merge(notifications::routes())
+        .with_state(state)
+        .layer(axum::middleware::map_response(page_headers))
+}
+
+async fn page_headers(mut response: Response) -> Response {
+    let html = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"text/html"));
+    if html {
+        let headers = response.headers_mut();
+        headers.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(PAGE_CSP),
+        );
+        // pages carry personal data and a CSRF token: never cached, never stored by a shared cache
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    response
+}
+
+// ------------------------------------------------------------------------------------------------ the viewer
+
+/// The signed-in user of a page request: the API's [`Principal`] (session cookie or bearer token), their tenant
+/// and user, and the CSRF token the page's scripts send with writes.
+///
+/// Rejection: no or an expired session → `303` to the login page with `next` set to the requested path.
+#[derive(Debug, Clone)]
+pub struct Viewer {
+    /// Who the request acts as; every store call of a page uses `principal.tenant`.
+    pub principal: Principal,
+    /// The tenant.
+    pub tenant: Tenant,
+    /// The user, when signed in as one (not for tenant-wide tokens).
+    pub user: Option<User>,
+    /// The session's CSRF token (empty for bearer requests).
+    pub csrf: String,
+}
+
+impl FromRequestParts<ApiState> for Viewer {
+    type Rejection = WebError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &ApiState) -> Result<Self, Self::Rejection> {
+        let next = parts
+            .uri
+            .path_and_query()
+            .map(|p| p.as_str().to_owned())
+            .unwrap_or_else(|| PREFIX.to_owned());
+        let principal = Principal::from_request_parts(parts, state).await.map_err(|e| {
+            if e.status() == StatusCode::UNAUTHORIZED {
+                WebError::LoginRequired { next }
+            } else {
+                WebError::from(e)
+            }
+        })?;
+        let tenant = state
+            .store
+            .get_tenant(principal.tenant)
+            .await
+            .map_err(ApiError::from)?;
+        let user = match principal.user {
+            Some(id) => Some(
+                state
+                    .store
+                    .get_user(principal.tenant, id)
+                    .await
+                    .map_err(ApiError::from)?,
+            ),
+            None => None,
+        };
+        let csrf = cookie(&parts.headers, SESSION_COOKIE)
+            .map(|secret| state.accounts.csrf.token(secret))
+            .unwrap_or_default();
+        Ok(Viewer {
+            principal,
+            tenant,
+            user,
+            csrf,
+        })
+    }
+}
+
+impl Viewer {
+    /// The name shown for the signed-in user.
+    pub fn display_name(&self) -> &str {
+        self.user
+            .as_ref()
+            .map(|u| u.login.as_str())
+            .unwrap_or("API token")
+    }
+
+    /// `when` in the business's zone, as `Tue 24 Nov 14:30`.
+    pub fn local_time(&self, when: DateTime<Utc>) -> String {
+        when.with_timezone(&self.tenant.timezone.tz())
+            .format("%a %-d %b %H:%M")
+            .to_string()
+    }
+}
+
+// ------------------------------------------------------------------------------------------------ errors
+
+/// A page that could not be shown.
+#[derive(Debug)]
+pub enum WebError {
+    /// No session: redirect to the login page, then back to `next`.
+    LoginRequired {
+        /// The path and query to return to.
+        next: String,
+    },
+    /// Anything the API would answer with a problem document (404 for other tenants' ids, 403 for roles …).
+    Api(ApiError),
+}
+
+impl From<ApiError> for WebError {
+    fn from(e: ApiError) -> Self {
+        WebError::Api(e)
+    }
+}
+
+impl From<callbook_jobs::Error> for WebError {
+    fn from(e: callbook_jobs::Error) -> Self {
+        WebError::Api(ApiError::from(e))
+    }
+}
+
+/// The result of a page handler.
+pub type WebResult<T = Markup> = Result<T, WebError>;
+
+impl IntoResponse for WebError {
+    fn into_response(self) -> Response {
+        match self {
+            WebError::LoginRequired { next } => {
+                let target = format!("{PREFIX}/login?next={}", percent_encode(&next));
+                Redirect::to(&target).into_response()
+            }
+            WebError::Api(e) => {
+                let status = e.status();
+                let (title, text) = match status {
+                    StatusCode::NOT_FOUND => ("Not found", "There is nothing here, or it was deleted."),
+                    StatusCode::FORBIDDEN => ("Not allowed", "Your role does not allow this page."),
+                    s if s.is_client_error() => ("Cannot show this page", "The request was not valid."),
+                    _ => (
+                        "Something went wrong",
+                        "The page could not be loaded. Try again in a moment.",
+                    ),
+                };
+                let body = html! {
+                    (DOCTYPE)
+                    html lang="en" {
+                        head {
+                            meta charset="utf-8";
+                            meta name="viewport" content="width=device-width, initial-scale=1";
+                            title { (title) " · Callbook" }
+                            link rel="stylesheet" href=(asset_url("app.css"));
+                        }
+                        body.error-page {
+                            main #main {
+                                h1 { (title) }
+                                p { (text) }
+                                p { a href=(PREFIX) { "Back to the dashboard" } }
+                            }
+                        }
+                    }
+                };
+                (status, body).into_response()
+            }
+        }
+    }
+}
+
+/// Percent-encodes a string for a query parameter value.
+pub fn percent_encode(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for b in value.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => out.push(b as char),
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+// ------------------------------------------------------------------------------------------------ layout
+
+/// The main navigation's entries; the current one is marked `aria-current="page"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Nav {
+    /// `/app`
+    Home,
+    /// `/app/board` and job pages
+    Board,
+    /// `/app/calls`
+    Calls,
+    /// `/app/customers`
+    Customers,
+    /// `/app/calendar`
+    Calendar,
+    /// `/app/settings`
+    Settings,
+    /// `/app/notifications`
+    Notifications,
+    /// Pages outside the navigation (login, errors).
+    None,
+}
+
+const NAV: [(Nav, &str, &str); 6] = [
+    (Nav::Home, "/app", "Home"),
+    (Nav::Board, "/app/board", "Board"),
+    (Nav::Calls, "/app/calls", "Calls"),
+    (Nav::Customers, "/app/customers", "Customers"),
+    (Nav::Calendar, "/app/calendar", "Calendar"),
+    (Nav::Settings, "/app/settings", "Settings"),
+];
+
+/// What a page adds to the layout.
+#[derive(Debug, Clone, Copy)]
+pub struct Page<'a> {
+    /// The `<title>` (before " · Callbook") and the page's `h1`.
+    pub title: &'a str,
+    /// The navigation entry to mark current.
+    pub nav: Nav,
+    /// Extra JavaScript modules from `assets/` (besides `app.js`).
+    pub scripts: &'a [&'a str],
+    /// Extra stylesheets from `assets/` (besides `app.css`).
+    pub styles: &'a [&'a str],
+}
+
+impl<'a> Page<'a> {
+    /// A page with no extra assets.
+    pub fn new(title: &'a str, nav: Nav) -> Self {
+        Page {
+            title,
+            nav,
+            scripts: &[],
+            styles: &[],
+        }
+    }
+}
+
+/// The whole document around a page's `body`: head, header, navigation, `<main id="main">`, toasts.
+pub fn layout(viewer: &Viewer, page: Page<'_>, body: Markup) -> Markup {
+    html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                meta name="csrf-token" content=(viewer.csrf);
+                meta name="tenant-zone" content=(viewer.tenant.timezone.name());
+                title { (page.title) " · Callbook" }
+                link rel="stylesheet" href=(asset_url("app.css"));
+                @for style in page.styles {
+                    link rel="stylesheet" href=(asset_url(style));
+                }
+                script type="module" src=(asset_url("app.js")) {}
+                @for script in page.scripts {
+                    script type="module" src=(asset_url(script)) {}
+                }
+            }
+            body {
+                a.skip-link href="#main" { "Skip to content" }
+                header.app-header {
+                    a.brand href=(PREFIX) { "Callbook" }
+                    span.tenant-name { (viewer.tenant.name) }
+                    a.notifications-link href="/app/notifications" aria-current=[(page.nav == Nav::Notifications).then_some("page")] {
+                        "Notifications"
+                    }
+                }
+                nav.app-nav aria-label="Main" {
+                    ul {
+                        @for (entry, href, label) in NAV {
+                            li {
+                                a href=(href) aria-current=[(entry == page.nav).then_some("page")] { (label) }
+                            }
+                        }
+                    }
+                }
+                main #main tabindex="-1" {
+                    (body)
+                }
+                div #toasts.toasts role="status" aria-live="polite" {}
+            }
+        }
+    }
+}
+
+// ------------------------------------------------------------------------------------------------ assets
+
+fn asset_hashes() -> &'static HashMap<String, String> {
+    static HASHES: OnceLock<HashMap<String, String>> = OnceLock::new();
+    HASHES.get_or_init(|| {
+        let mut map = HashMap::new();
+        collect_hashes(&ASSETS, &mut map);
+        map
+    })
+}
+
+fn collect_hashes(dir: &Dir<'static>, map: &mut HashMap<String, String>) {
+    for file in dir.files() {
+        let digest = Sha256::digest(file.contents());
+        map.insert(
+            file.path().to_string_lossy().replace('\\', "/"),
+            hex::encode(&digest[..6]),
+        );
+    }
+    for sub in dir.dirs() {
+        collect_hashes(sub, map);
+    }
+}
+
+/// The URL of an embedded asset with its content hash (`/app/assets/board.js?v=3f2a…`), cached for a year.
+pub fn asset_url(name: &str) -> String {
+    match asset_hashes().get(name) {
+        Some(hash) => format!("{PREFIX}/assets/{name}?v={hash}"),
+        None => format!("{PREFIX}/assets/{name}"),
+    }
+}
+
+#[derive(Deserialize)]
+struct AssetQuery {
+    v: Option<String>,
+}
+
+async fn asset(Path(file): Path<String>, Query(query): Query<AssetQuery>, headers: HeaderMap) -> Response {
+    let Some(found) = ASSETS.get_file(&file) else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    let hash = asset_hashes().get(&file).cloned().unwrap_or_default();
+    let etag = format!("\"{hash}\"");
+    let cache = if query.v.as_deref() == Some(hash.as_str()) {
+        "public, max-age=31536000, immutable"
+    } else {
+        "no-cache"
+    };
+    let mut response = if headers
+        .get(header::IF_NONE_MATCH)
+        .is_some_and(|v| v.as_bytes() == etag.as_bytes())
+    {
+        StatusCode::NOT_MODIFIED.into_response()
+    } else {
+        let content_type = match file.rsplit('.').next().unwrap_or("") {
+            "js" | "mjs" => "text/javascript; charset=utf-8",
+            "css" => "text/css; charset=utf-8",
+            "svg" => "image/svg+xml",
+            "png" => "image/png",
+            "ico" => "image/x-icon",
+            "woff2" => "font/woff2",
+            "webmanifest" => "application/manifest+json",
+            "txt" => "text/plain; charset=utf-8",
+            _ => "application/octet-stream",
+        };
+        ([(header::CONTENT_TYPE, content_type)], found.contents()).into_response()
+    };
+    let headers = response.headers_mut();
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
+    if let Ok(value) = HeaderValue::from_str(&etag) {
+        headers.insert(header::ETAG, value);
+    }
+    response
+}

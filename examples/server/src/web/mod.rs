@@ -330,7 +330,8 @@ pub fn layout(viewer: &Viewer, page: Page<'_>, body: Markup) -> Markup {
                 @for style in page.styles {
                     link rel="stylesheet" href=(asset_url(style));
                 }
-                script type="module" src=(asset_url("app.js")) {}
+                // unversioned: page modules import "./app.js", and one URL means one module instance
+                script type="module" src="/app/assets/app.js" {}
                 @for script in page.scripts {
                     script type="module" src=(asset_url(script)) {}
                 }

@@ -180,6 +180,15 @@ async fn pages_without_a_session_redirect_to_login_with_next() {
             "{path}"
         );
     }
+    // a path no page has: the login first, then an HTML 404
+    let response = send(&app, "GET", "/app/no-such-page", None, &[]).await;
+    assert_eq!(response.status(), 303);
+    let env_session = env.add_user(env.tenant.id, "zoe", Role::Staff, PASSWORD).await;
+    assert_eq!(env_session.login, "zoe");
+    let zoe = env.login("zoe", PASSWORD).await;
+    let response = send(&app, "GET", "/app/no-such-page", Some(&zoe), &[]).await;
+    assert_eq!(response.status(), 404);
+    assert!(text(response).await.contains("<h1>Not found</h1>"));
     // an expired or forged cookie is no session either
     let response = send(
         &app,

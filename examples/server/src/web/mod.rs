@@ -81,6 +81,7 @@ static ASSETS: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/assets");
 pub fn router(state: ApiState) -> Router {
     Router::new()
         .route("/", get(|| async { Redirect::to(PREFIX) }))
+        .route("/app/", get(|| async { Redirect::to(PREFIX) }))
         .route("/app/assets/{*file}", get(asset))
         // any other /app path: the login redirect without a session, else an HTML 404 page
         .route("/app/{*rest}", get(unknown_page))

@@ -73,6 +73,8 @@ pub(crate) struct Occurrence<'a> {
 struct Placed<'a> {
     occ: Occurrence<'a>,
     start_min: u32,
+    /// Started on an earlier day (shown as "until …").
+    continued: bool,
     end_min: u32,
     lane: usize,
     lanes: usize,
@@ -106,7 +108,10 @@ pub(crate) fn occurrences_in(job: &Job, from: DateTime<Utc>, to: DateTime<Utc>) 
         let mut limit: u16 = 64;
         loop {
             let all = callbook_jobs::calendar::occurrences(job, limit);
-            if all.len() < usize::from(limit) || all.last().is_some_and(|last| *last >= to) || limit == u16::MAX {
+            if all.len() < usize::from(limit)
+                || all.last().is_some_and(|last| *last >= to)
+                || limit == u16::MAX
+            {
                 break all;
             }
             limit = limit.saturating_mul(8);
@@ -131,24 +136,40 @@ fn wall_minutes(t: DateTime<Utc>, zone: TimeZone) -> u32 {
 
 /// The occurrences overlapping one local day, with wall-clock minutes and side-by-side lanes.
 fn place_day<'a>(occurrences: &[Occurrence<'a>], day: NaiveDate, zone: TimeZone) -> Vec<Placed<'a>> {
-    let (day_start, day_end) = (local_midnight(day, zone), local_midnight(day + Duration::days(1), zone));
+    let (day_start, day_end) = (
+        local_midnight(day, zone),
+        local_midnight(day + Duration::days(1), zone),
+    );
     let mut placed: Vec<Placed<'a>> = occurrences
         .iter()
         .filter(|o| o.start < day_end && o.end > day_start)
         .map(|o| {
-            let start_min = if o.start <= day_start { 0 } else { wall_minutes(o.start, zone) };
-            let end_min = if o.end >= day_end { 24 * 60 } else { wall_minutes(o.end, zone) };
+            let start_min = if o.start <= day_start {
+                0
+            } else {
+                wall_minutes(o.start, zone)
+            };
+            let end_min = if o.end >= day_end {
+                24 * 60
+            } else {
+                wall_minutes(o.end, zone)
+            };
             Placed {
                 occ: o.clone(),
                 start_min,
                 end_min: end_min.max(start_min + 15).min(24 * 60),
                 lane: 0,
                 lanes: 1,
+                continued: o.start < day_start,
             }
         })
         .collect();
     placed.sort_by(|a, b| {
-        (a.start_min, a.occ.start, a.occ.job.id.to_string()).cmp(&(b.start_min, b.occ.start, b.occ.job.id.to_string()))
+        (a.start_min, a.occ.start, a.occ.job.id.to_string()).cmp(&(
+            b.start_min,
+            b.occ.start,
+            b.occ.job.id.to_string(),
+        ))
     });
     // Greedy lanes within clusters of overlapping events.
     let mut cluster_start = 0;
@@ -185,6 +206,14 @@ fn place_day<'a>(occurrences: &[Occurrence<'a>], day: NaiveDate, zone: TimeZone)
     placed
 }
 
+/// A month cell lists what starts that day, and long (24 h or more) jobs on every day they cover; the
+/// after-midnight tail of an evening job stays on its start day.
+fn month_events<'p, 'a>(all: &'p [Placed<'a>]) -> Vec<&'p Placed<'a>> {
+    all.iter()
+        .filter(|p| !p.continued || p.occ.end - p.occ.start >= Duration::hours(24))
+        .collect()
+}
+
 fn count_words(n: usize) -> String {
     match n {
         0 => "nothing scheduled".to_owned(),
@@ -198,7 +227,11 @@ fn hhmm(minutes: u32) -> String {
 }
 
 fn day_link(view: View, date: NaiveDate, hide_closed: bool) -> String {
-    let mut href = format!("/app/calendar?view={}&date={}", view.as_str(), date.format("%Y-%m-%d"));
+    let mut href = format!(
+        "/app/calendar?view={}&date={}",
+        view.as_str(),
+        date.format("%Y-%m-%d")
+    );
     if hide_closed {
         href.push_str("&closed=hide");
     }
@@ -241,7 +274,10 @@ async fn calendar_page(
             )
         }
     };
-    let (from, to) = (local_midnight(first, zone), local_midnight(first + Duration::days(days), zone));
+    let (from, to) = (
+        local_midnight(first, zone),
+        local_midnight(first + Duration::days(days), zone),
+    );
 
     let tenant = viewer.principal.tenant;
     let mut jobs = Vec::new();
@@ -261,7 +297,8 @@ async fn calendar_page(
         }
         offset += n;
     }
-    let mut occurrences: Vec<Occurrence<'_>> = jobs.iter().flat_map(|j| occurrences_in(j, from, to)).collect();
+    let mut occurrences: Vec<Occurrence<'_>> =
+        jobs.iter().flat_map(|j| occurrences_in(j, from, to)).collect();
     occurrences.sort_by_key(|o| o.start);
     let feed = crate::api::jobs::calendar_feed_url(State(state.clone()), viewer.principal.clone())
         .await
@@ -335,11 +372,15 @@ fn event(p: &Placed<'_>, zone: TimeZone, compact: bool) -> Markup {
     let job = p.occ.job;
     let closed = job.stage.is_closed();
     // the real times, not the day-clipped ones: a job running past midnight says when it ends
-    let time = format!(
-        "{}–{}",
-        hhmm(wall_minutes(p.occ.start, zone)),
-        hhmm(wall_minutes(p.occ.end, zone))
-    );
+    let time = if p.continued {
+        format!("until {}", hhmm(wall_minutes(p.occ.end, zone)))
+    } else {
+        format!(
+            "{}–{}",
+            hhmm(wall_minutes(p.occ.start, zone)),
+            hhmm(wall_minutes(p.occ.end, zone))
+        )
+    };
     let label = format!(
         "{time} {}{}",
         job.title,
@@ -350,7 +391,7 @@ fn event(p: &Placed<'_>, zone: TimeZone, compact: bool) -> Markup {
         }
     );
     html! {
-        a.cal-event.closed[closed].cancelled[job.stage == Stage::Cancelled].compact[compact]
+        a.cal-event.closed[closed].cancelled[job.stage == Stage::Cancelled].continued[p.continued].compact[compact]
             href={ "/app/jobs/" (job.id) }
             data-job-id=(job.id)
             data-stage=(job.stage.as_str())
@@ -429,7 +470,10 @@ fn month(
     hide_closed: bool,
 ) -> Markup {
     let month = selected.month();
-    let chosen = days.iter().find(|(d, _)| *d == selected);
+    let chosen = days
+        .iter()
+        .find(|(d, _)| *d == selected)
+        .map(|(d, all)| (d, month_events(all)));
     html! {
         div #calendar.calendar.cal-month data-view="month" {
             ol.cal-weekdays aria-hidden="true" {
@@ -439,9 +483,10 @@ fn month(
             }
             ol.cal-weeks {
                 @for week in days.chunks(7) {
-                    li.cal-week data-week-start=(week[0].0.format("%Y-%m-%d")) {
+                    li.cal-row data-week-start=(week[0].0.format("%Y-%m-%d")) {
                         ol.cal-cells {
-                            @for (day, events) in week {
+                            @for (day, all) in week {
+                                @let events = month_events(all);
                                 li.cal-cell.outside[day.month() != month].today[*day == today].selected[*day == selected]
                                     data-date=(day.format("%Y-%m-%d")) {
                                     a.cal-date href=(day_link(View::Month, *day, hide_closed))
@@ -589,7 +634,13 @@ mod tests {
         let day = NaiveDate::from_ymd_opt(2026, 11, 24).unwrap();
         let occ: Vec<_> = jobs
             .iter()
-            .flat_map(|j| occurrences_in(j, local_midnight(day, ny), local_midnight(day + Duration::days(1), ny)))
+            .flat_map(|j| {
+                occurrences_in(
+                    j,
+                    local_midnight(day, ny),
+                    local_midnight(day + Duration::days(1), ny),
+                )
+            })
             .collect();
         let placed = place_day(&occ, day, ny);
         let lanes: Vec<_> = placed.iter().map(|p| (p.start_min, p.lane, p.lanes)).collect();

@@ -357,6 +357,10 @@ async fn a_job_without_schedule_or_extras_renders_empty_fields() {
     assert!(page.body.contains("No customer"));
     assert!(page.body.contains("No notes yet.") && page.body.contains("No photos yet."));
     assert!(!page.body.contains(r#"id="job-source""#), "no source call");
+    assert!(
+        !page.body.contains("Add to calendar"),
+        "nothing to add while unscheduled"
+    );
     // an unusual rule is kept as a custom rule and described
     let ruled = job(
         &env,

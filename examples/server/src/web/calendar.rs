@@ -343,9 +343,9 @@ async fn calendar_page(
             }
             div.cluster.cal-filters {
                 @if hide_closed {
-                    a.button.small href=(day_link(view, date, false)) { "Show completed and cancelled" }
+                    a.cal-toggle href=(day_link(view, date, false)) { "Show completed and cancelled" }
                 } @else {
-                    a.button.small href={ (day_link(view, date, false)) "&closed=hide" } { "Hide completed and cancelled" }
+                    a.cal-toggle href={ (day_link(view, date, false)) "&closed=hide" } { "Hide completed and cancelled" }
                 }
             }
         }

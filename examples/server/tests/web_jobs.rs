@@ -820,3 +820,93 @@ async fn a_long_running_daily_series_is_expanded_into_a_far_month() {
     // Feb 2026: grid Mon 26 Jan – Sun 1 Mar, 35 days
     assert_eq!(days_with(&month.body, &daily).len(), 35);
 }
+
+/// The API contract `job.js` relies on: session writes with the CSRF token and `If-Match`, field names of `422`
+/// problems (each has an error slot on the page), `409` on a stale version, and an `UNTIL` rule as the picker
+/// writes it (end of the chosen local day, in UTC) shown back as that day.
+#[tokio::test]
+async fn the_page_script_contract_holds() {
+    let env = Env::new(Backend::Memory).await;
+    let session = owner(&env, &env.tenant, "owner").await;
+    let app = app(&env);
+    let ours = job(
+        &env,
+        &env.tenant,
+        "Gutters",
+        at("America/New_York", 2026, 11, 24, 9, 0),
+        60,
+        None,
+    )
+    .await;
+    let path = format!("/api/v1/jobs/{}", ours.id);
+    let patch = |body: serde_json::Value, version: i64| {
+        let (cookie, csrf, app, path) = (
+            session.cookie.clone(),
+            session.csrf.clone(),
+            app.clone(),
+            path.clone(),
+        );
+        async move {
+            let request = Request::builder()
+                .method("PATCH")
+                .uri(&path)
+                .header("cookie", cookie)
+                .header("x-csrf-token", csrf)
+                .header("if-match", format!("\"{version}\""))
+                .header("content-type", "application/json")
+                .body(Body::from(body.to_string()))
+                .unwrap();
+            let response = app.oneshot(request).await.unwrap();
+            let status = response.status().as_u16();
+            let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+                .await
+                .unwrap();
+            (
+                status,
+                serde_json::from_slice::<serde_json::Value>(&bytes).unwrap(),
+            )
+        }
+    };
+    // the picker's "weekly until 31 Dec" in New York: 23:59:59 local = 04:59:59Z on 1 Jan
+    let (status, saved) = patch(
+        serde_json::json!({"recurrence": "FREQ=WEEKLY;UNTIL=20270101T045959Z", "price": {"minor": 12050, "currency": "USD"}}),
+        ours.version,
+    )
+    .await;
+    assert_eq!(status, 200, "{saved}");
+    let version = saved["version"].as_i64().unwrap();
+    let page = get(&app, &format!("/app/jobs/{}", ours.id), Some(&session.cookie)).await;
+    assert!(page.body.contains("Weekly, until 2026-12-31"));
+    assert!(page.body.contains(r#"<option value="until" selected>"#));
+    assert!(page.body.contains(r#"name="repeat_until" value="2026-12-31""#));
+    assert!(page.body.contains(r#"value="120.50""#));
+
+    let slots = |field: &str| page.body.contains(&format!("data-error-for=\"{field}\""));
+    let (status, problem) = patch(serde_json::json!({"title": "  "}), version).await;
+    assert_eq!(status, 422);
+    assert_eq!(problem["errors"][0]["field"], "title");
+    assert!(slots("title"));
+    let (status, problem) = patch(
+        serde_json::json!({"schedule": {"start": "2026-11-24T15:00:00Z", "end": "2026-11-24T14:00:00Z"}}),
+        version,
+    )
+    .await;
+    assert_eq!(status, 422);
+    assert_eq!(problem["errors"][0]["field"], "scheduled_end");
+    assert!(slots("scheduled_end"));
+    let (status, problem) = patch(serde_json::json!({"recurrence": "FREQ=SOMETIMES"}), version).await;
+    assert_eq!(status, 422);
+    assert_eq!(problem["errors"][0]["field"], "recurrence");
+    assert!(slots("recurrence"));
+    let (status, problem) = patch(
+        serde_json::json!({"price": {"minor": 1, "currency": "usd"}}),
+        version,
+    )
+    .await;
+    assert_eq!(status, 422);
+    assert_eq!(problem["errors"][0]["field"], "price");
+    assert!(slots("price"));
+    let (status, problem) = patch(serde_json::json!({"notes": "stale"}), version - 1).await;
+    assert_eq!(status, 409);
+    assert_eq!(problem["code"], "version_conflict");
+}

@@ -162,9 +162,8 @@ struct Customers(HashMap<CustomerId, Option<Customer>>);
 
 impl Customers {
     async fn get(&mut self, state: &ApiState, tenant: TenantId, id: CustomerId) -> Option<&Customer> {
-        if !self.0.contains_key(&id) {
-            let found = state.store.get_customer(tenant, id).await.ok();
-            self.0.insert(id, found);
+        if let std::collections::hash_map::Entry::Vacant(slot) = self.0.entry(id) {
+            slot.insert(state.store.get_customer(tenant, id).await.ok());
         }
         self.0.get(&id).and_then(Option::as_ref)
     }
@@ -418,20 +417,34 @@ pub fn evidence_marks(text: &str, evidence: &[(usize, &str, &str)]) -> Vec<Evide
 /// A piece of transcript text (`start..end` bytes of `text`) with the marks inside it; a mark crossing the
 /// piece's edges is cut to it. `seek` is the piece's start time in the audio, when the transcript has timings.
 fn marked_text(text: &str, start: usize, end: usize, marks: &[EvidenceMark], seek: Option<f64>) -> Markup {
+    // Plain and marked pieces in order.
+    let mut pieces: Vec<(Option<&EvidenceMark>, &str)> = Vec::new();
     let mut at = start;
-    html! {
-        @for mark in marks.iter().filter(|m| m.start < end && m.end > start) {
-            @let (s, e) = (mark.start.max(at), mark.end.min(end));
-            @if s > at { (text[at..s]) }
-            mark data-field=(mark.field) data-appointment=(mark.appointment)
-                id=[(mark.start >= start).then(|| format!("ev-{}-{}", mark.appointment, mark.field))]
-                data-seek=[seek.map(|t| format!("{t:.2}"))]
-                title={ "Evidence for " (field_label(&mark.field)) } {
-                (text[s..e])
-            }
-            @let _ = { at = e; };
+    for mark in marks.iter().filter(|m| m.start < end && m.end > start) {
+        let (s, e) = (mark.start.max(at), mark.end.min(end));
+        if s > at {
+            pieces.push((None, &text[at..s]));
         }
-        @if at < end { (text[at..end]) }
+        if e > s {
+            pieces.push((Some(mark), &text[s..e]));
+        }
+        at = at.max(e);
+    }
+    if at < end {
+        pieces.push((None, &text[at..end]));
+    }
+    html! {
+        @for (mark, piece) in pieces {
+            @match mark {
+                None => (piece),
+                Some(mark) => mark data-field=(mark.field) data-appointment=(mark.appointment)
+                    id=[(mark.start >= start).then(|| format!("ev-{}-{}", mark.appointment, mark.field))]
+                    data-seek=[seek.map(|t| format!("{t:.2}"))]
+                    title={ "Evidence for " (field_label(&mark.field)) } {
+                    (piece)
+                },
+            }
+        }
     }
 }
 

@@ -227,7 +227,7 @@ async fn home(State(state): State<ApiState>, viewer: Viewer) -> WebResult {
             (stat("needs-review", "Need review", &capped(g.review_count),
                 (g.review_count > 0).then_some("warn"), Some(("/app/calls?state=needs_review", "Review them"))))
             (stat("success-rate", "Processed successfully",
-                &if finished == 0 { "–".to_owned() } else { format!("{}%", (ok * 100 + finished / 2) / finished) },
+                &(ok * 100 + finished / 2).checked_div(finished).map_or_else(|| "–".to_owned(), |p| format!("{p}%")),
                 None, None))
             (stat("call-to-job", "Call to job",
                 &g.call_to_job.map(|(d, _)| format_duration(d)).unwrap_or_else(|| "–".to_owned()), None, None))

@@ -238,7 +238,8 @@ async fn call_list_shows_calls_with_state_and_confidence_badges() {
     let html = web.page("/app/calls?state=needs_review").await;
     assert!(html.contains(&review.id.to_string()));
     assert!(!html.contains(&done.id.to_string()) && !html.contains(&dead.id.to_string()));
-    assert!(html.contains("href=\"/app/calls?state=needs_review\" aria-current=\"page\""));
+    assert!(html.contains("href=\"/app/calls?state=needs_review\" aria-current=\"page\">Needs review <span class=\"badge count\">1</span>"));
+    assert!(html.contains("href=\"/app/calls?state=dead\">Failed <span class=\"badge count\">1</span>"));
     let reply = web
         .send("GET", "/app/calls?state=sleeping", Some(&web.session), None)
         .await;

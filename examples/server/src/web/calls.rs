@@ -221,6 +221,23 @@ async fn list_page(
         .await?;
     let more = calls.len() > PAGE_SIZE as usize;
     calls.truncate(PAGE_SIZE as usize);
+    // The states someone has to act on show how many calls wait in them.
+    let mut waiting = HashMap::new();
+    for pending in [CallState::NeedsReview, CallState::Dead] {
+        let n = state
+            .store
+            .list_calls(
+                tenant,
+                Some(pending),
+                StorePage {
+                    offset: 0,
+                    limit: 500,
+                },
+            )
+            .await?
+            .len();
+        waiting.insert(pending, n);
+    }
     let mut customers = Customers::default();
     let mut rows = Vec::with_capacity(calls.len());
     for call in &calls {
@@ -233,7 +250,13 @@ async fn list_page(
         }
         nav.tabs.call-tabs aria-label="Filter calls by processing state" {
             @for (label, tab) in TABS {
-                a.tab href=(list_href(tab, 0)) aria-current=[(tab == filter).then_some("page")] { (label) }
+                a.tab href=(list_href(tab, 0)) aria-current=[(tab == filter).then_some("page")] {
+                    (label)
+                    @if let Some(n) = tab.and_then(|t| waiting.get(&t)).filter(|n| **n > 0) {
+                        " " span.badge.count { (if *n >= 500 { "500+".to_owned() } else { n.to_string() }) }
+                        span.visually-hidden { " calls" }
+                    }
+                }
             }
         }
         @if rows.is_empty() {
@@ -965,7 +988,10 @@ fn override_dialog(views: &[Vec<FieldView<'_>>], call_kind: &str, viewer: &Viewe
                             @let value = views.get(index).and_then(|v| v.iter().find(|f| f.field == field)).map(FieldView::value).unwrap_or(Value::Null);
                             @let path = format!("appointments[{index}].{field}");
                             div.override-field.stack data-field=(field) {
-                                h3.field-name { (field_label(field)) }
+                                // Groups of inputs get a heading; a single input's label says it all.
+                                @if matches!(field, "service_address" | "when" | "price") {
+                                    h3.field-name { (field_label(field)) }
+                                }
                                 (field_editor(field, &value, viewer, &format!("ov-{index}-{field}")))
                                 p.error data-error-for=(path) role="alert" {}
                             }

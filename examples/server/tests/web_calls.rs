@@ -202,8 +202,31 @@ async fn call_list_shows_calls_with_state_and_confidence_badges() {
     let dead = seed(env, &env.tenant, "CA-dead", CallState::Dead, 3).await;
     let theirs = seed(env, &env.other, "CA-theirs", CallState::Done, 4).await;
 
+    // A call the filter rejected is listed as filtered, with the reason.
+    let (filtered, _) = env
+        .store
+        .record_call(
+            env.tenant.id,
+            NewCall {
+                provider: "twilio".into(),
+                provider_call_id: "CA-blocked".into(),
+                phone_line_id: None,
+                from: Some(PhoneNumber::parse("+19145550199").unwrap()),
+                to: None,
+                started_at: Utc.with_ymd_and_hms(2026, 3, 10, 13, 0, 0).unwrap(),
+                provider_status: "filtered:blocked".into(),
+            },
+        )
+        .await
+        .unwrap();
+
     let html = web.page("/app/calls").await;
     assert!(html.contains("id=\"call-list\""));
+    let row = &html[html.find(&format!("data-call-id=\"{}\"", filtered.id)).unwrap()..];
+    assert!(
+        row[..row.find("</li>").unwrap()]
+            .contains("data-state=\"filtered\" title=\"Filtered: blocked\">Filtered · blocked<")
+    );
     for (call, state) in [(&done, "done"), (&review, "needs_review"), (&dead, "dead")] {
         let row = html
             .find(&format!("data-call-id=\"{}\"", call.id))
@@ -268,7 +291,7 @@ async fn call_list_shows_calls_with_state_and_confidence_badges() {
     assert!(first.contains("href=\"/app/calls?offset=50\" rel=\"next\""));
     assert!(first.contains("Unknown caller") && first.contains("data-state=\"received\""));
     let second = web.page("/app/calls?offset=50").await;
-    assert_eq!(second.matches("data-call-id=").count(), 8);
+    assert_eq!(second.matches("data-call-id=").count(), 9);
     assert!(second.contains(&done.id.to_string()) && second.contains("rel=\"prev\""));
     assert!(!second.contains("rel=\"next\""));
 
@@ -340,7 +363,7 @@ async fn review_page_marks_evidence_shows_confidences_and_plays_the_audio() {
     assert!(notes.contains("class=\"conf mid\"") && notes.contains("60%"));
     let when = field_row(&html, "when");
     assert!(when.contains("Wed 11 Mar 2026, 15:00–17:00"), "{when}");
-    assert!(field_row(&html, "price").contains("USD 89.00 (quote)"));
+    assert!(field_row(&html, "price").contains("$89.00 (quote)"));
     for field in ["customer_name", "when", "price"] {
         let row = field_row(&html, field);
         assert!(
@@ -374,7 +397,7 @@ async fn review_page_marks_evidence_shows_confidences_and_plays_the_audio() {
         .unwrap()
         .unwrap();
     assert!(html.contains(&format!("href=\"/app/jobs/{}\"", job.id)));
-    assert!(html.contains("USD 89.00"));
+    assert!(html[html.find("id=\"jobs\"").unwrap()..].contains("$89.00"));
 
     // The signed audio link is same-origin and plays: whole and in ranges, without a session.
     let src = attr(&html, "<audio id=\"call-audio\"", "src").replace("&amp;", "&");
@@ -460,15 +483,15 @@ async fn corrections_show_on_the_review_page_and_the_job() {
     let html = web.page(&page).await;
     let price = field_row(&html, "price");
     assert!(
-        price.contains("USD 120.00 (quote)") && price.contains(">Corrected<"),
+        price.contains("$120.00 (quote)") && price.contains(">Corrected<"),
         "{price}"
     );
-    assert!(price.contains("Extracted: USD 89.00 (quote)"), "{price}");
+    assert!(price.contains("Extracted: $89.00 (quote)"), "{price}");
     assert!(field_row(&html, "when").contains("Thu 12 Mar 2026, 09:30–11:00"));
     assert!(field_row(&html, "customer_name").contains(">Confirmed<"));
     let jobs = &html[html.find("id=\"jobs\"").unwrap()..];
     assert!(
-        jobs.contains("USD 120.00") && jobs.contains("Thu 12 Mar 2026, 09:30–11:00"),
+        jobs.contains("$120.00") && jobs.contains("Thu 12 Mar 2026, 09:30–11:00"),
         "{jobs}"
     );
     assert!(html.contains("id=\"corrections\""));

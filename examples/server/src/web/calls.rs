@@ -618,18 +618,28 @@ fn value_text(field: &str, value: &Value, viewer: &Viewer) -> String {
             text
         }
         "price" => {
-            let amount = match value.get("amount") {
-                Some(Value::String(s)) => s.clone(),
-                Some(Value::Number(n)) => n.to_string(),
-                _ => String::new(),
+            let kind = match string_of(value, "kind").as_deref() {
+                Some("quote") => " (quote)",
+                Some("budget") => " (budget)",
+                Some("fee") => " (call-out fee)",
+                _ => "",
             };
-            let currency = string_of(value, "currency").unwrap_or_default();
-            match string_of(value, "kind") {
-                Some(kind) => format!("{currency} {amount} ({kind})"),
-                None => format!("{currency} {amount}"),
+            // The job's money format, so the extracted and the booked price read alike.
+            match serde_json::from_value::<callbook_extract::Price>(value.clone()) {
+                Ok(price) => format!(
+                    "{}{kind}",
+                    super::format_money(&callbook_pipeline::mapping::money(&price))
+                ),
+                Err(_) => {
+                    let amount = match value.get("amount") {
+                        Some(Value::String(s)) => s.clone(),
+                        Some(Value::Number(n)) => n.to_string(),
+                        _ => String::new(),
+                    };
+                    let currency = string_of(value, "currency").unwrap_or_default();
+                    format!("{currency} {amount}{kind}").trim().to_owned()
+                }
             }
-            .trim()
-            .to_owned()
         }
         "urgency" => value.as_str().map(capitalise).unwrap_or_default(),
         _ => match value {

@@ -295,6 +295,26 @@ async fn call_list_shows_calls_with_state_and_confidence_badges() {
     assert!(second.contains(&done.id.to_string()) && second.contains("rel=\"prev\""));
     assert!(!second.contains("rel=\"next\""));
 
+    // A call that needs review shows when someone has corrected it.
+    assert!(
+        !web.page(&format!("/app/calls/rows/{}", review.id))
+            .await
+            .contains("Reviewed")
+    );
+    let (status, _) = web
+        .api(
+            "POST",
+            &format!("/api/v1/calls/{}/corrections", review.id),
+            Some(json!({"field": "appointments[0].urgency", "value": "normal"})),
+        )
+        .await;
+    assert_eq!(status, 201);
+    assert!(
+        web.page(&format!("/app/calls/rows/{}", review.id))
+            .await
+            .contains(">Reviewed<")
+    );
+
     // The row fragment for live updates, tenant-scoped.
     let row = web.page(&format!("/app/calls/rows/{}", review.id)).await;
     assert!(

@@ -265,7 +265,7 @@ async fn list_page(
             }
         }
         ul.list #call-list data-state-filter=(filter.map(|s| s.as_str()).unwrap_or("")) data-offset=(offset)
-            aria-live="polite" aria-label="Calls, newest first" {
+            aria-label="Calls, newest first" {
             @for row in &rows { (row) }
         }
         @if offset > 0 || more {
@@ -312,6 +312,9 @@ async fn call_row(state: &ApiState, viewer: &Viewer, customers: &mut Customers, 
         .get_extraction(tenant, call.id)
         .await?
         .and_then(|e| e.confidence);
+    // The API has no "review finished" state: a call that needs review and has corrections was looked at.
+    let reviewed = call.processing.state == CallState::NeedsReview
+        && !state.store.list_corrections(tenant, call.id).await?.is_empty();
     let href = format!("/app/calls/{}", call.id);
     Ok(html! {
         li.call-row data-call-id=(call.id) data-state=(call.processing.state.as_str()) {
@@ -327,6 +330,7 @@ async fn call_row(state: &ApiState, viewer: &Viewer, customers: &mut Customers, 
                     span.duration { span.visually-hidden { "Duration " } (duration_text(seconds)) }
                 }
                 (state_badge(call))
+                @if reviewed { span.badge.ok.reviewed { "Reviewed" } }
                 @if let Some(c) = confidence { (conf_badge(c, "Extraction")) }
             }
         }

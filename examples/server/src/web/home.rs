@@ -212,15 +212,12 @@ async fn home(State(state): State<ApiState>, viewer: Viewer) -> WebResult {
 
     let body = html! {
         div.page-header {
-            div {
-                h1 { "Today" }
-                p.muted { (today_label) }
-            }
-            div.actions {
-                a.button.primary href="/app/board" { "Board" }
-                a.button href="/app/calls?state=needs_review" { "Review calls" }
-                a.button href="/app/calendar" { "Calendar" }
-            }
+            h1 { "Today" span.muted.today-date { (today_label) } }
+        }
+        nav.home-actions aria-label="Quick actions" {
+            a.button.primary href="/app/board" { "Board" }
+            a.button href="/app/calls?state=needs_review" { "Review calls" }
+            a.button href="/app/calendar" { "Calendar" }
         }
         div.home-stats {
             (stat("calls-today", "Calls today", &g.calls_today.to_string(), None, Some(("/app/calls", "All calls"))))

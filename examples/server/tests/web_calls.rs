@@ -17,6 +17,34 @@ use tower::ServiceExt as _;
 
 const PASSWORD: &str = "correct horse battery staple";
 
+/// Runs each scenario on the in-memory store and on SQLite (the pages make the same store calls as the API).
+macro_rules! on_memory_and_sqlite {
+    ($($name:ident),+ $(,)?) => {
+        mod memory {
+            $(#[tokio::test]
+            async fn $name() {
+                super::$name(super::Backend::Memory).await;
+            })+
+        }
+        mod sqlite {
+            $(#[tokio::test]
+            async fn $name() {
+                super::$name(super::Backend::Sqlite).await;
+            })+
+        }
+    };
+}
+
+on_memory_and_sqlite!(
+    call_list_shows_calls_with_state_and_confidence_badges,
+    review_page_marks_evidence_shows_confidences_and_plays_the_audio,
+    corrections_show_on_the_review_page_and_the_job,
+    a_dead_call_offers_retry_and_says_why,
+    customer_search_returns_matches_of_this_tenant_only,
+    profile_shows_history_and_a_merge_diff_then_the_merge,
+    another_tenants_ids_are_not_found_pages_and_no_session_goes_to_login,
+);
+
 struct Web {
     env: Env,
     app: Router,
@@ -24,8 +52,8 @@ struct Web {
     other_session: Session,
 }
 
-async fn web() -> Web {
-    let env = Env::new(Backend::Memory).await;
+async fn web(backend: Backend) -> Web {
+    let env = Env::new(backend).await;
     env.add_user(env.tenant.id, "owner", Role::Owner, PASSWORD).await;
     env.add_user(env.other.id, "rival", Role::Owner, PASSWORD).await;
     let session = env.login("owner", PASSWORD).await;
@@ -193,9 +221,8 @@ fn attr<'a>(html: &'a str, element: &str, name: &str) -> &'a str {
     &tag[at..at + tag[at..].find('"').unwrap()]
 }
 
-#[tokio::test]
-async fn call_list_shows_calls_with_state_and_confidence_badges() {
-    let web = web().await;
+async fn call_list_shows_calls_with_state_and_confidence_badges(backend: Backend) {
+    let web = web(backend).await;
     let env = &web.env;
     let done = seed(env, &env.tenant, "CA-done", CallState::Done, 1).await;
     let review = seed(env, &env.tenant, "CA-review", CallState::NeedsReview, 2).await;
@@ -333,9 +360,8 @@ async fn call_list_shows_calls_with_state_and_confidence_badges() {
     assert_eq!(reply.status, 404);
 }
 
-#[tokio::test]
-async fn review_page_marks_evidence_shows_confidences_and_plays_the_audio() {
-    let web = web().await;
+async fn review_page_marks_evidence_shows_confidences_and_plays_the_audio(backend: Backend) {
+    let web = web(backend).await;
     let env = &web.env;
     let call = seed(env, &env.tenant, "CA-review", CallState::NeedsReview, 0).await;
     let html = web.page(&format!("/app/calls/{}", call.id)).await;
@@ -463,9 +489,8 @@ async fn review_page_marks_evidence_shows_confidences_and_plays_the_audio() {
     );
 }
 
-#[tokio::test]
-async fn corrections_show_on_the_review_page_and_the_job() {
-    let web = web().await;
+async fn corrections_show_on_the_review_page_and_the_job(backend: Backend) {
+    let web = web(backend).await;
     let env = &web.env;
     let call = seed(env, &env.tenant, "CA-fix", CallState::NeedsReview, 0).await;
     let page = format!("/app/calls/{}", call.id);
@@ -559,9 +584,8 @@ async fn corrections_show_on_the_review_page_and_the_job() {
     assert!(html.contains("Extraction overridden"));
 }
 
-#[tokio::test]
-async fn a_dead_call_offers_retry_and_says_why() {
-    let web = web().await;
+async fn a_dead_call_offers_retry_and_says_why(backend: Backend) {
+    let web = web(backend).await;
     let env = &web.env;
     let call = seed(env, &env.tenant, "CA-dead", CallState::Dead, 0).await;
     let html = web.page(&format!("/app/calls/{}", call.id)).await;
@@ -587,9 +611,8 @@ fn person(name: &'static str, phone: &'static str, address: &'static str) -> Per
     }
 }
 
-#[tokio::test]
-async fn customer_search_returns_matches_of_this_tenant_only() {
-    let web = web().await;
+async fn customer_search_returns_matches_of_this_tenant_only(backend: Backend) {
+    let web = web(backend).await;
     let env = &web.env;
     let at = |m| Utc.with_ymd_and_hms(2026, 3, 10, 14, m, 0).unwrap();
     env.seed_person(
@@ -668,9 +691,8 @@ async fn customer_search_returns_matches_of_this_tenant_only() {
     assert!(reply.body.contains("Zelda Other") && !reply.body.contains("Zelda Quartz"));
 }
 
-#[tokio::test]
-async fn profile_shows_history_and_a_merge_diff_then_the_merge() {
-    let web = web().await;
+async fn profile_shows_history_and_a_merge_diff_then_the_merge(backend: Backend) {
+    let web = web(backend).await;
     let env = &web.env;
     let at = Utc.with_ymd_and_hms(2026, 3, 10, 14, 0, 0).unwrap();
     let (call, job) = env
@@ -768,9 +790,8 @@ async fn profile_shows_history_and_a_merge_diff_then_the_merge() {
     assert!(!reply.body.contains("/export") && !reply.body.contains("delete-dialog"));
 }
 
-#[tokio::test]
-async fn another_tenants_ids_are_not_found_pages_and_no_session_goes_to_login() {
-    let web = web().await;
+async fn another_tenants_ids_are_not_found_pages_and_no_session_goes_to_login(backend: Backend) {
+    let web = web(backend).await;
     let env = &web.env;
     let theirs = seed(env, &env.other, "CA-theirs", CallState::Done, 0).await;
     let (_, their_job) = env

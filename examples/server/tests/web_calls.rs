@@ -422,6 +422,13 @@ async fn review_page_marks_evidence_shows_confidences_and_plays_the_audio(backen
         "overall confidence"
     );
     assert!(html.contains("data-state=\"needs_review\""));
+    // Needs review: the page counts the fields below high confidence (address, job, urgency, notes).
+    assert!(
+        html.contains("4 fields are uncertain: accept or fix each."),
+        "review note"
+    );
+    assert!(field_row(&html, "urgency").contains("data-uncertain=\"true\""));
+    assert!(!field_row(&html, "customer_name").contains("data-uncertain"));
     assert!(html.contains(">Override extraction</button>") && html.contains(">Not an appointment</button>"));
     assert!(!html.contains(">Retry</button>"), "retry is for dead calls");
     // The fix editors are labelled, the when editor in the tenant's zone.

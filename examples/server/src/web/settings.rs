@@ -584,6 +584,7 @@ fn lines_section(lines: &Loaded<Vec<LineView>>, admin: bool) -> Markup {
                     div.form-actions {
                         button.button.primary type="submit" { "Search" }
                     }
+                    p.error.form-error role="alert" data-error-for="" {}
                 }
                 div #number-results .number-results aria-live="polite" {
                     p #number-results-status .muted {}

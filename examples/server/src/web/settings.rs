@@ -24,7 +24,10 @@
 //!
 //! **Concurrency**: every settings write carries the settings `ETag` the page was rendered with
 //! (`#settings[data-etag]`, sent as `If-Match`); `assets/settings.js` keeps it current from each response's
-//! `ETag`, and a `412` tells the user the settings changed elsewhere and offers a reload.
+//! `ETag`, and a `412` tells the user the settings changed elsewhere and offers a reload. Buying or releasing a
+//! number and blocking a caller change the settings document too; the script then re-reads the page and takes
+//! its new `ETag` only when every settings form still shows what is stored (else someone else changed something
+//! meanwhile: it says so, and the next save gets the `412`).
 //!
 //! **Form fields** follow one rule set that `settings.js` implements and `tests/web_settings.rs` re-implements
 //! to send the page's own forms to the API: a control's `name` is a dotted path into the JSON body, and its

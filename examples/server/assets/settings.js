@@ -205,6 +205,15 @@ function markSaved(form) {
     if (el.type === "checkbox") el.defaultChecked = el.checked;
     else el.defaultValue = el.value;
   }
+  form.classList.remove("dirty");
+}
+
+/** Marks a settings form whose controls differ from what is stored ("Unsaved changes" by its button). */
+function trackDirty(form) {
+  const dirty = [...form.querySelectorAll("input, textarea")].some((el) =>
+    el.type === "checkbox" ? el.checked !== el.defaultChecked : el.value !== el.defaultValue,
+  );
+  form.classList.toggle("dirty", dirty);
 }
 
 /** The stored values each settings form of `doc` was rendered with (or last saved), by form. */
@@ -609,6 +618,13 @@ document.addEventListener("click", (event) => {
       refresh: ["data"],
     });
 });
+
+for (const kind of ["input", "change"]) {
+  document.addEventListener(kind, (event) => {
+    const form = event.target instanceof Element ? event.target.closest("form[data-settings-write]") : null;
+    if (form) trackDirty(form);
+  });
+}
 
 document.addEventListener("input", (event) => {
   const input = event.target;

@@ -434,6 +434,7 @@ fn form_footer(label: &str) -> Markup {
     html! {
         p.error.form-error role="alert" data-error-for="" {}
         div.form-actions {
+            span.unsaved { "Unsaved changes" }
             button.button.primary type="submit" { (label) }
         }
     }

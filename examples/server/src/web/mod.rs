@@ -32,8 +32,8 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
-use callbook_jobs::{Tenant, User};
-use chrono::{DateTime, Utc};
+use callbook_jobs::{Money, Stage, Tenant, Urgency, User};
+use chrono::{DateTime, NaiveDateTime, Utc};
 use include_dir::{Dir, include_dir};
 use maud::{DOCTYPE, Markup, html};
 use serde::Deserialize;
@@ -113,6 +113,8 @@ pub struct Viewer {
     pub user: Option<User>,
     /// The session's CSRF token (empty for bearer requests).
     pub csrf: String,
+    /// Unread in-app notifications of this user (their own and tenant-wide ones), for the header badge.
+    pub unread: usize,
 }
 
 impl FromRequestParts<ApiState> for Viewer {
@@ -149,11 +151,18 @@ impl FromRequestParts<ApiState> for Viewer {
         let csrf = cookie(&parts.headers, SESSION_COOKIE)
             .map(|secret| state.accounts.csrf.token(secret))
             .unwrap_or_default();
+        let unread = state
+            .store
+            .list_notifications(principal.tenant, principal.user, true)
+            .await
+            .map_err(ApiError::from)?
+            .len();
         Ok(Viewer {
             principal,
             tenant,
             user,
             csrf,
+            unread,
         })
     }
 }
@@ -172,6 +181,179 @@ impl Viewer {
         when.with_timezone(&self.tenant.timezone.tz())
             .format("%a %-d %b %H:%M")
             .to_string()
+    }
+
+    /// `when` as a wall-clock date and time in the business's zone.
+    pub fn local(&self, when: DateTime<Utc>) -> NaiveDateTime {
+        when.with_timezone(&self.tenant.timezone.tz()).naive_local()
+    }
+
+    /// The date of `when` in the business's zone, as `Tue 24 Nov 2026`.
+    pub fn local_date(&self, when: DateTime<Utc>) -> String {
+        self.local(when).format("%a %-d %b %Y").to_string()
+    }
+
+    /// The clock time of `when` in the business's zone, as `14:30`.
+    pub fn local_clock(&self, when: DateTime<Utc>) -> String {
+        self.local(when).format("%H:%M").to_string()
+    }
+
+    /// `when` for an `<input type="datetime-local">` in the business's zone: `2026-11-24T14:30`.
+    pub fn datetime_local_value(&self, when: DateTime<Utc>) -> String {
+        self.local(when).format("%Y-%m-%dT%H:%M").to_string()
+    }
+
+    /// `when` relative to now for lists: `14:30` today, `Yesterday 14:30`, else [`Viewer::local_time`].
+    pub fn short_time(&self, when: DateTime<Utc>) -> String {
+        let today = self.local(Utc::now()).date();
+        let local = self.local(when);
+        let day = local.date();
+        if day == today {
+            local.format("%H:%M").to_string()
+        } else if today.pred_opt() == Some(day) {
+            local.format("Yesterday %H:%M").to_string()
+        } else {
+            self.local_time(when)
+        }
+    }
+
+    /// Today's start and the next day's start in the business's zone, as UTC instants (DST-safe).
+    pub fn today_bounds(&self) -> (DateTime<Utc>, DateTime<Utc>) {
+        day_bounds(&self.tenant.timezone, Utc::now())
+    }
+}
+
+/// The start of `now`'s day and of the next day in `zone`, as UTC instants (a day with a DST change is 23 or
+/// 25 hours; a midnight that does not exist starts the day at the first instant that does).
+pub fn day_bounds(zone: &callbook_jobs::TimeZone, now: DateTime<Utc>) -> (DateTime<Utc>, DateTime<Utc>) {
+    use chrono::{Days, NaiveTime, TimeZone};
+    let zone = zone.tz();
+    let day = now.with_timezone(&zone).date_naive();
+    let start_of = |d: chrono::NaiveDate| -> DateTime<Utc> {
+        let mut t = d.and_time(NaiveTime::MIN);
+        // a gap at midnight: step forward until a local time exists
+        for _ in 0..8 {
+            if let Some(local) = zone.from_local_datetime(&t).earliest() {
+                return local.with_timezone(&Utc);
+            }
+            t += chrono::TimeDelta::minutes(30);
+        }
+        d.and_time(NaiveTime::MIN).and_utc()
+    };
+    let next = day.checked_add_days(Days::new(1)).unwrap_or(day);
+    (start_of(day), start_of(next))
+}
+
+// ------------------------------------------------------------------------------------------------ labels
+
+/// A stage's name as people read it: `Quote requested`, `Quote sent`, `Confirmed`, `In progress`, `Completed`,
+/// `Cancelled`.
+pub fn stage_label(stage: Stage) -> &'static str {
+    match stage {
+        Stage::QuoteRequested => "Quote requested",
+        Stage::QuoteSent => "Quote sent",
+        Stage::Confirmed => "Confirmed",
+        Stage::InProgress => "In progress",
+        Stage::Completed => "Completed",
+        Stage::Cancelled => "Cancelled",
+        #[allow(unreachable_patterns)]
+        _ => "Other",
+    }
+}
+
+/// An urgency's name: `Emergency`, `Urgent`, `Normal`, `Flexible`.
+pub fn urgency_label(urgency: Urgency) -> &'static str {
+    match urgency {
+        Urgency::Emergency => "Emergency",
+        Urgency::Urgent => "Urgent",
+        Urgency::Normal => "Normal",
+        Urgency::Flexible => "Flexible",
+        #[allow(unreachable_patterns)]
+        _ => "Normal",
+    }
+}
+
+/// The badge class of an urgency (`bad` emergency, `warn` urgent, `info` normal, `ok` flexible): `span.badge.(…)`.
+pub fn urgency_class(urgency: Urgency) -> &'static str {
+    match urgency {
+        Urgency::Emergency => "bad",
+        Urgency::Urgent => "warn",
+        Urgency::Flexible => "ok",
+        _ => "info",
+    }
+}
+
+/// The confidence level class of `.conf`: `high` (≥ 0.85), `mid` (≥ 0.6), else `low`.
+pub fn confidence_class(confidence: f32) -> &'static str {
+    if confidence >= 0.85 {
+        "high"
+    } else if confidence >= 0.6 {
+        "mid"
+    } else {
+        "low"
+    }
+}
+
+/// A confidence badge: `<span class="conf high" title="Confidence">92%</span>`.
+pub fn confidence_badge(confidence: f32) -> Markup {
+    let percent = (confidence.clamp(0.0, 1.0) * 100.0).round() as u32;
+    html! {
+        span class={ "conf " (confidence_class(confidence)) } title="Confidence" {
+            (percent) "%" span.visually-hidden { " confidence" }
+        }
+    }
+}
+
+/// Money for people: `$89.00`, `€12.50`, `£7.00`, else `CHF 89.00` (zero-decimal currencies without cents).
+pub fn format_money(money: &Money) -> String {
+    let decimals = match money.currency.as_str() {
+        "JPY" | "KRW" | "VND" | "CLP" | "ISK" | "HUF" => 0,
+        "BHD" | "KWD" | "OMR" | "JOD" | "TND" => 3,
+        _ => 2,
+    };
+    let scale = 10_i64.pow(decimals);
+    let sign = if money.minor < 0 { "-" } else { "" };
+    let abs = money.minor.unsigned_abs();
+    let whole = abs / scale as u64;
+    let frac = abs % scale as u64;
+    let amount = if decimals == 0 {
+        group_thousands(whole)
+    } else {
+        format!(
+            "{}.{:0width$}",
+            group_thousands(whole),
+            frac,
+            width = decimals as usize
+        )
+    };
+    match money.currency.as_str() {
+        "USD" | "CAD" | "AUD" | "NZD" => format!("{sign}${amount}"),
+        "EUR" => format!("{sign}€{amount}"),
+        "GBP" => format!("{sign}£{amount}"),
+        other => format!("{sign}{other} {amount}"),
+    }
+}
+
+fn group_thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// A duration for people: `45 s`, `12 min`, `3 h 05 min`, `2 d 4 h`.
+pub fn format_duration(d: chrono::TimeDelta) -> String {
+    let s = d.num_seconds().max(0);
+    match s {
+        0..60 => format!("{s} s"),
+        60..3600 => format!("{} min", s / 60),
+        3600..86_400 => format!("{} h {:02} min", s / 3600, (s % 3600) / 60),
+        _ => format!("{} d {} h", s / 86_400, (s % 86_400) / 3600),
     }
 }
 
@@ -315,45 +497,95 @@ impl<'a> Page<'a> {
     }
 }
 
-/// The whole document around a page's `body`: head, header, navigation, `<main id="main">`, toasts.
+/// The document head shared by every page: charset, viewport, CSRF token, styles and scripts.
+fn head(title: &str, csrf: &str, zone: Option<&str>, styles: &[&str], scripts: &[&str]) -> Markup {
+    html! {
+        head {
+            meta charset="utf-8";
+            meta name="viewport" content="width=device-width, initial-scale=1";
+            meta name="color-scheme" content="light dark";
+            meta name="csrf-token" content=(csrf);
+            @if let Some(zone) = zone {
+                meta name="tenant-zone" content=(zone);
+            }
+            title { (title) " · Callbook" }
+            link rel="stylesheet" href=(asset_url("app.css"));
+            @for style in styles {
+                link rel="stylesheet" href=(asset_url(style));
+            }
+            // unversioned: page modules import "./app.js", and one URL means one module instance
+            script type="module" src="/app/assets/app.js" {}
+            @for script in scripts {
+                script type="module" src=(asset_url(script)) {}
+            }
+        }
+    }
+}
+
+/// The whole document around a page's `body`: head, header (tenant, notifications with the unread count,
+/// "Sign out"), navigation (a bottom tab bar on phones, a sidebar on desktops), `<main id="main">`, toasts.
 pub fn layout(viewer: &Viewer, page: Page<'_>, body: Markup) -> Markup {
+    let unread = viewer.unread;
     html! {
         (DOCTYPE)
         html lang="en" {
-            head {
-                meta charset="utf-8";
-                meta name="viewport" content="width=device-width, initial-scale=1";
-                meta name="csrf-token" content=(viewer.csrf);
-                meta name="tenant-zone" content=(viewer.tenant.timezone.name());
-                title { (page.title) " · Callbook" }
-                link rel="stylesheet" href=(asset_url("app.css"));
-                @for style in page.styles {
-                    link rel="stylesheet" href=(asset_url(style));
-                }
-                // unversioned: page modules import "./app.js", and one URL means one module instance
-                script type="module" src="/app/assets/app.js" {}
-                @for script in page.scripts {
-                    script type="module" src=(asset_url(script)) {}
-                }
-            }
-            body {
+            (head(page.title, &viewer.csrf, Some(viewer.tenant.timezone.name()), page.styles, page.scripts))
+            body.app {
                 a.skip-link href="#main" { "Skip to content" }
                 header.app-header {
-                    a.brand href=(PREFIX) { "Callbook" }
+                    a.brand href=(PREFIX) { span.brand-mark aria-hidden="true" { "☎" } "Callbook" }
                     span.tenant-name { (viewer.tenant.name) }
-                    a.notifications-link href="/app/notifications" aria-current=[(page.nav == Nav::Notifications).then_some("page")] {
-                        "Notifications"
+                    a.notifications-link href="/app/notifications"
+                        aria-current=[(page.nav == Nav::Notifications).then_some("page")]
+                        aria-label=[(unread > 0).then(|| format!("Notifications, {unread} unread"))] {
+                        span.notifications-label { "Notifications" }
+                        " "
+                        span #notification-count .badge.count hidden[unread == 0] { (unread) }
+                    }
+                    button #sign-out .button.small.quiet type="button" title=(format!("Signed in as {}", viewer.display_name())) {
+                        "Sign out"
                     }
                 }
                 nav.app-nav aria-label="Main" {
                     ul {
                         @for (entry, href, label) in NAV {
                             li {
-                                a href=(href) aria-current=[(entry == page.nav).then_some("page")] { (label) }
+                                a href=(href) aria-current=[(entry == page.nav).then_some("page")] {
+                                    span.nav-icon aria-hidden="true" { (nav_icon(entry)) }
+                                    span.nav-label { (label) }
+                                }
                             }
                         }
                     }
                 }
+                main #main tabindex="-1" {
+                    (body)
+                }
+                div #toasts.toasts role="status" aria-live="polite" {}
+            }
+        }
+    }
+}
+
+fn nav_icon(entry: Nav) -> &'static str {
+    match entry {
+        Nav::Home => "⌂",
+        Nav::Board => "▦",
+        Nav::Calls => "☏",
+        Nav::Customers => "☺",
+        Nav::Calendar => "▤",
+        Nav::Settings => "⚙",
+        Nav::Notifications | Nav::None => "•",
+    }
+}
+
+/// A document without the signed-in chrome (the login page): a centred `main#main` and toasts.
+pub fn bare_layout(title: &str, scripts: &[&str], body: Markup) -> Markup {
+    html! {
+        (DOCTYPE)
+        html lang="en" {
+            (head(title, "", None, &[], scripts))
+            body.bare {
                 main #main tabindex="-1" {
                     (body)
                 }

@@ -60,13 +60,18 @@ async function order(page, stage, only) {
 
 /**
  * Uncaught exceptions, console errors (CSP violations land there) and 5xx responses of a page — like the
- * harness's trackErrors, but without the browser's own /favicon.ico request (the layout declares no icon).
+ * harness's trackErrors, but failed loads count only for the board's own requests (the page, its assets, card
+ * fragments, job moves): the browser's /favicon.ico and other pages' API reads are not this test's subject.
  */
 function pageErrors(page) {
   const errors = [];
+  const ours = (url) => /\/app\/(board|assets)|\/api\/v1\/jobs/.test(url ?? "");
   page.on("pageerror", (e) => errors.push(`pageerror: ${e.message}`));
   page.on("console", (m) => {
-    if (m.type() === "error" && !m.location()?.url?.endsWith("/favicon.ico")) errors.push(`console.error: ${m.text()}`);
+    if (m.type() !== "error") return;
+    const url = m.location()?.url;
+    if (m.text().startsWith("Failed to load resource") && !ours(url)) return;
+    errors.push(`console.error: ${m.text()} at ${url}`);
   });
   page.on("response", (r) => {
     if (r.status() >= 500) errors.push(`HTTP ${r.status()} ${r.request().method()} ${r.url()}`);

@@ -375,10 +375,10 @@ fn filter_form(query: &BoardQuery, filters: &Filters) -> Markup {
             }
             div.field.grow {
                 label for="filter-q" { "Search" }
-                input #filter-q type="search" name="q" value=(value(&query.q)) placeholder="Customer, job, notes";
+                input #filter-q type="search" name="q" value=(value(&query.q)) placeholder="Name, job, notes";
             }
             div.filter-actions {
-                button.button type="submit" { "Apply" }
+                button.button.apply type="submit" { "Apply" }
                 @if filters.active() || !filters.errors.is_empty() {
                     a.button.small href="/app/board" { "Clear filters" }
                 }
@@ -421,17 +421,19 @@ fn card(viewer: &Viewer, card: &Card) -> Markup {
                 }
             }
             p.summary { (job.title) }
-            div.card-meta {
-                @match &job.schedule {
-                    Some(s) => time.when datetime=(s.start.to_rfc3339()) { (viewer.local_time(s.start)) },
-                    None => span.when.muted { "Not scheduled" },
+            div.card-foot {
+                div.card-meta {
+                    @match &job.schedule {
+                        Some(s) => time.when datetime=(s.start.to_rfc3339()) { (viewer.local_time(s.start)) },
+                        None => span.when { "Not scheduled" },
+                    }
+                    @if let Some(price) = &job.price {
+                        span.price { (price) }
+                    }
                 }
-                @if let Some(price) = &job.price {
-                    span.price { (price) }
+                button.button.small.move-button type="button" aria-haspopup="dialog" {
+                    "Move to…" span.visually-hidden { " (" (job.title) ")" }
                 }
-            }
-            button.button.small.move-button type="button" aria-haspopup="dialog" {
-                "Move to…" span.visually-hidden { " (" (job.title) ")" }
             }
         }
     }

@@ -70,7 +70,6 @@ function updateCounts() {
     total += n;
     for (const el of document.querySelectorAll(`[data-count-for="${stage}"]`)) {
       if (el.textContent !== String(n)) el.textContent = String(n);
-      if (el.hasAttribute("aria-label")) el.setAttribute("aria-label", `${n} ${n === 1 ? "job" : "jobs"}`);
     }
   }
   const totalEl = document.getElementById("board-total");

@@ -63,14 +63,16 @@ export function positionBetween(prev, next, id) {
 }
 
 function updateCounts() {
+  const counts = new Map();
   let total = 0;
-  for (const column of document.querySelectorAll("section.column[data-stage]")) {
-    const stage = column.dataset.stage;
-    const n = cardsIn(column.querySelector("ol.cards")).length;
+  for (const list of document.querySelectorAll("section.column[data-stage] > ol.cards")) {
+    const n = cardsIn(list).length;
+    counts.set(stageOf(list), n);
     total += n;
-    for (const el of document.querySelectorAll(`[data-count-for="${stage}"]`)) {
-      if (el.textContent !== String(n)) el.textContent = String(n);
-    }
+  }
+  for (const el of document.querySelectorAll("[data-count-for]")) {
+    const n = String(counts.get(el.dataset.countFor) ?? 0);
+    if (el.textContent !== n) el.textContent = n;
   }
   const totalEl = document.getElementById("board-total");
   if (totalEl) totalEl.textContent = String(total);

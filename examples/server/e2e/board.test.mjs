@@ -93,6 +93,20 @@ async function centre(locator) {
   return { x: box.x + box.width / 2, y: box.y + box.height / 2, box };
 }
 
+/**
+ * Both ends of a drag, read after both are scrolled into view (scrolling to the second must not leave the first
+ * point stale).
+ */
+async function dragPoints(from, to) {
+  await to.scrollIntoViewIfNeeded();
+  await from.scrollIntoViewIfNeeded();
+  const box = async (l) => {
+    const b = await l.boundingBox();
+    return { x: b.x + b.width / 2, y: b.y + b.height / 2, box: b };
+  };
+  return [await box(from), await box(to)];
+}
+
 /** Waits until the card's `data-version` is `version` (the move was saved). */
 async function saved(page, id, version) {
   await waitFor(async () => (await card(page, id).getAttribute("data-version")) === String(version), {
@@ -110,8 +124,7 @@ test("desktop: a mouse drag moves a card to another column and the move persists
   await screenshot(page, "board-desktop");
 
   // drop A onto the upper half of C: between B and C in Confirmed
-  const from = await centre(card(page, jobA.id));
-  const target = await centre(card(page, jobC.id));
+  const [from, target] = await dragPoints(card(page, jobA.id), card(page, jobC.id));
   await mouseDrag(page, from, { x: target.x, y: target.box.y + 4 }, { steps: 20 });
   await saved(page, jobA.id, jobA.version + 1);
   assert.equal(await card(page, jobA.id).getAttribute("data-stage"), "confirmed");
@@ -139,14 +152,12 @@ test("desktop: reordering within a column keeps the order after a reload", async
   const { page, errors } = await openBoard(context);
   assert.deepEqual(await order(page, "in_progress", [a, b, c]), [a, b, c]);
   // the third card to the top (onto the upper half of the first)
-  const from = await centre(card(page, jobs[2].id));
-  const first = await centre(card(page, jobs[0].id));
+  const [from, first] = await dragPoints(card(page, jobs[2].id), card(page, jobs[0].id));
   await mouseDrag(page, from, { x: first.x, y: first.box.y + 3 }, { steps: 15 });
   await saved(page, jobs[2].id, jobs[2].version + 1);
   assert.deepEqual(await order(page, "in_progress", [a, b, c]), [c, a, b]);
   // and the first one to the bottom (below the last card)
-  const from2 = await centre(card(page, jobs[0].id));
-  const last = await centre(card(page, jobs[1].id));
+  const [from2, last] = await dragPoints(card(page, jobs[0].id), card(page, jobs[1].id));
   await mouseDrag(page, from2, { x: last.x, y: last.box.y + last.box.height - 2 }, { steps: 15 });
   await saved(page, jobs[0].id, jobs[0].version + 1);
   assert.deepEqual(await order(page, "in_progress", [a, b, c]), [c, b, a]);
@@ -186,6 +197,93 @@ test("phone: a long-press touch drag moves a card; a quick swipe scrolls instead
   await context.close();
 });
 
+/** A long-press touch drag that rests at `to` for `restMs` (auto-scroll runs meanwhile), then `then`, then lifts. */
+async function touchHoldDrag(page, from, to, { holdMs = 400, restMs = 1500, then } = {}) {
+  const cdp = await page.context().newCDPSession(page);
+  const touch = (p) => [{ x: Math.round(p.x), y: Math.round(p.y), id: 1, radiusX: 4, radiusY: 4, force: 1 }];
+  const send = (type, p) => cdp.send("Input.dispatchTouchEvent", { type, touchPoints: p ? touch(p) : [] });
+  try {
+    await send("touchStart", from);
+    await page.waitForTimeout(holdMs);
+    for (let i = 1; i <= 10; i++) {
+      await send("touchMove", { x: from.x + ((to.x - from.x) * i) / 10, y: from.y + ((to.y - from.y) * i) / 10 });
+      await page.waitForTimeout(16);
+    }
+    const until = Date.now() + restMs;
+    let wiggle = 0;
+    while (Date.now() < until) {
+      await send("touchMove", { x: to.x, y: to.y + (wiggle++ % 2) });
+      await page.waitForTimeout(50);
+    }
+    const last = then ? await then(send) : to;
+    await send("touchEnd");
+    return last;
+  } finally {
+    await cdp.detach().catch(() => {});
+  }
+}
+
+test("phone: holding a dragged card at the screen's edge scrolls the board to later columns", async () => {
+  const [a] = titles("Phone far move");
+  const jobA = await job(a);
+  const context = await newPhone(browser);
+  const { page, errors } = await openBoard(context);
+  const board = page.locator("#board");
+  await board.evaluate((b) => b.scrollTo({ left: 0 }));
+  const from = await centre(card(page, jobA.id));
+  await touchHoldDrag(page, from, { x: 352, y: from.y }, {
+    restMs: 1200,
+    // come back to the middle of the screen: over whichever later column auto-scroll brought in
+    then: async (send) => {
+      const scrolled = await board.evaluate((b) => b.scrollLeft);
+      assert.ok(scrolled > 300, `the board scrolled sideways during the drag (scrollLeft ${scrolled})`);
+      const mid = { x: 180, y: from.y };
+      for (let i = 0; i < 5; i++) {
+        await send("touchMove", mid);
+        await page.waitForTimeout(40);
+      }
+      return mid;
+    },
+  });
+  await saved(page, jobA.id, jobA.version + 1);
+  const stage = await card(page, jobA.id).getAttribute("data-stage");
+  assert.ok(["confirmed", "in_progress", "completed"].includes(stage), `dropped beyond Quote Sent, got ${stage}`);
+  assert.equal((await api.get(`/jobs/${jobA.id}`)).stage, stage);
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test("a live update waits until the drag in progress ends", async () => {
+  const [a, b] = titles("Held card", "Remote card");
+  const jobA = await job(a);
+  const jobB = await job(b);
+  const context = await newDesktop(browser);
+  const { page, errors } = await openBoard(context);
+  await page.waitForFunction(() => document.body.dataset.live === "connected");
+  const [from, to] = await dragPoints(card(page, jobA.id), column(page, "quote_sent").locator("h2"));
+  await page.mouse.move(from.x, from.y);
+  await page.mouse.down();
+  await page.mouse.move(from.x + 30, from.y + 10, { steps: 3 });
+  await page.mouse.move(to.x, to.box.y + to.box.height + 8, { steps: 10 });
+  assert.match(await card(page, jobA.id).getAttribute("class"), /dragging/);
+  // someone else moves B meanwhile: the page holds the update back
+  await api.post(`/jobs/${jobB.id}/move`, { stage: "confirmed" }, { ifMatch: jobB.version });
+  await page.waitForTimeout(700);
+  assert.match(await card(page, jobA.id).getAttribute("class"), /dragging/, "the drag is undisturbed");
+  assert.equal(await card(page, jobB.id).getAttribute("data-stage"), "quote_requested", "held back while dragging");
+  await page.mouse.up();
+  await saved(page, jobA.id, jobA.version + 1);
+  assert.equal(await card(page, jobA.id).getAttribute("data-stage"), "quote_sent");
+  await waitFor(async () => (await card(page, jobB.id).getAttribute("data-stage")) === "confirmed", {
+    message: "the held-back update applied after the drop",
+  });
+  assert.equal(await column(page, "confirmed").locator(`li.job-card[data-job-id="${jobB.id}"]`).count(), 1);
+  // our own move's echo on the event stream is not flashed as a remote change; B's is
+  assert.doesNotMatch(await card(page, jobA.id).getAttribute("class"), /remote-change/);
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
 test("a second browser sees a move live, without a reload", async () => {
   const [a] = titles("Live gutter");
   const jobA = await job(a);
@@ -196,9 +294,8 @@ test("a second browser sees a move live, without a reload", async () => {
   await watcher.waitForFunction(() => document.body.dataset.live === "connected");
   await page.waitForFunction(() => document.body.dataset.live === "connected");
 
-  const from = await centre(card(page, jobA.id));
-  const to = await centre(column(page, "completed").locator("ol.cards"));
-  await mouseDrag(page, from, { x: to.x, y: to.box.y + 10 }, { steps: 15 });
+  const [from, to] = await dragPoints(card(page, jobA.id), column(page, "completed").locator("h2"));
+  await mouseDrag(page, from, { x: to.x, y: to.box.y + to.box.height + 8 }, { steps: 15 });
   await saved(page, jobA.id, jobA.version + 1);
   await waitFor(
     async () => (await column(watcher, "completed").locator(`li.job-card[data-job-id="${jobA.id}"]`).count()) === 1,
@@ -265,9 +362,8 @@ test("a move based on a stale version rolls back and says so", async () => {
   // someone else changes the job (same column, new version)
   const moved = await api.post(`/jobs/${jobA.id}/move`, { stage: "quote_requested" }, { ifMatch: jobA.version });
 
-  const from = await centre(card(page, jobA.id));
-  const to = await centre(column(page, "in_progress").locator("ol.cards"));
-  await mouseDrag(page, from, { x: to.x, y: to.box.y + 10 }, { steps: 15 });
+  const [from, to] = await dragPoints(card(page, jobA.id), column(page, "in_progress").locator("h2"));
+  await mouseDrag(page, from, { x: to.x, y: to.box.y + to.box.height + 8 }, { steps: 15 });
   await page.locator("#toasts").getByText("Someone else changed this job").waitFor();
   await saved(page, jobA.id, moved.version); // the fresh card replaced the stale one
   assert.equal(await column(page, "quote_requested").locator(`li.job-card[data-job-id="${jobA.id}"]`).count(), 1);
@@ -342,8 +438,7 @@ async function measure(target) {
     const first = page.locator("section.column[data-stage='quote_requested'] li.job-card").first();
     const id = await first.getAttribute("data-job-id");
     const version = Number(await first.getAttribute("data-version"));
-    const from = await centre(first);
-    const to = await centre(page.locator("section.column[data-stage='quote_sent'] li.job-card").first());
+    const [from, to] = await dragPoints(first, page.locator("section.column[data-stage='quote_sent'] li.job-card").first());
     await page.evaluate(() => {
       window.__frames = [];
       window.__loaf = [];

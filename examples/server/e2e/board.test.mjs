@@ -350,6 +350,49 @@ test("keyboard: Space picks a card up, arrows move it, Space drops it; Escape ca
   await context.close();
 });
 
+test("filters apply on change as a shareable URL", async () => {
+  const [hot, calm] = titles("Filter gas smell", "Filter repaint");
+  const jobHot = await job(hot, {
+    urgency: "emergency",
+    scheduled_start: "2027-02-10T15:00:00Z",
+    scheduled_end: "2027-02-10T16:00:00Z",
+  });
+  const jobCalm = await job(calm, { urgency: "flexible" });
+  const context = await newDesktop(browser);
+  const { page, errors } = await openBoard(context);
+  await Promise.all([page.waitForURL(/urgency=emergency/), page.getByLabel("Urgency").selectOption("emergency")]);
+  assert.equal(new URL(page.url()).search, "?urgency=emergency", "empty filters stay out of the URL");
+  assert.equal(await card(page, jobHot.id).count(), 1);
+  assert.equal(await card(page, jobCalm.id).count(), 0);
+  assert.ok((await page.locator("li.job-card").count()) >= 1);
+  for (const urgency of await page.locator("li.job-card").evaluateAll((cards) => cards.map((c) => c.querySelector(".badge")?.textContent))) {
+    assert.equal(urgency, "Emergency");
+  }
+  // a date range in the business's zone, typed, applied after a pause
+  await page.getByLabel("From").fill("2027-02-10");
+  await page.waitForURL(/from=2027-02-10/);
+  await page.getByLabel("To").fill("2027-02-10");
+  await page.waitForURL(/to=2027-02-10/);
+  assert.equal(await page.locator("li.job-card").count(), 1);
+  assert.equal(await card(page, jobHot.id).count(), 1);
+  // the URL alone reproduces the view, e.g. in another browser
+  const shared = page.url();
+  const other = await newPhone(browser);
+  const { page: phone } = await openBoard(other, new URL(shared).pathname + new URL(shared).search);
+  assert.equal(await phone.locator("li.job-card").count(), 1);
+  assert.equal(await phone.getByLabel("Urgency").inputValue(), "emergency");
+  // text search, then clearing everything
+  await page.goto(`${server.url}/app/board?q=${encodeURIComponent("repaint")}`);
+  assert.equal(await card(page, jobCalm.id).count(), 1);
+  assert.equal(await card(page, jobHot.id).count(), 0);
+  await page.getByRole("link", { name: "Clear filters" }).click();
+  await page.waitForURL((u) => u.search === "");
+  assert.equal(await card(page, jobHot.id).count(), 1);
+  assert.deepEqual(errors, []);
+  await context.close();
+  await other.close();
+});
+
 test("a move based on a stale version rolls back and says so", async () => {
   const [a] = titles("Stale tap");
   const jobA = await job(a);

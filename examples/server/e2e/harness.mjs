@@ -326,7 +326,11 @@ export function trackErrors(page) {
   const errors = [];
   page.on("pageerror", (e) => errors.push(`pageerror: ${e.message}`));
   page.on("console", (m) => {
-    if (m.type() === "error") errors.push(`console.error: ${m.text()}`);
+    if (m.type() !== "error") return;
+    const where = m.location()?.url || "";
+    // chromium asks every origin for /favicon.ico on its own; that is not the page's doing
+    if (where.endsWith("/favicon.ico")) return;
+    errors.push(`console.error: ${m.text()}${where ? ` (${where})` : ""}`);
   });
   page.on("response", (r) => {
     if (r.status() >= 500) errors.push(`HTTP ${r.status()} ${r.request().method()} ${r.url()}`);

@@ -32,7 +32,7 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
-use callbook_jobs::{Money, Stage, Tenant, Urgency, User};
+use callbook_jobs::{CallState, Money, Stage, Tenant, Urgency, User};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use include_dir::{Dir, include_dir};
 use maud::{DOCTYPE, Markup, html};
@@ -283,6 +283,42 @@ pub fn urgency_class(urgency: Urgency) -> &'static str {
     }
 }
 
+/// A call's processing state as people read it: `Received`, `Waiting for recording`, `Queued`, `Processing`,
+/// `Booked`, `No appointment`, `Needs review`, `Failed`.
+pub fn call_state_label(state: CallState) -> &'static str {
+    match state {
+        CallState::Received => "Received",
+        CallState::AwaitingRecording => "Waiting for recording",
+        CallState::Queued => "Queued",
+        CallState::Processing => "Processing",
+        CallState::Done => "Booked",
+        CallState::NoAppointment => "No appointment",
+        CallState::NeedsReview => "Needs review",
+        CallState::Dead => "Failed",
+        #[allow(unreachable_patterns)]
+        _ => "Unknown",
+    }
+}
+
+/// The badge class of a call state: `ok` booked, `warn` needs review, `bad` failed, `info` in progress, none
+/// (plain badge) for no appointment: `span class={"badge " (call_state_class(s))}`.
+pub fn call_state_class(state: CallState) -> &'static str {
+    match state {
+        CallState::Done => "ok",
+        CallState::NeedsReview => "warn",
+        CallState::Dead => "bad",
+        CallState::NoAppointment => "",
+        _ => "info",
+    }
+}
+
+/// A call state badge: `<span class="badge warn" data-state="needs_review">Needs review</span>`.
+pub fn call_state_badge(state: CallState) -> Markup {
+    html! {
+        span class={ "badge " (call_state_class(state)) } data-state=(state.as_str()) { (call_state_label(state)) }
+    }
+}
+
 /// The confidence level class of `.conf`: `high` (≥ 0.85), `mid` (≥ 0.6), else `low`.
 pub fn confidence_class(confidence: f32) -> &'static str {
     if confidence >= 0.85 {
@@ -504,6 +540,7 @@ fn head(title: &str, csrf: &str, zone: Option<&str>, styles: &[&str], scripts: &
             meta charset="utf-8";
             meta name="viewport" content="width=device-width, initial-scale=1";
             meta name="color-scheme" content="light dark";
+            link rel="icon" href="data:,";
             meta name="csrf-token" content=(csrf);
             @if let Some(zone) = zone {
                 meta name="tenant-zone" content=(zone);
@@ -538,6 +575,7 @@ pub fn layout(viewer: &Viewer, page: Page<'_>, body: Markup) -> Markup {
                     a.notifications-link href="/app/notifications"
                         aria-current=[(page.nav == Nav::Notifications).then_some("page")]
                         aria-label=[(unread > 0).then(|| format!("Notifications, {unread} unread"))] {
+                        (bell())
                         span.notifications-label { "Notifications" }
                         " "
                         span #notification-count .badge.count hidden[unread == 0] { (unread) }
@@ -563,6 +601,17 @@ pub fn layout(viewer: &Viewer, page: Page<'_>, body: Markup) -> Markup {
                 }
                 div #toasts.toasts role="status" aria-live="polite" {}
             }
+        }
+    }
+}
+
+/// A bell icon (inline SVG: no request, no font needed; allowed by the CSP as markup, not style).
+fn bell() -> Markup {
+    html! {
+        svg.icon aria-hidden="true" focusable="false" viewBox="0 0 24 24" width="22" height="22" fill="none"
+            stroke="currentColor" stroke-width="2" stroke-linecap="round" stroke-linejoin="round" {
+            path d="M18 8a6 6 0 0 0-12 0c0 7-3 9-3 9h18s-3-2-3-9" {}
+            path d="M13.7 21a2 2 0 0 1-3.4 0" {}
         }
     }
 }

@@ -116,9 +116,7 @@ async function saveMove(card, origin, { quiet = false } = {}) {
   updateCounts();
   try {
     const body = position === null ? { stage } : { stage, position };
-    const job = await api("POST", `/api/v1/jobs/${encodeURIComponent(id)}/move`, body, {
-      headers: { "If-Match": `"${version}"` },
-    });
+    const job = await api("POST", `/api/v1/jobs/${encodeURIComponent(id)}/move`, body, { ifMatch: version });
     applyJob(card, job);
     if (!quiet) announce(`${titleOf(card)} moved to ${whereIs(card)}`);
     if (renumber) await renumberAfter(card);
@@ -170,7 +168,7 @@ async function renumberAfter(card) {
         "POST",
         `/api/v1/jobs/${encodeURIComponent(id)}/move`,
         { stage: stageOf(next.parentElement), position: pos + 1 },
-        { headers: { "If-Match": `"${version}"` } },
+        { ifMatch: version },
       );
       applyJob(next, job);
     } catch {

@@ -36,6 +36,9 @@ struct TenantB {
     token_secret: String,
     forged_feed: String,
     markers: Vec<String>,
+    // ---- issue 9 notifications
+    notification: String,
+    // ---- end issue 9 notifications
 }
 
 async fn seed_b(env: &Env) -> TenantB {
@@ -124,6 +127,20 @@ async fn seed_b(env: &Env) -> TenantB {
     // B's tenant id with A's feed MAC: a forged feed URL.
     let a_feed = env.state.feeds.token(env.tenant.id);
     let forged_feed = format!("{}{}.ics", b.id.as_uuid().simple(), &a_feed[32..]);
+    // ---- issue 9 notifications: a tenant-wide inbox row of B's
+    let notification = env
+        .store
+        .notify(
+            b.id,
+            None,
+            "job.created",
+            json!({"kind": "job.created", "job_id": job.id.to_string(), "data": {"stage": "quote_requested"}}),
+        )
+        .await
+        .unwrap()
+        .id
+        .to_string();
+    // ---- end issue 9 notifications
     let markers = vec![
         "Bartholomew Quux".to_owned(),
         "Quentin Zorro".to_owned(),
@@ -154,7 +171,10 @@ async fn seed_b(env: &Env) -> TenantB {
         token: token["id"].as_str().unwrap().to_owned(),
         token_secret,
         forged_feed,
-        markers,
+        // ---- issue 9 notifications
+        markers: markers.into_iter().chain([notification.clone()]).collect(),
+        notification,
+        // ---- end issue 9 notifications
     }
 }
 
@@ -179,6 +199,9 @@ fn fill(method: &str, path: &str, b: &TenantB) -> String {
             ("users", "id") => &b.user,
             ("tokens", "id") => &b.token,
             ("calendar", "file") => &b.forged_feed,
+            // ---- issue 9 notifications
+            ("notifications", "id") => &b.notification,
+            // ---- end issue 9 notifications
             // A hold on B's call (the other target, `tenant`, is always the caller's own tenant).
             ("legal-holds", "target") => &b.call,
             _ => panic!(
@@ -368,6 +391,14 @@ async fn matrix(env: Env) {
     assert!(calls.to_string().contains(&a_call.id.to_string()), "{calls}");
 
     // B is untouched.
+    // ---- issue 9 notifications: A's read and read-all did not mark B's notification read
+    let (status, inbox) = env
+        .send("GET", "/api/v1/notifications", Some(OTHER_TOKEN), None, &[])
+        .await;
+    assert_eq!(status, 200, "{inbox}");
+    assert_eq!(inbox["unread"], 1, "{inbox}");
+    assert_eq!(inbox["items"][0]["id"], b.notification.as_str(), "{inbox}");
+    // ---- end issue 9 notifications
     let (status, job) = env
         .send(
             "GET",

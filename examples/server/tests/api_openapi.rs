@@ -79,6 +79,11 @@ const EXPECTED: &[(&str, &str)] = &[
     ("get", "/api/v1/billing"),
     ("post", "/api/v1/billing/subscription"),
     ("delete", "/api/v1/billing/subscription"),
+    // ---- issue 9 notifications
+    ("get", "/api/v1/notifications"),
+    ("post", "/api/v1/notifications/{id}/read"),
+    ("post", "/api/v1/notifications/read-all"),
+    // ---- end issue 9 notifications
     // ---- end issue 8 privacy/settings
 ];
 

@@ -78,6 +78,9 @@ pub mod events;
 pub mod feed;
 pub mod jobs;
 pub mod lines;
+// ---- issue 9 notifications
+pub mod notifications;
+// ---- end issue 9 notifications
 // ---- issue 8 privacy/settings
 pub mod privacy;
 pub mod settings;
@@ -388,7 +391,13 @@ pub fn openapi_router() -> (Router<ApiState>, utoipa::openapi::OpenApi) {
         .routes(routes!(settings::block_caller))
         // ---- issue 8 billing
         .routes(routes!(billing::get_billing))
-        .routes(routes!(billing::subscribe, billing::cancel));
+        .routes(routes!(billing::subscribe, billing::cancel))
+        // ---- end issue 8 billing
+        // ---- issue 9 notifications
+        .routes(routes!(notifications::list_notifications))
+        .routes(routes!(notifications::mark_read))
+        .routes(routes!(notifications::mark_all_read));
+    // ---- end issue 9 notifications
     let (router, mut doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .nest(PREFIX, api)
         .split_for_parts();

@@ -4,6 +4,10 @@ import assert from "node:assert/strict";
 
 import { startServer, launchBrowser, newDesktop, newPhone, login, apiAs, listAll, trackErrors, screenshot } from "./harness.mjs";
 
+// The field's row: the outermost `[data-field]` of that name (its evidence link and fix form repeat the attribute).
+const fieldRow = (page, field) =>
+  page.locator(`section#extraction [data-field="${field}"]:not([data-field] [data-field])`);
+
 let server;
 let browser;
 let api;
@@ -27,7 +31,7 @@ test("the call page shows the transcript, the evidence and the extracted fields 
   await login(page, server, { next: `/app/calls/${job.source.call_id}` });
   assert.match(await page.locator("section#transcript").textContent(), /kitchen sink is leaking under the cabinet/);
   assert.ok((await page.locator("section#transcript mark[data-field]").count()) >= 1, "evidence is marked in the transcript");
-  const row = page.locator('section#extraction [data-field="job_description"]');
+  const row = fieldRow(page, "job_description");
   assert.equal(await row.count(), 1);
   assert.match(await row.textContent(), /kitchen sink/);
   assert.equal(await row.locator(".conf").count(), 1, "the field shows its confidence");
@@ -48,7 +52,7 @@ test("Fix → new value → Save on the call page changes the linked job, also a
   const errors = trackErrors(page);
   await login(page, server, { next: `/app/calls/${job.source.call_id}` });
 
-  const row = page.locator('section#extraction [data-field="job_description"]');
+  const row = fieldRow(page, "job_description");
   await row.getByRole("button", { name: "Fix" }).click();
   const input = row.locator("input:visible, textarea:visible").first();
   await input.waitFor({ state: "visible" });

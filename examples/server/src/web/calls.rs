@@ -894,10 +894,10 @@ fn field_row(view: &FieldView<'_>, viewer: &Viewer, call: CallId, evidence_found
                 p.muted.was { "Extracted: " (value_text(view.field, &c.before, viewer)) }
             }
             div.field-actions.cluster {
-                button.button.small.accept type="button" data-action="accept"
+                button.button.small.accept #(format!("accept-{}-{}", view.appointment, view.field)) type="button" data-action="accept"
                     disabled[value.is_null() || confirmed]
                     aria-label={ "Accept " (label) } { "Accept" }
-                button.button.small.fix type="button" data-action="fix" aria-expanded="false"
+                button.button.small.fix #(format!("fixbtn-{}-{}", view.appointment, view.field)) type="button" data-action="fix" aria-expanded="false"
                     aria-controls=(prefix) aria-label={ "Fix " (label) } { "Fix" }
             }
             form.fix-form.stack #(prefix) hidden data-call-id=(call) data-field=(view.field)

@@ -267,7 +267,7 @@ fn suggestion_card(
             }
             p.muted { (score) "% alike: " (s.reason) " · suggested " (viewer.local_time(s.created_at)) }
             div.table-wrap {
-                table.table.diff {
+                table.diff {
                     caption.visually-hidden { "This customer and " (display_name(other)) " side by side; differences are highlighted" }
                     thead { tr { th scope="col" { span.visually-hidden { "Field" } } th scope="col" { "This customer" } th scope="col" { (display_name(other)) } } }
                     tbody {

@@ -1,6 +1,6 @@
 // Settings page (/app/settings): every form saves through the JSON API. See src/web/settings.rs for the
 // field rules (name = dotted JSON path, data-type = encoding) that tests/web_settings.rs checks against the API.
-import { toast, announce } from "./app.js";
+import { apiResponse, ApiProblem, toast, announce } from "./app.js";
 
 const root = () => document.getElementById("settings");
 const etag = () => root()?.dataset.etag || "";
@@ -8,55 +8,22 @@ const setEtag = (value) => {
   if (value && root()) root().dataset.etag = value;
 };
 
-function csrf() {
-  return document.querySelector('meta[name="csrf-token"]')?.content || "";
-}
-
-// ------------------------------------------------------------------------------------------ requests
-
-/** A problem document (RFC 9457) the API answered with; `status` 0 when the network failed. */
-class Problem extends Error {
-  constructor(status, doc) {
-    super(doc.detail || doc.title || `HTTP ${status}`);
-    this.status = status;
-    this.code = doc.code || "";
-    this.title = doc.title || "";
-    this.detail = doc.detail || doc.title || "";
-    this.errors = Array.isArray(doc.errors) ? doc.errors : [];
-  }
-}
-
-/** Sends a JSON request with the session's CSRF token; returns `{ data, etag }` or throws a Problem. */
-async function send(method, path, body, { ifMatch } = {}) {
-  const headers = { Accept: "application/json" };
-  if (method !== "GET") headers["X-CSRF-Token"] = csrf();
-  if (ifMatch) headers["If-Match"] = ifMatch;
-  if (body !== undefined) headers["Content-Type"] = "application/json";
-  let response;
+/** An API request with the session's CSRF token: `{ data, etag }`, or throws app.js's ApiProblem. */
+async function send(method, path, body, options = {}) {
   try {
-    response = await fetch(path, {
-      method,
-      headers,
-      credentials: "same-origin",
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-  } catch {
-    throw new Problem(0, { code: "network", detail: "Could not reach the server. Check the connection and try again." });
-  }
-  const text = await response.text();
-  let data = null;
-  try {
-    data = text ? JSON.parse(text) : null;
-  } catch {
-    data = null;
-  }
-  if (!response.ok) {
-    if (response.status === 401) {
+    return await apiResponse(method, path, body, options);
+  } catch (problem) {
+    if (problem?.status === 401) {
       location.assign(`/app/login?next=${encodeURIComponent(location.pathname + location.hash)}`);
     }
-    throw new Problem(response.status, data || { detail: `The server answered ${response.status}.` });
+    if (problem && !problem.detail) problem.detail = problem.title || "Something went wrong. Try again.";
+    throw problem;
   }
-  return { data, etag: response.headers.get("ETag") };
+}
+
+/** A problem found before sending (same shape as the API's). */
+function localProblem(field, message) {
+  return new ApiProblem({ status: 422, code: "validation_failed", detail: message, errors: [{ field, message }] });
 }
 
 // ------------------------------------------------------------------------------------------ form fields
@@ -172,16 +139,18 @@ function humanMessage(form, field, key, message) {
 /** Shows an API problem on a form: each field's message next to it, the rest at the form's foot or as a toast. */
 function showProblem(form, problem, { reloadOn412 = true } = {}) {
   clearErrors(form);
+  const errors = Array.isArray(problem?.errors) ? problem.errors : [];
+  const detail = problem?.detail || problem?.message || "Something went wrong. Try again.";
   const general = form.querySelector('[data-error-for=""]');
   let firstInvalid = null;
   let unplaced = [];
-  if (problem.status === 412 && reloadOn412) {
+  if (problem?.status === 412 && reloadOn412) {
     const text = "These settings were changed elsewhere since you opened this page. Reload to see them, then make your change again.";
     if (general) general.textContent = text;
     toast(text, { kind: "error", action: { label: "Reload", run: () => location.reload() }, timeout: 0 });
     return;
   }
-  for (const { field, message } of problem.errors) {
+  for (const { field, message } of errors) {
     const slot = slotFor(form, field || "");
     if (!slot) {
       unplaced.push(field ? `${field}: ${message}` : message);
@@ -197,17 +166,17 @@ function showProblem(form, problem, { reloadOn412 = true } = {}) {
       firstInvalid ||= form.querySelector('[aria-invalid="true"]');
     }
   }
-  if (!problem.errors.length) unplaced = [problem.detail];
+  if (!errors.length) unplaced = [detail];
   if (unplaced.length) {
     const text = unplaced.join(" ");
     if (general) general.textContent = text;
     else toast(text, { kind: "error" });
   }
-  if (problem.errors.length) {
+  if (errors.length) {
     toast("Not saved: check the highlighted fields.", { kind: "error" });
     firstInvalid?.focus();
   } else if (general) {
-    toast(problem.detail, { kind: "error" });
+    toast(detail, { kind: "error" });
   }
 }
 
@@ -311,7 +280,7 @@ async function searchNumbers(form, submitter) {
   params.set("kind", form.elements.kind.value);
   if (area) {
     if (!/^\d{3}$/.test(area)) {
-      showProblem(form, new Problem(422, { detail: "Check the area code.", errors: [{ field: "area_code", message: "Three digits, e.g. 415." }] }));
+      showProblem(form, localProblem("area_code", "Three digits, e.g. 415."));
       return;
     }
     params.set("area_code", area);
@@ -344,7 +313,7 @@ async function searchNumbers(form, submitter) {
       status.textContent = "";
       list.replaceChildren();
       showProblem(form, problem, { reloadOn412: false });
-      if (!problem.errors.length) status.textContent = problem.detail;
+      if (!problem?.errors?.length) status.textContent = problem?.detail || "";
     }
   });
 }
@@ -447,7 +416,7 @@ async function createToken(form, submitter) {
   clearErrors(form);
   const body = { name: form.elements.name.value.trim(), role: form.elements.role.value };
   if (!body.name) {
-    showProblem(form, new Problem(422, { detail: "Name the token.", errors: [{ field: "name", message: "Say what the token is for." }] }));
+    showProblem(form, localProblem("name", "Say what the token is for."));
     return;
   }
   await busy(submitter, async () => {
@@ -496,7 +465,7 @@ async function deleteBusiness(form, submitter) {
   clearErrors(form);
   const confirmName = form.elements.confirm.value;
   if (confirmName !== form.dataset.name) {
-    showProblem(form, new Problem(422, { detail: "", errors: [{ field: "confirm", message: "Type the business name exactly." }] }));
+    showProblem(form, localProblem("confirm", "Type the business name exactly."));
     return;
   }
   await busy(submitter, async () => {

@@ -290,7 +290,7 @@ async fn page(State(state): State<ApiState>, viewer: Viewer) -> WebResult {
             }
             div.settings-sections.stack {
                 (profile_section(&data.profile, admin))
-                (lines_section(&viewer, &data.lines, admin))
+                (lines_section(&data.lines, admin))
                 (greeting_section(&data.settings, &data.lines, admin))
                 (filtering_section(&data.settings, admin))
                 (notifications_section(&viewer, data.prefs.as_ref()))
@@ -552,13 +552,13 @@ fn hours_row(weekday: u8, day: &str, entry: Option<&OpeningHours>, n: usize) -> 
     }
 }
 
-fn lines_section(viewer: &Viewer, lines: &Loaded<Vec<LineView>>, admin: bool) -> Markup {
+fn lines_section(lines: &Loaded<Vec<LineView>>, admin: bool) -> Markup {
     html! {
         section #phone-lines .card.settings-section aria-labelledby="phone-lines-title" {
             (section_header("phone-lines", "Phone lines",
                 "The numbers your customers call. Each answers with your greeting and takes a message (or forwards the call)."))
             h3 { "Your numbers" }
-            (owned_lines(viewer, lines, admin))
+            (owned_lines(lines, admin))
             @if admin {
                 h3 { "Get a new number" }
                 form #line-search .toolbar role="search" aria-label="Search available numbers" {
@@ -599,7 +599,7 @@ fn lines_section(viewer: &Viewer, lines: &Loaded<Vec<LineView>>, admin: bool) ->
 }
 
 /// The owned lines list (also re-fetched by `settings.js` after a purchase or a release).
-fn owned_lines(viewer: &Viewer, lines: &Loaded<Vec<LineView>>, admin: bool) -> Markup {
+fn owned_lines(lines: &Loaded<Vec<LineView>>, admin: bool) -> Markup {
     html! {
         div #owned-lines {
             @match lines {
@@ -618,8 +618,6 @@ fn owned_lines(viewer: &Viewer, lines: &Loaded<Vec<LineView>>, admin: bool) -> M
                                     LineMode::Forward => span { "Forwards to " (line.forward_to.as_deref().map(display_number).unwrap_or_default()) },
                                     LineMode::Record => span { "Takes a message" },
                                 }
-                                " · "
-                                span { "Added " (viewer.local_time(line.created_at)) }
                                 @if line.credentials.configured {
                                     " · "
                                     span.badge.info { "Own account …" (line.credentials.last4.as_deref().unwrap_or("")) }
@@ -986,7 +984,7 @@ fn token_list(viewer: &Viewer, tokens: &Loaded<Vec<TokenView>>) -> Markup {
                             }
                             div.row-meta {
                                 code { (token.prefix) "…" }
-                                " · Created " (viewer.local_time(token.created_at))
+                                " · Created " (viewer.local_date(token.created_at))
                                 " · Last used "
                                 @match token.last_used_at {
                                     Some(at) => (viewer.local_time(at)),
@@ -1031,7 +1029,7 @@ fn users_section(viewer: &Viewer, users: &Loaded<Vec<UserView>>) -> Markup {
                                     span.badge.info { (role_label(user.role)) }
                                     @if me { " " span.badge { "You" } }
                                 }
-                                div.row-meta { "Added " (viewer.local_time(user.created_at)) }
+                                div.row-meta { "Added " (viewer.local_date(user.created_at)) }
                                 @if manageable {
                                     form.row-actions.cluster data-user-role=(user.id.to_string()) novalidate {
                                         label.visually-hidden for={ "role-" (user.id.to_string()) } { "Role of " (user.login) }

@@ -109,6 +109,8 @@ function audit(viewportWidth) {
     for (const el of document.querySelectorAll("button, [role=button], a.button, select, input:not([type=hidden]), textarea, summary")) {
       const r = el.getBoundingClientRect();
       if (r.width === 0 || r.height === 0) continue;
+      // a labelled checkbox or radio is operated through its label too
+      if (["checkbox", "radio"].includes(el.type) && el.labels?.length) continue;
       if (r.height < 44 || r.width < 44) small.push(`${describe(el)} ${Math.round(r.width)}×${Math.round(r.height)}`);
     }
   }

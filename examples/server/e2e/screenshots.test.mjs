@@ -1,5 +1,5 @@
 // Every dashboard page at phone (360 px) and desktop (1366 px) size: screenshots in target/screenshots
-// (`<page>-phone.png` = the phone's screen, `<page>-phone-full.png` = the whole page, `<page>-desktop.png`), no
+// (`<page>-<phone|desktop>.png` = what the screen shows, `<page>-<phone|desktop>-full.png` = the whole page), no
 // horizontal scrolling on the phone, basic accessibility (named controls, alt texts, one h1, unique ids) and no
 // script errors. A failure lists each problem with its page, viewport and element.
 import { test, before, after } from "node:test";
@@ -156,13 +156,9 @@ async function visit(context, kind, name, path, { signedOut = false, notes = [] 
     // let the page's modules enhance it, fonts settle, fragments load
     await page.evaluate(() => document.fonts.ready);
     await page.waitForTimeout(400);
-    if (kind === "phone") {
-      // what the phone shows (fixed header and tab bar in place), and the whole page
-      await screenshot(page, `${name}-phone`, { fullPage: false });
-      await screenshot(page, `${name}-phone-full`);
-    } else {
-      await screenshot(page, `${name}-desktop`);
-    }
+    // what the screen shows (fixed header, tab bar and sidebar in place), and the whole page
+    await screenshot(page, `${name}-${kind}`, { fullPage: false });
+    await screenshot(page, `${name}-${kind}-full`);
     const found = await page.evaluate(audit, kind === "phone" ? PHONE.width : 0);
     problems.push(...found.problems);
     if (found.small.length) notes.push(`${name} (${kind}): touch targets under 44 px: ${found.small.join(", ")}`);

@@ -326,7 +326,11 @@ export function trackErrors(page) {
   const errors = [];
   page.on("pageerror", (e) => errors.push(`pageerror: ${e.message}`));
   page.on("console", (m) => {
-    if (m.type() === "error") errors.push(`console.error: ${m.text()}`);
+    if (m.type() !== "error") return;
+    const where = m.location()?.url || "";
+    // chromium asks every origin for /favicon.ico on its own; that is not the page's doing
+    if (where.endsWith("/favicon.ico")) return;
+    errors.push(`console.error: ${m.text()}${where ? ` (${where})` : ""}`);
   });
   page.on("response", (r) => {
     if (r.status() >= 500) errors.push(`HTTP ${r.status()} ${r.request().method()} ${r.url()}`);
@@ -343,9 +347,11 @@ export async function login(page, server, { login = server.owner.login, password
   await page.getByLabel("Login", { exact: true }).fill(login);
   await page.getByLabel("Password", { exact: true }).fill(password);
   await Promise.all([
-    page.waitForURL((u) => !u.pathname.startsWith("/app/login"), { timeout: 15_000 }),
+    page.waitForURL((u) => !u.pathname.startsWith("/app/login"), { timeout: 15_000, waitUntil: "commit" }),
     page.getByRole("button", { name: "Sign in" }).click(),
   ]);
+  // an error page (404, 500) of `next` is the caller's to assert on, not a failed sign-in
+  await page.waitForLoadState("load").catch(() => {});
 }
 
 /** Saves a full-page PNG to `<repo>/target/screenshots/<name>.png` and returns the path. */

@@ -360,7 +360,12 @@ async fn calendar_page(
 fn event(p: &Placed<'_>, zone: TimeZone, compact: bool) -> Markup {
     let job = p.occ.job;
     let closed = job.stage.is_closed();
-    let time = format!("{}–{}", hhmm(p.start_min), hhmm(p.end_min));
+    // the real times, not the day-clipped ones: a job running past midnight says when it ends
+    let time = format!(
+        "{}–{}",
+        hhmm(wall_minutes(p.occ.start, zone)),
+        hhmm(wall_minutes(p.occ.end, zone))
+    );
     let label = format!(
         "{time} {}{}",
         job.title,

@@ -307,7 +307,7 @@ fn render(
                 button.button.small type="button" data-action="dismiss" { "Keep editing" }
             }
         }
-        div.job-layout data-job-id=(id) data-version=(job.version) data-api=(api) data-zone=(zone_name) {
+        div.job-layout data-job-id=(id) data-version=(job.version) data-endpoint=(api) data-zone=(zone_name) {
             div.job-main.stack {
                 form #job-stage.card.stage-form data-version=(job.version) {
                     div.field {
@@ -496,6 +496,7 @@ fn render(
                         }
                         (error_for("notes"))
                     }
+                    p.error.form-error #job-form-error role="alert" {}
                     div.form-actions.save-bar {
                         span.save-state.muted aria-live="polite" {}
                         button.button.primary type="submit" { "Save" }
@@ -562,7 +563,7 @@ fn render(
                     @if notes.is_empty() {
                         p.empty.notes-empty { "No notes yet." }
                     }
-                    form #note-form.stack data-api={ (api) "/notes" } {
+                    form #note-form.stack data-endpoint={ (api) "/notes" } {
                         div.field {
                             label for="note-body" { "New note" }
                             textarea #note-body name="body" rows="2" required {}
@@ -571,7 +572,7 @@ fn render(
                         button.button type="submit" { "Add note" }
                     }
                 }
-                section #job-photos.card data-max-bytes=(MAX_PHOTO_BYTES) data-api={ (api) "/photos" } {
+                section #job-photos.card data-max-bytes=(MAX_PHOTO_BYTES) data-endpoint={ (api) "/photos" } {
                     h2 { "Photos" }
                     ul.photo-grid #photo-grid {
                         @for (i, photo) in photos.iter().enumerate() {

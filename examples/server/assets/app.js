@@ -460,7 +460,7 @@ function showProblem(form, e) {
     return;
   }
   if (e instanceof ApiProblem && (e.code === "version_conflict" || e.status === 412)) {
-    toast(e.detail || "Someone else changed this meanwhile.", {
+    toast("Someone else changed this since you opened it. Reload to see their changes, then try again.", {
       kind: "error",
       timeout: 0,
       action: { label: "Reload", run: refreshMain },
@@ -504,6 +504,8 @@ async function onFormSubmit(event) {
     const { method, path } = parseApi(form.dataset.api, form);
     const body = ["GET", "HEAD", "DELETE"].includes(method.toUpperCase()) ? undefined : formJson(form);
     const data = await api(method, path, body, { ifMatch: form.dataset.ifMatch });
+    // the next save of the same form is based on the version just written
+    if (form.dataset.ifMatch && data && typeof data === "object" && data.version !== undefined) form.dataset.ifMatch = String(data.version);
     await after(form, data);
   } catch (e) {
     showProblem(form, e);

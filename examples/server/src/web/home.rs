@@ -212,22 +212,19 @@ async fn home(State(state): State<ApiState>, viewer: Viewer) -> WebResult {
 
     let body = html! {
         div.page-header {
-            div {
-                h1 { "Today" }
-                p.muted { (today_label) }
-            }
-            div.actions {
-                a.button.primary href="/app/board" { "Board" }
-                a.button href="/app/calls?state=needs_review" { "Review calls" }
-                a.button href="/app/calendar" { "Calendar" }
-            }
+            h1 { "Today" span.muted.today-date { (today_label) } }
+        }
+        nav.home-actions aria-label="Quick actions" {
+            a.button.primary href="/app/board" { "Board" }
+            a.button href="/app/calls?state=needs_review" { "Review calls" }
+            a.button href="/app/calendar" { "Calendar" }
         }
         div.home-stats {
             (stat("calls-today", "Calls today", &g.calls_today.to_string(), None, Some(("/app/calls", "All calls"))))
             (stat("needs-review", "Need review", &capped(g.review_count),
                 (g.review_count > 0).then_some("warn"), Some(("/app/calls?state=needs_review", "Review them"))))
             (stat("success-rate", "Processed successfully",
-                &if finished == 0 { "–".to_owned() } else { format!("{}%", (ok * 100 + finished / 2) / finished) },
+                &(ok * 100 + finished / 2).checked_div(finished).map_or_else(|| "–".to_owned(), |p| format!("{p}%")),
                 None, None))
             (stat("call-to-job", "Call to job",
                 &g.call_to_job.map(|(d, _)| format_duration(d)).unwrap_or_else(|| "–".to_owned()), None, None))

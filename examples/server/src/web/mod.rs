@@ -67,6 +67,8 @@ pub fn router(state: ApiState) -> Router {
     Router::new()
         .route("/", get(|| async { Redirect::to(PREFIX) }))
         .route("/app/assets/{*file}", get(asset))
+        // any other /app path: the login redirect without a session, else an HTML 404 page
+        .route("/app/{*rest}", get(unknown_page))
         .merge(login::routes())
         .merge(home::routes())
         .merge(board::routes())
@@ -78,6 +80,10 @@ pub fn router(state: ApiState) -> Router {
         .merge(notifications::routes())
         .with_state(state)
         .layer(axum::middleware::map_response(page_headers))
+}
+
+async fn unknown_page(_viewer: Viewer) -> WebError {
+    WebError::Api(ApiError::not_found("page"))
 }
 
 async fn page_headers(mut response: Response) -> Response {
@@ -374,7 +380,7 @@ fn group_thousands(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::with_capacity(digits.len() + digits.len() / 3);
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);

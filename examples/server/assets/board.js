@@ -63,15 +63,16 @@ export function positionBetween(prev, next, id) {
 }
 
 function updateCounts() {
+  const counts = new Map();
   let total = 0;
-  for (const column of document.querySelectorAll("section.column[data-stage]")) {
-    const stage = column.dataset.stage;
-    const n = cardsIn(column.querySelector("ol.cards")).length;
+  for (const list of document.querySelectorAll("section.column[data-stage] > ol.cards")) {
+    const n = cardsIn(list).length;
+    counts.set(stageOf(list), n);
     total += n;
-    for (const el of document.querySelectorAll(`[data-count-for="${stage}"]`)) {
-      if (el.textContent !== String(n)) el.textContent = String(n);
-      if (el.hasAttribute("aria-label")) el.setAttribute("aria-label", `${n} ${n === 1 ? "job" : "jobs"}`);
-    }
+  }
+  for (const el of document.querySelectorAll("[data-count-for]")) {
+    const n = String(counts.get(el.dataset.countFor) ?? 0);
+    if (el.textContent !== n) el.textContent = n;
   }
   const totalEl = document.getElementById("board-total");
   if (totalEl) totalEl.textContent = String(total);
@@ -302,7 +303,7 @@ document.addEventListener("pointerdown", (e) => {
   if (drag || grabbed || !e.isPrimary || e.button !== 0) return;
   const card = e.target.closest?.("li.job-card");
   if (!card || !boardRoot()?.parentElement.contains(card)) return;
-  if (e.target.closest("button, input, select, textarea")) return;
+  if (e.target.closest("button, input, select, textarea") || card.classList.contains("saving")) return;
   press = { card, pointerId: e.pointerId, type: e.pointerType, x: e.clientX, y: e.clientY, timer: 0 };
   if (e.pointerType !== "mouse") {
     card.classList.add("pressing");
@@ -477,10 +478,11 @@ function endDrag(keep) {
   for (const p of ["width", "height", "left", "top", "transform"]) card.style.removeProperty(p);
   if (keep && placeholder.parentElement) placeholder.replaceWith(card);
   else placeholder.remove();
+  // the click that may follow the release (a touch long press can still end in a tap) must not open the job
   suppressClick = true;
   setTimeout(() => {
     suppressClick = false;
-  }, 0);
+  }, 400);
   if (keep) saveMove(card, origin);
   else {
     rollback(card, origin);
@@ -585,7 +587,8 @@ document.addEventListener("keydown", (e) => {
     case " ":
     case "Enter":
       e.preventDefault();
-      grab(card);
+      if (card.classList.contains("saving")) announce("Still saving the last move of this job");
+      else grab(card);
       return;
     case "ArrowUp":
       target = cards[i - 1];
@@ -662,9 +665,23 @@ document.addEventListener(
 
 // ------------------------------------------------------------------------------------------------ filters
 
+// A typed date changes with every digit of the year: wait for a pause before applying it.
+let dateTimer = 0;
+const DATE_PAUSE_MS = 800;
+
 document.addEventListener("change", (e) => {
   const form = e.target.closest?.("form#board-filters");
-  if (form) form.requestSubmit();
+  if (!form) return;
+  clearTimeout(dateTimer);
+  if (e.target.type === "date") dateTimer = setTimeout(() => form.requestSubmit(), DATE_PAUSE_MS);
+  else form.requestSubmit();
+});
+
+document.addEventListener("input", (e) => {
+  if (dateTimer && e.target.type === "date" && e.target.closest?.("form#board-filters")) {
+    clearTimeout(dateTimer);
+    dateTimer = setTimeout(() => e.target.form.requestSubmit(), DATE_PAUSE_MS);
+  }
 });
 
 // Empty fields are left out of the URL, so a shared link says only what is filtered.

@@ -120,13 +120,13 @@ impl Filters {
         };
         filters.from = date(&query.from, "from", &mut filters.errors);
         filters.to = date(&query.to, "to", &mut filters.errors);
-        if let (Some(from), Some(to)) = (filters.from, filters.to) {
-            if to < from {
-                filters
-                    .errors
-                    .push(("to", "The end date is before the start date."));
-                filters.to = None;
-            }
+        if let (Some(from), Some(to)) = (filters.from, filters.to)
+            && to < from
+        {
+            filters
+                .errors
+                .push(("to", "The end date is before the start date."));
+            filters.to = None;
         }
         if let Some(text) = non_empty(&query.urgency) {
             match text.parse::<Urgency>() {
@@ -200,13 +200,13 @@ impl Names {
         viewer: &Viewer,
         id: CustomerId,
     ) -> Result<Option<&str>, ApiError> {
-        if !self.0.contains_key(&id) {
+        if let std::collections::hash_map::Entry::Vacant(entry) = self.0.entry(id) {
             let name = match state.store.get_customer(viewer.principal.tenant, id).await {
                 Ok(c) => Some(c.name).filter(|n| !n.trim().is_empty()),
                 Err(callbook_jobs::Error::NotFound { .. }) => None,
                 Err(e) => return Err(e.into()),
             };
-            self.0.insert(id, name);
+            entry.insert(name);
         }
         Ok(self.0.get(&id).and_then(|n| n.as_deref()))
     }
@@ -375,10 +375,10 @@ fn filter_form(query: &BoardQuery, filters: &Filters) -> Markup {
             }
             div.field.grow {
                 label for="filter-q" { "Search" }
-                input #filter-q type="search" name="q" value=(value(&query.q)) placeholder="Customer, job, notes";
+                input #filter-q type="search" name="q" value=(value(&query.q)) placeholder="Name, job, notes";
             }
             div.filter-actions {
-                button.button type="submit" { "Apply" }
+                button.button.apply type="submit" { "Apply" }
                 @if filters.active() || !filters.errors.is_empty() {
                     a.button.small href="/app/board" { "Clear filters" }
                 }
@@ -394,7 +394,7 @@ fn column(viewer: &Viewer, stage: Stage, cards: &[Card]) -> Markup {
             h2 #(heading) {
                 span.stage-name { (stage_label(stage)) }
                 " "
-                span.count data-count-for=(stage.as_str()) aria-label=(format!("{} jobs", cards.len())) { (cards.len()) }
+                span.count data-count-for=(stage.as_str()) { (cards.len()) }
             }
             ol.cards aria-labelledby=(heading) {
                 @for c in cards { (card(viewer, c)) }
@@ -410,7 +410,7 @@ fn card(viewer: &Viewer, card: &Card) -> Markup {
     let customer = card.customer.as_deref().unwrap_or("No customer");
     html! {
         li.job-card tabindex="0" data-job-id=(job.id) data-version=(job.version) data-stage=(job.stage.as_str())
-            data-position=(job.position) data-urgency=(job.urgency.as_str())
+            data-position=(job.position)
             aria-describedby="board-help" {
             div.card-head {
                 a.job-link href=(format!("/app/jobs/{}", job.id)) draggable="false" {
@@ -421,17 +421,19 @@ fn card(viewer: &Viewer, card: &Card) -> Markup {
                 }
             }
             p.summary { (job.title) }
-            div.card-meta {
-                @match &job.schedule {
-                    Some(s) => time.when datetime=(s.start.to_rfc3339()) { (viewer.local_time(s.start)) },
-                    None => span.when.muted { "Not scheduled" },
+            div.card-foot {
+                div.card-meta {
+                    @match &job.schedule {
+                        Some(s) => time.when datetime=(s.start.to_rfc3339()) { (viewer.local_time(s.start)) },
+                        None => span.when { "Not scheduled" },
+                    }
+                    @if let Some(price) = &job.price {
+                        span.price { (price) }
+                    }
                 }
-                @if let Some(price) = &job.price {
-                    span.price { (price) }
+                button.button.small.move-button type="button" aria-haspopup="dialog" {
+                    "Move to…" span.visually-hidden { " (" (job.title) ")" }
                 }
-            }
-            button.button.small.move-button type="button" aria-haspopup="dialog" {
-                "Move to…" span.visually-hidden { " (" (job.title) ")" }
             }
         }
     }

@@ -160,7 +160,11 @@ pub(crate) fn recurrence_words(rule: &str, zone: TimeZone) -> String {
         words.push_str(&days.join(", "));
     }
     if let Some(n) = count {
-        words.push_str(&if n == 1 { ", once".to_owned() } else { format!(", {n} times") });
+        words.push_str(&if n == 1 {
+            ", once".to_owned()
+        } else {
+            format!(", {n} times")
+        });
     }
     if let Some(date) = until {
         words.push_str(&format!(", until {date}"));
@@ -221,8 +225,22 @@ async fn job_page(State(state): State<ApiState>, viewer: Viewer, Path(id): Path<
         .map(|u| (u.id, u.login))
         .collect();
     let zone = viewer.tenant.timezone;
-    let title = if job.title.is_empty() { "Job" } else { job.title.as_str() };
-    let body = render(&viewer, &job, customer.as_ref(), &history, &notes, &photos, call.as_ref(), &users, zone);
+    let title = if job.title.is_empty() {
+        "Job"
+    } else {
+        job.title.as_str()
+    };
+    let body = render(
+        &viewer,
+        &job,
+        customer.as_ref(),
+        &history,
+        &notes,
+        &photos,
+        call.as_ref(),
+        &users,
+        zone,
+    );
     Ok(layout(
         &viewer,
         Page {
@@ -605,15 +623,24 @@ mod tests {
             recurrence_words("FREQ=YEARLY;UNTIL=20270101T045959Z", ny),
             "Yearly, until 2026-12-31"
         );
-        assert_eq!(recurrence_words("FREQ=WEEKLY;BYSETPOS=1", ny), "Weekly (FREQ=WEEKLY;BYSETPOS=1)");
+        assert_eq!(
+            recurrence_words("FREQ=WEEKLY;BYSETPOS=1", ny),
+            "Weekly (FREQ=WEEKLY;BYSETPOS=1)"
+        );
         assert_eq!(recurrence_words("nonsense", ny), "Repeats (nonsense)");
     }
 
     #[test]
     fn picker_understands_its_own_rules_only() {
         let ny = TimeZone::parse("America/New_York").unwrap();
-        assert_eq!(picker_state("FREQ=MONTHLY;COUNT=12", ny), Some(("monthly", Some(12), None)));
-        assert_eq!(picker_state("FREQ=WEEKLY;INTERVAL=2", ny), Some(("biweekly", None, None)));
+        assert_eq!(
+            picker_state("FREQ=MONTHLY;COUNT=12", ny),
+            Some(("monthly", Some(12), None))
+        );
+        assert_eq!(
+            picker_state("FREQ=WEEKLY;INTERVAL=2", ny),
+            Some(("biweekly", None, None))
+        );
         assert_eq!(
             picker_state("FREQ=YEARLY;UNTIL=20270101T045959Z", ny),
             Some(("yearly", None, Some("2026-12-31".into())))

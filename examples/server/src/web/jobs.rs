@@ -182,6 +182,14 @@ fn amount(minor: i64) -> String {
     format!("{sign}{}.{:02}", abs / 100, abs % 100)
 }
 
+fn duration_words(seconds: i64) -> String {
+    match (seconds / 60, seconds % 60) {
+        (0, s) => format!("{s} s"),
+        (m, 0) => format!("{m} min"),
+        (m, s) => format!("{m} min {s} s"),
+    }
+}
+
 fn actor_name(actor: &Actor, users: &HashMap<UserId, String>) -> String {
     match actor {
         Actor::User(id) => users
@@ -297,7 +305,9 @@ fn render(
             h1 #job-title { (job.title) }
             div.actions.cluster {
                 span.badge.stage-badge .muted[closed] data-stage=(job.stage.as_str()) { (stage_label(job.stage)) }
-                a.button.small href={ (api) "/calendar.ics" } download={ "job-" (id) ".ics" } { "Add to calendar" }
+                @if job.schedule.is_some() {
+                    a.button.small href={ (api) "/calendar.ics" } download={ "job-" (id) ".ics" } { "Add to calendar" }
+                }
             }
         }
         div #job-conflict.banner.card hidden role="alert" {
@@ -371,7 +381,7 @@ fn render(
                                 value=[job.address.line1.as_deref()];
                         }
                         div.field {
-                            label for="job-line2" { "Address line 2" }
+                            label for="job-line2" { "Apartment, suite or unit" }
                             input #job-line2 type="text" name="address.line2" autocomplete="address-line2"
                                 value=[job.address.line2.as_deref()];
                         }
@@ -443,7 +453,7 @@ fn render(
                         }
                         div.recurrence-end hidden[choice == "none" || choice == "custom"] {
                             div.field {
-                                label for="job-repeat-ends" { "Ends" }
+                                label for="job-repeat-ends" { "Stops" }
                                 select #job-repeat-ends name="repeat_ends" {
                                     option value="never" selected[ends == "never"] { "Never" }
                                     option value="count" selected[ends == "count"] { "After a number of visits" }
@@ -514,7 +524,7 @@ fn render(
                             p.muted {
                                 "Received " (viewer.local_time(call.started_at))
                                 @if let Some(seconds) = call.recording.as_ref().and_then(|r| r.duration_seconds) {
-                                    ", " (seconds / 60) " min " (seconds % 60) " s"
+                                    ", " (duration_words(seconds)) " long"
                                 }
                                 @if source.appointment_index > 0 {
                                     ", appointment " (source.appointment_index + 1) " of the call"
@@ -625,7 +635,7 @@ mod tests {
         );
         assert_eq!(
             recurrence_words("FREQ=WEEKLY;BYSETPOS=1", ny),
-            "Weekly (FREQ=WEEKLY;BYSETPOS=1)"
+            "Weekly (BYSETPOS=1)"
         );
         assert_eq!(recurrence_words("nonsense", ny), "Repeats (nonsense)");
     }

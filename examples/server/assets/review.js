@@ -252,7 +252,7 @@ async function onFixSubmit(form) {
   clearErrors(form);
   let value;
   try {
-    value = readValue(form.dataset.field, form);
+    value = readValue(row.dataset.field, form);
   } catch (e) {
     if (e instanceof InputError) return showError(form, "value", e.message, e.input);
     throw e;
@@ -423,7 +423,8 @@ document.addEventListener("click", (event) => {
   const evidence = target.closest("a.evidence-link");
   if (evidence) {
     event.preventDefault();
-    highlight(evidence.dataset.appointment, evidence.dataset.field);
+    const owner = evidence.closest(".field-row");
+    if (owner) highlight(owner.dataset.appointment, owner.dataset.field);
     return;
   }
   const mark = target.closest("#transcript mark[data-field]");

@@ -333,7 +333,7 @@ async function buyNumber(button) {
     } catch (problem) {
       const text =
         problem.code === "number_unavailable"
-          ? "Someone else just took this number. Pick another or search again."
+          ? `This number cannot be bought: ${problem.detail}. Pick another or search again.`
           : problem.detail;
       if (error) error.textContent = text;
       if (problem.code === "number_unavailable") button.remove();
@@ -577,9 +577,11 @@ function wireControls(scope) {
   jump.hidden = false;
   jump.closest("nav")?.classList.add("has-jump");
   const select = jump.querySelector("select");
+  let jumpingUntil = 0;
   select.addEventListener("change", () => {
     const section = document.getElementById(select.value);
     if (!section) return;
+    jumpingUntil = Date.now() + 1200; // the marker follows the scroll only once the jump has landed
     history.replaceState(null, "", `#${select.value}`);
     section.scrollIntoView({ behavior: matchMedia("(prefers-reduced-motion: reduce)").matches ? "auto" : "smooth" });
     section.querySelector("h2")?.setAttribute("tabindex", "-1");
@@ -590,7 +592,7 @@ function wireControls(scope) {
     const observer = new IntersectionObserver(
       (entries) => {
         for (const entry of entries) {
-          if (!entry.isIntersecting) continue;
+          if (!entry.isIntersecting || Date.now() < jumpingUntil) continue;
           const id = entry.target.id;
           for (const [key, a] of links) {
             if (key === id) a.setAttribute("aria-current", "true");

@@ -6,7 +6,7 @@
 
 import { spawn, execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync } from "node:fs";
+import { existsSync, rmSync } from "node:fs";
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { request as httpRequest } from "node:http";
 import { createServer } from "node:net";
@@ -52,6 +52,22 @@ export const OWNER_LOGIN = "owner";
 // Variables of the outer environment that would change what the server does (a real Twilio account, OpenAI,
 // Stripe, S3, another database, SMTP, Sentry, …): the harness starts from a clean slate and sets its own.
 const SCRUBBED = /^(CALLBOOK_|TWILIO_|OPENAI_|STRIPE_|AWS_|SENTRY_|RUST_LOG$)/;
+
+// Servers still running: killed when this process ends, even by an uncaught exception or a signal, so a crashed
+// test file never leaves a server behind.
+const running = new Set();
+const dataDirs = new Set();
+function killAll() {
+  for (const child of running) child.kill("SIGKILL");
+  if (!process.env.CALLBOOK_E2E_KEEP) for (const dir of dataDirs) rmSync(dir, { recursive: true, force: true });
+}
+process.on("exit", killAll);
+for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) {
+  process.once(signal, () => {
+    killAll();
+    process.exit(128 + { SIGINT: 2, SIGTERM: 15, SIGHUP: 1 }[signal]);
+  });
+}
 
 function cleanEnv(extra) {
   const env = {};
@@ -139,7 +155,11 @@ export async function startServer({ seed = true, env: extra = {}, users = [] } =
     CALLBOOK_RETENTION_INTERVAL: "off",
     ...extra,
   });
-  const cleanup = () => (process.env.CALLBOOK_E2E_KEEP ? undefined : rm(dataDir, { recursive: true, force: true }));
+  dataDirs.add(dataDir);
+  const cleanup = async () => {
+    if (!process.env.CALLBOOK_E2E_KEEP) await rm(dataDir, { recursive: true, force: true });
+    dataDirs.delete(dataDir);
+  };
 
   let child;
   try {
@@ -156,6 +176,8 @@ export async function startServer({ seed = true, env: extra = {}, users = [] } =
 
     let output = "";
     child = spawn(BIN, ["serve"], { env, stdio: ["ignore", "pipe", "pipe"] });
+    running.add(child);
+    child.on("exit", () => running.delete(child));
     child.stdout.on("data", (d) => (output += d));
     child.stderr.on("data", (d) => (output += d));
     let exited = null;

@@ -211,7 +211,7 @@ async fn call_list_shows_calls_with_state_and_confidence_badges() {
         let row = &html[row..row + html[row..].find("</li>").unwrap()];
         assert!(row.contains(&format!("data-state=\"{state}\"")), "{row}");
         assert!(row.contains(&format!("href=\"/app/calls/{}\"", call.id)), "{row}");
-        assert!(row.contains("1:15"), "duration in {row}");
+        assert!(row.contains("1 min 15 s"), "duration in {row}");
         // 10:0x UTC in New York (EDT from 8 March 2026).
         assert!(row.contains("Tue 10 Mar 10:0"), "tenant-zone time in {row}");
         if state == "dead" {

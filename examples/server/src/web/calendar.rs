@@ -73,6 +73,8 @@ pub(crate) struct Occurrence<'a> {
 struct Placed<'a> {
     occ: Occurrence<'a>,
     start_min: u32,
+    /// Started on an earlier day (shown as "until …").
+    continued: bool,
     end_min: u32,
     lane: usize,
     lanes: usize,
@@ -144,6 +146,7 @@ fn place_day<'a>(occurrences: &[Occurrence<'a>], day: NaiveDate, zone: TimeZone)
                 end_min: end_min.max(start_min + 15).min(24 * 60),
                 lane: 0,
                 lanes: 1,
+                continued: o.start < day_start,
             }
         })
         .collect();
@@ -183,6 +186,14 @@ fn place_day<'a>(occurrences: &[Occurrence<'a>], day: NaiveDate, zone: TimeZone)
         p.lanes = lanes;
     }
     placed
+}
+
+/// A month cell lists what starts that day, and long (24 h or more) jobs on every day they cover; the
+/// after-midnight tail of an evening job stays on its start day.
+fn month_events<'p, 'a>(all: &'p [Placed<'a>]) -> Vec<&'p Placed<'a>> {
+    all.iter()
+        .filter(|p| !p.continued || p.occ.end - p.occ.start >= Duration::hours(24))
+        .collect()
 }
 
 fn count_words(n: usize) -> String {
@@ -306,9 +317,9 @@ async fn calendar_page(
             }
             div.cluster.cal-filters {
                 @if hide_closed {
-                    a.button.small href=(day_link(view, date, false)) { "Show completed and cancelled" }
+                    a.cal-toggle href=(day_link(view, date, false)) { "Show completed and cancelled" }
                 } @else {
-                    a.button.small href={ (day_link(view, date, false)) "&closed=hide" } { "Hide completed and cancelled" }
+                    a.cal-toggle href={ (day_link(view, date, false)) "&closed=hide" } { "Hide completed and cancelled" }
                 }
             }
         }
@@ -335,11 +346,15 @@ fn event(p: &Placed<'_>, zone: TimeZone, compact: bool) -> Markup {
     let job = p.occ.job;
     let closed = job.stage.is_closed();
     // the real times, not the day-clipped ones: a job running past midnight says when it ends
-    let time = format!(
-        "{}–{}",
-        hhmm(wall_minutes(p.occ.start, zone)),
-        hhmm(wall_minutes(p.occ.end, zone))
-    );
+    let time = if p.continued {
+        format!("until {}", hhmm(wall_minutes(p.occ.end, zone)))
+    } else {
+        format!(
+            "{}–{}",
+            hhmm(wall_minutes(p.occ.start, zone)),
+            hhmm(wall_minutes(p.occ.end, zone))
+        )
+    };
     let label = format!(
         "{time} {}{}",
         job.title,
@@ -350,7 +365,7 @@ fn event(p: &Placed<'_>, zone: TimeZone, compact: bool) -> Markup {
         }
     );
     html! {
-        a.cal-event.closed[closed].cancelled[job.stage == Stage::Cancelled].compact[compact]
+        a.cal-event.closed[closed].cancelled[job.stage == Stage::Cancelled].continued[p.continued].compact[compact]
             href={ "/app/jobs/" (job.id) }
             data-job-id=(job.id)
             data-stage=(job.stage.as_str())
@@ -429,7 +444,10 @@ fn month(
     hide_closed: bool,
 ) -> Markup {
     let month = selected.month();
-    let chosen = days.iter().find(|(d, _)| *d == selected);
+    let chosen = days
+        .iter()
+        .find(|(d, _)| *d == selected)
+        .map(|(d, all)| (d, month_events(all)));
     html! {
         div #calendar.calendar.cal-month data-view="month" {
             ol.cal-weekdays aria-hidden="true" {
@@ -439,9 +457,10 @@ fn month(
             }
             ol.cal-weeks {
                 @for week in days.chunks(7) {
-                    li.cal-week data-week-start=(week[0].0.format("%Y-%m-%d")) {
+                    li.cal-row data-week-start=(week[0].0.format("%Y-%m-%d")) {
                         ol.cal-cells {
-                            @for (day, events) in week {
+                            @for (day, all) in week {
+                                @let events = month_events(all);
                                 li.cal-cell.outside[day.month() != month].today[*day == today].selected[*day == selected]
                                     data-date=(day.format("%Y-%m-%d")) {
                                     a.cal-date href=(day_link(View::Month, *day, hide_closed))

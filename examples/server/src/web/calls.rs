@@ -49,24 +49,10 @@ const TABS: [(&str, Option<CallState>); 6] = [
     ("All", None),
     ("Needs review", Some(CallState::NeedsReview)),
     ("Processing", Some(CallState::Processing)),
-    ("Done", Some(CallState::Done)),
+    ("Booked", Some(CallState::Done)),
     ("No appointment", Some(CallState::NoAppointment)),
     ("Failed", Some(CallState::Dead)),
 ];
-
-/// The label and badge modifier of a processing state.
-pub(crate) fn state_label(state: CallState) -> (&'static str, &'static str) {
-    match state {
-        CallState::Received => ("Received", "info"),
-        CallState::AwaitingRecording => ("Awaiting recording", "info"),
-        CallState::Queued => ("Queued", "info"),
-        CallState::Processing => ("Processing", "info"),
-        CallState::Done => ("Done", "ok"),
-        CallState::NoAppointment => ("No appointment", ""),
-        CallState::NeedsReview => ("Needs review", "warn"),
-        CallState::Dead => ("Failed", "bad"),
-    }
-}
 
 /// The processing-state badge of a call: `filtered` calls (rejected by the call filter) say so and why.
 pub(crate) fn state_badge(call: &Call) -> Markup {
@@ -80,7 +66,7 @@ pub(crate) fn state_badge(call: &Call) -> Markup {
         };
     }
     let state = call.processing.state;
-    let (label, kind) = state_label(state);
+    let (label, kind) = (super::call_state_label(state), super::call_state_class(state));
     let step = (state == CallState::Processing)
         .then(|| call.processing.step.clone())
         .flatten();
@@ -126,13 +112,31 @@ pub(crate) fn masked_phone(number: &str) -> String {
     format!("{head}•••{tail}")
 }
 
-/// `m:ss` (or `h:mm:ss`).
-pub(crate) fn duration_text(seconds: i64) -> String {
+/// A position in the audio: `m:ss` (or `h:mm:ss`).
+pub(crate) fn clock_text(seconds: i64) -> String {
     let s = seconds.max(0);
     if s >= 3600 {
         format!("{}:{:02}:{:02}", s / 3600, (s % 3600) / 60, s % 60)
     } else {
         format!("{}:{:02}", s / 60, s % 60)
+    }
+}
+
+/// A call's length: `45 s`, `1 min 15 s`, `1 h 02 min`.
+pub(crate) fn duration_text(seconds: i64) -> String {
+    let s = seconds.max(0);
+    match s {
+        0..60 => format!("{s} s"),
+        60..3600 => format!("{} min {:02} s", s / 60, s % 60),
+        _ => format!("{} h {:02} min", s / 3600, (s % 3600) / 60),
+    }
+}
+
+/// At most `max` characters of `text`, with an ellipsis when cut.
+fn shorten(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((cut, _)) => format!("{}…", text[..cut].trim_end()),
+        None => text.to_owned(),
     }
 }
 
@@ -158,9 +162,8 @@ struct Customers(HashMap<CustomerId, Option<Customer>>);
 
 impl Customers {
     async fn get(&mut self, state: &ApiState, tenant: TenantId, id: CustomerId) -> Option<&Customer> {
-        if !self.0.contains_key(&id) {
-            let found = state.store.get_customer(tenant, id).await.ok();
-            self.0.insert(id, found);
+        if let std::collections::hash_map::Entry::Vacant(slot) = self.0.entry(id) {
+            slot.insert(state.store.get_customer(tenant, id).await.ok());
         }
         self.0.get(&id).and_then(Option::as_ref)
     }
@@ -362,17 +365,29 @@ pub struct EvidenceMark {
 }
 
 /// Finds each `(appointment, field, evidence)` in `text`: case-, punctuation- and spacing-insensitive, a
-/// whole-word occurrence before a partial one, the first occurrence that overlaps no earlier mark. Evidence
-/// that is not found (or empty) gets no mark. The marks come back ordered by position.
+/// whole-word occurrence before a partial one, the first occurrence that overlaps no earlier mark. Shorter
+/// quotes are placed first (an extractor that quotes a whole sentence for one field must not hide the precise
+/// quotes of the others); a field gets at most one mark, so a second quote of the same field (the `when`
+/// phrase) is a fallback. Evidence that is not found (or empty) gets no mark. The marks come back ordered by
+/// position.
 pub fn evidence_marks(text: &str, evidence: &[(usize, &str, &str)]) -> Vec<EvidenceMark> {
     let hay = fold(text);
     let n = hay.chars.len();
+    let mut quotes: Vec<(usize, &str, Vec<char>)> = evidence
+        .iter()
+        .map(|(appointment, field, quote)| (*appointment, *field, fold(quote).chars))
+        .collect();
+    quotes.sort_by_key(|(_, _, needle)| needle.len());
     let mut taken: Vec<(usize, usize)> = Vec::new();
-    let mut marks = Vec::new();
-    for (appointment, field, quote) in evidence {
-        let needle = fold(quote).chars;
+    let mut marks: Vec<EvidenceMark> = Vec::new();
+    for (appointment, field, needle) in &quotes {
         let m = needle.len();
-        if m == 0 || m > n {
+        if m == 0
+            || m > n
+            || marks
+                .iter()
+                .any(|k| k.appointment == *appointment && k.field == *field)
+        {
             continue;
         }
         let free = |p: usize| taken.iter().all(|(s, e)| p + m <= *s || p >= *e);
@@ -402,20 +417,34 @@ pub fn evidence_marks(text: &str, evidence: &[(usize, &str, &str)]) -> Vec<Evide
 /// A piece of transcript text (`start..end` bytes of `text`) with the marks inside it; a mark crossing the
 /// piece's edges is cut to it. `seek` is the piece's start time in the audio, when the transcript has timings.
 fn marked_text(text: &str, start: usize, end: usize, marks: &[EvidenceMark], seek: Option<f64>) -> Markup {
+    // Plain and marked pieces in order.
+    let mut pieces: Vec<(Option<&EvidenceMark>, &str)> = Vec::new();
     let mut at = start;
-    html! {
-        @for mark in marks.iter().filter(|m| m.start < end && m.end > start) {
-            @let (s, e) = (mark.start.max(at), mark.end.min(end));
-            @if s > at { (text[at..s]) }
-            mark data-field=(mark.field) data-appointment=(mark.appointment)
-                id=[(mark.start >= start).then(|| format!("ev-{}-{}", mark.appointment, mark.field))]
-                data-seek=[seek.map(|t| format!("{t:.2}"))]
-                title={ "Evidence for " (field_label(&mark.field)) } {
-                (text[s..e])
-            }
-            @let _ = { at = e; };
+    for mark in marks.iter().filter(|m| m.start < end && m.end > start) {
+        let (s, e) = (mark.start.max(at), mark.end.min(end));
+        if s > at {
+            pieces.push((None, &text[at..s]));
         }
-        @if at < end { (text[at..end]) }
+        if e > s {
+            pieces.push((Some(mark), &text[s..e]));
+        }
+        at = at.max(e);
+    }
+    if at < end {
+        pieces.push((None, &text[at..end]));
+    }
+    html! {
+        @for (mark, piece) in pieces {
+            @match mark {
+                None => (piece),
+                Some(mark) => mark data-field=(mark.field) data-appointment=(mark.appointment)
+                    id=[(mark.start >= start).then(|| format!("ev-{}-{}", mark.appointment, mark.field))]
+                    data-seek=[seek.map(|t| format!("{t:.2}"))]
+                    title={ "Evidence for " (field_label(&mark.field)) } {
+                    (piece)
+                },
+            }
+        }
     }
 }
 
@@ -471,8 +500,8 @@ fn render_transcript(transcript: Option<&Value>, evidence: &[(usize, &str, &str)
             @for (seconds, from, to) in &ranges {
                 li.segment data-start=(format!("{seconds:.2}")) {
                     button.seg-time.button.small type="button" data-seek=(format!("{seconds:.2}"))
-                        aria-label={ "Play from " (duration_text(*seconds as i64)) } {
-                        (duration_text(*seconds as i64))
+                        aria-label={ "Play from " (clock_text(*seconds as i64)) } {
+                        (clock_text(*seconds as i64))
                     }
                     " "
                     span.seg-text { (marked_text(&text, *from, *to, &marks, Some(*seconds))) }
@@ -655,7 +684,7 @@ fn field_editor(field: &str, value: &Value, viewer: &Viewer, prefix: &str) -> Ma
                             aria-describedby=(id("zone")); }
                 }
                 p.hint #(id("zone")) { "Times in " (viewer.tenant.timezone.name()) "." }
-                div.field.checkbox {
+                div.check {
                     input #(id("flexible")) type="checkbox" name="flexible" checked[flexible];
                     label for=(id("flexible")) { "Any time suits the caller" }
                 }
@@ -743,18 +772,6 @@ fn json_block(value: &Value) -> PreEscaped<String> {
     )
 }
 
-fn stage_label(stage: callbook_jobs::Stage) -> &'static str {
-    use callbook_jobs::Stage::*;
-    match stage {
-        QuoteRequested => "Quote requested",
-        QuoteSent => "Quote sent",
-        Confirmed => "Confirmed",
-        InProgress => "In progress",
-        Completed => "Completed",
-        Cancelled => "Cancelled",
-    }
-}
-
 /// A job's current values, as the review page lists them beside the extraction.
 pub(crate) fn job_summary(job: &Job, viewer: &Viewer) -> Markup {
     let schedule = job.schedule.as_ref().map(|s| {
@@ -777,7 +794,7 @@ pub(crate) fn job_summary(job: &Job, viewer: &Viewer) -> Markup {
             h3 {
                 a.job-link href={ "/app/jobs/" (job.id) } { (job.title) }
                 " "
-                span class={ "badge stage " @if cancelled { "bad" } @else { "info" } } { (stage_label(job.stage)) }
+                span class={ "badge stage " @if cancelled { "bad" } @else { "info" } } { (super::stage_label(job.stage)) }
             }
             dl.job-values {
                 div { dt { "When" } dd data-job-field="schedule" { (schedule.unwrap_or_else(|| "Not scheduled".to_owned())) } }
@@ -787,9 +804,9 @@ pub(crate) fn job_summary(job: &Job, viewer: &Viewer) -> Markup {
                 } }
                 div { dt { "Job" } dd data-job-field="description" { (job.description) } }
                 div { dt { "Price" } dd data-job-field="price" {
-                    @match &job.price { Some(p) => (p), None => "No price" }
+                    @match &job.price { Some(p) => (super::format_money(p)), None => "No price" }
                 } }
-                div { dt { "Urgency" } dd data-job-field="urgency" { (capitalise(job.urgency.as_str())) } }
+                div { dt { "Urgency" } dd data-job-field="urgency" { (super::urgency_label(job.urgency)) } }
                 @if let Some(notes) = &job.notes {
                     div { dt { "Notes" } dd data-job-field="notes" { (notes) } }
                 }
@@ -856,7 +873,8 @@ fn field_row(view: &FieldView<'_>, viewer: &Viewer, call: CallId, evidence_found
         .extracted
         .and_then(|f| f.get("evidence"))
         .and_then(Value::as_str)
-        .filter(|s| !s.trim().is_empty());
+        .filter(|s| !s.trim().is_empty())
+        .map(|s| shorten(s.trim(), 140));
     let phrase = view
         .extracted
         .and_then(|f| f.get("phrase"))
@@ -882,12 +900,11 @@ fn field_row(view: &FieldView<'_>, viewer: &Viewer, call: CallId, evidence_found
             @if let Some(evidence) = evidence {
                 p.evidence.muted {
                     @if evidence_found {
-                        a.evidence-link href={ "#ev-" (view.appointment) "-" (view.field) } data-field=(view.field)
-                            data-appointment=(view.appointment) { "Heard: “" (evidence) "”" }
+                        a.evidence-link href={ "#ev-" (view.appointment) "-" (view.field) } { "Heard: “" (evidence) "”" }
                     } @else {
                         "Heard: “" (evidence) "” (not found in the transcript)"
                     }
-                    @if let Some(phrase) = phrase.filter(|p| !p.is_empty() && *p != evidence) { " · said “" (phrase) "”" }
+                    @if let Some(phrase) = phrase.filter(|p| !p.is_empty() && *p != evidence.as_str()) { " · said “" (phrase) "”" }
                 }
             }
             @if let Some(c) = view.correction.filter(|_| !confirmed) {
@@ -900,8 +917,7 @@ fn field_row(view: &FieldView<'_>, viewer: &Viewer, call: CallId, evidence_found
                 button.button.small.fix #(format!("fixbtn-{}-{}", view.appointment, view.field)) type="button" data-action="fix" aria-expanded="false"
                     aria-controls=(prefix) aria-label={ "Fix " (label) } { "Fix" }
             }
-            form.fix-form.stack #(prefix) hidden data-call-id=(call) data-field=(view.field)
-                data-path=(view.path()) aria-label={ "Fix " (label) } novalidate {
+            form.fix-form.stack #(prefix) hidden data-call-id=(call) aria-label={ "Fix " (label) } novalidate {
                 (field_editor(view.field, &value, viewer, &prefix))
                 p.error data-error-for="value" role="alert" {}
                 div.cluster {
@@ -939,7 +955,7 @@ fn override_dialog(views: &[Vec<FieldView<'_>>], call_kind: &str, viewer: &Viewe
                 @for (index, existing) in blank {
                     fieldset.appointment.stack data-appointment=(index) {
                         legend { "Appointment " (index + 1) @if !existing { " (new)" } }
-                        div.field.checkbox {
+                        div.check {
                             input #(format!("ov-{index}-include")) type="checkbox" name="include" checked[existing];
                             label for=(format!("ov-{index}-include")) {
                                 @if existing { "Keep this appointment" } @else { "Add this appointment" }
@@ -1001,12 +1017,14 @@ async fn review_page(State(state): State<ApiState>, viewer: Viewer, Path(id): Pa
                 .collect()
         })
         .collect();
-    let evidence: Vec<(usize, &str, &str)> = views
+    // Each field's evidence, then the `when` phrase as a fallback for evidence that cannot be placed.
+    let evidence: Vec<(usize, &str, &str)> = ["evidence", "phrase"]
         .iter()
-        .flatten()
-        .filter_map(|v| {
-            let quote = v.extracted?.get("evidence")?.as_str()?;
-            Some((v.appointment, v.field, quote))
+        .flat_map(|key| {
+            views.iter().flatten().filter_map(|v| {
+                let quote = v.extracted?.get(*key)?.as_str()?;
+                Some((v.appointment, v.field, quote))
+            })
         })
         .collect();
     let transcript_text = detail.transcript.as_ref().map(|t| {
@@ -1231,9 +1249,27 @@ mod tests {
         let marks = evidence_marks(text, &[(0, "price", "89"), (0, "notes", "89")]);
         assert_eq!(marks[0].start, text.find(" 89 ").unwrap() + 1);
         assert_eq!(marks[1].start, text.rfind("89").unwrap());
-        // Overlapping evidence takes the next free occurrence, or nothing.
+        // Overlapping evidence takes the next free occurrence, or nothing; shorter quotes go first.
         let marks = evidence_marks("oak street", &[(0, "a", "oak street"), (0, "b", "street")]);
         assert_eq!(marks.len(), 1);
+        assert_eq!(marks[0].field, "b");
+        // A whole-transcript quote does not hide the others; a second quote of a field is its fallback.
+        let text = "Hi, this is Maria. Come tomorrow at 3.";
+        let marks = evidence_marks(
+            text,
+            &[
+                (0, "when", text),
+                (0, "customer_name", "Maria"),
+                (0, "when", "tomorrow at 3"),
+            ],
+        );
+        assert_eq!(
+            marked(text, &marks),
+            vec![
+                ("Maria", "customer_name".to_owned()),
+                ("tomorrow at 3", "when".to_owned())
+            ]
+        );
         assert!(evidence_marks("abc", &[(0, "a", ""), (0, "b", "zzz"), (0, "c", "  ")]).is_empty());
     }
 
@@ -1248,7 +1284,11 @@ mod tests {
     fn phones_are_masked() {
         assert_eq!(masked_phone("+19145552177"), "+1914•••2177");
         assert_eq!(masked_phone("12345"), "•••");
-        assert_eq!(duration_text(75), "1:15");
-        assert_eq!(duration_text(3725), "1:02:05");
+        assert_eq!(clock_text(75), "1:15");
+        assert_eq!(clock_text(3725), "1:02:05");
+        assert_eq!(duration_text(75), "1 min 15 s");
+        assert_eq!(duration_text(3725), "1 h 02 min");
+        assert_eq!(shorten("abcdef", 3), "abc…");
+        assert_eq!(shorten("abc", 3), "abc");
     }
 }

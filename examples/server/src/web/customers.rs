@@ -188,7 +188,7 @@ fn stage_badge(job: &Job) -> Markup {
         callbook_jobs::Stage::Completed => "ok",
         _ => "info",
     };
-    html! { span class={ "badge stage " (kind) } data-stage=(job.stage.as_str()) { (job.stage.as_str().replace('_', " ")) } }
+    html! { span class={ "badge stage " (kind) } data-stage=(job.stage.as_str()) { (super::stage_label(job.stage)) } }
 }
 
 fn call_item(call: &Call, viewer: &Viewer) -> Markup {
@@ -217,7 +217,7 @@ fn job_item(job: &Job, viewer: &Viewer) -> Markup {
                     Some(s) => time datetime=(s.start.to_rfc3339()) { (viewer.local_time(s.start)) },
                     None => span.muted { "Not scheduled" },
                 }
-                @if let Some(price) = &job.price { span { (price) } }
+                @if let Some(price) = &job.price { span { (super::format_money(price)) } }
             }
         }
     }

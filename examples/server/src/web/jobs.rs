@@ -160,7 +160,11 @@ pub(crate) fn recurrence_words(rule: &str, zone: TimeZone) -> String {
         words.push_str(&days.join(", "));
     }
     if let Some(n) = count {
-        words.push_str(&if n == 1 { ", once".to_owned() } else { format!(", {n} times") });
+        words.push_str(&if n == 1 {
+            ", once".to_owned()
+        } else {
+            format!(", {n} times")
+        });
     }
     if let Some(date) = until {
         words.push_str(&format!(", until {date}"));
@@ -176,6 +180,14 @@ fn amount(minor: i64) -> String {
     let sign = if minor < 0 { "-" } else { "" };
     let abs = minor.unsigned_abs();
     format!("{sign}{}.{:02}", abs / 100, abs % 100)
+}
+
+fn duration_words(seconds: i64) -> String {
+    match (seconds / 60, seconds % 60) {
+        (0, s) => format!("{s} s"),
+        (m, 0) => format!("{m} min"),
+        (m, s) => format!("{m} min {s} s"),
+    }
 }
 
 fn actor_name(actor: &Actor, users: &HashMap<UserId, String>) -> String {
@@ -221,8 +233,22 @@ async fn job_page(State(state): State<ApiState>, viewer: Viewer, Path(id): Path<
         .map(|u| (u.id, u.login))
         .collect();
     let zone = viewer.tenant.timezone;
-    let title = if job.title.is_empty() { "Job" } else { job.title.as_str() };
-    let body = render(&viewer, &job, customer.as_ref(), &history, &notes, &photos, call.as_ref(), &users, zone);
+    let title = if job.title.is_empty() {
+        "Job"
+    } else {
+        job.title.as_str()
+    };
+    let body = render(
+        &viewer,
+        &job,
+        customer.as_ref(),
+        &history,
+        &notes,
+        &photos,
+        call.as_ref(),
+        &users,
+        zone,
+    );
     Ok(layout(
         &viewer,
         Page {
@@ -279,7 +305,9 @@ fn render(
             h1 #job-title { (job.title) }
             div.actions.cluster {
                 span.badge.stage-badge .muted[closed] data-stage=(job.stage.as_str()) { (stage_label(job.stage)) }
-                a.button.small href={ (api) "/calendar.ics" } download={ "job-" (id) ".ics" } { "Add to calendar" }
+                @if job.schedule.is_some() {
+                    a.button.small href={ (api) "/calendar.ics" } download={ "job-" (id) ".ics" } { "Add to calendar" }
+                }
             }
         }
         div #job-conflict.banner.card hidden role="alert" {
@@ -353,7 +381,7 @@ fn render(
                                 value=[job.address.line1.as_deref()];
                         }
                         div.field {
-                            label for="job-line2" { "Address line 2" }
+                            label for="job-line2" { "Apartment, suite or unit" }
                             input #job-line2 type="text" name="address.line2" autocomplete="address-line2"
                                 value=[job.address.line2.as_deref()];
                         }
@@ -425,7 +453,7 @@ fn render(
                         }
                         div.recurrence-end hidden[choice == "none" || choice == "custom"] {
                             div.field {
-                                label for="job-repeat-ends" { "Ends" }
+                                label for="job-repeat-ends" { "Stops" }
                                 select #job-repeat-ends name="repeat_ends" {
                                     option value="never" selected[ends == "never"] { "Never" }
                                     option value="count" selected[ends == "count"] { "After a number of visits" }
@@ -496,7 +524,7 @@ fn render(
                             p.muted {
                                 "Received " (viewer.local_time(call.started_at))
                                 @if let Some(seconds) = call.recording.as_ref().and_then(|r| r.duration_seconds) {
-                                    ", " (seconds / 60) " min " (seconds % 60) " s"
+                                    ", " (duration_words(seconds)) " long"
                                 }
                                 @if source.appointment_index > 0 {
                                     ", appointment " (source.appointment_index + 1) " of the call"
@@ -605,15 +633,24 @@ mod tests {
             recurrence_words("FREQ=YEARLY;UNTIL=20270101T045959Z", ny),
             "Yearly, until 2026-12-31"
         );
-        assert_eq!(recurrence_words("FREQ=WEEKLY;BYSETPOS=1", ny), "Weekly (FREQ=WEEKLY;BYSETPOS=1)");
+        assert_eq!(
+            recurrence_words("FREQ=WEEKLY;BYSETPOS=1", ny),
+            "Weekly (BYSETPOS=1)"
+        );
         assert_eq!(recurrence_words("nonsense", ny), "Repeats (nonsense)");
     }
 
     #[test]
     fn picker_understands_its_own_rules_only() {
         let ny = TimeZone::parse("America/New_York").unwrap();
-        assert_eq!(picker_state("FREQ=MONTHLY;COUNT=12", ny), Some(("monthly", Some(12), None)));
-        assert_eq!(picker_state("FREQ=WEEKLY;INTERVAL=2", ny), Some(("biweekly", None, None)));
+        assert_eq!(
+            picker_state("FREQ=MONTHLY;COUNT=12", ny),
+            Some(("monthly", Some(12), None))
+        );
+        assert_eq!(
+            picker_state("FREQ=WEEKLY;INTERVAL=2", ny),
+            Some(("biweekly", None, None))
+        );
         assert_eq!(
             picker_state("FREQ=YEARLY;UNTIL=20270101T045959Z", ny),
             Some(("yearly", None, Some("2026-12-31".into())))

@@ -578,10 +578,9 @@ fn lines_section(lines: &Loaded<Vec<LineView>>, admin: bool) -> Markup {
                     }
                     (Input { id: "search-area-code", name: "area_code", label: "Area code", inputmode: Some("numeric"),
                         maxlength: Some(3), autocomplete: Some("off"), placeholder: Some("415".into()),
-                        hint: Some("Three digits (US and Canada)."), ..Default::default() }.render())
+                        ..Default::default() }.render())
                     (Input { id: "search-contains", name: "contains", label: "Contains", autocomplete: Some("off"),
-                        maxlength: Some(16), placeholder: Some("0100".into()),
-                        hint: Some("Digits the number should contain."), ..Default::default() }.render())
+                        maxlength: Some(16), placeholder: Some("0100".into()), ..Default::default() }.render())
                     div.form-actions {
                         button.button.primary type="submit" { "Search" }
                     }
@@ -590,7 +589,8 @@ fn lines_section(lines: &Loaded<Vec<LineView>>, admin: bool) -> Markup {
                     p #number-results-status .muted {}
                     ul #available-numbers .list {}
                 }
-                p.hint { "Buying a number adds it to your telephony account's bill. It answers calls right away." }
+                p.hint { "Area code: three digits (US and Canada). Contains: digits the number should have, e.g. 0100. "
+                    "Buying a number adds it to your telephony account's bill; it answers calls right away." }
             } @else {
                 p.role-note { "Only an admin or the owner can buy or release numbers." }
             }
@@ -1090,6 +1090,27 @@ fn money(minor: i64, currency: &str) -> String {
     )
 }
 
+/// A usage counter for people: `Calls: 5`, `Audio: 12 min`, `Storage: 1.2 MB`.
+fn usage_text(metric: &str, total: i64) -> String {
+    let seconds = |label: &str| {
+        format!(
+            "{label}: {}",
+            super::format_duration(chrono::TimeDelta::seconds(total))
+        )
+    };
+    match metric {
+        "calls" => format!("Calls: {total}"),
+        "extractions" => format!("Extractions: {total}"),
+        "audio_seconds" => seconds("Audio"),
+        "transcription_seconds" => seconds("Transcription"),
+        "storage_bytes" => {
+            let mb = total as f64 / 1_000_000.0;
+            format!("Storage: {mb:.1} MB")
+        }
+        other => format!("{}: {total}", other.replace('_', " ")),
+    }
+}
+
 fn billing_section(viewer: &Viewer, billing: &Loaded<BillingView>) -> Markup {
     let date = |v: &Value| {
         v.as_str()
@@ -1127,8 +1148,8 @@ fn billing_section(viewer: &Viewer, billing: &Loaded<BillingView>) -> Markup {
                         dd {
                             @if b.usage.totals.is_empty() { "Nothing yet" }
                             @for (i, u) in b.usage.totals.iter().enumerate() {
-                                @if i > 0 { ", " }
-                                (u.metric.replace('_', " ")) ": " (u.total)
+                                @if i > 0 { " · " }
+                                (usage_text(&u.metric, u.total))
                             }
                         }
                     }
@@ -1242,6 +1263,14 @@ mod tests {
         for zone in TIME_ZONES {
             assert!(callbook_jobs::TimeZone::parse(zone).is_ok(), "{zone}");
         }
+    }
+
+    #[test]
+    fn usage_reads_like_words() {
+        assert_eq!(usage_text("audio_seconds", 125), "Audio: 2 min");
+        assert_eq!(usage_text("storage_bytes", 1_250_000), "Storage: 1.2 MB");
+        assert_eq!(usage_text("calls", 5), "Calls: 5");
+        assert_eq!(usage_text("sms_segments", 3), "sms segments: 3");
     }
 
     #[test]

@@ -167,6 +167,33 @@ test("desktop: reordering within a column keeps the order after a reload", async
   await context.close();
 });
 
+test("dropping between two cards with no position left between them renumbers the ones after it", async () => {
+  const [a, b, c] = titles("Tight first", "Tight second", "Tight third");
+  // A and B share a position (ordered by id); C, created later, has a larger id than both: no position sorts it
+  // between them, so B must move up
+  let jobA = await job(a);
+  let jobB = await job(b);
+  const jobC = await job(c, { stage: "completed" });
+  jobA = await api.post(`/jobs/${jobA.id}/move`, { stage: "quote_sent", position: 900_001 }, { ifMatch: jobA.version });
+  jobB = await api.post(`/jobs/${jobB.id}/move`, { stage: "quote_sent", position: 900_001 }, { ifMatch: jobB.version });
+  const context = await newDesktop(browser);
+  const { page, errors } = await openBoard(context);
+  assert.deepEqual(await order(page, "quote_sent", [a, b]), [a, b]);
+  const [from, target] = await dragPoints(card(page, jobC.id), card(page, jobB.id));
+  await mouseDrag(page, from, { x: target.x, y: target.box.y + 4 }, { steps: 15 });
+  await saved(page, jobC.id, jobC.version + 1);
+  await waitFor(async () => Number(await card(page, jobB.id).getAttribute("data-version")) === jobB.version + 1, {
+    message: "B renumbered",
+  });
+  const stored = await api.get("/jobs?stage=quote_sent&limit=500");
+  const titlesInOrder = stored.items.map((j) => j.title).filter((t) => [a, b, c].includes(t));
+  assert.deepEqual(titlesInOrder, [a, c, b], "the store's board order");
+  await page.reload();
+  assert.deepEqual(await order(page, "quote_sent", [a, b, c]), [a, c, b]);
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
 test("phone: a long-press touch drag moves a card; a quick swipe scrolls instead", async () => {
   const [a] = titles("Phone leak");
   const jobA = await job(a);

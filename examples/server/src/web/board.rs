@@ -247,7 +247,18 @@ async fn read_jobs(
         }
         if offset >= MAX_BOARD_JOBS {
             jobs.truncate(MAX_BOARD_JOBS as usize);
-            return Ok((jobs, true));
+            let more = state
+                .store
+                .list_jobs(
+                    viewer.principal.tenant,
+                    filter,
+                    StorePage {
+                        offset: MAX_BOARD_JOBS,
+                        limit: 1,
+                    },
+                )
+                .await?;
+            return Ok((jobs, !more.is_empty()));
         }
     }
 }

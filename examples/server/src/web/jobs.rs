@@ -314,6 +314,9 @@ fn render(
             p.banner-text {}
             div.cluster {
                 button.button.small.primary type="button" data-action="reload" { "Reload the job" }
+                a.button.small href={ "/app/jobs/" (job.id) } target="_blank" rel="noopener" {
+                    "See the latest version in a new tab"
+                }
                 button.button.small type="button" data-action="dismiss" { "Keep editing" }
             }
         }

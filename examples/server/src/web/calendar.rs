@@ -108,7 +108,10 @@ pub(crate) fn occurrences_in(job: &Job, from: DateTime<Utc>, to: DateTime<Utc>) 
         let mut limit: u16 = 64;
         loop {
             let all = callbook_jobs::calendar::occurrences(job, limit);
-            if all.len() < usize::from(limit) || all.last().is_some_and(|last| *last >= to) || limit == u16::MAX {
+            if all.len() < usize::from(limit)
+                || all.last().is_some_and(|last| *last >= to)
+                || limit == u16::MAX
+            {
                 break all;
             }
             limit = limit.saturating_mul(8);
@@ -133,13 +136,24 @@ fn wall_minutes(t: DateTime<Utc>, zone: TimeZone) -> u32 {
 
 /// The occurrences overlapping one local day, with wall-clock minutes and side-by-side lanes.
 fn place_day<'a>(occurrences: &[Occurrence<'a>], day: NaiveDate, zone: TimeZone) -> Vec<Placed<'a>> {
-    let (day_start, day_end) = (local_midnight(day, zone), local_midnight(day + Duration::days(1), zone));
+    let (day_start, day_end) = (
+        local_midnight(day, zone),
+        local_midnight(day + Duration::days(1), zone),
+    );
     let mut placed: Vec<Placed<'a>> = occurrences
         .iter()
         .filter(|o| o.start < day_end && o.end > day_start)
         .map(|o| {
-            let start_min = if o.start <= day_start { 0 } else { wall_minutes(o.start, zone) };
-            let end_min = if o.end >= day_end { 24 * 60 } else { wall_minutes(o.end, zone) };
+            let start_min = if o.start <= day_start {
+                0
+            } else {
+                wall_minutes(o.start, zone)
+            };
+            let end_min = if o.end >= day_end {
+                24 * 60
+            } else {
+                wall_minutes(o.end, zone)
+            };
             Placed {
                 occ: o.clone(),
                 start_min,
@@ -151,7 +165,11 @@ fn place_day<'a>(occurrences: &[Occurrence<'a>], day: NaiveDate, zone: TimeZone)
         })
         .collect();
     placed.sort_by(|a, b| {
-        (a.start_min, a.occ.start, a.occ.job.id.to_string()).cmp(&(b.start_min, b.occ.start, b.occ.job.id.to_string()))
+        (a.start_min, a.occ.start, a.occ.job.id.to_string()).cmp(&(
+            b.start_min,
+            b.occ.start,
+            b.occ.job.id.to_string(),
+        ))
     });
     // Greedy lanes within clusters of overlapping events.
     let mut cluster_start = 0;
@@ -209,7 +227,11 @@ fn hhmm(minutes: u32) -> String {
 }
 
 fn day_link(view: View, date: NaiveDate, hide_closed: bool) -> String {
-    let mut href = format!("/app/calendar?view={}&date={}", view.as_str(), date.format("%Y-%m-%d"));
+    let mut href = format!(
+        "/app/calendar?view={}&date={}",
+        view.as_str(),
+        date.format("%Y-%m-%d")
+    );
     if hide_closed {
         href.push_str("&closed=hide");
     }
@@ -252,7 +274,10 @@ async fn calendar_page(
             )
         }
     };
-    let (from, to) = (local_midnight(first, zone), local_midnight(first + Duration::days(days), zone));
+    let (from, to) = (
+        local_midnight(first, zone),
+        local_midnight(first + Duration::days(days), zone),
+    );
 
     let tenant = viewer.principal.tenant;
     let mut jobs = Vec::new();
@@ -272,7 +297,8 @@ async fn calendar_page(
         }
         offset += n;
     }
-    let mut occurrences: Vec<Occurrence<'_>> = jobs.iter().flat_map(|j| occurrences_in(j, from, to)).collect();
+    let mut occurrences: Vec<Occurrence<'_>> =
+        jobs.iter().flat_map(|j| occurrences_in(j, from, to)).collect();
     occurrences.sort_by_key(|o| o.start);
     let feed = crate::api::jobs::calendar_feed_url(State(state.clone()), viewer.principal.clone())
         .await
@@ -608,7 +634,13 @@ mod tests {
         let day = NaiveDate::from_ymd_opt(2026, 11, 24).unwrap();
         let occ: Vec<_> = jobs
             .iter()
-            .flat_map(|j| occurrences_in(j, local_midnight(day, ny), local_midnight(day + Duration::days(1), ny)))
+            .flat_map(|j| {
+                occurrences_in(
+                    j,
+                    local_midnight(day, ny),
+                    local_midnight(day + Duration::days(1), ny),
+                )
+            })
             .collect();
         let placed = place_day(&occ, day, ny);
         let lanes: Vec<_> = placed.iter().map(|p| (p.start_min, p.lane, p.lanes)).collect();

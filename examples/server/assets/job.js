@@ -267,7 +267,7 @@ async function save(event) {
     if (problem.status === 409 && problem.code !== "double_booked") {
       showBanner(
         "Someone else changed this job after you opened it, so your edits were not saved. " +
-          "Reload to see their version (your edits here will be lost), or copy your edits first.",
+          "Reload to see their version (your edits here will be lost), or compare in a new tab and keep editing.",
       );
     } else if (problem.status === 422 && problem.errors?.length) {
       showErrors(form, problem.errors);
@@ -522,6 +522,9 @@ function init(root) {
   const layout = root.querySelector?.(".job-layout") || (root.matches?.(".job-layout") ? root : null);
   if (!layout || layout.dataset.ready) return;
   layout.dataset.ready = "1";
+  // refreshMain replaces #main only: keep the tab's title in step with a renamed job
+  const h1 = document.getElementById("job-title");
+  if (h1?.textContent) document.title = `${h1.textContent} · Callbook`;
   const form = document.getElementById("job-form");
   state = {
     form,

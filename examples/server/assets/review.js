@@ -550,6 +550,29 @@ if (document.getElementById("call-facts")) {
       }
     });
   }
+  // The signed playback link lasts an hour: a page left open longer asks for a fresh one.
+  document.addEventListener(
+    "error",
+    async (event) => {
+      const audio = event.target;
+      if (!(audio instanceof HTMLAudioElement) || audio.id !== "call-audio") return;
+      // At most one renewal a minute: a recording that fails for another reason is not asked for in a loop.
+      if (Date.now() - Number(audio.dataset.renewedAt ?? 0) < 60000) return;
+      audio.dataset.renewedAt = String(Date.now());
+      try {
+        const detail = await api("GET", `/api/v1/calls/${encodeURIComponent(callId())}`);
+        const url = detail?.playback?.url;
+        if (url) {
+          const fresh = new URL(url, location.href);
+          audio.src = fresh.origin === location.origin ? fresh.pathname + fresh.search : url;
+          audio.load();
+        }
+      } catch {
+        toast("The recording cannot be played right now.", { kind: "error" });
+      }
+    },
+    true,
+  );
   // A link to #ev-… (no JS needed) also highlights when opened directly.
   const hash = location.hash.match(/^#ev-(\d+)-([a-z_]+)$/);
   if (hash) highlight(hash[1], hash[2], { seek: false });

@@ -153,7 +153,7 @@ function showProblem(form, problem, { reloadOn412 = true } = {}) {
   for (const { field, message } of errors) {
     const slot = slotFor(form, field || "");
     if (!slot) {
-      unplaced.push(field ? `${field}: ${message}` : message);
+      unplaced.push(message);
       continue;
     }
     const text = humanMessage(form, field, slot.dataset.errorFor, message);
@@ -227,7 +227,9 @@ async function refreshParts(ids) {
       }
       continue;
     }
-    now.replaceWith(document.adoptNode(next));
+    const adopted = document.adoptNode(next);
+    now.replaceWith(adopted);
+    if (adopted.classList.contains("settings-section")) sectionObserver?.observe(adopted);
   }
   wireControls(document);
 }
@@ -239,11 +241,16 @@ async function saveSettingsForm(form, submitter) {
   const body = formBody(form);
   await busy(submitter, async () => {
     try {
-      const { etag: value } = await send(method, path, body, { ifMatch: etag() });
+      const { data, etag: value } = await send(method, path, body, { ifMatch: etag() });
       setEtag(value);
       clearErrors(form);
       toast(form.dataset.success || "Saved", { kind: "success" });
       announce(form.dataset.success || "Saved");
+      if (form.id === "profile-form" && data?.name) {
+        // the header and the deletion check show the business name
+        for (const el of document.querySelectorAll(".tenant-name")) el.textContent = data.name;
+        if (document.getElementById("delete-business")) await refreshParts(["data"]);
+      }
     } catch (problem) {
       showProblem(form, problem);
     }
@@ -347,7 +354,8 @@ function openRelease(button) {
   const form = document.getElementById("release-form");
   const input = document.getElementById("release-confirm");
   const number = button.dataset.number;
-  document.getElementById("release-number").textContent = number;
+  document.getElementById("release-number").textContent =
+    button.closest("li")?.querySelector(".line-number")?.textContent || number;
   document.getElementById("release-error").textContent = "";
   input.value = "";
   input.removeAttribute("aria-invalid");
@@ -569,6 +577,9 @@ document.addEventListener("input", (event) => {
   }
 });
 
+/** Marks the section in view in the section nav (set up by wireControls). */
+let sectionObserver = null;
+
 /** Wires what needs more than delegation: the phone jump menu and the current-section marker. */
 function wireControls(scope) {
   const jump = scope.querySelector?.(".settings-jump");
@@ -589,7 +600,7 @@ function wireControls(scope) {
   });
   const links = new Map([...document.querySelectorAll(".settings-links a")].map((a) => [a.hash.slice(1), a]));
   if ("IntersectionObserver" in window) {
-    const observer = new IntersectionObserver(
+    const observer = (sectionObserver = new IntersectionObserver(
       (entries) => {
         for (const entry of entries) {
           if (!entry.isIntersecting || Date.now() < jumpingUntil) continue;
@@ -602,7 +613,7 @@ function wireControls(scope) {
         }
       },
       { rootMargin: "-20% 0px -70% 0px" },
-    );
+    ));
     for (const section of document.querySelectorAll(".settings-section")) observer.observe(section);
   }
 }

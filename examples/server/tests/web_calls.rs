@@ -17,6 +17,34 @@ use tower::ServiceExt as _;
 
 const PASSWORD: &str = "correct horse battery staple";
 
+/// Runs each scenario on the in-memory store and on SQLite (the pages make the same store calls as the API).
+macro_rules! on_memory_and_sqlite {
+    ($($name:ident),+ $(,)?) => {
+        mod memory {
+            $(#[tokio::test]
+            async fn $name() {
+                super::$name(super::Backend::Memory).await;
+            })+
+        }
+        mod sqlite {
+            $(#[tokio::test]
+            async fn $name() {
+                super::$name(super::Backend::Sqlite).await;
+            })+
+        }
+    };
+}
+
+on_memory_and_sqlite!(
+    call_list_shows_calls_with_state_and_confidence_badges,
+    review_page_marks_evidence_shows_confidences_and_plays_the_audio,
+    corrections_show_on_the_review_page_and_the_job,
+    a_dead_call_offers_retry_and_says_why,
+    customer_search_returns_matches_of_this_tenant_only,
+    profile_shows_history_and_a_merge_diff_then_the_merge,
+    another_tenants_ids_are_not_found_pages_and_no_session_goes_to_login,
+);
+
 struct Web {
     env: Env,
     app: Router,
@@ -24,8 +52,8 @@ struct Web {
     other_session: Session,
 }
 
-async fn web() -> Web {
-    let env = Env::new(Backend::Memory).await;
+async fn web(backend: Backend) -> Web {
+    let env = Env::new(backend).await;
     env.add_user(env.tenant.id, "owner", Role::Owner, PASSWORD).await;
     env.add_user(env.other.id, "rival", Role::Owner, PASSWORD).await;
     let session = env.login("owner", PASSWORD).await;
@@ -193,17 +221,39 @@ fn attr<'a>(html: &'a str, element: &str, name: &str) -> &'a str {
     &tag[at..at + tag[at..].find('"').unwrap()]
 }
 
-#[tokio::test]
-async fn call_list_shows_calls_with_state_and_confidence_badges() {
-    let web = web().await;
+async fn call_list_shows_calls_with_state_and_confidence_badges(backend: Backend) {
+    let web = web(backend).await;
     let env = &web.env;
     let done = seed(env, &env.tenant, "CA-done", CallState::Done, 1).await;
     let review = seed(env, &env.tenant, "CA-review", CallState::NeedsReview, 2).await;
     let dead = seed(env, &env.tenant, "CA-dead", CallState::Dead, 3).await;
     let theirs = seed(env, &env.other, "CA-theirs", CallState::Done, 4).await;
 
+    // A call the filter rejected is listed as filtered, with the reason.
+    let (filtered, _) = env
+        .store
+        .record_call(
+            env.tenant.id,
+            NewCall {
+                provider: "twilio".into(),
+                provider_call_id: "CA-blocked".into(),
+                phone_line_id: None,
+                from: Some(PhoneNumber::parse("+19145550199").unwrap()),
+                to: None,
+                started_at: Utc.with_ymd_and_hms(2026, 3, 10, 13, 0, 0).unwrap(),
+                provider_status: "filtered:blocked".into(),
+            },
+        )
+        .await
+        .unwrap();
+
     let html = web.page("/app/calls").await;
     assert!(html.contains("id=\"call-list\""));
+    let row = &html[html.find(&format!("data-call-id=\"{}\"", filtered.id)).unwrap()..];
+    assert!(
+        row[..row.find("</li>").unwrap()]
+            .contains("data-state=\"filtered\" title=\"Filtered: blocked\">Filtered · blocked<")
+    );
     for (call, state) in [(&done, "done"), (&review, "needs_review"), (&dead, "dead")] {
         let row = html
             .find(&format!("data-call-id=\"{}\"", call.id))
@@ -238,7 +288,8 @@ async fn call_list_shows_calls_with_state_and_confidence_badges() {
     let html = web.page("/app/calls?state=needs_review").await;
     assert!(html.contains(&review.id.to_string()));
     assert!(!html.contains(&done.id.to_string()) && !html.contains(&dead.id.to_string()));
-    assert!(html.contains("href=\"/app/calls?state=needs_review\" aria-current=\"page\""));
+    assert!(html.contains("href=\"/app/calls?state=needs_review\" aria-current=\"page\">Needs review <span class=\"badge count\">1</span>"));
+    assert!(html.contains("href=\"/app/calls?state=dead\">Failed <span class=\"badge count\">1</span>"));
     let reply = web
         .send("GET", "/app/calls?state=sleeping", Some(&web.session), None)
         .await;
@@ -267,9 +318,29 @@ async fn call_list_shows_calls_with_state_and_confidence_badges() {
     assert!(first.contains("href=\"/app/calls?offset=50\" rel=\"next\""));
     assert!(first.contains("Unknown caller") && first.contains("data-state=\"received\""));
     let second = web.page("/app/calls?offset=50").await;
-    assert_eq!(second.matches("data-call-id=").count(), 8);
+    assert_eq!(second.matches("data-call-id=").count(), 9);
     assert!(second.contains(&done.id.to_string()) && second.contains("rel=\"prev\""));
     assert!(!second.contains("rel=\"next\""));
+
+    // A call that needs review shows when someone has corrected it.
+    assert!(
+        !web.page(&format!("/app/calls/rows/{}", review.id))
+            .await
+            .contains("Reviewed")
+    );
+    let (status, _) = web
+        .api(
+            "POST",
+            &format!("/api/v1/calls/{}/corrections", review.id),
+            Some(json!({"field": "appointments[0].urgency", "value": "normal"})),
+        )
+        .await;
+    assert_eq!(status, 201);
+    assert!(
+        web.page(&format!("/app/calls/rows/{}", review.id))
+            .await
+            .contains(">Reviewed<")
+    );
 
     // The row fragment for live updates, tenant-scoped.
     let row = web.page(&format!("/app/calls/rows/{}", review.id)).await;
@@ -289,9 +360,8 @@ async fn call_list_shows_calls_with_state_and_confidence_badges() {
     assert_eq!(reply.status, 404);
 }
 
-#[tokio::test]
-async fn review_page_marks_evidence_shows_confidences_and_plays_the_audio() {
-    let web = web().await;
+async fn review_page_marks_evidence_shows_confidences_and_plays_the_audio(backend: Backend) {
+    let web = web(backend).await;
     let env = &web.env;
     let call = seed(env, &env.tenant, "CA-review", CallState::NeedsReview, 0).await;
     let html = web.page(&format!("/app/calls/{}", call.id)).await;
@@ -339,7 +409,7 @@ async fn review_page_marks_evidence_shows_confidences_and_plays_the_audio() {
     assert!(notes.contains("class=\"conf mid\"") && notes.contains("60%"));
     let when = field_row(&html, "when");
     assert!(when.contains("Wed 11 Mar 2026, 15:00–17:00"), "{when}");
-    assert!(field_row(&html, "price").contains("USD 89.00 (quote)"));
+    assert!(field_row(&html, "price").contains("$89.00 (quote)"));
     for field in ["customer_name", "when", "price"] {
         let row = field_row(&html, field);
         assert!(
@@ -373,7 +443,7 @@ async fn review_page_marks_evidence_shows_confidences_and_plays_the_audio() {
         .unwrap()
         .unwrap();
     assert!(html.contains(&format!("href=\"/app/jobs/{}\"", job.id)));
-    assert!(html.contains("USD 89.00"));
+    assert!(html[html.find("id=\"jobs\"").unwrap()..].contains("$89.00"));
 
     // The signed audio link is same-origin and plays: whole and in ranges, without a session.
     let src = attr(&html, "<audio id=\"call-audio\"", "src").replace("&amp;", "&");
@@ -419,9 +489,8 @@ async fn review_page_marks_evidence_shows_confidences_and_plays_the_audio() {
     );
 }
 
-#[tokio::test]
-async fn corrections_show_on_the_review_page_and_the_job() {
-    let web = web().await;
+async fn corrections_show_on_the_review_page_and_the_job(backend: Backend) {
+    let web = web(backend).await;
     let env = &web.env;
     let call = seed(env, &env.tenant, "CA-fix", CallState::NeedsReview, 0).await;
     let page = format!("/app/calls/{}", call.id);
@@ -459,15 +528,15 @@ async fn corrections_show_on_the_review_page_and_the_job() {
     let html = web.page(&page).await;
     let price = field_row(&html, "price");
     assert!(
-        price.contains("USD 120.00 (quote)") && price.contains(">Corrected<"),
+        price.contains("$120.00 (quote)") && price.contains(">Corrected<"),
         "{price}"
     );
-    assert!(price.contains("Extracted: USD 89.00 (quote)"), "{price}");
+    assert!(price.contains("Extracted: $89.00 (quote)"), "{price}");
     assert!(field_row(&html, "when").contains("Thu 12 Mar 2026, 09:30–11:00"));
     assert!(field_row(&html, "customer_name").contains(">Confirmed<"));
     let jobs = &html[html.find("id=\"jobs\"").unwrap()..];
     assert!(
-        jobs.contains("USD 120.00") && jobs.contains("Thu 12 Mar 2026, 09:30–11:00"),
+        jobs.contains("$120.00") && jobs.contains("Thu 12 Mar 2026, 09:30–11:00"),
         "{jobs}"
     );
     assert!(html.contains("id=\"corrections\""));
@@ -515,9 +584,8 @@ async fn corrections_show_on_the_review_page_and_the_job() {
     assert!(html.contains("Extraction overridden"));
 }
 
-#[tokio::test]
-async fn a_dead_call_offers_retry_and_says_why() {
-    let web = web().await;
+async fn a_dead_call_offers_retry_and_says_why(backend: Backend) {
+    let web = web(backend).await;
     let env = &web.env;
     let call = seed(env, &env.tenant, "CA-dead", CallState::Dead, 0).await;
     let html = web.page(&format!("/app/calls/{}", call.id)).await;
@@ -543,9 +611,8 @@ fn person(name: &'static str, phone: &'static str, address: &'static str) -> Per
     }
 }
 
-#[tokio::test]
-async fn customer_search_returns_matches_of_this_tenant_only() {
-    let web = web().await;
+async fn customer_search_returns_matches_of_this_tenant_only(backend: Backend) {
+    let web = web(backend).await;
     let env = &web.env;
     let at = |m| Utc.with_ymd_and_hms(2026, 3, 10, 14, m, 0).unwrap();
     env.seed_person(
@@ -624,9 +691,8 @@ async fn customer_search_returns_matches_of_this_tenant_only() {
     assert!(reply.body.contains("Zelda Other") && !reply.body.contains("Zelda Quartz"));
 }
 
-#[tokio::test]
-async fn profile_shows_history_and_a_merge_diff_then_the_merge() {
-    let web = web().await;
+async fn profile_shows_history_and_a_merge_diff_then_the_merge(backend: Backend) {
+    let web = web(backend).await;
     let env = &web.env;
     let at = Utc.with_ymd_and_hms(2026, 3, 10, 14, 0, 0).unwrap();
     let (call, job) = env
@@ -724,9 +790,8 @@ async fn profile_shows_history_and_a_merge_diff_then_the_merge() {
     assert!(!reply.body.contains("/export") && !reply.body.contains("delete-dialog"));
 }
 
-#[tokio::test]
-async fn another_tenants_ids_are_not_found_pages_and_no_session_goes_to_login() {
-    let web = web().await;
+async fn another_tenants_ids_are_not_found_pages_and_no_session_goes_to_login(backend: Backend) {
+    let web = web(backend).await;
     let env = &web.env;
     let theirs = seed(env, &env.other, "CA-theirs", CallState::Done, 0).await;
     let (_, their_job) = env

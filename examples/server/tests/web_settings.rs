@@ -644,6 +644,21 @@ async fn an_owner_sees_every_section_with_the_stored_values_escaped() {
         (0, 0, etag)
     };
     assert_eq!(etag_of(&html), etag);
+    // every write form posts (never a GET with personal data in the URL) and the page loads its module
+    let mut forms = 0;
+    for (at, _) in html.match_indices("<form") {
+        let (attrs, _) = attributes(&html, at);
+        let method = attrs.get("method").map(String::as_str);
+        match attrs.get("id").map(String::as_str) {
+            Some("line-search") => assert_eq!(method, None, "a search is a GET"),
+            Some("release-form") => assert_eq!(method, Some("dialog")),
+            _ => assert_eq!(method, Some("post"), "{attrs:?}"),
+        }
+        forms += 1;
+    }
+    assert!(forms >= 13, "{forms} forms");
+    assert!(html.contains("src=\"/app/assets/settings.js?v="));
+    assert!(html.contains("href=\"/app/assets/settings.css?v="));
     // the page's CSRF token is the session's
     assert!(html.contains(&format!("name=\"csrf-token\" content=\"{}\"", session.csrf)));
 }

@@ -221,6 +221,23 @@ async fn list_page(
         .await?;
     let more = calls.len() > PAGE_SIZE as usize;
     calls.truncate(PAGE_SIZE as usize);
+    // The states someone has to act on show how many calls wait in them.
+    let mut waiting = HashMap::new();
+    for pending in [CallState::NeedsReview, CallState::Dead] {
+        let n = state
+            .store
+            .list_calls(
+                tenant,
+                Some(pending),
+                StorePage {
+                    offset: 0,
+                    limit: 500,
+                },
+            )
+            .await?
+            .len();
+        waiting.insert(pending, n);
+    }
     let mut customers = Customers::default();
     let mut rows = Vec::with_capacity(calls.len());
     for call in &calls {
@@ -233,7 +250,13 @@ async fn list_page(
         }
         nav.tabs.call-tabs aria-label="Filter calls by processing state" {
             @for (label, tab) in TABS {
-                a.tab href=(list_href(tab, 0)) aria-current=[(tab == filter).then_some("page")] { (label) }
+                a.tab href=(list_href(tab, 0)) aria-current=[(tab == filter).then_some("page")] {
+                    (label)
+                    @if let Some(n) = tab.and_then(|t| waiting.get(&t)).filter(|n| **n > 0) {
+                        " " span.badge.count { (if *n >= 500 { "500+".to_owned() } else { n.to_string() }) }
+                        span.visually-hidden { " calls" }
+                    }
+                }
             }
         }
         @if rows.is_empty() {
@@ -242,7 +265,7 @@ async fn list_page(
             }
         }
         ul.list #call-list data-state-filter=(filter.map(|s| s.as_str()).unwrap_or("")) data-offset=(offset)
-            aria-live="polite" aria-label="Calls, newest first" {
+            aria-label="Calls, newest first" {
             @for row in &rows { (row) }
         }
         @if offset > 0 || more {
@@ -289,6 +312,9 @@ async fn call_row(state: &ApiState, viewer: &Viewer, customers: &mut Customers, 
         .get_extraction(tenant, call.id)
         .await?
         .and_then(|e| e.confidence);
+    // The API has no "review finished" state: a call that needs review and has corrections was looked at.
+    let reviewed = call.processing.state == CallState::NeedsReview
+        && !state.store.list_corrections(tenant, call.id).await?.is_empty();
     let href = format!("/app/calls/{}", call.id);
     Ok(html! {
         li.call-row data-call-id=(call.id) data-state=(call.processing.state.as_str()) {
@@ -304,6 +330,7 @@ async fn call_row(state: &ApiState, viewer: &Viewer, customers: &mut Customers, 
                     span.duration { span.visually-hidden { "Duration " } (duration_text(seconds)) }
                 }
                 (state_badge(call))
+                @if reviewed { span.badge.ok.reviewed { "Reviewed" } }
                 @if let Some(c) = confidence { (conf_badge(c, "Extraction")) }
             }
         }
@@ -595,18 +622,28 @@ fn value_text(field: &str, value: &Value, viewer: &Viewer) -> String {
             text
         }
         "price" => {
-            let amount = match value.get("amount") {
-                Some(Value::String(s)) => s.clone(),
-                Some(Value::Number(n)) => n.to_string(),
-                _ => String::new(),
+            let kind = match string_of(value, "kind").as_deref() {
+                Some("quote") => " (quote)",
+                Some("budget") => " (budget)",
+                Some("fee") => " (call-out fee)",
+                _ => "",
             };
-            let currency = string_of(value, "currency").unwrap_or_default();
-            match string_of(value, "kind") {
-                Some(kind) => format!("{currency} {amount} ({kind})"),
-                None => format!("{currency} {amount}"),
+            // The job's money format, so the extracted and the booked price read alike.
+            match serde_json::from_value::<callbook_extract::Price>(value.clone()) {
+                Ok(price) => format!(
+                    "{}{kind}",
+                    super::format_money(&callbook_pipeline::mapping::money(&price))
+                ),
+                Err(_) => {
+                    let amount = match value.get("amount") {
+                        Some(Value::String(s)) => s.clone(),
+                        Some(Value::Number(n)) => n.to_string(),
+                        _ => String::new(),
+                    };
+                    let currency = string_of(value, "currency").unwrap_or_default();
+                    format!("{currency} {amount}{kind}").trim().to_owned()
+                }
             }
-            .trim()
-            .to_owned()
         }
         "urgency" => value.as_str().map(capitalise).unwrap_or_default(),
         _ => match value {
@@ -965,7 +1002,10 @@ fn override_dialog(views: &[Vec<FieldView<'_>>], call_kind: &str, viewer: &Viewe
                             @let value = views.get(index).and_then(|v| v.iter().find(|f| f.field == field)).map(FieldView::value).unwrap_or(Value::Null);
                             @let path = format!("appointments[{index}].{field}");
                             div.override-field.stack data-field=(field) {
-                                h3.field-name { (field_label(field)) }
+                                // Groups of inputs get a heading; a single input's label says it all.
+                                @if matches!(field, "service_address" | "when" | "price") {
+                                    h3.field-name { (field_label(field)) }
+                                }
                                 (field_editor(field, &value, viewer, &format!("ov-{index}-{field}")))
                                 p.error data-error-for=(path) role="alert" {}
                             }

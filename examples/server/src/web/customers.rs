@@ -392,9 +392,10 @@ async fn profile_page(State(state): State<ApiState>, viewer: Viewer, Path(id): P
                     p { "This erases the customer, their calls, recordings, transcripts and jobs for good. It cannot be undone." }
                     div.field {
                         label for="delete-confirm" { "Type the customer's name to confirm" }
-                        input #delete-confirm type="text" name="confirm" autocomplete="off" aria-describedby="delete-hint";
+                        input #delete-confirm type="text" name="confirm" autocomplete="off"
+                            aria-describedby="delete-hint delete-error";
                         p.hint #delete-hint { "Type: " strong { (name) } }
-                        p.error data-error-for="confirm" role="alert" {}
+                        p.error #delete-error data-error-for="confirm" role="alert" {}
                     }
                     div.cluster.dialog-actions {
                         button.button.danger type="submit" value="delete" { "Delete for good" }

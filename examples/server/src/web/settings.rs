@@ -19,6 +19,9 @@
 //! document, only their own tokens and notification preferences, and no billing, users or data sections.
 //! Sections a role cannot change are shown read-only (a disabled fieldset) with a note saying who can.
 //!
+//! Write forms are `method="post"` with no action: without JavaScript a submit is a harmless `405` and nothing
+//! typed (names, numbers, e-mail addresses) ends up in a URL or an access log.
+//!
 //! **Concurrency**: every settings write carries the settings `ETag` the page was rendered with
 //! (`#settings[data-etag]`, sent as `If-Match`); `assets/settings.js` keeps it current from each response's
 //! `ETag`, and a `412` tells the user the settings changed elsewhere and offers a reload.
@@ -483,7 +486,7 @@ fn profile_section(profile: &Profile, admin: bool) -> Markup {
             (section_header("profile", "Business profile",
                 "Your business's name (said in the greeting), time zone, opening hours and the words the transcriber should expect."))
             @if !admin { (read_only_note("an admin or the owner")) }
-            form #profile-form .stack data-settings-write="PUT /api/v1/settings/profile" data-success="Profile saved" novalidate {
+            form #profile-form .stack data-settings-write="PUT /api/v1/settings/profile" data-success="Profile saved" method="post" novalidate {
                 fieldset.plain disabled[!admin] {
                     (Input { id: "profile-name", name: "name", label: "Business name", value: profile.name.clone(),
                         autocomplete: Some("organization"), maxlength: Some(200), required: true, ..Default::default() }.render())
@@ -584,6 +587,7 @@ fn lines_section(lines: &Loaded<Vec<LineView>>, admin: bool) -> Markup {
                     div.form-actions {
                         button.button.primary type="submit" { "Search" }
                     }
+                    p.error.form-error role="alert" data-error-for="" {}
                 }
                 div #number-results .number-results aria-live="polite" {
                     p #number-results-status .muted {}
@@ -671,7 +675,7 @@ fn greeting_section(settings: &Value, lines: &Loaded<Vec<LineView>>, admin: bool
             (section_header("greeting", "Greeting",
                 "What callers hear before they leave a message. {business} is replaced by your business name."))
             @if !admin { (read_only_note("an admin or the owner")) }
-            form #voice-form .stack data-settings-write="PATCH /api/v1/settings" data-success="Greeting saved" novalidate {
+            form #voice-form .stack data-settings-write="PATCH /api/v1/settings" data-success="Greeting saved" method="post" novalidate {
                 fieldset.plain disabled[!admin] {
                     (Area { id: "voice-greeting", name: "voice.greeting", label: "Greeting",
                         value: voice_text(settings, "greeting"), rows: 2, maxlength: Some(1000), ..Default::default() }.render())
@@ -723,7 +727,7 @@ fn line_voice_form(settings: &Value, line: &LineView, admin: bool) -> Markup {
     html! {
         details.line-voice data-line-id=(line.id) {
             summary { "Number " (display_number(number)) }
-            form.stack data-settings-write="PATCH /api/v1/settings" data-success="Number's greeting saved" novalidate {
+            form.stack data-settings-write="PATCH /api/v1/settings" data-success="Number's greeting saved" method="post" novalidate {
                 fieldset.plain disabled[!admin] {
                     @for (i, (key, label)) in texts.iter().enumerate() {
                         (Area { id: &ids[i], name: &names[i], label, value: value(key), dtype: Some("empty-null"), rows: 2,
@@ -748,7 +752,7 @@ fn filtering_section(settings: &Value, admin: bool) -> Markup {
             (section_header("filtering", "Call filtering",
                 "Which callers get through. Refused calls are not answered, recorded or charged for transcription."))
             @if !admin { (read_only_note("an admin or the owner")) }
-            form #filtering-form .stack data-settings-write="PATCH /api/v1/settings" data-success="Filtering saved" novalidate {
+            form #filtering-form .stack data-settings-write="PATCH /api/v1/settings" data-success="Filtering saved" method="post" novalidate {
                 fieldset.plain disabled[!admin] {
                     (Area { id: "filter-block", name: "filtering.block", label: "Blocked numbers", value: lines_text(&filter.block),
                         dtype: Some("list"), rows: 4, placeholder: Some("+1900".into()),
@@ -769,7 +773,7 @@ fn filtering_section(settings: &Value, admin: bool) -> Markup {
                     (form_footer("Save filtering"))
                 }
             }
-            form #block-form .toolbar data-block-caller novalidate {
+            form #block-form .toolbar data-block-caller method="post" novalidate {
                 (Input { id: "block-number", name: "number", label: "Block a number", kind: "tel", autocomplete: Some("off"),
                     placeholder: Some("+14155550123".into()), hint: Some("Anyone can block a spam caller; an admin can unblock."),
                     ..Default::default() }.render())
@@ -812,7 +816,7 @@ fn notifications_section(viewer: &Viewer, prefs: Option<&NotificationPrefs>) -> 
             @match prefs {
                 None => p.role-note { "Sign in as a user to choose notifications (this is an API token)." },
                 Some(prefs) => form #notifications-form .stack data-settings-write="PUT /api/v1/settings/notifications/me"
-                    data-success="Notification settings saved" novalidate {
+                    data-success="Notification settings saved" method="post" novalidate {
                     (Input { id: "notify-email", name: "email", label: "E-mail address", kind: "email", dtype: Some("empty-null"),
                         value: prefs.email.clone().unwrap_or_default(), autocomplete: Some("email"),
                         placeholder: viewer.user.as_ref().filter(|u| u.login.contains('@')).map(|u| u.login.clone()),
@@ -881,7 +885,7 @@ fn retention_section(settings: &Value, admin: bool) -> Markup {
             (section_header("retention", "Retention",
                 "How long call data is kept before it is deleted for good. Jobs and customers are kept until you delete them."))
             @if !admin { (read_only_note("an admin or the owner")) }
-            form #retention-form .stack data-settings-write="PATCH /api/v1/settings" data-success="Retention saved" novalidate {
+            form #retention-form .stack data-settings-write="PATCH /api/v1/settings" data-success="Retention saved" method="post" novalidate {
                 fieldset.plain disabled[!admin] {
                     @for (id, name, label, days) in fields {
                         (Input { id, name, label, kind: "number", dtype: Some("int"), value: days_value(days), min: Some("0"),
@@ -904,7 +908,7 @@ fn thresholds_section(settings: &Value, admin: bool) -> Markup {
             (section_header("thresholds", "Review threshold",
                 "Calls whose details the system is unsure about wait for a person to check them before a job is booked."))
             @if !admin { (read_only_note("an admin or the owner")) }
-            form #thresholds-form .stack data-settings-write="PATCH /api/v1/settings" data-success="Threshold saved" novalidate {
+            form #thresholds-form .stack data-settings-write="PATCH /api/v1/settings" data-success="Threshold saved" method="post" novalidate {
                 fieldset.plain disabled[!admin] {
                     (Input { id: "review-threshold", name: "extraction.review_threshold", label: "Ask for review below this confidence (%)",
                         kind: "number", dtype: Some("percent"), value: percent, min: Some("0"), max: Some("100"), step: Some("1"),
@@ -929,7 +933,7 @@ fn tokens_section(viewer: &Viewer, tokens: &Loaded<Vec<TokenView>>) -> Markup {
             (section_header("tokens", "API tokens",
                 "Tokens let other programs use Callbook's API as you. Treat them like passwords."))
             (token_list(viewer, tokens))
-            form #token-form .stack data-create-token novalidate {
+            form #token-form .stack data-create-token method="post" novalidate {
                 h3 { "Create a token" }
                 div.grid-2 {
                     (Input { id: "token-name", name: "name", label: "Token name", maxlength: Some(100), autocomplete: Some("off"),
@@ -1031,7 +1035,7 @@ fn users_section(viewer: &Viewer, users: &Loaded<Vec<UserView>>) -> Markup {
                                 }
                                 div.row-meta { "Added " (viewer.local_date(user.created_at)) }
                                 @if manageable {
-                                    form.row-actions.cluster data-user-role=(user.id.to_string()) novalidate {
+                                    form.row-actions.cluster data-user-role=(user.id.to_string()) method="post" novalidate {
                                         label.visually-hidden for={ "role-" (user.id.to_string()) } { "Role of " (user.login) }
                                         select id={ "role-" (user.id.to_string()) } name="role" {
                                             @for role in &grantable {
@@ -1048,7 +1052,7 @@ fn users_section(viewer: &Viewer, users: &Loaded<Vec<UserView>>) -> Markup {
                     },
                 }
             }
-            form #user-form .stack data-create-user novalidate {
+            form #user-form .stack data-create-user method="post" novalidate {
                 h3 { "Add a user" }
                 div.grid-2 {
                     (Input { id: "user-login", name: "login", label: "Login", autocomplete: Some("off"), maxlength: Some(200),
@@ -1223,7 +1227,7 @@ fn data_section(viewer: &Viewer, holds: Option<&Loaded<Vec<Value>>>, admin: bool
                 }
                 h3 { "Delete the business" }
                 @if owner {
-                    form #delete-business .stack.danger-zone data-delete-business data-name=(viewer.tenant.name) novalidate {
+                    form #delete-business .stack.danger-zone data-delete-business data-name=(viewer.tenant.name) method="post" novalidate {
                         p {
                             strong { "This cannot be undone." }
                             " Every call, recording, transcript, customer, job, user and token is erased, your numbers are released and your subscription is cancelled."

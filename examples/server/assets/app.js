@@ -111,6 +111,7 @@ function toastArea() {
 export function toast(message, { kind = "info", action, timeout = 5000, href } = {}) {
   const el = document.createElement("div");
   el.className = `toast ${kind}`;
+  if (kind === "error") el.setAttribute("role", "alert");
   const text = document.createElement(href ? "a" : "span");
   text.className = "toast-text";
   text.textContent = message;

@@ -200,8 +200,10 @@ async fn pages_without_a_session_redirect_to_login_with_next() {
     .await;
     assert_eq!(response.status(), 303);
     // the site root goes to the dashboard
-    let response = send(&app, "GET", "/", None, &[]).await;
-    assert_eq!(response.headers()["location"], "/app");
+    for root in ["/", "/app/"] {
+        let response = send(&app, "GET", root, None, &[]).await;
+        assert_eq!(response.headers()["location"], "/app", "{root}");
+    }
 }
 
 #[tokio::test]

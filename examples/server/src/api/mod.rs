@@ -392,7 +392,6 @@ pub fn openapi_router() -> (Router<ApiState>, utoipa::openapi::OpenApi) {
         // ---- issue 8 billing
         .routes(routes!(billing::get_billing))
         .routes(routes!(billing::subscribe, billing::cancel))
-        // ---- end issue 8 billing
         // ---- issue 9 notifications
         .routes(routes!(notifications::list_notifications))
         .routes(routes!(notifications::mark_read))

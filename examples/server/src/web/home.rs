@@ -28,8 +28,8 @@ pub const WINDOW_DAYS: i64 = 7;
 const MAX_CALLS_SCANNED: usize = 2000;
 /// At most this many calls are matched to their jobs for the call-to-job time.
 const MAX_CALL_TO_JOB_SAMPLES: usize = 100;
-/// Counts stop here ("500+").
-const COUNT_CAP: usize = 5000;
+/// Counts stop here (shown as "5000+").
+pub const COUNT_CAP: usize = 5000;
 /// Recent calls shown.
 const RECENT: usize = 8;
 /// Calls needing review listed.

@@ -61,12 +61,14 @@ async fn login_page(viewer: Result<Viewer, WebError>, Query(query): Query<LoginQ
                 }
                 div.field {
                     label for="password" { "Password" }
-                    input #password name="password" type="password" autocomplete="current-password" required;
+                    input #password name="password" type="password" autocomplete="current-password" required
+                        aria-describedby="login-error";
                     span.error data-error-for="password" {}
                 }
                 div #tenant-field .field hidden {
                     label for="tenant" { "Business" }
-                    input #tenant name="tenant" type="text" autocomplete="organization" spellcheck="false";
+                    input #tenant name="tenant" type="text" autocomplete="organization" spellcheck="false"
+                        aria-describedby="tenant-hint";
                     span.hint #tenant-hint {
                         "This login belongs to more than one business: enter the business ID (an administrator "
                         "finds it under Settings → Profile)."

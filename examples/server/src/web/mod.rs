@@ -20,8 +20,23 @@
 //! | `/app/settings` | settings |
 //! | `/app/notifications` | notifications |
 //!
-//! A request without a valid session is redirected to `/app/login?next=…`; another tenant's ids are `404`, as in
-//! the API.
+//! A request without a valid session is redirected to `/app/login?next=…` (any `/app/…` path, also one no page
+//! has); another tenant's ids are `404`, as in the API.
+//!
+//! The shell ([`layout`]): a header with the business's name, "Notifications" with the unread count
+//! (`#notification-count`, rendered from the store and kept current by `app.js`) and "Sign out"; the main
+//! navigation (`nav[aria-label="Main"]`), a bottom tab bar on phones (≤ 720 px) and a sidebar on desktops;
+//! `main#main`; `#toasts`. Pages format with the helpers here: [`stage_label`], [`urgency_label`]/
+//! [`urgency_class`], [`call_state_badge`], [`confidence_badge`]/[`confidence_class`], [`format_money`],
+//! [`format_duration`], and the [`Viewer`]'s times in the business's zone ([`Viewer::local_time`],
+//! [`Viewer::short_time`], [`Viewer::local_date`], [`Viewer::today_bounds`] …).
+//!
+//! `assets/app.js` is the one shared module (loaded unversioned so it runs once per page): `api()` (JSON with
+//! the CSRF token; failures throw `ApiProblem`), `toast()`, `announce()`, `onEvent()` over one `EventSource`
+//! on `/api/v1/events` (`document.body.dataset.live` is `connected` or `reconnecting`), `refreshMain()`,
+//! `enhance()`/`onEnhance()` wiring declarative `data-api` forms and buttons, `formJson()`, `escapeHtml()`. On
+//! every page it also signs out, keeps the unread badge current, and toasts new jobs, calls needing review and
+//! failed calls when the user's notification preferences want them live.
 
 use std::collections::HashMap;
 use std::sync::OnceLock;
@@ -66,6 +81,7 @@ static ASSETS: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/assets");
 pub fn router(state: ApiState) -> Router {
     Router::new()
         .route("/", get(|| async { Redirect::to(PREFIX) }))
+        .route("/app/", get(|| async { Redirect::to(PREFIX) }))
         .route("/app/assets/{*file}", get(asset))
         // any other /app path: the login redirect without a session, else an HTML 404 page
         .route("/app/{*rest}", get(unknown_page))

@@ -54,13 +54,16 @@ function offsetMinutes(timeZone, ms) {
   return Math.round((asUtc - ms) / 60000);
 }
 
-/** RFC 3339 for a local date (`YYYY-MM-DD`) and time (`HH:MM`) in the business's zone. */
+/** RFC 3339 for a local date (`YYYY-MM-DD`) and time (`HH:MM`) in the business's zone; null when the clocks
+ * skip that time. */
 export function zonedIso(date, time, timeZone) {
   const [y, m, d] = date.split("-").map(Number);
   const [h, mi] = time.split(":").map(Number);
   const local = Date.UTC(y, m - 1, d, h, mi);
   let offset = offsetMinutes(timeZone, local);
   offset = offsetMinutes(timeZone, local - offset * 60000);
+  // A time the clocks skip (the spring-forward hour) does not exist there: null.
+  if (offsetMinutes(timeZone, local - offset * 60000) !== offset) return null;
   const sign = offset >= 0 ? "+" : "-";
   const abs = Math.abs(offset);
   return `${date}T${pad(h)}:${pad(mi)}:00${sign}${pad(Math.floor(abs / 60))}:${pad(abs % 60)}`;
@@ -126,6 +129,10 @@ export function readValue(field, root) {
       if (end && !time) throw new InputError("Enter a start time before an end time.", named(root, "time"));
       const start = date && time ? zonedIso(date, time, zone()) : null;
       const finish = date && end ? zonedIso(date, end, zone()) : null;
+      if ((date && time && !start) || (date && end && !finish)) {
+        const which = date && time && !start ? "time" : "end";
+        throw new InputError(`The clocks change at that time in ${zone()}: pick another time.`, named(root, which));
+      }
       if (start && finish && Date.parse(finish) <= Date.parse(start)) {
         throw new InputError("The end time must be after the start time.", named(root, "end"));
       }

@@ -422,6 +422,13 @@ async fn review_page_marks_evidence_shows_confidences_and_plays_the_audio(backen
         "overall confidence"
     );
     assert!(html.contains("data-state=\"needs_review\""));
+    // Needs review: the page counts the fields below high confidence (address, job, urgency, notes).
+    assert!(
+        html.contains("4 fields are uncertain: accept or fix each."),
+        "review note"
+    );
+    assert!(field_row(&html, "urgency").contains("data-uncertain=\"true\""));
+    assert!(!field_row(&html, "customer_name").contains("data-uncertain"));
     assert!(html.contains(">Override extraction</button>") && html.contains(">Not an appointment</button>"));
     assert!(!html.contains(">Retry</button>"), "retry is for dead calls");
     // The fix editors are labelled, the when editor in the tenant's zone.
@@ -642,8 +649,8 @@ async fn customer_search_returns_matches_of_this_tenant_only(backend: Backend) {
 
     let fragment = web.page("/app/customers/results?q=zel").await;
     assert!(fragment.contains("id=\"customer-results\"") && !fragment.contains("<html"));
-    assert!(fragment.contains("Zelda Quartz") && fragment.contains("1 customer matches."));
-    assert!(!fragment.contains("Bob Smith") && !fragment.contains("Zelda Other"));
+    assert!(fragment.contains("<mark>Zel</mark>da Quartz</a>") && fragment.contains("1 customer matches."));
+    assert!(!fragment.contains("Bob Smith") && !fragment.contains("Other"));
     let found = env
         .store
         .search_customers(env.tenant.id, "zelda", 5)
@@ -669,7 +676,7 @@ async fn customer_search_returns_matches_of_this_tenant_only(backend: Backend) {
     assert!(html.contains("<label for=\"customer-q\">Search customers</label>"));
     assert!(html.contains("id=\"customer-q\" type=\"search\" name=\"q\" value=\"zelda\""));
     assert!(html.contains("method=\"get\" action=\"/app/customers\""));
-    assert!(html.contains("Zelda Quartz") && !html.contains("Bob Smith"));
+    assert!(html.contains("<mark>Zelda</mark> Quartz") && !html.contains("Bob Smith"));
     // An empty query lists recent callers, newest first, of this tenant only.
     let html = web.page("/app/customers").await;
     assert!(html.contains("Recent callers"));
@@ -688,7 +695,7 @@ async fn customer_search_returns_matches_of_this_tenant_only(backend: Backend) {
             None,
         )
         .await;
-    assert!(reply.body.contains("Zelda Other") && !reply.body.contains("Zelda Quartz"));
+    assert!(reply.body.contains("<mark>Zelda</mark> Other") && !reply.body.contains("Quartz"));
 }
 
 async fn profile_shows_history_and_a_merge_diff_then_the_merge(backend: Backend) {

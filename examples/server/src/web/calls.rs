@@ -917,10 +917,12 @@ fn field_row(view: &FieldView<'_>, viewer: &Viewer, call: CallId, evidence_found
         .and_then(|f| f.get("phrase"))
         .and_then(Value::as_str);
     let confirmed = view.correction.is_some_and(|c| c.after == c.before);
+    let uncertain = view.correction.is_none() && confidence.is_some_and(|c| conf_class(c) != "high");
     let prefix = format!("fix-{}-{}", view.appointment, view.field);
     let label = field_label(view.field);
     html! {
         div.field-row data-field=(view.field) data-appointment=(view.appointment) data-path=(view.path())
+            data-uncertain=[uncertain.then_some("true")]
             data-value=(serde_json::to_string(&value).unwrap_or_default()) {
             div.field-head {
                 h4.field-name { (label) }
@@ -1113,6 +1115,18 @@ async fn review_page(State(state): State<ApiState>, viewer: Viewer, Path(id): Pa
             .to_owned()
     });
     let state_final = detail.state.is_final();
+    // Fields below the high-confidence band that nobody has corrected or confirmed yet.
+    let uncertain = views
+        .iter()
+        .flatten()
+        .filter(|v| {
+            v.correction.is_none()
+                && v.extracted
+                    .and_then(|f| f.get("confidence"))
+                    .and_then(Value::as_f64)
+                    .is_some_and(|c| conf_class(c) != "high")
+        })
+        .count();
     let body = html! {
         div.page-header {
             h1 { (title) }
@@ -1162,6 +1176,14 @@ async fn review_page(State(state): State<ApiState>, viewer: Viewer, Path(id): Pa
             }
             @if !state_final {
                 p.muted.live-note { "Still processing: this page updates when it is done." }
+            }
+            @if detail.state == CallState::NeedsReview {
+                p.review-note #review-note {
+                    "This call needs a person's check. "
+                    @if uncertain == 1 { "1 field is uncertain: accept it or fix it." }
+                    @else if uncertain > 1 { (uncertain) " fields are uncertain: accept or fix each." }
+                    @else { "Every field has been checked." }
+                }
             }
             @if let Some(url) = &audio {
                 div.player {

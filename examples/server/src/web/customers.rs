@@ -87,6 +87,40 @@ async fn recent_customers(state: &ApiState, tenant: TenantId, limit: usize) -> W
     Ok(out)
 }
 
+/// `text` with every (ASCII case-insensitive) occurrence of a search term in `<mark>`, as the store matches.
+fn highlighted(text: &str, terms: &[String]) -> Markup {
+    let lower = text.to_ascii_lowercase();
+    let mut ranges: Vec<(usize, usize)> = Vec::new();
+    for term in terms.iter().filter(|t| !t.is_empty()) {
+        let mut from = 0;
+        while let Some(at) = lower[from..].find(term.as_str()) {
+            ranges.push((from + at, from + at + term.len()));
+            from += at + term.len();
+        }
+    }
+    ranges.sort_unstable();
+    let mut merged: Vec<(usize, usize)> = Vec::new();
+    for (start, end) in ranges {
+        match merged.last_mut() {
+            Some(last) if start <= last.1 => last.1 = last.1.max(end),
+            _ => merged.push((start, end)),
+        }
+    }
+    let mut pieces: Vec<(&str, bool)> = Vec::new();
+    let mut at = 0;
+    for (start, end) in merged {
+        pieces.push((&text[at..start], false));
+        pieces.push((&text[start..end], true));
+        at = end;
+    }
+    pieces.push((&text[at..], false));
+    html! {
+        @for (piece, hit) in pieces {
+            @if hit { mark { (piece) } } @else { (piece) }
+        }
+    }
+}
+
 /// The results block: a heading with the count and `ul#customer-results`.
 async fn results(state: &ApiState, viewer: &Viewer, q: &str) -> WebResult {
     let tenant = viewer.principal.tenant;
@@ -108,6 +142,7 @@ async fn results(state: &ApiState, viewer: &Viewer, q: &str) -> WebResult {
         )
     };
     let count = customers.len();
+    let terms: Vec<String> = q.split_whitespace().map(str::to_ascii_lowercase).collect();
     Ok(html! {
         div #customer-results-block data-query=(q) {
             h2 #results-title { (heading) }
@@ -127,11 +162,11 @@ async fn results(state: &ApiState, viewer: &Viewer, q: &str) -> WebResult {
             ul.list #customer-results aria-labelledby="results-title" {
                 @for c in &customers {
                     li data-customer-id=(c.id) {
-                        div.row-main { a href={ "/app/customers/" (c.id) } { (display_name(c)) } }
+                        div.row-main { a href={ "/app/customers/" (c.id) } { (highlighted(display_name(c), &terms)) } }
                         div.row-meta.muted.cluster {
-                            @if let Some(phone) = c.phones.first() { span { (phone.as_str()) } }
+                            @for phone in &c.phones { span { (highlighted(phone.as_str(), &terms)) } }
                             @let address = c.address.one_line();
-                            @if !address.is_empty() { span { (address) } }
+                            @if !address.is_empty() { span { (highlighted(&address, &terms)) } }
                         }
                     }
                 }
@@ -415,4 +450,23 @@ async fn profile_page(State(state): State<ApiState>, viewer: Viewer, Path(id): P
         },
         body,
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn search_terms_are_marked_case_insensitively() {
+        let terms = vec!["zel".to_owned(), "quartz".to_owned(), "el".to_owned()];
+        assert_eq!(
+            highlighted("Zelda QUARTZ <b>", &terms).into_string(),
+            "<mark>Zel</mark>da <mark>QUARTZ</mark> &lt;b&gt;"
+        );
+        assert_eq!(
+            highlighted("Ünïcode", &["nï".to_owned()]).into_string(),
+            "Ü<mark>nï</mark>code"
+        );
+        assert_eq!(highlighted("plain", &[]).into_string(), "plain");
+    }
 }

@@ -45,11 +45,10 @@ function listOf(text) {
     .filter(Boolean);
 }
 
-function valueOf(el) {
-  const raw = el.value;
+function valueOf(el, raw, checked) {
   switch (el.dataset.type) {
     case "bool":
-      return el.checked;
+      return checked;
     case "int": {
       const t = raw.trim();
       if (t === "") return null;
@@ -71,8 +70,13 @@ function valueOf(el) {
   }
 }
 
-/** The JSON body of a settings form (see the field rules in src/web/settings.rs). */
-export function formBody(form) {
+/**
+ * The JSON body of a settings form (see the field rules in src/web/settings.rs); with `rendered`, of the values
+ * the form was rendered (or last saved) with rather than the ones typed since.
+ */
+export function formBody(form, { rendered = false } = {}) {
+  const value = (el) => (rendered ? el.defaultValue : el.value);
+  const checked = (el) => (rendered ? el.defaultChecked : el.checked);
   const body = {};
   const sets = new Map();
   for (const el of form.querySelectorAll("input[name], select[name], textarea[name]")) {
@@ -81,23 +85,23 @@ export function formBody(form) {
       sets.get(el.name).push(el);
       continue;
     }
-    setPath(body, el.name, valueOf(el));
+    setPath(body, el.name, valueOf(el, value(el), checked(el)));
   }
   for (const [name, boxes] of sets) {
-    const checked = boxes.filter((b) => b.checked).map((b) => b.value);
-    setPath(body, name, checked.length === boxes.length ? null : checked);
+    const on = boxes.filter(checked).map((b) => b.value);
+    setPath(body, name, on.length === boxes.length ? null : on);
   }
   for (const group of form.querySelectorAll("[data-hours]")) {
     const rows = [];
     for (const row of group.querySelectorAll("[data-hours-row]")) {
-      if (!row.querySelector('[data-part="open-day"]').checked) continue;
+      if (!checked(row.querySelector('[data-part="open-day"]'))) continue;
       const time = (part) => {
-        const v = row.querySelector(`[data-part="${part}"]`).value;
+        const v = value(row.querySelector(`[data-part="${part}"]`));
         return v.length === 5 ? `${v}:00` : v;
       };
       rows.push({ row, value: { weekday: Number(row.dataset.weekday), open: time("open"), close: time("close") } });
     }
-    form._hoursRows = rows.map((r) => r.row);
+    if (!rendered) form._hoursRows = rows.map((r) => r.row);
     setPath(body, group.dataset.hours, rows.map((r) => r.value));
   }
   return body;
@@ -195,6 +199,33 @@ async function busy(button, work) {
   }
 }
 
+/** After a save, what the form shows is what is stored: its controls' defaults become their values. */
+function markSaved(form) {
+  for (const el of form.querySelectorAll("input, textarea")) {
+    if (el.type === "checkbox") el.defaultChecked = el.checked;
+    else el.defaultValue = el.value;
+  }
+  form.classList.remove("dirty");
+}
+
+/** Marks a settings form whose controls differ from what is stored ("Unsaved changes" by its button). */
+function trackDirty(form) {
+  const dirty = [...form.querySelectorAll("input, textarea")].some((el) =>
+    el.type === "checkbox" ? el.checked !== el.defaultChecked : el.value !== el.defaultValue,
+  );
+  form.classList.toggle("dirty", dirty);
+}
+
+/** The stored values each settings form of `doc` was rendered with (or last saved), by form. */
+function renderedValues(doc) {
+  const out = new Map();
+  for (const form of doc.querySelectorAll("form[data-settings-write]")) {
+    const key = form.id || form.closest("[data-line-id]")?.dataset.lineId;
+    if (key) out.set(key, JSON.stringify(formBody(form, { rendered: true })));
+  }
+  return out;
+}
+
 // ------------------------------------------------------------------------------------------ partial refresh
 
 /** Re-renders parts of the page from the server (after a purchase, a new token …), keeping the rest as typed. */
@@ -212,7 +243,19 @@ async function refreshParts(ids) {
     location.reload();
     return;
   }
-  setEtag(fresh.dataset.etag);
+  // Take the settings' new ETag only when every form here still shows what is stored: a change someone else
+  // made meanwhile must still make the next save fail with 412 (and offer a reload) instead of undoing it.
+  const mine = renderedValues(document);
+  const theirs = renderedValues(doc);
+  const unchanged = [...mine].every(([key, json]) => !theirs.has(key) || theirs.get(key) === json);
+  if (unchanged) setEtag(fresh.dataset.etag);
+  else {
+    toast("Settings were changed elsewhere since you opened this page.", {
+      kind: "info",
+      action: { label: "Reload", run: () => location.reload() },
+      timeout: 0,
+    });
+  }
   for (const id of ids) {
     const now = document.getElementById(id);
     const next = doc.getElementById(id);
@@ -243,6 +286,12 @@ async function saveSettingsForm(form, submitter) {
     try {
       const { data, etag: value } = await send(method, path, body, { ifMatch: etag() });
       setEtag(value);
+      if (form.id === "profile-form" && data) {
+        // show what was stored (the name trimmed, the zone's canonical spelling)
+        form.elements.name.value = data.name;
+        form.elements.timezone.value = data.timezone;
+      }
+      markSaved(form);
       clearErrors(form);
       toast(form.dataset.success || "Saved", { kind: "success" });
       announce(form.dataset.success || "Saved");
@@ -397,12 +446,16 @@ async function blockCaller(form, submitter) {
   const number = form.elements.number.value.trim().replace(/[\s()-]/g, "");
   await busy(submitter, async () => {
     try {
-      const { etag: value } = await send("POST", "/api/v1/settings/filtering/block", { number });
-      setEtag(value);
+      const { data } = await send("POST", "/api/v1/settings/filtering/block", { number });
       // keep an admin's unsaved edits of the block list, and keep it from dropping the number on save
       const list = document.getElementById("filter-block");
-      if (list && !listOf(list.value).includes(number)) list.value = list.value.trim() ? `${list.value.trim()}\n${number}` : number;
+      const add = (text) => (listOf(text).includes(number) ? text : text.trim() ? `${text.trim()}\n${number}` : number);
+      if (list && data?.added) {
+        list.defaultValue = add(list.defaultValue);
+        list.value = add(list.value);
+      }
       form.reset();
+      await refreshParts([]);
       toast(`${number} is blocked.`, { kind: "success" });
       announce(`${number} blocked`);
     } catch (problem) {
@@ -565,6 +618,13 @@ document.addEventListener("click", (event) => {
       refresh: ["data"],
     });
 });
+
+for (const kind of ["input", "change"]) {
+  document.addEventListener(kind, (event) => {
+    const form = event.target instanceof Element ? event.target.closest("form[data-settings-write]") : null;
+    if (form) trackDirty(form);
+  });
+}
 
 document.addEventListener("input", (event) => {
   const input = event.target;

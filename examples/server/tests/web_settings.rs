@@ -1251,3 +1251,22 @@ async fn the_owner_deletes_the_business_with_its_typed_name() {
     assert_eq!(status, 303);
     assert!(location.starts_with("/app/login"));
 }
+
+#[tokio::test]
+async fn a_bearer_token_without_a_user_gets_no_personal_notification_form() {
+    let page = setup().await;
+    let request = Request::get("/app/settings")
+        .header("authorization", format!("Bearer {}", api_common::TOKEN))
+        .body(Body::empty())
+        .unwrap();
+    let response = page.app.clone().oneshot(request).await.unwrap();
+    assert_eq!(response.status(), 200);
+    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+        .await
+        .unwrap();
+    let html = String::from_utf8(bytes.to_vec()).unwrap();
+    assert!(html.contains("Sign in as a user to choose notifications"));
+    assert!(!html.contains("id=\"notifications-form\""));
+    // the admin token may change settings
+    assert!(!disabled_fieldset(&html, "filtering-form"));
+}

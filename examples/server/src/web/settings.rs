@@ -24,7 +24,10 @@
 //!
 //! **Concurrency**: every settings write carries the settings `ETag` the page was rendered with
 //! (`#settings[data-etag]`, sent as `If-Match`); `assets/settings.js` keeps it current from each response's
-//! `ETag`, and a `412` tells the user the settings changed elsewhere and offers a reload.
+//! `ETag`, and a `412` tells the user the settings changed elsewhere and offers a reload. Buying or releasing a
+//! number and blocking a caller change the settings document too; the script then re-reads the page and takes
+//! its new `ETag` only when every settings form still shows what is stored (else someone else changed something
+//! meanwhile: it says so, and the next save gets the `412`).
 //!
 //! **Form fields** follow one rule set that `settings.js` implements and `tests/web_settings.rs` re-implements
 //! to send the page's own forms to the API: a control's `name` is a dotted path into the JSON body, and its
@@ -431,6 +434,7 @@ fn form_footer(label: &str) -> Markup {
     html! {
         p.error.form-error role="alert" data-error-for="" {}
         div.form-actions {
+            span.unsaved { "Unsaved changes" }
             button.button.primary type="submit" { (label) }
         }
     }
@@ -580,10 +584,10 @@ fn lines_section(lines: &Loaded<Vec<LineView>>, admin: bool) -> Markup {
                         }
                     }
                     (Input { id: "search-area-code", name: "area_code", label: "Area code", inputmode: Some("numeric"),
-                        maxlength: Some(3), autocomplete: Some("off"), placeholder: Some("415".into()),
+                        maxlength: Some(3), autocomplete: Some("off"), placeholder: Some("e.g. 415".into()),
                         ..Default::default() }.render())
                     (Input { id: "search-contains", name: "contains", label: "Contains", autocomplete: Some("off"),
-                        maxlength: Some(16), placeholder: Some("0100".into()), ..Default::default() }.render())
+                        maxlength: Some(16), placeholder: Some("e.g. 0100".into()), ..Default::default() }.render())
                     div.form-actions {
                         button.button.primary type="submit" { "Search" }
                     }
@@ -735,7 +739,7 @@ fn line_voice_form(settings: &Value, line: &LineView, admin: bool) -> Markup {
                             ..Default::default() }.render())
                     }
                     (Input { id: &forward_id, name: &forward_name, label: "Forward calls to", kind: "tel",
-                        value: value("forward_to"), autocomplete: Some("off"), placeholder: Some("+14155550199".into()),
+                        value: value("forward_to"), autocomplete: Some("off"), placeholder: Some("e.g. +14155550199".into()),
                         hint: Some("A number in international format to ring, with the call recorded. Empty: take a message."),
                         error_for: error_for("forward_to"), ..Default::default() }.render())
                     (form_footer("Save"))
@@ -755,7 +759,7 @@ fn filtering_section(settings: &Value, admin: bool) -> Markup {
             form #filtering-form .stack data-settings-write="PATCH /api/v1/settings" data-success="Filtering saved" method="post" novalidate {
                 fieldset.plain disabled[!admin] {
                     (Area { id: "filter-block", name: "filtering.block", label: "Blocked numbers", value: lines_text(&filter.block),
-                        dtype: Some("list"), rows: 4, placeholder: Some("+1900".into()),
+                        dtype: Some("list"), rows: 4, placeholder: Some("e.g. +1900".into()),
                         hint: Some("One per line, in international format. A prefix such as +1900 blocks every number that starts with it."),
                         ..Default::default() }.render())
                     (Area { id: "filter-allow", name: "filtering.allow", label: "Only allow these numbers", value: lines_text(&filter.allow),
@@ -775,7 +779,7 @@ fn filtering_section(settings: &Value, admin: bool) -> Markup {
             }
             form #block-form .toolbar data-block-caller method="post" novalidate {
                 (Input { id: "block-number", name: "number", label: "Block a number", kind: "tel", autocomplete: Some("off"),
-                    placeholder: Some("+14155550123".into()), hint: Some("Anyone can block a spam caller; an admin can unblock."),
+                    placeholder: Some("e.g. +14155550123".into()), hint: Some("Anyone can block a spam caller; an admin can unblock."),
                     ..Default::default() }.render())
                 div.form-actions {
                     button.button type="submit" { "Block" }
@@ -937,7 +941,7 @@ fn tokens_section(viewer: &Viewer, tokens: &Loaded<Vec<TokenView>>) -> Markup {
                 h3 { "Create a token" }
                 div.grid-2 {
                     (Input { id: "token-name", name: "name", label: "Token name", maxlength: Some(100), autocomplete: Some("off"),
-                        placeholder: Some("Accounting export".into()), required: true, ..Default::default() }.render())
+                        placeholder: Some("e.g. Accounting export".into()), required: true, ..Default::default() }.render())
                     div.field {
                         label for="token-role" { "Role" }
                         select #token-role name="role" {
@@ -1056,7 +1060,7 @@ fn users_section(viewer: &Viewer, users: &Loaded<Vec<UserView>>) -> Markup {
                 h3 { "Add a user" }
                 div.grid-2 {
                     (Input { id: "user-login", name: "login", label: "Login", autocomplete: Some("off"), maxlength: Some(200),
-                        placeholder: Some("sam@example.com".into()), required: true,
+                        placeholder: Some("e.g. sam@example.com".into()), required: true,
                         hint: Some("An e-mail address or a name without spaces."), ..Default::default() }.render())
                     div.field {
                         label for="user-role" { "Role" }

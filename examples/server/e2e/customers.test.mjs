@@ -1,6 +1,8 @@
-// Customers: the search lists matches as you type and opens a profile.
+// Customers: the search lists matches as you type and opens a profile; a merge suggestion is merged and undone.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
+import { writeFile } from "node:fs/promises";
+import { join } from "node:path";
 
 import { startServer, launchBrowser, newPhone, newDesktop, login, apiAs, listAll, trackErrors } from "./harness.mjs";
 
@@ -82,5 +84,41 @@ test("desktop: searching by surname lists only that customer", async () => {
   ).catch(async () => {
     assert.fail(`after typing "lopez" #customer-results lists ${JSON.stringify(await page.locator("#customer-results li a").allTextContents())}`);
   });
+  await context.close();
+});
+
+test("a merge suggestion: side-by-side diff, Merge, then Undo puts the customers apart again", async () => {
+  const api = apiAs(server);
+  const maria = (await api.get("/customers?q=Maria%20Lopez")).find((c) => c.name === "Maria Lopez");
+  // a different name from Maria's number: a new customer with a suggestion, not a silent match
+  const transcript = join(server.dataDir, "jorge.txt");
+  await writeFile(transcript, "Hi, this is Jorge Lopez. The bathroom fan is broken. Could someone come Friday at 11 am? Call me at 914-555-0177.");
+  const played = await server.cli(["simulate-call", "--transcript", transcript, "--from", maria.phones[0], "--server", server.url, "--wait"]);
+  assert.equal(played.code, 0, played.stderr);
+  const jorge = (await api.get("/customers?q=Jorge")).find((c) => c.name === "Jorge Lopez");
+  assert.ok(jorge, "Jorge Lopez is a customer of his own");
+  assert.notEqual(jorge.id, maria.id);
+
+  const context = await newDesktop(browser);
+  const page = await context.newPage();
+  const errors = trackErrors(page);
+  await login(page, server, { next: `/app/customers/${maria.id}` });
+  const suggestions = page.locator("section#merge-suggestions");
+  const card = suggestions.locator("article", { hasText: "Jorge Lopez" });
+  assert.equal(await card.count(), 1, "Maria's profile suggests Jorge");
+  const diff = card.locator("table");
+  assert.match(await diff.textContent(), /Maria Lopez/);
+  assert.match(await diff.textContent(), /Jorge Lopez/);
+  assert.ok((await diff.locator("tr.differs").count()) >= 1, "differences are marked");
+
+  await card.getByRole("button", { name: "Merge", exact: true }).click();
+  await page.locator("#toasts").getByText(/Merged/).first().waitFor({ timeout: 10_000 });
+  assert.equal((await api.get(`/customers/${jorge.id}`)).customer.merged_into, maria.id, "Jorge is merged into Maria");
+  assert.equal(await page.locator("section#merge-suggestions article", { hasText: "Jorge Lopez" }).count(), 0);
+
+  await page.locator("#toasts").getByRole("button", { name: "Undo" }).first().click();
+  await page.locator("#toasts").getByText(/undone/i).first().waitFor({ timeout: 10_000 });
+  assert.equal((await api.get(`/customers/${jorge.id}`)).customer.merged_into, null, "the merge is undone");
+  assert.deepEqual(errors, []);
   await context.close();
 });

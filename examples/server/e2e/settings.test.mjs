@@ -87,3 +87,57 @@ test("a Contains pattern narrows the search on a phone", async () => {
   assert.deepEqual((await rows.allTextContents()).map(tenDigits), ["2125550107"]);
   await context.close();
 });
+
+test("releasing a line asks for the last 4 digits, then removes it", async () => {
+  const [line] = await ownedLines();
+  assert.ok(line, "the first test bought a line");
+  const last4 = line.phone_number.slice(-4);
+  const context = await newDesktop(browser);
+  const page = await context.newPage();
+  const errors = trackErrors(page);
+  await login(page, server, { next: "/app/settings#phone-lines" });
+  const row = page.locator("#phone-lines li, #phone-lines tr").filter({ has: page.getByRole("button", { name: /^Release/ }) });
+  assert.equal(await row.count(), 1);
+  await row.getByRole("button", { name: /^Release/ }).click();
+  const dialog = page.getByRole("dialog");
+  await dialog.waitFor({ state: "visible" });
+  const confirm = dialog.getByLabel(/last 4 digits/);
+  // wrong digits: refused, the line stays
+  await confirm.fill(last4 === "0000" ? "1111" : "0000");
+  const submit = dialog.getByRole("button", { name: /^Release/ });
+  if (await submit.isEnabled()) {
+    await submit.click();
+    await page.waitForTimeout(300);
+  }
+  assert.equal((await ownedLines()).length, 1, "wrong digits release nothing");
+  await confirm.fill(last4);
+  await submit.click();
+  await page.locator("#toasts").getByText(/released/i).first().waitFor({ timeout: 10_000 });
+  assert.deepEqual(await ownedLines(), []);
+  await page.reload();
+  assert.equal(await page.locator("#phone-lines").getByRole("button", { name: /^Release/ }).count(), 0);
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test("the business profile saves and the header shows the new name", async () => {
+  const context = await newPhone(browser);
+  const page = await context.newPage();
+  const errors = trackErrors(page);
+  await login(page, server, { next: "/app/settings#profile" });
+  const profile = page.locator("#profile");
+  await profile.getByLabel("Business name", { exact: true }).fill("Rivera Plumbing & Heating");
+  await profile.getByRole("button", { name: "Save profile" }).click();
+  await page.locator("#toasts").getByText("Profile saved").first().waitFor({ timeout: 10_000 });
+  assert.equal((await apiAs(server).get("/settings/profile")).name, "Rivera Plumbing & Heating");
+  await page.reload();
+  assert.equal(await page.locator("#profile").getByLabel("Business name", { exact: true }).inputValue(), "Rivera Plumbing & Heating");
+  assert.match(await page.locator("header").first().textContent(), /Rivera Plumbing & Heating/);
+  // an empty name is refused next to the field
+  await page.locator("#profile").getByLabel("Business name", { exact: true }).fill("");
+  await page.locator("#profile").getByRole("button", { name: "Save profile" }).click();
+  await page.locator('#profile [data-error-for="name"], #profile .error').filter({ hasText: /\S/ }).first().waitFor({ timeout: 10_000 });
+  assert.equal((await apiAs(server).get("/settings/profile")).name, "Rivera Plumbing & Heating", "nothing saved");
+  assert.deepEqual(errors.filter((e) => !/status of 422/.test(e)), []);
+  await context.close();
+});

@@ -503,8 +503,8 @@ fn render(
                         }
                     }
                     div.field {
-                        label for="job-notes" { "Notes" }
-                        textarea #job-notes name="notes" rows="3" aria-describedby="error-notes" {
+                        label for="job-notes-text" { "Notes" }
+                        textarea #job-notes-text name="notes" rows="3" aria-describedby="error-notes" {
                             (job.notes.as_deref().unwrap_or(""))
                         }
                         (error_for("notes"))

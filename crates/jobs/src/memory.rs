@@ -1150,7 +1150,7 @@ impl CustomerStore for InMemoryJobStore {
             .filter(|m| m.tenant_id == tenant && m.survivor_id == survivor && m.undone_at.is_none())
             .cloned()
             .collect();
-        merges.sort_by(|a, b| (b.created_at, b.id).cmp(&(a.created_at, a.id)));
+        merges.sort_by_key(|m| std::cmp::Reverse((m.created_at, m.id)));
         Ok(merges)
     }
 

@@ -3874,7 +3874,7 @@ pub async fn check_list_merges(store: &dyn JobStore) {
         .unwrap();
     let listed = store.list_merges(t.id, survivor.id).await.unwrap();
     let mut expected = vec![ma.clone(), mb.clone()];
-    expected.sort_by(|x, y| (y.created_at, y.id).cmp(&(x.created_at, x.id)));
+    expected.sort_by_key(|m| std::cmp::Reverse((m.created_at, m.id)));
     assert_eq!(listed, expected, "newest first, then id descending");
     assert!(listed.iter().all(|m| m.survivor_id == survivor.id));
 

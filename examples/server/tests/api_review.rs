@@ -353,7 +353,7 @@ async fn merges_lists_undoable_merges_newest_first(backend: Backend) {
     assert_eq!(listed.len(), 2);
     // Newest first (ties by id, descending).
     let ids: Vec<&str> = listed.iter().map(|m| m["id"].as_str().unwrap()).collect();
-    let mut expected = vec![first.clone(), second.clone()];
+    let mut expected = [first.clone(), second.clone()];
     expected.sort_by(|a, b| {
         (b["created_at"].as_str(), b["id"].as_str()).cmp(&(a["created_at"].as_str(), a["id"].as_str()))
     });

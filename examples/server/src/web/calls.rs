@@ -9,7 +9,8 @@
 //! | `GET /app/calls/{id}` | the review page, rendered from [`api::calls::get_call`] |
 //!
 //! Corrections are written by `assets/review.js` through the API's correction routes
-//! (`POST /api/v1/calls/{id}/corrections`, `/override`, `/not-an-appointment`, `/retry`); the page shows the
+//! (`POST /api/v1/calls/{id}/corrections`, `/override`, `/not-an-appointment`, `/retry`, and `/review` from the
+//! "Mark reviewed" button, which takes the call out of `needs_review`); the page shows the
 //! latest correction of every field and the current values of the jobs booked from the call, so a saved fix
 //! is visible on the job at once.
 //!

@@ -1655,6 +1655,17 @@ impl ActivityStore for InMemoryJobStore {
         Ok(out)
     }
 
+    async fn count_unread_notifications(&self, tenant: TenantId, user: Option<UserId>) -> Result<u64> {
+        let count = self
+            .lock()
+            .notifications
+            .values()
+            .filter(|n| n.tenant_id == tenant && n.read_at.is_none())
+            .filter(|n| n.user_id.is_none() || n.user_id == user)
+            .count();
+        Ok(count as u64)
+    }
+
     async fn mark_notification_read(&self, tenant: TenantId, id: NotificationId) -> Result<Notification> {
         let mut st = self.lock();
         let n = st

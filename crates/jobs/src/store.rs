@@ -465,6 +465,9 @@ pub trait ActivityStore: Send + Sync + Debug + 'static {
         user: Option<UserId>,
         unread_only: bool,
     ) -> Result<Vec<Notification>>;
+    /// How many of [`Self::list_notifications`]`(tenant, user, true)` there are, without reading them (the
+    /// dashboard shows the number on every page).
+    async fn count_unread_notifications(&self, tenant: TenantId, user: Option<UserId>) -> Result<u64>;
     /// Marks a notification read (idempotent: the first read time stays).
     async fn mark_notification_read(&self, tenant: TenantId, id: NotificationId) -> Result<Notification>;
 }

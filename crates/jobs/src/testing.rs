@@ -1514,6 +1514,14 @@ pub async fn check_activity(store: &dyn JobStore) {
         store.list_notifications(t.id, None, true).await.unwrap(),
         vec![all.clone()]
     );
+    assert_eq!(
+        store
+            .count_unread_notifications(t.id, Some(user.id))
+            .await
+            .unwrap(),
+        2
+    );
+    assert_eq!(store.count_unread_notifications(t.id, None).await.unwrap(), 1);
     let read = store.mark_notification_read(t.id, own.id).await.unwrap();
     assert!(read.read_at.is_some());
     assert_eq!(
@@ -1523,6 +1531,13 @@ pub async fn check_activity(store: &dyn JobStore) {
     assert_eq!(
         store.list_notifications(t.id, Some(user.id), true).await.unwrap(),
         vec![all]
+    );
+    assert_eq!(
+        store
+            .count_unread_notifications(t.id, Some(user.id))
+            .await
+            .unwrap(),
+        1
     );
 }
 

@@ -317,6 +317,11 @@ export async function refreshMain() {
     location.assign(response.url);
     return;
   }
+  // 404: what the page shows is gone (deleted, erased) — show that; anything else (429, 5xx) keeps the page
+  if (!response.ok && response.status !== 404) {
+    toast(`Could not refresh the page (${response.status}); showing what was loaded before.`, { kind: "error" });
+    return;
+  }
   const doc = new DOMParser().parseFromString(await response.text(), "text/html");
   const fresh = doc.getElementById("main");
   if (!fresh) return;

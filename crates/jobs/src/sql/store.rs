@@ -2087,6 +2087,18 @@ impl ActivityStore for SqlJobStore {
         .collect())
     }
 
+    async fn count_unread_notifications(&self, tenant: TenantId, user: Option<UserId>) -> Result<u64> {
+        let count: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM notifications WHERE tenant_id = $1 AND (user_id IS NULL OR user_id = $2) \
+             AND read_at IS NULL",
+        )
+        .bind(tenant)
+        .bind(user)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(u64::try_from(count).unwrap_or(0))
+    }
+
     async fn mark_notification_read(&self, tenant: TenantId, id: NotificationId) -> Result<Notification> {
         Ok(notification(
             sqlx::query_as::<_, NotificationRow>(

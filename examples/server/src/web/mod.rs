@@ -175,10 +175,10 @@ impl FromRequestParts<ApiState> for Viewer {
             .unwrap_or_default();
         let unread = state
             .store
-            .list_notifications(principal.tenant, principal.user, true)
+            .count_unread_notifications(principal.tenant, principal.user)
             .await
-            .map_err(ApiError::from)?
-            .len();
+            .map_err(ApiError::from)?;
+        let unread = usize::try_from(unread).unwrap_or(usize::MAX);
         Ok(Viewer {
             principal,
             tenant,

@@ -962,7 +962,7 @@ fn field_row(view: &FieldView<'_>, viewer: &Viewer, call: CallId, evidence_found
                 button.button.small.fix #(format!("fixbtn-{}-{}", view.appointment, view.field)) type="button" data-action="fix" aria-expanded="false"
                     aria-controls=(prefix) aria-label={ "Fix " (label) } { "Fix" }
             }
-            form.fix-form.stack #(prefix) hidden data-call-id=(call) aria-label={ "Fix " (label) } novalidate {
+            form.fix-form.stack #(prefix) hidden method="post" data-call-id=(call) aria-label={ "Fix " (label) } novalidate {
                 (field_editor(view.field, &value, viewer, &prefix))
                 p.error data-error-for="value" role="alert" {}
                 div.cluster {

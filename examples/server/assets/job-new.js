@@ -53,7 +53,22 @@ function init() {
   const zone = form.dataset.zone;
   let leaving = false;
   wireRecurrence(form, zone);
-  wireCustomer(form, (id, name) => announce(id ? `Customer set to ${name}` : "No customer"));
+  const change = form.querySelector("[data-action=change-customer]");
+  wireCustomer(form, (id, name) => {
+    change.textContent = id ? "Change customer" : "Choose a customer";
+    announce(id ? `Customer set to ${name}` : "No customer");
+  });
+  // an end an hour after the start, until the user sets their own
+  form.elements.start.addEventListener("change", () => {
+    const end = form.elements.end;
+    if (end.value && end.dataset.auto !== "1") return;
+    const m = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})$/.exec(form.elements.start.value);
+    if (!m) return;
+    const t = new Date(Date.UTC(+m[1], +m[2] - 1, +m[3], +m[4] + 1, +m[5]));
+    end.value = t.toISOString().slice(0, 16);
+    end.dataset.auto = "1";
+  });
+  form.elements.end.addEventListener("input", () => { form.elements.end.dataset.auto = ""; });
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     clearErrors(form);

@@ -104,7 +104,8 @@ function init() {
         const tenants = Array.isArray(e.document?.tenants) ? e.document.tenants : [];
         offerTenants(tenants);
         tenantField.hidden = false;
-        show("This login is used by more than one business. Which one?");
+        show("");
+        announce("This login belongs to more than one business: choose the one to sign in to.");
         (form.querySelector("input[name=tenant_choice]") || form.elements.namedItem("tenant"))?.focus();
       } else if (e.status === 429) {
         waiting = true;

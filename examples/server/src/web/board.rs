@@ -382,7 +382,7 @@ fn filter_form(query: &BoardQuery, filters: &Filters) -> Markup {
         details.filters-drawer #board-filters-drawer open[active > 0 || !filters.errors.is_empty()] {
             summary.filters-summary {
                 "Filters"
-                @if active > 0 { " " span.badge.count aria-label=(format!("{active} active")) { (active) } }
+                @if active > 0 { " " span.badge.filters-count aria-label=(format!("{active} active")) { (active) } }
             }
         form.toolbar.board-filters #board-filters method="get" action="/app/board" role="search" aria-label="Filter the board" {
             div.field {
@@ -425,7 +425,7 @@ fn filter_form(query: &BoardQuery, filters: &Filters) -> Markup {
 fn column(viewer: &Viewer, stage: Stage, cards: &[Card]) -> Markup {
     let heading = format!("column-{}", stage.as_str());
     html! {
-        section.column #{ "stage-" (stage.as_str()) } data-stage=(stage.as_str()) aria-labelledby=(heading) {
+        section.column data-stage=(stage.as_str()) id={ "stage-" (stage.as_str()) } aria-labelledby=(heading) {
             h2 #(heading) {
                 span.stage-name { (stage_label(stage)) }
                 " "

@@ -51,7 +51,10 @@ fn label_for(html: &str, text: &str) -> String {
         .unwrap_or_else(|| panic!("no label {text:?}"));
     let start = html[..end].rfind("for=\"").unwrap() + "for=\"".len();
     let id = html[start..end].to_owned();
-    assert!(html.contains(&format!("id=\"{id}\"")), "label {text:?} points at a missing #{id}");
+    assert!(
+        html.contains(&format!("id=\"{id}\"")),
+        "label {text:?} points at a missing #{id}"
+    );
     id
 }
 
@@ -250,9 +253,7 @@ async fn api_errors_name_fields_the_page_has_slots_for() {
         )
         .await;
     assert_eq!(status, 404);
-    let (_, list) = env
-        .as_session(&session, "GET", "/api/v1/jobs", None, false)
-        .await;
+    let (_, list) = env.as_session(&session, "GET", "/api/v1/jobs", None, false).await;
     assert!(!list.to_string().contains("Sneaky"));
 }
 
@@ -313,7 +314,10 @@ async fn pages_name_the_svg_favicon_and_favicon_ico_redirects_to_it() {
     for (path, cookie) in [
         ("/app/jobs/new", Some(session.cookie.as_str())),
         ("/app/login", None),
-        ("/app/jobs/00000000-0000-0000-0000-000000000000", Some(session.cookie.as_str())),
+        (
+            "/app/jobs/00000000-0000-0000-0000-000000000000",
+            Some(session.cookie.as_str()),
+        ),
     ] {
         let (_, _, html) = get(&app, path, cookie).await;
         assert!(

@@ -1,6 +1,8 @@
 //! The pipeline board, `/app/board`: the five stages as columns (plus a Cancelled drawer), cards in board order
 //! (position, then id — the store's order), counts per column and filters (schedule date range, urgency, text)
-//! taken from the query string so a filtered board is a shareable URL.
+//! taken from the query string so a filtered board is a shareable URL. On phones (≤ 720 px) the filters fold into
+//! a `<details>` "Filters (n)", open when any is set; each column is `#stage-<stage>` so `/app/board#stage-…`
+//! (home's links) shows that column, and the header has "New job" (`/app/jobs/new`).
 //!
 //! `GET /app/board/cards/{id}` renders one card with the same template, for `assets/board.js` to place after a
 //! live event (another user's move or a new job) or after a rejected move. It takes the board's filters too:

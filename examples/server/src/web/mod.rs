@@ -87,7 +87,10 @@ pub fn router(state: ApiState) -> Router {
         .route("/app/", get(|| async { Redirect::to(PREFIX) }))
         .route("/app/assets/{*file}", get(asset))
         // browsers ask for /favicon.ico on their own (pages name the SVG icon; other documents do not)
-        .route("/favicon.ico", get(|| async { Redirect::permanent("/app/assets/favicon.svg") }))
+        .route(
+            "/favicon.ico",
+            get(|| async { Redirect::permanent("/app/assets/favicon.svg") }),
+        )
         // any other /app path: the login redirect without a session, else an HTML 404 page
         .route("/app/{*rest}", get(unknown_page))
         .merge(login::routes())

@@ -339,7 +339,7 @@ pub async fn login(
                     name: tenant.name,
                 });
             }
-            tenants.sort_by(|a, b| a.name.to_lowercase().cmp(&b.name.to_lowercase()));
+            tenants.sort_by_key(|t| t.name.to_lowercase());
             let problem = ApiError::bad_request_code(
                 "tenant_required",
                 "name the tenant (`tenant`: its id, one of `tenants`) to log in to",

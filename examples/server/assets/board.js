@@ -390,6 +390,9 @@ function startDrag(x, y, fromX = x, fromY = y) {
   }
   drag = { card, pointerId, origin, placeholder, startX: fromX, startY: fromY, x, y, raf: 0, list: origin.list };
   document.documentElement.classList.add("board-dragging");
+  // the columns keep their height while the card is away, so the finger stays over them
+  const board = boardRoot();
+  if (board) board.style.minHeight = `${board.getBoundingClientRect().height}px`;
   announce(`Picked up ${titleOf(card)}`);
   schedule();
 }
@@ -474,6 +477,7 @@ function endDrag(keep) {
   if (raf) cancelAnimationFrame(raf);
   drag = null;
   document.documentElement.classList.remove("board-dragging");
+  boardRoot()?.style.removeProperty("min-height");
   card.classList.remove("dragging");
   for (const p of ["width", "height", "left", "top", "transform"]) card.style.removeProperty(p);
   if (keep && placeholder.parentElement) placeholder.replaceWith(card);

@@ -149,6 +149,8 @@ function applyJob(card, job) {
 function rollback(card, origin) {
   const next = origin.next?.parentElement === origin.list ? origin.next : null;
   const focused = card.contains(document.activeElement);
+  // never two cards for one job: a copy put in meanwhile (a refresh) gives way to the card going back
+  for (const other of cardsById(card.dataset.jobId)) if (other !== card) other.remove();
   origin.list.insertBefore(card, next);
   card.dataset.stage = origin.stage;
   if (focused) card.focus({ preventScroll: true });
@@ -189,6 +191,15 @@ async function renumberAfter(card) {
 const deferred = new Set();
 let reloadDeferred = false;
 
+/** Whether job `id`'s card is being dragged, held with the keyboard or has a move saving. */
+function cardBusy(id) {
+  return drag?.card.dataset.jobId === id || grabbed?.card.dataset.jobId === id || pending.has(id) ||
+    !!cardById(id)?.classList.contains("saving");
+}
+
+/** Every card of job `id` on the page (normally one). */
+const cardsById = (id) => Array.from(document.querySelectorAll(`li.job-card[data-job-id="${CSS.escape(id)}"]`));
+
 function busy() {
   return drag !== null || grabbed !== null || pending.size > 0;
 }
@@ -218,16 +229,16 @@ async function refreshCard(id, { highlight = false } = {}) {
   } catch {
     return; // offline: the stream's reconnect replays the event
   }
-  if (drag?.card.dataset.jobId === id || grabbed?.card.dataset.jobId === id) {
+  // the job's card is being dragged or its own move is saving (the answer may have been sent before the move):
+  // look again once the move is done
+  if (cardBusy(id)) {
     deferred.add(id);
     return;
   }
-  const existing = cardById(id);
   if (response.status === 204 || response.status === 404) {
-    if (existing) {
-      existing.remove();
-      updateCounts();
-    }
+    const existing = cardsById(id);
+    for (const card of existing) card.remove();
+    if (existing.length) updateCounts();
     return;
   }
   if (!response.ok) return;
@@ -235,10 +246,14 @@ async function refreshCard(id, { highlight = false } = {}) {
   template.innerHTML = (await response.text()).trim();
   const fresh = template.content.firstElementChild;
   if (!fresh?.classList.contains("job-card") || fresh.dataset.jobId !== id) return;
+  if (cardBusy(id)) {
+    deferred.add(id); // a move started while the card's HTML was being read
+    return;
+  }
   const current = cardById(id);
   if (current && Number(current.dataset.version) > Number(fresh.dataset.version)) return;
   const focused = current?.contains(document.activeElement);
-  current?.remove();
+  for (const card of cardsById(id)) card.remove();
   if (!place(fresh)) {
     updateCounts();
     return;

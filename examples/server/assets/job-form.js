@@ -122,13 +122,27 @@ export function wireRecurrence(form, zone) {
 
 // ---------------------------------------------------------------------------------------------- price
 
+// How many decimals amounts of `currency` have: the server's map of the currencies without 2 decimals
+// (`data-currency-decimals` on the currency input, from `currency_decimals` in web/mod.rs), else 2.
+export function currencyDecimals(form, currency) {
+  let map = {};
+  try {
+    map = JSON.parse(form.elements.currency?.dataset.currencyDecimals || "{}");
+  } catch { /* keep 2 */ }
+  const d = map[currency.trim().toUpperCase()];
+  return Number.isInteger(d) ? d : 2;
+}
+
 // The price inputs as `{minor, currency}`, null when the amount is empty; pushes an error onto `errors`.
-export function priceOf(amount, currency, errors) {
+// `decimals` is the currency's (0 for JPY, 3 for KWD, …): "5000" JPY is minor 5000, "1.5" KWD is minor 1500.
+export function priceOf(amount, currency, errors, decimals = 2) {
   amount = amount.trim();
   currency = currency.trim().toUpperCase();
   if (!amount) return null;
-  if (!/^\d{1,12}(\.\d{1,2})?$/.test(amount)) {
-    errors.push({ field: "price", message: "Enter an amount like 89 or 89.50." });
+  const shape = decimals === 0 ? /^\d{1,15}$/ : new RegExp(`^\\d{1,12}(\\.\\d{1,${decimals}})?$`);
+  if (!shape.test(amount)) {
+    const example = decimals === 0 ? "5000" : `89 or 89.${"5".padEnd(decimals, "0")}`;
+    errors.push({ field: "price", message: `Enter an amount like ${example}${decimals === 0 ? ` (${currency || "this currency"} has no decimals)` : ""}.` });
     return undefined;
   }
   if (!/^[A-Z]{3}$/.test(currency)) {
@@ -136,7 +150,22 @@ export function priceOf(amount, currency, errors) {
     return undefined;
   }
   const [whole, frac = ""] = amount.split(".");
-  return { minor: Number(whole) * 100 + Number(frac.padEnd(2, "0")), currency };
+  return { minor: Number(whole) * 10 ** decimals + Number(frac.padEnd(decimals, "0") || 0), currency };
+}
+
+// Keeps the amount input's placeholder, pattern and data-decimals in step with the currency typed.
+export function wirePrice(form) {
+  const amount = form.elements.price;
+  const currency = form.elements.currency;
+  if (!amount || !currency) return;
+  const update = () => {
+    const d = currencyDecimals(form, currency.value);
+    amount.dataset.decimals = String(d);
+    amount.placeholder = d === 0 ? "0" : `0.${"0".repeat(d)}`;
+    amount.pattern = d === 0 ? "[0-9]+" : `[0-9]+([.][0-9]{1,${d}})?`;
+  };
+  currency.addEventListener("input", update);
+  update();
 }
 
 // ---------------------------------------------------------------------------------------------- errors

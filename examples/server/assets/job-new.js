@@ -2,7 +2,7 @@
 // fields, then open the new job. Shared form code (zone times, recurrence, price, customer) is in job-form.js.
 import { api, toast, announce } from "./app.js";
 import {
-  clearErrors, priceOf, ruleOf, scheduleOf, showErrors, wireCustomer, wireRecurrence,
+  clearErrors, currencyDecimals, priceOf, ruleOf, scheduleOf, showErrors, wireCustomer, wirePrice, wireRecurrence,
 } from "./job-form.js";
 
 // The JSON body of POST /api/v1/jobs; throws [{field, message}] for input the API would not understand.
@@ -33,7 +33,7 @@ export function jobOf(form, zone) {
     errors.push(e);
   }
   body.urgency = f.urgency.value;
-  const price = priceOf(f.price.value, f.currency.value, errors);
+  const price = priceOf(f.price.value, f.currency.value, errors, currencyDecimals(form, f.currency.value));
   if (price) body.price = price;
   if (f.notes.value.trim()) body.notes = f.notes.value;
   if (errors.length) throw errors;
@@ -53,6 +53,7 @@ function init() {
   const zone = form.dataset.zone;
   let leaving = false;
   wireRecurrence(form, zone);
+  wirePrice(form);
   const change = form.querySelector("[data-action=change-customer]");
   wireCustomer(form, (id, name) => {
     change.textContent = id ? "Change customer" : "Choose a customer";

@@ -2,7 +2,8 @@
 // Schedule inputs are wall-clock times in the business's zone (data-zone), converted to RFC 3339 here.
 import { api, toast, announce, onEvent, refreshMain, onEnhance, csrfToken } from "./app.js";
 import {
-  clearErrors, priceOf, ruleOf, scheduleOf, showErrors as showFieldErrors, wireCustomer, wireRecurrence,
+  clearErrors, currencyDecimals, priceOf, ruleOf, scheduleOf, showErrors as showFieldErrors, wireCustomer, wirePrice,
+  wireRecurrence,
 } from "./job-form.js";
 
 // ---------------------------------------------------------------------------------------------- the form
@@ -70,7 +71,7 @@ function patchOf(form, initial, zone) {
   }
   if (changed("urgency")) patch.urgency = now.urgency;
   if (changed("price")) {
-    const price = priceOf(now.price[0], now.price[1], errors);
+    const price = priceOf(now.price[0], now.price[1], errors, currencyDecimals(form, now.price[1]));
     if (price !== undefined) patch.price = price;
   }
   if (changed("notes")) patch.notes = now.notes.trim() ? now.notes : null;
@@ -88,10 +89,59 @@ function showBanner(text) {
 
 // ---------------------------------------------------------------------------------------------- wiring
 
-let state = null; // { form, initial, zone, endpoint, jobId }
+// { form, initial, zone, endpoint, jobId, writes: own PATCH/move requests in flight, echo: the highest version
+// an event announced meanwhile, refreshDue: a refresh waiting for a draft to be finished }
+let state = null;
 
+// Unsaved edits in the details form.
 function isDirty() {
   return !!state && JSON.stringify(snapshot(state.form)) !== JSON.stringify(state.initial);
+}
+
+// Work elsewhere on the page a refresh of #main would throw away: a note being written, an open customer
+// search with something typed, photos still uploading.
+function hasDraft() {
+  if (document.getElementById("note-body")?.value.trim()) return true;
+  const search = document.getElementById("customer-search");
+  if (search && !document.getElementById("customer-change")?.hidden && search.value.trim()) return true;
+  return !!document.querySelector("#photo-grid .photo.uploading");
+}
+
+function hasUnsaved() {
+  return isDirty() || hasDraft();
+}
+
+// Replaces #main with the server's version unless that would lose something typed or uploading; then the
+// refresh waits until the draft is done (note added or emptied, search closed, uploads finished).
+function refreshSafely() {
+  if (!state) return refreshMain();
+  if (hasUnsaved()) {
+    state.refreshDue = true;
+    return Promise.resolve();
+  }
+  state.refreshDue = false;
+  return refreshMain();
+}
+
+function draftDone() {
+  if (state?.refreshDue && !hasUnsaved()) refreshSafely();
+}
+
+// Runs an own write (PATCH, move). Its `job.updated`/`job.moved` echo can arrive before the response (the server
+// publishes first), while the page still has the old version: events during the write are held and looked at
+// once the new version is known, so only someone else's change counts as one.
+async function ownWrite(run) {
+  state.writes = (state.writes || 0) + 1;
+  try {
+    return await run();
+  } finally {
+    state.writes -= 1;
+    if (state.writes === 0 && state.echo) {
+      const v = state.echo;
+      state.echo = 0;
+      onJobEvent({ job_id: state.jobId, data: { version: v } });
+    }
+  }
 }
 
 function markDirty() {
@@ -117,12 +167,14 @@ async function save(event) {
   const button = form.querySelector("button[type=submit]");
   button.disabled = true;
   try {
-    const job = await api("PATCH", state.endpoint, patch, { headers: { "If-Match": `"${version()}"` } });
-    setVersion(job.version);
+    await ownWrite(async () => {
+      const job = await api("PATCH", state.endpoint, patch, { headers: { "If-Match": `"${version()}"` } });
+      setVersion(job.version);
+    });
     state.initial = snapshot(form);
     markDirty();
     toast("Saved", { kind: "success" });
-    await refreshMain();
+    await refreshSafely();
   } catch (problem) {
     if (problem.status === 409 && problem.code !== "double_booked") {
       showBanner(
@@ -143,12 +195,15 @@ async function moveStage(select) {
   const before = select.dataset.current;
   const label = select.selectedOptions[0]?.textContent;
   try {
-    const job = await api("POST", `${state.endpoint}/move`, { stage: select.value },
-      { headers: { "If-Match": `"${version()}"` } });
-    setVersion(job.version);
+    const job = await ownWrite(async () => {
+      const moved = await api("POST", `${state.endpoint}/move`, { stage: select.value },
+        { headers: { "If-Match": `"${version()}"` } });
+      setVersion(moved.version);
+      return moved;
+    });
     select.dataset.current = job.stage;
     toast(`Moved to ${label}`, { kind: "success" });
-    if (!isDirty()) await refreshMain();
+    if (!isDirty()) await refreshSafely();
   } catch (problem) {
     select.value = before;
     if (problem.status === 409) {
@@ -190,6 +245,7 @@ function wireNotes(root) {
       root.querySelector(".notes-empty")?.remove();
       text.value = "";
       announce("Note added");
+      draftDone();
     } catch (problem) {
       if (problem.errors?.length) {
         slot.textContent = problem.errors.map((e) => e.message).join(" ");
@@ -280,6 +336,7 @@ function wirePhotos(root) {
           li.replaceChild(a, img);
           a.append(img);
           announce(`${file.name} uploaded`);
+          draftDone();
         } catch (e) {
           li.classList.remove("uploading");
           li.classList.add("failed");
@@ -295,6 +352,7 @@ function wirePhotos(root) {
           });
           li.append(remove);
           announce(`${file.name}: ${e.message}`);
+          draftDone();
         }
       });
     }
@@ -322,9 +380,11 @@ function init(root) {
   form.addEventListener("submit", save);
   form.addEventListener("input", markDirty);
   wireRecurrence(form, state.zone);
+  wirePrice(form);
   form.addEventListener("change", markDirty);
   wireCustomer(form, (id, name) => {
     markDirty();
+    draftDone();
     announce(id ? `Customer set to ${name}, not saved yet` : "Customer removed, not saved yet");
   });
   const stage = document.getElementById("job-stage-select");
@@ -340,14 +400,26 @@ function init(root) {
   banner.querySelector("[data-action=dismiss]").addEventListener("click", () => { banner.hidden = true; });
   wireNotes(root);
   wirePhotos(root);
+  // a waiting refresh runs once the note is emptied or the customer search closed
+  document.getElementById("note-body")?.addEventListener("input", draftDone);
+  form.querySelector("[data-action=change-customer]")?.addEventListener("click", () => setTimeout(draftDone));
+  document.getElementById("customer-search")?.addEventListener("input", draftDone);
 }
 
 function onJobEvent(data) {
   if (!state || data?.job_id !== state.jobId) return;
   const v = Number(data.data?.version || 0);
+  if (state.writes > 0) {
+    // maybe the echo of our own write: decide once its response brings the new version
+    state.echo = Math.max(state.echo || 0, v || version() + 1);
+    return;
+  }
   if (v && v <= version()) return; // our own write, already applied
   if (isDirty()) {
     showBanner("Someone else just changed this job. Reload to see their changes (your unsaved edits here will be lost), or keep editing and save: saving will then report the conflict.");
+  } else if (hasDraft()) {
+    announce("This job was updated by someone else; the page shows it once your note or upload is done");
+    state.refreshDue = true;
   } else {
     announce("This job was updated by someone else");
     refreshMain();
@@ -356,10 +428,10 @@ function onJobEvent(data) {
 
 onEvent("job.updated", onJobEvent);
 onEvent("job.moved", onJobEvent);
-onEvent("reload", () => { if (!isDirty()) refreshMain(); });
+onEvent("reload", () => { if (!isDirty()) refreshSafely(); });
 onEnhance(init);
 window.addEventListener("beforeunload", (event) => {
-  if (isDirty()) event.preventDefault();
+  if (hasUnsaved()) event.preventDefault();
 });
 if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", () => init(document));
 else init(document);

@@ -442,6 +442,56 @@ test("a move based on a stale version rolls back and says so", async () => {
   await context.close();
 });
 
+test("a live refresh that lands while the job's own move is saving never leaves two cards", async () => {
+  const [a] = titles("Racing card");
+  const jobA = await job(a);
+  const context = await newDesktop(browser);
+  const { page, errors } = await openBoard(context);
+  await page.waitForFunction(() => document.body.dataset.live === "connected");
+  // hold the first refresh of the card and the move, to let them cross
+  let releaseCard;
+  const cardHeld = new Promise((resolve) => {
+    let first = true;
+    page.route(`**/app/board/cards/${jobA.id}**`, async (route) => {
+      if (!first) return route.continue();
+      first = false;
+      resolve();
+      await new Promise((r) => { releaseCard = r; });
+      await route.continue();
+    });
+  });
+  let releaseMove;
+  const moveHeld = new Promise((resolve) => {
+    page.route(`**/api/v1/jobs/${jobA.id}/move`, async (route) => {
+      resolve();
+      await new Promise((r) => { releaseMove = r; });
+      await route.continue();
+    });
+  });
+  // someone else edits the job: the board starts fetching the fresh card …
+  await api.patch(`/jobs/${jobA.id}`, { title: `${a} (edited)` }, { ifMatch: jobA.version });
+  await cardHeld;
+  // … while the user moves it with the keyboard (a save based on the old version)
+  const el = card(page, jobA.id);
+  await el.focus();
+  await page.keyboard.press("Space");
+  await page.keyboard.press("ArrowRight");
+  await page.keyboard.press("Space");
+  await moveHeld;
+  releaseCard();
+  await page.waitForTimeout(500);
+  assert.equal(await card(page, jobA.id).count(), 1, "the saving card stays the only one");
+  assert.equal(await card(page, jobA.id).getAttribute("data-stage"), "quote_sent", "still shown where it was dropped");
+  releaseMove(); // the server refuses the stale move: 409
+  await page.locator("#toasts").getByText("Someone else changed this job").waitFor();
+  await saved(page, jobA.id, jobA.version + 1);
+  assert.equal(await card(page, jobA.id).count(), 1, "one card after the rollback");
+  assert.equal(await column(page, "quote_requested").locator(`li.job-card[data-job-id="${jobA.id}"]`).count(), 1);
+  assert.match(await card(page, jobA.id).textContent(), /\(edited\)/);
+  assert.deepEqual(errors.filter((e) => !/409 \(Conflict\)/.test(e)), [], "no error but the expected 409");
+  await context.close();
+});
+
 // ------------------------------------------------------------------------------------------------ 1,000 jobs
 
 const DRAGS = 3;

@@ -190,3 +190,87 @@ test("changing the stage saves at once; Add to calendar serves an iCalendar even
   assert.ok(ics.includes(`DTSTART:${start}`) || ics.includes(start.slice(0, 13)), `DTSTART ${start} in\n${ics}`);
   await context.close();
 });
+
+test("prices keep the currency's decimals: JPY has none, KWD three, USD two", async () => {
+  const created = await api.post("/jobs", { title: "Currency round trip" });
+  const context = await newDesktop(browser);
+  const page = await context.newPage();
+  const errors = trackErrors(page);
+  await login(page, server, { next: `/app/jobs/${created.id}` });
+  const form = page.locator("form#job-form");
+  const price = form.getByLabel("Price", { exact: true });
+  let expected = created.version;
+  for (const [currency, typed, minor, shown] of [
+    ["JPY", "5000", 5000, "5000"],
+    ["KWD", "1.5", 1500, "1.500"],
+    ["USD", "89.5", 8950, "89.50"],
+  ]) {
+    await form.getByLabel("Currency", { exact: true }).fill(currency);
+    await price.fill(typed);
+    await form.getByRole("button", { name: "Save", exact: true }).click();
+    expected += 1;
+    await page.waitForFunction(async ([id, v]) => (await (await fetch(`/api/v1/jobs/${id}`)).json()).version === v,
+      [created.id, expected], { timeout: 10_000 });
+    assert.deepEqual((await api.get(`/jobs/${created.id}`)).price, { minor, currency }, currency);
+    await page.reload();
+    assert.equal(await price.inputValue(), shown, `${currency} as the page shows it`);
+  }
+  // a JPY amount with decimals is refused next to the field
+  await form.getByLabel("Currency", { exact: true }).fill("JPY");
+  await price.fill("12.50");
+  await form.getByRole("button", { name: "Save", exact: true }).click();
+  await form.locator('[data-error-for="price"]').filter({ hasText: /no decimals/ }).waitFor({ timeout: 10_000 });
+  assert.equal((await api.get(`/jobs/${created.id}`)).version, expected, "nothing saved");
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test("a live update waits while a note is being written, then shows", async () => {
+  const created = await api.post("/jobs", { title: "Draft keeper" });
+  const context = await newPhone(browser);
+  const page = await context.newPage();
+  const errors = trackErrors(page);
+  await login(page, server, { next: `/app/jobs/${created.id}` });
+  await page.waitForFunction(() => document.body.dataset.live === "connected", null, { timeout: 10_000 });
+  const notes = page.locator("section#job-notes");
+  await notes.getByLabel("New note", { exact: true }).fill("Half-written note about the");
+  await api.patch(`/jobs/${created.id}`, { title: "Draft keeper (renamed)" }, { ifMatch: created.version });
+  await page.waitForTimeout(1_000);
+  assert.equal(await notes.getByLabel("New note", { exact: true }).inputValue(), "Half-written note about the",
+    "the draft is not thrown away");
+  await notes.getByLabel("New note", { exact: true }).fill("Finished note about the gate");
+  await notes.getByRole("button", { name: "Add note" }).click();
+  // once the note is added, the waiting refresh runs
+  await page.locator("h1").getByText("Draft keeper (renamed)").waitFor({ timeout: 10_000 });
+  assert.equal(await page.locator("section#job-notes").getByText("Finished note about the gate").count(), 1);
+  assert.equal(await page.locator("#job-conflict").isVisible(), false);
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test("your own stage change with unsaved edits is not taken for someone else's", async () => {
+  const created = await api.post("/jobs", { title: "Own echo" });
+  const context = await newDesktop(browser);
+  const page = await context.newPage();
+  const errors = trackErrors(page);
+  await login(page, server, { next: `/app/jobs/${created.id}` });
+  await page.waitForFunction(() => document.body.dataset.live === "connected", null, { timeout: 10_000 });
+  // the answer to the move comes late, so its event on the stream arrives first
+  await page.route(`**/api/v1/jobs/${created.id}/move`, async (route) => {
+    const response = await route.fetch();
+    await new Promise((r) => setTimeout(r, 800));
+    await route.fulfill({ response });
+  });
+  await page.locator("form#job-form").getByLabel("Notes", { exact: true }).fill("Unsaved words");
+  await page.getByLabel("Stage", { exact: true }).selectOption("confirmed");
+  await toast(page, "Moved to");
+  await page.waitForTimeout(500);
+  assert.equal(await page.locator("#job-conflict").isVisible(), false, "no conflict banner for our own move");
+  assert.equal(await page.locator("form#job-form").getByLabel("Notes", { exact: true }).inputValue(), "Unsaved words");
+  // and a save afterwards goes through on the new version
+  await page.locator("form#job-form").getByRole("button", { name: "Save", exact: true }).click();
+  await toast(page, "Saved");
+  assert.equal((await api.get(`/jobs/${created.id}`)).notes, "Unsaved words");
+  assert.deepEqual(errors, []);
+  await context.close();
+});

@@ -943,3 +943,101 @@ async fn the_page_script_contract_holds() {
     assert_eq!(status, 409);
     assert_eq!(problem["code"], "version_conflict");
 }
+
+/// The `value` attribute of the input `id`, from the rendered page.
+fn input_value(html: &str, id: &str) -> Option<String> {
+    let at = html.find(&format!(r#"id="{id}""#))?;
+    let tag = &html[html[..at].rfind('<')?..at + html[at..].find('>')?];
+    let v = tag.find(r#"value=""#)? + r#"value=""#.len();
+    Some(tag[v..v + tag[v..].find('"')?].to_owned())
+}
+
+/// The opening tag of the element `id`.
+fn tag_of<'a>(html: &'a str, id: &str) -> &'a str {
+    let at = html.find(&format!(r#"id="{id}""#)).unwrap();
+    &html[html[..at].rfind('<').unwrap()..at + html[at..].find('>').unwrap()]
+}
+
+#[tokio::test]
+async fn price_inputs_use_the_currencys_decimals_and_save_round_trip() {
+    let env = Env::new(Backend::Memory).await;
+    let session = owner(&env, &env.tenant, "owner").await;
+    let app = app(&env);
+    // (minor, currency, the input's text, its decimals)
+    for (minor, currency, shown, decimals) in [
+        (8950, "USD", "89.50", "2"),
+        (5000, "JPY", "5000", "0"),
+        (1500, "KWD", "1.500", "3"),
+    ] {
+        let mut new = NewJob::titled(currency);
+        new.price = Some(Money::new(minor, currency));
+        let job = env
+            .store
+            .create_job(env.tenant.id, new, Actor::System("test".into()))
+            .await
+            .unwrap();
+        let page = get(&app, &format!("/app/jobs/{}", job.id), Some(&session.cookie)).await;
+        assert_eq!(page.status, 200);
+        assert_eq!(
+            input_value(&page.body, "job-price").as_deref(),
+            Some(shown),
+            "{currency}"
+        );
+        assert_eq!(input_value(&page.body, "job-currency").as_deref(), Some(currency));
+        let price = tag_of(&page.body, "job-price");
+        assert!(
+            price.contains(&format!(r#"data-decimals="{decimals}""#)),
+            "{price}"
+        );
+        // the JS's map of the currencies without 2 decimals comes from the same table
+        let field = tag_of(&page.body, "job-currency");
+        assert!(
+            field.contains(r#"data-currency-decimals="{&quot;JPY&quot;:0"#)
+                && field.contains(r#"&quot;KWD&quot;:3"#),
+            "{field}"
+        );
+        // what the page shows is what the API gives back and what a save of the same text stores
+        assert_eq!(callbook_server::web::minor_to_decimal(minor, currency), shown);
+        assert_eq!(
+            callbook_server::web::format_money(&Money::new(minor, currency)),
+            match currency {
+                "USD" => "$89.50".to_owned(),
+                "JPY" => "JPY 5,000".to_owned(),
+                _ => "KWD 1.500".to_owned(),
+            }
+        );
+    }
+    assert_eq!(callbook_server::web::currency_decimals("jpy"), 0);
+    assert_eq!(callbook_server::web::currency_decimals("KWD"), 3);
+    assert_eq!(callbook_server::web::currency_decimals("USD"), 2);
+    let new = get(&app, "/app/jobs/new", Some(&session.cookie)).await;
+    assert!(tag_of(&new.body, "job-currency").contains("data-currency-decimals="));
+    assert!(tag_of(&new.body, "job-price").contains(r#"data-decimals="2""#));
+}
+
+#[tokio::test]
+async fn job_forms_post_and_the_customer_search_is_a_list_of_buttons() {
+    let env = Env::new(Backend::Memory).await;
+    let session = owner(&env, &env.tenant, "owner").await;
+    let app = app(&env);
+    let job = env
+        .store
+        .create_job(
+            env.tenant.id,
+            NewJob::titled("Forms"),
+            Actor::System("test".into()),
+        )
+        .await
+        .unwrap();
+    let page = get(&app, &format!("/app/jobs/{}", job.id), Some(&session.cookie)).await;
+    for form in ["job-form", "note-form", "job-stage"] {
+        // pressing Enter before the script loads must not put personal data into a GET URL
+        assert!(tag_of(&page.body, form).contains(r#"method="post""#), "{form}");
+    }
+    let new = get(&app, "/app/jobs/new", Some(&session.cookie)).await;
+    assert!(tag_of(&new.body, "new-job-form").contains(r#"method="post""#));
+    // buttons in a plain list: no listbox role without option children
+    let options = tag_of(&page.body, "customer-options");
+    assert!(!options.contains("role="), "{options}");
+    assert!(options.contains("aria-label="));
+}

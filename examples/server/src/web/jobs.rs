@@ -177,13 +177,6 @@ pub(crate) fn recurrence_words(rule: &str, zone: TimeZone) -> String {
     words
 }
 
-/// `minor` units as a decimal amount for the price input (`8900` → `89.00`).
-fn amount(minor: i64) -> String {
-    let sign = if minor < 0 { "-" } else { "" };
-    let abs = minor.unsigned_abs();
-    format!("{sign}{}.{:02}", abs / 100, abs % 100)
-}
-
 fn duration_words(seconds: i64) -> String {
     match (seconds / 60, seconds % 60) {
         (0, s) => format!("{s} s"),
@@ -221,7 +214,7 @@ async fn new_job_page(viewer: Viewer) -> WebResult {
         div.page-header {
             h1 { "New job" }
         }
-        form #new-job-form.card.stack.job-new novalidate data-zone=(zone_name) data-endpoint="/api/v1/jobs" {
+        form #new-job-form.card.stack.job-new method="post" novalidate data-zone=(zone_name) data-endpoint="/api/v1/jobs" {
             p.hint { "A job taken by hand: a walk-in, an e-mail, a call to a personal phone. It starts in Quote requested." }
             div.field {
                 label for="job-title-input" { "Summary" }
@@ -366,7 +359,7 @@ fn render(
         }
         div.job-layout data-job-id=(id) data-version=(job.version) data-endpoint=(api) data-zone=(zone_name) {
             div.job-main.stack {
-                form #job-stage.card.stage-form data-version=(job.version) {
+                form #job-stage.card.stage-form method="post" data-version=(job.version) {
                     div.field {
                         label for="job-stage-select" { "Stage" }
                         select #job-stage-select name="stage" {
@@ -378,7 +371,7 @@ fn render(
                         (error_for("stage"))
                     }
                 }
-                form #job-form.card.stack novalidate data-version=(job.version) {
+                form #job-form.card.stack method="post" novalidate data-version=(job.version) {
                     h2 { "Details" }
                     div.field {
                         label for="job-title-input" { "Summary" }
@@ -472,7 +465,7 @@ fn render(
                     @if notes.is_empty() {
                         p.empty.notes-empty { "No notes yet." }
                     }
-                    form #note-form.stack data-endpoint={ (api) "/notes" } {
+                    form #note-form.stack method="post" data-endpoint={ (api) "/notes" } {
                         div.field {
                             label for="note-body" { "New note" }
                             textarea #note-body name="body" rows="2" required {}
@@ -536,7 +529,7 @@ fn customer_field(
             div.customer-change #customer-change hidden {
                 label for="customer-search" { "Find a customer" }
                 input #customer-search type="search" autocomplete="off" placeholder="Name, phone or address";
-                ul #customer-options.list role="listbox" aria-label="Matching customers" {}
+                ul #customer-options.list aria-label="Matching customers" {}
             }
             div.cluster {
                 button.button.small type="button" data-action="change-customer" aria-controls="customer-change" { (change_label) }
@@ -686,6 +679,14 @@ fn recurrence_fieldset(rule: &str, zone: TimeZone) -> Markup {
 
 /// Urgency and price (amount and currency) of a job form.
 fn urgency_and_price(urgency_now: Urgency, price: Option<&Money>) -> Markup {
+    let decimals = super::currency_decimals(price.map(|p| p.currency.as_str()).unwrap_or("USD"));
+    let (placeholder, pattern) = match decimals {
+        0 => ("0".to_owned(), "[0-9]+".to_owned()),
+        d => (
+            format!("0.{}", "0".repeat(d as usize)),
+            format!("[0-9]+([.][0-9]{{1,{d}}})?"),
+        ),
+    };
     html! {
         div.grid-2 {
             div.field {
@@ -700,11 +701,12 @@ fn urgency_and_price(urgency_now: Urgency, price: Option<&Money>) -> Markup {
             div.field.price-field {
                 label for="job-price" { "Price" }
                 div.cluster.price-inputs {
-                    input #job-price type="text" name="price" inputmode="decimal" placeholder="0.00"
-                        pattern="[0-9]+([.][0-9]{1,2})?" aria-describedby="error-price"
-                        value=[price.map(|p| amount(p.minor))];
+                    input #job-price type="text" name="price" inputmode="decimal" placeholder=(placeholder)
+                        pattern=(pattern) aria-describedby="error-price" data-decimals=(decimals)
+                        value=[price.map(|p| super::minor_to_decimal(p.minor, &p.currency))];
                     label.visually-hidden for="job-currency" { "Currency" }
                     input #job-currency type="text" name="currency" maxlength="3" autocapitalize="characters"
+                        data-currency-decimals=(super::currency_decimals_json())
                         value=(price.map(|p| p.currency.as_str()).unwrap_or("USD"));
                 }
                 p.hint { "Leave empty for no price. Currency as a three-letter code, e.g. USD." }
@@ -762,9 +764,13 @@ mod tests {
     }
 
     #[test]
-    fn amounts_have_two_decimals() {
-        assert_eq!(amount(8900), "89.00");
-        assert_eq!(amount(5), "0.05");
-        assert_eq!(amount(123456), "1234.56");
+    fn amounts_have_the_currency_decimals() {
+        use super::super::minor_to_decimal as amount;
+        assert_eq!(amount(8900, "USD"), "89.00");
+        assert_eq!(amount(5, "USD"), "0.05");
+        assert_eq!(amount(123456, "EUR"), "1234.56");
+        assert_eq!(amount(5000, "JPY"), "5000");
+        assert_eq!(amount(1500, "KWD"), "1.500");
+        assert_eq!(amount(-5, "kwd"), "-0.005");
     }
 }

@@ -370,13 +370,56 @@ pub fn confidence_badge(confidence: f32) -> Markup {
     }
 }
 
+/// Currencies whose minor unit is the whole unit (`minor` 5000 JPY is ¥5,000).
+pub const ZERO_DECIMAL_CURRENCIES: &[&str] = &["JPY", "KRW", "VND", "CLP", "ISK", "HUF"];
+/// Currencies with three decimals (`minor` 1500 KWD is 1.500 KWD).
+pub const THREE_DECIMAL_CURRENCIES: &[&str] = &["BHD", "KWD", "OMR", "JOD", "TND"];
+
+/// How many decimals `minor` units of currency `code` have (case-insensitive; 2 unless listed above). The one
+/// source for money display, price inputs (the page hands the JS `currency_decimals_json`) and invoices.
+pub fn currency_decimals(code: &str) -> u32 {
+    let code = code.trim().to_ascii_uppercase();
+    if ZERO_DECIMAL_CURRENCIES.contains(&code.as_str()) {
+        0
+    } else if THREE_DECIMAL_CURRENCIES.contains(&code.as_str()) {
+        3
+    } else {
+        2
+    }
+}
+
+/// The currencies that do not have 2 decimals as a JSON object (`{"JPY":0,…,"KWD":3}`), for `data-` attributes
+/// so the page's JS converts amounts like `currency_decimals`.
+pub fn currency_decimals_json() -> String {
+    let entries: Vec<String> = ZERO_DECIMAL_CURRENCIES
+        .iter()
+        .map(|c| format!("\"{c}\":0"))
+        .chain(THREE_DECIMAL_CURRENCIES.iter().map(|c| format!("\"{c}\":3")))
+        .collect();
+    format!("{{{}}}", entries.join(","))
+}
+
+/// `minor` units of `currency` as a plain decimal amount without grouping (`8900` USD → `89.00`, `5000` JPY →
+/// `5000`, `1500` KWD → `1.500`), e.g. for an input's value.
+pub fn minor_to_decimal(minor: i64, currency: &str) -> String {
+    let decimals = currency_decimals(currency);
+    let sign = if minor < 0 { "-" } else { "" };
+    let abs = minor.unsigned_abs();
+    if decimals == 0 {
+        return format!("{sign}{abs}");
+    }
+    let scale = 10_u64.pow(decimals);
+    format!(
+        "{sign}{}.{:0width$}",
+        abs / scale,
+        abs % scale,
+        width = decimals as usize
+    )
+}
+
 /// Money for people: `$89.00`, `€12.50`, `£7.00`, else `CHF 89.00` (zero-decimal currencies without cents).
 pub fn format_money(money: &Money) -> String {
-    let decimals = match money.currency.as_str() {
-        "JPY" | "KRW" | "VND" | "CLP" | "ISK" | "HUF" => 0,
-        "BHD" | "KWD" | "OMR" | "JOD" | "TND" => 3,
-        _ => 2,
-    };
+    let decimals = currency_decimals(&money.currency);
     let scale = 10_i64.pow(decimals);
     let sign = if money.minor < 0 { "-" } else { "" };
     let abs = money.minor.unsigned_abs();

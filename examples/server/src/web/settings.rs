@@ -1088,12 +1088,9 @@ fn users_section(viewer: &Viewer, users: &Loaded<Vec<UserView>>) -> Markup {
 }
 
 fn money(minor: i64, currency: &str) -> String {
-    let sign = if minor < 0 { "-" } else { "" };
-    let m = minor.unsigned_abs();
     format!(
-        "{sign}{}.{:02} {}",
-        m / 100,
-        m % 100,
+        "{} {}",
+        super::minor_to_decimal(minor, currency),
         currency.to_ascii_uppercase()
     )
 }
@@ -1285,5 +1282,7 @@ mod tests {
     fn money_has_two_decimals() {
         assert_eq!(money(12345, "usd"), "123.45 USD");
         assert_eq!(money(-5, "eur"), "-0.05 EUR");
+        assert_eq!(money(5000, "jpy"), "5000 JPY");
+        assert_eq!(money(1500, "KWD"), "1.500 KWD");
     }
 }

@@ -56,6 +56,47 @@ pub fn occurrences(job: &Job, limit: u16) -> Vec<DateTime<Utc>> {
     }
 }
 
+/// The occurrence starts of a job whose visit overlaps `[from, to)`, at most `limit` of them, in order (for a
+/// non-repeating job: its start, when it overlaps). The expansion starts at the rule's first occurrence, so the
+/// work is bounded by the rule's length up to `to` and by `rrule`'s own iteration guard, not by `limit` alone.
+///
+/// ```
+/// use callbook_jobs::calendar::occurrences_between;
+/// # use callbook_jobs::Job;
+/// # fn demo(job: &Job, from: chrono::DateTime<chrono::Utc>, to: chrono::DateTime<chrono::Utc>) {
+/// let starts = occurrences_between(job, from, to, 500);
+/// assert!(starts.len() <= 500);
+/// # }
+/// ```
+pub fn occurrences_between(
+    job: &Job,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    limit: u16,
+) -> Vec<DateTime<Utc>> {
+    let Some(schedule) = &job.schedule else {
+        return Vec::new();
+    };
+    let duration = schedule.end - schedule.start;
+    let overlaps = |start: &DateTime<Utc>| *start < to && *start + duration > from;
+    match job.recurrence.as_deref().map(|r| parse_rrule(r, schedule)) {
+        Some(Ok(set)) => {
+            let tz = schedule.timezone.tz();
+            let window_start = (from - duration).with_timezone(&rrule::Tz::Tz(tz));
+            let window_end = to.with_timezone(&rrule::Tz::Tz(tz));
+            set.after(window_start)
+                .before(window_end)
+                .all(limit)
+                .dates
+                .into_iter()
+                .map(|d| d.with_timezone(&Utc))
+                .filter(overlaps)
+                .collect()
+        }
+        _ => Some(schedule.start).filter(overlaps).into_iter().collect(),
+    }
+}
+
 /// An `.ics` holding one job (a calendar with one `VEVENT`, or none when the job is unscheduled).
 pub fn job_ics(job: &Job) -> String {
     feed_ics("Callbook job", std::slice::from_ref(job))

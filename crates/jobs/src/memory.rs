@@ -67,6 +67,27 @@ fn lease_deadline(now: DateTime<Utc>, lease: Duration) -> Result<DateTime<Utc>> 
     Ok(to_micros(now + d))
 }
 
+/// A review ends as done or as no appointment.
+pub(crate) fn check_review_outcome(outcome: CallState) -> Result<()> {
+    if matches!(outcome, CallState::Done | CallState::NoAppointment) {
+        Ok(())
+    } else {
+        Err(Error::invalid("outcome", "must be done or no_appointment"))
+    }
+}
+
+/// Only a call that needs review can finish one.
+pub(crate) fn check_in_review(call: &Call) -> Result<()> {
+    if call.processing.state == CallState::NeedsReview {
+        Ok(())
+    } else {
+        Err(Error::InvalidState(format!(
+            "only a call that needs review can be marked reviewed (state {})",
+            call.processing.state
+        )))
+    }
+}
+
 pub(crate) fn check_outcome(outcome: CallState) -> Result<()> {
     if matches!(
         outcome,
@@ -606,6 +627,16 @@ impl CallStore for InMemoryJobStore {
         Ok(call.clone())
     }
 
+    async fn finish_review(&self, tenant: TenantId, id: CallId, outcome: CallState) -> Result<Call> {
+        check_review_outcome(outcome)?;
+        let mut st = self.lock();
+        let call = st.call_mut(tenant, id)?;
+        check_in_review(call)?;
+        call.processing.state = outcome;
+        call.updated_at = now();
+        Ok(call.clone())
+    }
+
     async fn put_transcript(&self, tenant: TenantId, mut transcript: StoredTranscript) -> Result<()> {
         validate::check_document("document", &transcript.document)?;
         let mut st = self.lock();
@@ -1110,6 +1141,19 @@ impl CustomerStore for InMemoryJobStore {
         Ok(merge)
     }
 
+    async fn list_merges(&self, tenant: TenantId, survivor: CustomerId) -> Result<Vec<CustomerMerge>> {
+        let st = self.lock();
+        st.customer(tenant, survivor)?;
+        let mut merges: Vec<CustomerMerge> = st
+            .merges
+            .values()
+            .filter(|m| m.tenant_id == tenant && m.survivor_id == survivor && m.undone_at.is_none())
+            .cloned()
+            .collect();
+        merges.sort_by_key(|m| std::cmp::Reverse((m.created_at, m.id)));
+        Ok(merges)
+    }
+
     async fn undo_merge(&self, tenant: TenantId, id: MergeId) -> Result<CustomerMerge> {
         let mut st = self.lock();
         let merge = st
@@ -1609,6 +1653,17 @@ impl ActivityStore for InMemoryJobStore {
             .collect();
         out.sort_by_key(|x| std::cmp::Reverse((x.created_at, x.id)));
         Ok(out)
+    }
+
+    async fn count_unread_notifications(&self, tenant: TenantId, user: Option<UserId>) -> Result<u64> {
+        let count = self
+            .lock()
+            .notifications
+            .values()
+            .filter(|n| n.tenant_id == tenant && n.read_at.is_none())
+            .filter(|n| n.user_id.is_none() || n.user_id == user)
+            .count();
+        Ok(count as u64)
     }
 
     async fn mark_notification_read(&self, tenant: TenantId, id: NotificationId) -> Result<Notification> {

@@ -103,6 +103,11 @@ pub trait CallStore: Send + Sync + Debug + 'static {
     /// Puts a finished call (or a dead one) back in the queue for reprocessing: state `Queued`, attempts 0,
     /// checkpoint and error cleared. A call that is not final is [`Error::InvalidState`].
     async fn requeue_call(&self, tenant: TenantId, id: CallId) -> Result<Call>;
+    /// Ends a person's review of a call: a call in [`CallState::NeedsReview`] becomes `outcome`, which must be
+    /// [`CallState::Done`] or [`CallState::NoAppointment`] (else [`Error::InvalidInput`]). A call in any other
+    /// state is [`Error::InvalidState`] and nothing changes. Processing details (step, attempts, last error)
+    /// are kept.
+    async fn finish_review(&self, tenant: TenantId, id: CallId, outcome: CallState) -> Result<Call>;
     /// Stores (or replaces) the call's transcript.
     async fn put_transcript(&self, tenant: TenantId, transcript: StoredTranscript) -> Result<()>;
     /// The call's transcript.
@@ -336,6 +341,9 @@ pub trait CustomerStore: Send + Sync + Debug + 'static {
         merged: CustomerId,
         actor: Actor,
     ) -> Result<CustomerMerge>;
+    /// The merges into `survivor` that can still be undone (not undone yet), newest first (`created_at`, then
+    /// id, descending). [`Error::NotFound`] when the customer does not exist in the tenant.
+    async fn list_merges(&self, tenant: TenantId, survivor: CustomerId) -> Result<Vec<CustomerMerge>>;
     /// Undoes a merge: the merged customer stands alone again, its suggestions reopen. Undoing twice is
     /// [`Error::InvalidState`].
     async fn undo_merge(&self, tenant: TenantId, merge: MergeId) -> Result<CustomerMerge>;
@@ -457,6 +465,9 @@ pub trait ActivityStore: Send + Sync + Debug + 'static {
         user: Option<UserId>,
         unread_only: bool,
     ) -> Result<Vec<Notification>>;
+    /// How many of [`Self::list_notifications`]`(tenant, user, true)` there are, without reading them (the
+    /// dashboard shows the number on every page).
+    async fn count_unread_notifications(&self, tenant: TenantId, user: Option<UserId>) -> Result<u64>;
     /// Marks a notification read (idempotent: the first read time stays).
     async fn mark_notification_read(&self, tenant: TenantId, id: NotificationId) -> Result<Notification>;
 }

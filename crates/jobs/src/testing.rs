@@ -43,6 +43,10 @@ pub async fn check_all(store: Arc<dyn JobStore>) {
     check_delete_tenant(store.as_ref()).await;
     check_purge_call_artefacts(store.as_ref()).await;
     check_erase_among_many_notifications(store.as_ref()).await;
+    // ---- issue 9 review
+    check_finish_review(store.as_ref()).await;
+    check_list_merges(store.as_ref()).await;
+    // ---- end issue 9 review
     check_concurrent_usage(store.clone(), 8).await;
     check_concurrent_claims(store.clone(), 4, 40).await;
     check_concurrent_edits(store.clone(), 8).await;
@@ -1510,6 +1514,14 @@ pub async fn check_activity(store: &dyn JobStore) {
         store.list_notifications(t.id, None, true).await.unwrap(),
         vec![all.clone()]
     );
+    assert_eq!(
+        store
+            .count_unread_notifications(t.id, Some(user.id))
+            .await
+            .unwrap(),
+        2
+    );
+    assert_eq!(store.count_unread_notifications(t.id, None).await.unwrap(), 1);
     let read = store.mark_notification_read(t.id, own.id).await.unwrap();
     assert!(read.read_at.is_some());
     assert_eq!(
@@ -1519,6 +1531,13 @@ pub async fn check_activity(store: &dyn JobStore) {
     assert_eq!(
         store.list_notifications(t.id, Some(user.id), true).await.unwrap(),
         vec![all]
+    );
+    assert_eq!(
+        store
+            .count_unread_notifications(t.id, Some(user.id))
+            .await
+            .unwrap(),
+        1
     );
 }
 
@@ -3731,3 +3750,171 @@ pub async fn check_erase_among_many_notifications(store: &dyn JobStore) {
     assert_eq!(left.len(), 998);
     assert!(left.iter().all(|n| n.payload["i"].as_i64().unwrap() % 500 != 0));
 }
+
+// ---- issue 9 review
+/// A call of `tenant` claimed and finished by a worker as `outcome` (other tenants' calls claimed on the way are
+/// released untouched).
+async fn finished_call(store: &dyn JobStore, tenant: TenantId, sid: &str, outcome: CallState) -> Call {
+    let call = queued_call(store, tenant, sid).await;
+    let now = t0() + chrono::Duration::days(3650);
+    loop {
+        let claimed = store
+            .claim_calls("reviewer", now, Duration::from_secs(60), 50, MAX_ATTEMPTS)
+            .await
+            .unwrap();
+        assert!(!claimed.is_empty(), "the queued call is claimable");
+        let mut found = None;
+        for c in claimed {
+            let lease = c.lease().unwrap();
+            if c.id == call.id {
+                found = Some(
+                    store
+                        .finish_call(tenant, c.id, &lease, now, outcome)
+                        .await
+                        .unwrap(),
+                );
+            } else {
+                store.release_call(c.tenant_id, c.id, &lease, now).await.unwrap();
+            }
+        }
+        if let Some(call) = found {
+            return call;
+        }
+    }
+}
+
+/// [`CallStore::finish_review`]: only from `needs_review`, only to `done` or `no_appointment`, tenant-scoped.
+pub async fn check_finish_review(store: &dyn JobStore) {
+    let t = new_tenant(store, "Review").await;
+    let other = new_tenant(store, "Review other").await;
+    let review = finished_call(store, t.id, "RV-1", CallState::NeedsReview).await;
+    assert_eq!(review.processing.state, CallState::NeedsReview);
+
+    // Bad outcomes and other tenants change nothing.
+    for bad in [CallState::Queued, CallState::NeedsReview, CallState::Dead] {
+        assert!(
+            matches!(
+                store.finish_review(t.id, review.id, bad).await,
+                Err(Error::InvalidInput(_))
+            ),
+            "{bad} is not a review outcome"
+        );
+    }
+    assert!(matches!(
+        store.finish_review(other.id, review.id, CallState::Done).await,
+        Err(Error::NotFound { .. })
+    ));
+    assert!(matches!(
+        store.finish_review(t.id, CallId::new(), CallState::Done).await,
+        Err(Error::NotFound { .. })
+    ));
+    assert_eq!(
+        store.get_call(t.id, review.id).await.unwrap().processing.state,
+        CallState::NeedsReview
+    );
+
+    let done = store
+        .finish_review(t.id, review.id, CallState::Done)
+        .await
+        .unwrap();
+    assert_eq!(done.processing.state, CallState::Done);
+    assert_eq!(done.processing.attempts, review.processing.attempts);
+    assert!(done.updated_at >= review.updated_at);
+    assert_eq!(store.get_call(t.id, review.id).await.unwrap(), done);
+    assert!(
+        store
+            .list_calls(t.id, Some(CallState::NeedsReview), Page::default())
+            .await
+            .unwrap()
+            .is_empty(),
+        "the call left the review list"
+    );
+    // Twice, or from any other state, is invalid.
+    assert!(matches!(
+        store.finish_review(t.id, review.id, CallState::Done).await,
+        Err(Error::InvalidState(_))
+    ));
+    let queued = queued_call(store, t.id, "RV-2").await;
+    assert!(matches!(
+        store.finish_review(t.id, queued.id, CallState::Done).await,
+        Err(Error::InvalidState(_))
+    ));
+    let received = store.record_call(t.id, new_call("RV-3")).await.unwrap().0;
+    assert!(matches!(
+        store
+            .finish_review(t.id, received.id, CallState::NoAppointment)
+            .await,
+        Err(Error::InvalidState(_))
+    ));
+
+    let second = finished_call(store, t.id, "RV-4", CallState::NeedsReview).await;
+    let none = store
+        .finish_review(t.id, second.id, CallState::NoAppointment)
+        .await
+        .unwrap();
+    assert_eq!(none.processing.state, CallState::NoAppointment);
+}
+
+/// [`CustomerStore::list_merges`]: the undoable merges into a customer, newest first, tenant-scoped.
+pub async fn check_list_merges(store: &dyn JobStore) {
+    let t = new_tenant(store, "Merges").await;
+    let other = new_tenant(store, "Merges other").await;
+    let named = |name: &str| CustomerInput {
+        name: Some(name.into()),
+        ..CustomerInput::default()
+    };
+    let survivor = store.create_customer(t.id, named("Ann Lee")).await.unwrap();
+    let a = store.create_customer(t.id, named("Ann L")).await.unwrap();
+    let b = store.create_customer(t.id, named("A. Lee")).await.unwrap();
+    let c = store.create_customer(t.id, named("Bob")).await.unwrap();
+    assert!(store.list_merges(t.id, survivor.id).await.unwrap().is_empty());
+
+    let ma = store
+        .merge_customers(t.id, survivor.id, a.id, Actor::pipeline())
+        .await
+        .unwrap();
+    let mb = store
+        .merge_customers(t.id, survivor.id, b.id, Actor::pipeline())
+        .await
+        .unwrap();
+    // A merge into another customer is not listed.
+    store
+        .merge_customers(
+            t.id,
+            c.id,
+            store.create_customer(t.id, named("Bobby")).await.unwrap().id,
+            Actor::pipeline(),
+        )
+        .await
+        .unwrap();
+    let listed = store.list_merges(t.id, survivor.id).await.unwrap();
+    let mut expected = vec![ma.clone(), mb.clone()];
+    expected.sort_by_key(|m| std::cmp::Reverse((m.created_at, m.id)));
+    assert_eq!(listed, expected, "newest first, then id descending");
+    assert!(listed.iter().all(|m| m.survivor_id == survivor.id));
+
+    // Undone merges drop out; a merged customer has no merges into it.
+    store.undo_merge(t.id, ma.id).await.unwrap();
+    assert_eq!(
+        store
+            .list_merges(t.id, survivor.id)
+            .await
+            .unwrap()
+            .iter()
+            .map(|m| m.id)
+            .collect::<Vec<_>>(),
+        vec![mb.id]
+    );
+    assert!(store.list_merges(t.id, b.id).await.unwrap().is_empty());
+
+    // Another tenant's customer is not found.
+    assert!(matches!(
+        store.list_merges(other.id, survivor.id).await,
+        Err(Error::NotFound { .. })
+    ));
+    assert!(matches!(
+        store.list_merges(t.id, CustomerId::new()).await,
+        Err(Error::NotFound { .. })
+    ));
+}
+// ---- end issue 9 review

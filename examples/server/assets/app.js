@@ -14,7 +14,7 @@ export function csrfToken() {
 
 /** A failed API call: the problem document's fields (network failures: status 0, code "network"). */
 export class ApiProblem extends Error {
-  constructor({ status = 0, code = "network", title = "", detail = "", errors = [], currentVersion, retryAfter } = {}) {
+  constructor({ status = 0, code = "network", title = "", detail = "", errors = [], currentVersion, retryAfter, document: doc } = {}) {
     super(detail || title || code);
     this.name = "ApiProblem";
     this.status = status;
@@ -24,6 +24,7 @@ export class ApiProblem extends Error {
     this.errors = errors;
     this.currentVersion = currentVersion;
     this.retryAfter = retryAfter; // seconds, from Retry-After (429)
+    this.document = doc ?? {}; // the whole problem document (members beyond the standard ones, e.g. `tenants`)
   }
 }
 
@@ -79,6 +80,7 @@ export async function apiResponse(method, path, body = undefined, { ifMatch, hea
       errors: Array.isArray(p.errors) ? p.errors : [],
       currentVersion: p.current_version ?? p.currentVersion,
       retryAfter: Number.isFinite(retry) ? retry : undefined,
+      document: p,
     });
   }
   return { data, status: response.status, etag: response.headers.get("ETag"), headers: response.headers };
@@ -315,6 +317,11 @@ export async function refreshMain() {
   }
   if (response.redirected && new URL(response.url).pathname.startsWith("/app/login")) {
     location.assign(response.url);
+    return;
+  }
+  // 404: what the page shows is gone (deleted, erased) — show that; anything else (429, 5xx) keeps the page
+  if (!response.ok && response.status !== 404) {
+    toast(`Could not refresh the page (${response.status}); showing what was loaded before.`, { kind: "error" });
     return;
   }
   const doc = new DOMParser().parseFromString(await response.text(), "text/html");

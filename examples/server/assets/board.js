@@ -390,6 +390,9 @@ function startDrag(x, y, fromX = x, fromY = y) {
   }
   drag = { card, pointerId, origin, placeholder, startX: fromX, startY: fromY, x, y, raf: 0, list: origin.list };
   document.documentElement.classList.add("board-dragging");
+  // the columns keep their height while the card is away, so the finger stays over them
+  const board = boardRoot();
+  if (board) board.style.minHeight = `${board.getBoundingClientRect().height}px`;
   announce(`Picked up ${titleOf(card)}`);
   schedule();
 }
@@ -474,6 +477,7 @@ function endDrag(keep) {
   if (raf) cancelAnimationFrame(raf);
   drag = null;
   document.documentElement.classList.remove("board-dragging");
+  boardRoot()?.style.removeProperty("min-height");
   card.classList.remove("dragging");
   for (const p of ["width", "height", "left", "top", "transform"]) card.style.removeProperty(p);
   if (keep && placeholder.parentElement) placeholder.replaceWith(card);
@@ -700,3 +704,31 @@ addEventListener("pageshow", () => {
   const form = document.getElementById("board-filters");
   if (form) for (const field of form.elements) field.disabled = false;
 });
+
+// ------------------------------------------------------------------------------------------------ layout
+
+// Wider than a phone the filters always show: open their drawer (the summary is hidden by board.css).
+const wide = matchMedia("(min-width: 721px)");
+function openFiltersWhenWide() {
+  const drawer = document.getElementById("board-filters-drawer");
+  if (drawer && wide.matches) drawer.open = true;
+}
+wide.addEventListener("change", openFiltersWhenWide);
+openFiltersWhenWide();
+
+// /app/board#stage-confirmed (home's links): bring that column into view; on a phone the board scrolls
+// sideways, so scroll it to the column rather than only the page to the board.
+function showStageFromHash() {
+  const id = decodeURIComponent(location.hash.slice(1));
+  if (!id.startsWith("stage-")) return;
+  const column = document.getElementById(id);
+  const board = document.getElementById("board");
+  if (!column || !board || !board.contains(column)) return;
+  const instant = matchMedia("(prefers-reduced-motion: reduce)").matches ? "auto" : "smooth";
+  const left = board.scrollLeft + column.getBoundingClientRect().left - board.getBoundingClientRect().left - 8;
+  board.scrollTo({ left, behavior: instant });
+  board.scrollIntoView({ block: "start", behavior: "auto" });
+}
+addEventListener("hashchange", showStageFromHash);
+if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", showStageFromHash);
+else showStageFromHash();

@@ -1,13 +1,10 @@
 // Customers (/app/customers and /app/customers/{id}; see src/web/customers.rs): search as you type (the
 // server renders the results block; stale requests are aborted), and on a profile: merge / dismiss a
-// suggestion, undo a merge (a toast right after, and an "Undo merge" box while this browser remembers the
-// merge), export and delete.
-import { api, ApiProblem, announce, onEnhance, refreshMain, toast } from "./app.js";
+// suggestion, undo a merge (a toast right after, and the server-rendered "Undo merge" box), export and delete.
+import { api, ApiProblem, announce, refreshMain, toast } from "./app.js";
 
 const DEBOUNCE_MS = 200;
-const MERGES_KEY = "callbook.merges";
 const FLASH_KEY = "callbook.flash";
-const MERGE_MEMORY_DAYS = 30;
 
 // ------------------------------------------------------------------------------------------ search
 
@@ -91,79 +88,22 @@ if (input && searchForm) {
   });
 }
 
-// ------------------------------------------------------------------------------------------ remembered merges
-
-function merges() {
-  try {
-    const list = JSON.parse(localStorage.getItem(MERGES_KEY) ?? "[]");
-    const cutoff = Date.now() - MERGE_MEMORY_DAYS * 86400000;
-    return Array.isArray(list) ? list.filter((m) => m && m.id && m.at > cutoff) : [];
-  } catch {
-    return [];
-  }
-}
-
-function saveMerges(list) {
-  try {
-    localStorage.setItem(MERGES_KEY, JSON.stringify(list));
-  } catch {
-    // storage full or disabled: the toast's Undo still works
-  }
-}
-
-const remember = (merge, name) =>
-  saveMerges([
-    { id: merge.id, survivor: merge.survivor_id, merged: merge.merged_id, name, at: Date.now() },
-    ...merges().filter((m) => m.id !== merge.id),
-  ]);
-const forget = (id) => saveMerges(merges().filter((m) => m.id !== id));
+// ------------------------------------------------------------------------------------------ undo
 
 async function undo(id) {
   try {
     await api("POST", `/api/v1/customers/merges/${encodeURIComponent(id)}/undo`);
-    forget(id);
     toast("Merge undone: the customers stand apart again.", { kind: "success" });
-    await refreshMain();
   } catch (e) {
     if (e instanceof ApiProblem && (e.status === 409 || e.status === 404)) {
-      forget(id);
       toast(e.status === 409 ? "This merge was already undone." : "This merge no longer exists.", { kind: "error" });
-      renderUndo();
     } else {
       toast(e instanceof ApiProblem && e.detail ? e.detail : "The merge was not undone. Try again.", { kind: "error" });
+      return;
     }
   }
-}
-
-/** Fills `#merge-undo` with the merges into (or of) this customer that this browser made. */
-function renderUndo() {
-  const box = document.getElementById("merge-undo");
-  if (!box) return;
-  const id = box.dataset.customerId;
-  const mine = merges().filter((m) => m.survivor === id || m.merged === id);
-  box.replaceChildren();
-  box.hidden = mine.length === 0;
-  for (const m of mine) {
-    const p = document.createElement("p");
-    p.className = "cluster";
-    const text = document.createElement("span");
-    text.textContent =
-      m.survivor === id
-        ? `${m.name || "A customer"} was merged into this customer.`
-        : "This customer was merged into another one.";
-    const button = document.createElement("button");
-    button.type = "button";
-    button.className = "button";
-    button.textContent = "Undo merge";
-    button.addEventListener("click", () => {
-      button.disabled = true;
-      undo(m.id).finally(() => {
-        if (button.isConnected) button.disabled = false;
-      });
-    });
-    p.append(text, button);
-    box.append(p);
-  }
+  // The server renders what is left to undo.
+  await refreshMain();
 }
 
 // ------------------------------------------------------------------------------------------ suggestions
@@ -175,7 +115,6 @@ async function merge(card, button) {
   button.disabled = true;
   try {
     const result = await api("POST", "/api/v1/customers/merge", { survivor_id: survivor, merged_id: merged });
-    remember(result, name);
     const here = document.getElementById("merge-suggestions")?.dataset.customerId;
     if (here === merged) {
       // This profile was merged away: go to the one that remains (its "Undo merge" box offers the undo).
@@ -252,6 +191,14 @@ document.addEventListener("click", (event) => {
     else if (action.dataset.action === "dismiss") dismiss(card, action);
     return;
   }
+  const undoButton = target.closest("#merge-undo [data-action=undo-merge]");
+  if (undoButton) {
+    undoButton.disabled = true;
+    undo(undoButton.dataset.mergeId).finally(() => {
+      if (undoButton.isConnected) undoButton.disabled = false;
+    });
+    return;
+  }
   if (target.closest("#delete-open")) {
     const dialog = document.getElementById("delete-dialog");
     if (dialog && !dialog.open) {
@@ -270,9 +217,6 @@ document.addEventListener("submit", (event) => {
     deleteCustomer(event.target);
   }
 });
-
-renderUndo();
-onEnhance(() => renderUndo());
 
 try {
   const flash = sessionStorage.getItem(FLASH_KEY);

@@ -1,49 +1,11 @@
 // The job page (/app/jobs/{id}): save the form with PATCH + If-Match, move the stage, notes, photos, live updates.
 // Schedule inputs are wall-clock times in the business's zone (data-zone), converted to RFC 3339 here.
 import { api, toast, announce, onEvent, refreshMain, onEnhance, csrfToken } from "./app.js";
-
-const REPEAT_RULES = {
-  weekly: "FREQ=WEEKLY",
-  biweekly: "FREQ=WEEKLY;INTERVAL=2",
-  monthly: "FREQ=MONTHLY",
-  yearly: "FREQ=YEARLY",
-};
-const REPEAT_WORDS = { weekly: "Weekly", biweekly: "Every 2 weeks", monthly: "Monthly", yearly: "Yearly" };
-
-// ---------------------------------------------------------------------------------------------- time zones
-
-// Milliseconds `zone` is ahead of UTC at the instant `utcMs`.
-function zoneOffset(zone, utcMs) {
-  const parts = {};
-  for (const p of new Intl.DateTimeFormat("en-US", {
-    timeZone: zone, hourCycle: "h23", year: "numeric", month: "2-digit", day: "2-digit",
-    hour: "2-digit", minute: "2-digit", second: "2-digit",
-  }).formatToParts(new Date(utcMs))) parts[p.type] = p.value;
-  const wall = Date.UTC(+parts.year, +parts.month - 1, +parts.day, +parts.hour % 24, +parts.minute, +parts.second);
-  return wall - Math.floor(utcMs / 1000) * 1000;
-}
-
-// "YYYY-MM-DDTHH:MM[:SS]" in `zone` → Date, or null when unreadable; `exists` is false in a DST gap.
-export function localToUtc(value, zone) {
-  const m = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2}))?$/.exec(value || "");
-  if (!m) return null;
-  const wall = Date.UTC(+m[1], +m[2] - 1, +m[3], +m[4], +m[5], +(m[6] || 0));
-  let t = wall - zoneOffset(zone, wall);
-  t = wall - zoneOffset(zone, t);
-  const date = new Date(t);
-  date.exists = t + zoneOffset(zone, t) === wall;
-  return date;
-}
-
-function untilStamp(date) {
-  return date.toISOString().replace(/[-:]/g, "").replace(/\.\d{3}/, "");
-}
+import {
+  clearErrors, priceOf, ruleOf, scheduleOf, showErrors as showFieldErrors, wireCustomer, wireRecurrence,
+} from "./job-form.js";
 
 // ---------------------------------------------------------------------------------------------- the form
-
-function el(root, selector) {
-  return root.querySelector(selector);
-}
 
 function layoutEl() {
   return document.querySelector(".job-layout");
@@ -55,39 +17,6 @@ function version() {
 
 function setVersion(v) {
   for (const node of document.querySelectorAll(".job-layout, #job-form, #job-stage")) node.dataset.version = String(v);
-}
-
-// The recurrence rule the picker describes (null = does not repeat); throws {field, message} on bad input.
-function ruleOf(form, zone) {
-  const choice = form.elements.repeat.value;
-  if (choice === "none") return null;
-  if (choice === "custom") return el(form, "#recurrence").dataset.rule || null;
-  let rule = REPEAT_RULES[choice];
-  const ends = form.elements.repeat_ends.value;
-  if (ends === "count") {
-    const n = Number(form.elements.repeat_count.value);
-    if (!Number.isInteger(n) || n < 1 || n > 1000) {
-      throw { field: "recurrence", message: "Enter a number of visits from 1 to 1000." };
-    }
-    rule += `;COUNT=${n}`;
-  } else if (ends === "until") {
-    const day = form.elements.repeat_until.value;
-    const until = localToUtc(`${day}T23:59:59`, zone);
-    if (!until) throw { field: "recurrence", message: "Choose the last date." };
-    rule += `;UNTIL=${untilStamp(until)}`;
-  }
-  return rule;
-}
-
-function ruleWords(form) {
-  const choice = form.elements.repeat.value;
-  if (choice === "none") return "Does not repeat";
-  if (choice === "custom") return null;
-  let words = REPEAT_WORDS[choice];
-  const ends = form.elements.repeat_ends.value;
-  if (ends === "count") words += `, ${form.elements.repeat_count.value} times`;
-  if (ends === "until" && form.elements.repeat_until.value) words += `, until ${form.elements.repeat_until.value}`;
-  return words;
 }
 
 // Every editable value, grouped as the PATCH body groups them (raw strings, for dirty tracking).
@@ -126,19 +55,10 @@ function patchOf(form, initial, zone) {
   }
   if (changed("schedule") || changed("recurrence")) {
     const [s, e] = now.schedule;
-    if (!s && !e) {
-      if (changed("schedule")) patch.schedule = null;
-    } else if (!s || !e) {
-      errors.push({ field: s ? "scheduled_end" : "scheduled_start", message: "Enter both start and end, or clear both." });
-    } else {
-      const start = localToUtc(s, zone);
-      const end = localToUtc(e, zone);
-      if (!start) errors.push({ field: "scheduled_start", message: "Enter a date and time." });
-      else if (!start.exists) errors.push({ field: "scheduled_start", message: `This time does not exist in ${zone} (the clocks change).` });
-      if (!end) errors.push({ field: "scheduled_end", message: "Enter a date and time." });
-      else if (!end.exists) errors.push({ field: "scheduled_end", message: `This time does not exist in ${zone} (the clocks change).` });
-      if (start && end && end <= start) errors.push({ field: "scheduled_end", message: "Must be after the start." });
-      if (changed("schedule")) patch.schedule = { start: start?.toISOString(), end: end?.toISOString() };
+    const { start, end } = scheduleOf(s, e, zone, errors);
+    if (changed("schedule")) {
+      if (!s && !e) patch.schedule = null;
+      else if (s && e) patch.schedule = { start: start?.toISOString(), end: end?.toISOString() };
     }
   }
   if (changed("recurrence") || (changed("schedule") && now.recurrence[1] === "until")) {
@@ -150,57 +70,12 @@ function patchOf(form, initial, zone) {
   }
   if (changed("urgency")) patch.urgency = now.urgency;
   if (changed("price")) {
-    const [amount, currency] = now.price;
-    if (!amount) {
-      patch.price = null;
-    } else if (!/^\d{1,12}(\.\d{1,2})?$/.test(amount)) {
-      errors.push({ field: "price", message: "Enter an amount like 89 or 89.50." });
-    } else if (!/^[A-Z]{3}$/.test(currency)) {
-      errors.push({ field: "price", message: "The currency is a three-letter code such as USD." });
-    } else {
-      const [whole, frac = ""] = amount.split(".");
-      patch.price = { minor: Number(whole) * 100 + Number(frac.padEnd(2, "0")), currency };
-    }
+    const price = priceOf(now.price[0], now.price[1], errors);
+    if (price !== undefined) patch.price = price;
   }
   if (changed("notes")) patch.notes = now.notes.trim() ? now.notes : null;
   if (errors.length) throw errors;
   return patch;
-}
-
-// The inputs an error of `field` is about.
-function inputsFor(form, field) {
-  const names = {
-    title: ["title"], description: ["description"], notes: ["notes"], urgency: ["urgency"],
-    scheduled_start: ["start"], scheduled_end: ["end"], schedule: ["start", "end"],
-    price: ["price", "currency"], recurrence: ["repeat", "repeat_count", "repeat_until"],
-    address: ["address.line1"], customer_id: [],
-  }[field] || [];
-  return names.map((n) => form.elements[n]).filter(Boolean);
-}
-
-function clearErrors(form) {
-  for (const slot of form.querySelectorAll("[data-error-for]")) slot.textContent = "";
-  for (const input of form.querySelectorAll("[aria-invalid]")) input.removeAttribute("aria-invalid");
-}
-
-function showErrors(form, errors) {
-  let first = null;
-  const general = [];
-  for (const { field, message } of errors) {
-    const slot = form.querySelector(`[data-error-for="${CSS.escape(field)}"]`);
-    if (!slot) {
-      general.push(`${field}: ${message}`);
-      continue;
-    }
-    slot.textContent = slot.textContent ? `${slot.textContent} ${message}` : message;
-    for (const input of inputsFor(form, field)) {
-      input.setAttribute("aria-invalid", "true");
-      first ??= input;
-    }
-  }
-  const formError = form.querySelector("#job-form-error");
-  if (formError) formError.textContent = general.join(" ");
-  (first || formError)?.focus?.();
 }
 
 function showBanner(text) {
@@ -224,21 +99,6 @@ function markDirty() {
   if (saveState) saveState.textContent = isDirty() ? "Unsaved changes" : "";
 }
 
-function updateRecurrenceUi(form) {
-  const choice = form.elements.repeat.value;
-  const ends = form.elements.repeat_ends.value;
-  form.querySelector(".recurrence-end").hidden = choice === "none" || choice === "custom";
-  form.querySelector(".repeat-count").hidden = ends !== "count";
-  form.querySelector(".repeat-until").hidden = ends !== "until";
-  const words = ruleWords(form);
-  if (words !== null) form.querySelector("#recurrence-words").textContent = words;
-  try {
-    form.querySelector("#recurrence-rule").textContent = ruleOf(form, state.zone) || "none";
-  } catch {
-    form.querySelector("#recurrence-rule").textContent = "…";
-  }
-}
-
 async function save(event) {
   event.preventDefault();
   const form = state.form;
@@ -247,7 +107,7 @@ async function save(event) {
   try {
     patch = patchOf(form, state.initial, state.zone);
   } catch (errors) {
-    showErrors(form, errors);
+    showFieldErrors(form, errors, "#job-form-error");
     return;
   }
   if (Object.keys(patch).length === 0) {
@@ -270,7 +130,7 @@ async function save(event) {
           "Reload to see their version (your edits here will be lost), or compare in a new tab and keep editing.",
       );
     } else if (problem.status === 422 && problem.errors?.length) {
-      showErrors(form, problem.errors);
+      showFieldErrors(form, problem.errors, "#job-form-error");
     } else {
       toast(problem.detail || problem.title || "Could not save", { kind: "error" });
     }
@@ -297,81 +157,6 @@ async function moveStage(select) {
       toast(problem.detail || "Could not move the job", { kind: "error" });
     }
   }
-}
-
-function wireCustomer(form) {
-  const field = form.querySelector(".customer-field");
-  const box = field.querySelector(".customer-change");
-  const search = field.querySelector("#customer-search");
-  const options = field.querySelector("#customer-options");
-  const current = field.querySelector(".customer-current");
-  const hidden = form.elements.customer_id;
-  let timer = 0;
-  let controller = null;
-  const choose = (id, name) => {
-    hidden.value = id;
-    current.replaceChildren();
-    if (id) {
-      const a = document.createElement("a");
-      a.className = "customer-link";
-      a.href = `/app/customers/${encodeURIComponent(id)}`;
-      a.textContent = name;
-      current.append(a);
-    } else {
-      const span = document.createElement("span");
-      span.className = "muted";
-      span.textContent = "No customer";
-      current.append(span);
-    }
-    box.hidden = true;
-    markDirty();
-    announce(id ? `Customer set to ${name}, not saved yet` : "Customer removed, not saved yet");
-  };
-  field.querySelector("[data-action=change-customer]").addEventListener("click", () => {
-    box.hidden = !box.hidden;
-    if (!box.hidden) search.focus();
-  });
-  field.querySelector("[data-action=detach-customer]")?.addEventListener("click", () => choose("", ""));
-  search.addEventListener("input", () => {
-    clearTimeout(timer);
-    timer = setTimeout(async () => {
-      controller?.abort();
-      controller = new AbortController();
-      const q = search.value.trim();
-      if (!q) return options.replaceChildren();
-      try {
-        const found = await api("GET", `/api/v1/customers?limit=8&q=${encodeURIComponent(q)}`, undefined,
-          { signal: controller.signal });
-        options.replaceChildren(...found.map((c) => {
-          const li = document.createElement("li");
-          const b = document.createElement("button");
-          b.type = "button";
-          b.className = "button small option";
-          b.textContent = c.name || "Unnamed customer";
-          const where = [c.address?.line1, c.address?.city].filter(Boolean).join(", ");
-          if (where) {
-            const meta = document.createElement("span");
-            meta.className = "row-meta muted";
-            meta.textContent = ` ${where}`;
-            b.append(meta);
-          }
-          b.addEventListener("click", () => choose(c.id, c.name || "Unnamed customer"));
-          li.append(b);
-          return li;
-        }));
-        if (!found.length) {
-          const li = document.createElement("li");
-          li.className = "muted";
-          li.textContent = "No customer matches.";
-          options.append(li);
-        }
-      } catch (problem) {
-        if (problem.name !== "AbortError" && problem.code !== "aborted") {
-          toast(problem.detail || "Search failed", { kind: "error" });
-        }
-      }
-    }, 200);
-  });
 }
 
 function wireNotes(root) {
@@ -536,14 +321,12 @@ function init(root) {
   state.initial = snapshot(form);
   form.addEventListener("submit", save);
   form.addEventListener("input", markDirty);
-  form.addEventListener("change", (e) => {
-    if (["repeat", "repeat_ends", "repeat_count", "repeat_until"].includes(e.target.name)) updateRecurrenceUi(form);
+  wireRecurrence(form, state.zone);
+  form.addEventListener("change", markDirty);
+  wireCustomer(form, (id, name) => {
     markDirty();
+    announce(id ? `Customer set to ${name}, not saved yet` : "Customer removed, not saved yet");
   });
-  for (const name of ["repeat_count", "repeat_until"]) {
-    form.elements[name].addEventListener("input", () => updateRecurrenceUi(form));
-  }
-  wireCustomer(form);
   const stage = document.getElementById("job-stage-select");
   stage.dataset.current = stage.value;
   stage.addEventListener("change", () => moveStage(stage));

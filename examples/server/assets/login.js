@@ -27,6 +27,40 @@ function init() {
   const submit = form.querySelector("button[type=submit]");
   const next = safeNext(new URLSearchParams(location.search).get("next") ?? form.dataset.next ?? "/app");
   let countdown = null;
+  const options = document.getElementById("tenant-options");
+  const choice = document.getElementById("tenant-choice");
+  const byHand = document.getElementById("tenant-id");
+
+  // The businesses of a `tenant_required` answer as radio buttons (or, with no list, the ID input).
+  const offerTenants = (tenants) => {
+    const before = chosenTenant();
+    options.replaceChildren(...tenants.map((t, i) => {
+      const label = document.createElement("label");
+      label.className = "choice";
+      const radio = document.createElement("input");
+      radio.type = "radio";
+      radio.name = "tenant_choice";
+      radio.value = t.id;
+      radio.id = `tenant-${i}`;
+      radio.checked = t.id === before;
+      const name = document.createElement("span");
+      name.textContent = t.name || "Unnamed business";
+      label.append(radio, name);
+      return label;
+    }));
+    choice.hidden = tenants.length === 0;
+    byHand.hidden = tenants.length > 0;
+  };
+  const byList = () => !choice.hidden && options.children.length > 0;
+  function chosenTenant() {
+    if (byList()) return form.querySelector("input[name=tenant_choice]:checked")?.value ?? "";
+    return form.elements.namedItem("tenant").value.trim();
+  }
+  // another login may belong to other businesses: ask again
+  form.elements.namedItem("login").addEventListener("input", () => {
+    tenantField.hidden = true;
+    options.replaceChildren();
+  });
 
   const show = (text, field) => {
     error.textContent = text;
@@ -44,10 +78,14 @@ function init() {
     for (const slot of form.querySelectorAll("[data-error-for]")) slot.textContent = "";
     const login = form.elements.namedItem("login").value.trim();
     const password = form.elements.namedItem("password").value;
-    const tenant = tenantField.hidden ? "" : form.elements.namedItem("tenant").value.trim();
+    const tenant = tenantField.hidden ? "" : chosenTenant();
     if (!login) return show("Enter your login.", "login");
     if (!password) return show("Enter your password.", "password");
-    if (!tenantField.hidden && !tenant) return show("Enter the business ID.", "tenant");
+    if (!tenantField.hidden && !tenant) {
+      show(byList() ? "Choose the business to sign in to." : "Enter the business ID.");
+      (form.querySelector("input[name=tenant_choice]") || form.elements.namedItem("tenant"))?.focus();
+      return;
+    }
     show("");
     submit.disabled = true;
     submit.textContent = "Signing in…";
@@ -63,8 +101,12 @@ function init() {
       if (!(e instanceof ApiProblem)) {
         show("Something went wrong. Try again.");
       } else if (e.code === "tenant_required") {
+        const tenants = Array.isArray(e.document?.tenants) ? e.document.tenants : [];
+        offerTenants(tenants);
         tenantField.hidden = false;
-        show("This login is used by more than one business. Which one?", "tenant");
+        show("");
+        announce("This login belongs to more than one business: choose the one to sign in to.");
+        (form.querySelector("input[name=tenant_choice]") || form.elements.namedItem("tenant"))?.focus();
       } else if (e.status === 429) {
         waiting = true;
         let left = e.retryAfter ?? 60;

@@ -518,8 +518,12 @@ document.addEventListener("keydown", (event) => {
 
 // Live: this call's processing steps and its jobs' changes re-render the page, unless someone is typing.
 function busy() {
+  const audio = document.getElementById("call-audio");
   return Boolean(
-    document.querySelector("form.fix-form:not([hidden])") || document.getElementById("override-dialog")?.open,
+    document.querySelector("form.fix-form:not([hidden])") ||
+      document.getElementById("override-dialog")?.open ||
+      // a refresh would restart the recording someone is listening to
+      (audio && !audio.paused && !audio.ended),
   );
 }
 

@@ -150,7 +150,7 @@ pub(crate) fn sqlite_file(url: &str) -> Option<PathBuf> {
 }
 
 /// Writes `contents` to a new file readable only by the owner (mode 0600 on Unix).
-fn write_private(path: &Path, contents: &str) -> anyhow::Result<()> {
+pub(crate) fn write_private(path: &Path, contents: &str) -> anyhow::Result<()> {
     use std::io::Write;
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;

@@ -85,6 +85,40 @@ fn print_created(tenant: &callbook_jobs::Tenant, login: &str, role: Role, passwo
     println!("password {password}  (shown once: log in at POST /api/v1/auth/login and change it)");
 }
 
+/// The dashboard sign-in on a first start: when the bootstrap tenant has no users yet, makes the owner `owner`
+/// with a generated password written to `DATA_DIR/owner.password` (mode 0600; never printed or logged) and
+/// returns the start-up line saying where it is. Later starts (any user exists) change nothing and return the
+/// plain dashboard line. Deleting the file after the first sign-in is fine; the password is only its hash.
+pub async fn first_owner(
+    config: &Config,
+    store: &dyn JobStore,
+    tenant: &callbook_jobs::Tenant,
+) -> anyhow::Result<String> {
+    let dashboard = format!("{}/app", config.public_url);
+    if !store.list_users(tenant.id).await?.is_empty() {
+        return Ok(format!("dashboard      {dashboard}"));
+    }
+    let path = config.data_dir.join("owner.password");
+    let (password, phc) = hashed_password().await?;
+    crate::app::write_private(&path, &format!("{password}\n")).with_context(|| {
+        format!(
+            "{} exists but no user does: delete it to make a new owner",
+            path.display()
+        )
+    })?;
+    store
+        .create_user(tenant.id, FIRST_OWNER_LOGIN, Role::Owner, Some(phc))
+        .await
+        .context("creating the first owner")?;
+    Ok(format!(
+        "dashboard      {dashboard}: sign in as `{FIRST_OWNER_LOGIN}` with the password in {} (change it in Settings)",
+        path.display()
+    ))
+}
+
+/// The login of the owner [`first_owner`] makes.
+pub const FIRST_OWNER_LOGIN: &str = "owner";
+
 /// `callbook tenant create --name N --zone Z --owner LOGIN`.
 pub async fn tenant(args: TenantArgs) -> anyhow::Result<ExitCode> {
     let config = Config::from_env()?;

@@ -120,6 +120,15 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     for line in &built.report {
         eprintln!("callbook: {line}");
     }
+    // the dashboard's first owner only when the demo keeps serving (`--exit` leaves the accounts alone)
+    let dashboard = if args.exit {
+        None
+    } else {
+        Some(
+            crate::cli_accounts::first_owner(&config, built.state.store.as_ref(), &built.state.tenant)
+                .await?,
+        )
+    };
     let token = built.state.webhook_token.expose().to_owned();
     let (admin, _) = app::admin_token(&config)?;
     let bearer = if config.admin_token.is_some() {
@@ -190,6 +199,9 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         config.public_url,
         config.data_dir.display()
     );
+    if let Some(dashboard) = dashboard {
+        println!("{dashboard}");
+    }
     if !args.exit {
         println!("serving on {local_base}; Ctrl-C to stop");
         serve::shutdown_signal().await;

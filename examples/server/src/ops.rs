@@ -97,14 +97,15 @@ impl Metrics {
 }
 
 /// Gives every request an id (a UUIDv7), runs it inside a `request` span carrying that id, and returns it in
-/// `x-request-id`. The path is logged, never the query or body (they may hold phone numbers).
+/// `x-request-id`. The path is logged, never the query or body (they may hold phone numbers), and a path that
+/// is itself a credential (the calendar feed's `/calendar/{token}.ics`) is logged with the token replaced.
 pub async fn request_id(request: Request, next: Next) -> Response {
     let id = uuid::Uuid::now_v7().to_string();
     let span = tracing::info_span!(
         "request",
         request_id = %id,
         method = %request.method(),
-        path = %request.uri().path()
+        path = %loggable_path(request.uri().path())
     );
     let started = Instant::now();
     let mut response = next.run(request).instrument(span.clone()).await;
@@ -119,6 +120,21 @@ pub async fn request_id(request: Request, next: Next) -> Response {
         response.headers_mut().insert("x-request-id", value);
     }
     response
+}
+
+/// The path as logged: credential segments replaced by `{token}`.
+///
+/// ```
+/// use callbook_server::ops::loggable_path;
+/// assert_eq!(loggable_path("/api/v1/calendar/abc123.ics"), "/api/v1/calendar/{token}.ics");
+/// assert_eq!(loggable_path("/api/v1/jobs/42"), "/api/v1/jobs/42");
+/// ```
+pub fn loggable_path(path: &str) -> std::borrow::Cow<'_, str> {
+    const FEED: &str = "/api/v1/calendar/";
+    match path.strip_prefix(FEED) {
+        Some(rest) if rest.ends_with(".ics") => format!("{FEED}{{token}}.ics").into(),
+        _ => path.into(),
+    }
 }
 
 /// `GET /healthz`: the process is up.

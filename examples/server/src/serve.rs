@@ -64,6 +64,9 @@ pub async fn serve_until(
     for line in &built.report {
         eprintln!("callbook: {line}");
     }
+    let dashboard =
+        crate::cli_accounts::first_owner(&config, built.state.store.as_ref(), &built.state.tenant).await?;
+    eprintln!("callbook: {dashboard}");
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("CALLBOOK_LISTEN: cannot listen on {}", config.listen))?;

@@ -561,12 +561,29 @@ async fn a_login_in_several_tenants_needs_the_tenant(env: Env) {
     env.add_user(env.other.id, "pat", Role::Admin, PASSWORD).await;
     let (status, problem) = env_send(&env, json!({"login": "pat", "password": PASSWORD})).await;
     assert_eq!((status, problem["code"].as_str()), (400, Some("tenant_required")));
-    // Only with the right password does the login learn it must name a tenant.
+    // The answer lists the login's businesses by id and name (sorted by name), for a login page to offer.
+    let mut expected = vec![
+        json!({"id": env.tenant.id.to_string(), "name": env.tenant.name}),
+        json!({"id": env.other.id.to_string(), "name": env.other.name}),
+    ];
+    expected.sort_by_key(|t| t["name"].as_str().unwrap().to_lowercase());
+    assert_eq!(problem["tenants"], Value::Array(expected), "{problem}");
+    // Only with the right password does the login learn it must name a tenant, or which tenants it has.
     let (status, problem) = env_send(&env, json!({"login": "pat", "password": "not the password"})).await;
     assert_eq!(
         (status, problem["code"].as_str()),
         (401, Some("invalid_credentials"))
     );
+    assert!(problem.get("tenants").is_none(), "{problem}");
+    for tenant in [&env.tenant, &env.other] {
+        assert!(!problem.to_string().contains(&tenant.name), "{problem}");
+        assert!(!problem.to_string().contains(&tenant.id.to_string()), "{problem}");
+    }
+    // A login in one tenant only logs straight in: no list.
+    env.add_user(env.other.id, "solo", Role::Staff, PASSWORD).await;
+    let (status, me) = env_send(&env, json!({"login": "solo", "password": PASSWORD})).await;
+    assert_eq!(status, 200, "{me}");
+    assert!(me.get("tenants").is_none());
     let (status, me) = env_send(
         &env,
         json!({"login": "pat", "password": PASSWORD, "tenant": env.other.id.to_string()}),

@@ -223,6 +223,9 @@ fn body_for(method: &str, path: &str, b: &TenantB) -> Option<Value> {
         ("post", "/api/v1/jobs/{id}/notes") => json!({"body": "hijack"}),
         ("post", "/api/v1/calls/{id}/corrections") => json!({"field": "appointments[0].notes", "value": "x"}),
         ("post", "/api/v1/calls/{id}/override") => api_common::extraction_doc(),
+        // ---- issue 9 review
+        ("post", "/api/v1/calls/{id}/review") => json!({"outcome": "approved"}),
+        // ---- end issue 9 review
         ("post", "/api/v1/customers/merge") => json!({"survivor_id": b.customer, "merged_id": b.customer2}),
         ("post", "/api/v1/phone-lines") => json!({"phone_number": "+15555550199"}),
         ("post", "/api/v1/users") => json!({"login": "matrix-user", "role": "staff"}),

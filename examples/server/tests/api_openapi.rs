@@ -84,6 +84,10 @@ const EXPECTED: &[(&str, &str)] = &[
     ("post", "/api/v1/notifications/{id}/read"),
     ("post", "/api/v1/notifications/read-all"),
     // ---- end issue 9 notifications
+    // ---- issue 9 review
+    ("post", "/api/v1/calls/{id}/review"),
+    ("get", "/api/v1/customers/{id}/merges"),
+    // ---- end issue 9 review
     // ---- end issue 8 privacy/settings
 ];
 

@@ -128,3 +128,68 @@ async fn accounts_made_before_the_server_ran_can_log_in() {
         );
     }
 }
+
+/// `callbook serve` on a fresh data directory makes the dashboard's first owner: the password is in
+/// `DATA_DIR/owner.password` (0600), never on stdout/stderr, and it signs in; a second start changes nothing.
+#[tokio::test]
+async fn the_first_start_makes_an_owner_whose_password_is_in_the_data_dir() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let env: HashMap<String, String> = [
+        ("CALLBOOK_DATA_DIR", data.display().to_string()),
+        ("CALLBOOK_TENANT_NAME", "Bootstrap Plumbing".to_owned()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect();
+    let config = Config::from_lookup(|k| env.get(k).cloned()).unwrap();
+    let built = app::build(&config, Metrics::local()).await.unwrap();
+    let store = built.state.store.clone();
+    let tenant = built.state.tenant.clone();
+    let line = callbook_server::cli_accounts::first_owner(&config, store.as_ref(), &tenant)
+        .await
+        .unwrap();
+    let path = data.join("owner.password");
+    assert!(
+        line.contains("/app") && line.contains(&path.display().to_string()),
+        "{line}"
+    );
+    let password = std::fs::read_to_string(&path).unwrap().trim().to_owned();
+    assert!(password.len() >= 12);
+    assert!(!line.contains(&password));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(
+            std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+    }
+    let users = store.list_users(tenant.id).await.unwrap();
+    assert_eq!(users.len(), 1);
+    assert_eq!(users[0].login, "owner");
+    assert_eq!(users[0].role, callbook_jobs::Role::Owner);
+
+    // the password signs in
+    let router = app::router(built.state);
+    let response = router
+        .oneshot(
+            Request::post("/api/v1/auth/login")
+                .header("content-type", "application/json")
+                .body(Body::from(
+                    json!({"login": "owner", "password": password}).to_string(),
+                ))
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+
+    // a second start: no new user, the file untouched, the plain dashboard line
+    let again = callbook_server::cli_accounts::first_owner(&config, store.as_ref(), &tenant)
+        .await
+        .unwrap();
+    assert!(!again.contains("owner.password"), "{again}");
+    assert_eq!(store.list_users(tenant.id).await.unwrap().len(), 1);
+    assert_eq!(std::fs::read_to_string(&path).unwrap().trim(), password);
+}

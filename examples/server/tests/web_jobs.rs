@@ -821,6 +821,39 @@ async fn a_long_running_daily_series_is_expanded_into_a_far_month() {
     assert_eq!(days_with(&month.body, &daily).len(), 35);
 }
 
+/// Dates far from today are not expanded (every recurring job would walk its rule for centuries, and date maths
+/// would overflow): the calendar shows today's month instead, with the series in it.
+#[tokio::test]
+async fn far_away_dates_fall_back_to_today() {
+    let env = Env::new(Backend::Memory).await;
+    let session = owner(&env, &env.tenant, "owner").await;
+    let app = app(&env);
+    let daily = job(
+        &env,
+        &env.tenant,
+        "Daily",
+        at("America/New_York", 2020, 1, 1, 7, 0),
+        30,
+        Some("FREQ=DAILY"),
+    )
+    .await;
+    for date in ["9999-01-01", "+262143-12-31", "1200-05-05"] {
+        let page = get(
+            &app,
+            &format!("/app/calendar?view=month&date={date}"),
+            Some(&session.cookie),
+        )
+        .await;
+        assert_eq!(page.status, 200, "{date}");
+        let today = chrono::Utc::now().format("%Y").to_string();
+        assert!(page.body.contains(&today), "{date}: shows the current year");
+        assert!(
+            days_with(&page.body, &daily).len() >= 28,
+            "{date}: the daily series fills the month"
+        );
+    }
+}
+
 /// The API contract `job.js` relies on: session writes with the CSRF token and `If-Match`, field names of `422`
 /// problems (each has an error slot on the page), `409` on a stale version, and an `UNTIL` rule as the picker
 /// writes it (end of the chosen local day, in UTC) shown back as that day.

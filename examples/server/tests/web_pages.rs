@@ -225,9 +225,12 @@ async fn login_page_renders_the_form_and_a_session_skips_it() {
         "<input id=\"login\" name=\"login\"",
         "<label for=\"password\">Password</label>",
         "type=\"password\" autocomplete=\"current-password\"",
-        // the Business field, hidden until the API answers tenant_required
+        // the Business choice (radio buttons from the answer's `tenants`), hidden until the API answers
+        // tenant_required; the business ID by hand only when the answer has no list
         "id=\"tenant-field\" hidden",
-        "<label for=\"tenant\">Business</label>",
+        "<legend>Business</legend>",
+        "<div class=\"stack\" id=\"tenant-options\"></div>",
+        "<label for=\"tenant\">Business ID</label>",
         ">Sign in</button>",
         "data-next=\"/app/notifications\"",
         "/app/assets/login.js?v=",

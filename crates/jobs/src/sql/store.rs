@@ -20,8 +20,8 @@ use crate::error::{Error, Result};
 use crate::ids::*;
 use crate::matching::{self, Candidate};
 use crate::memory::{
-    Decision, check_mergeable, check_outcome, decide, enrich, validate_customer_input, validate_photo,
-    validate_tenant, validate_usage,
+    Decision, check_in_review, check_mergeable, check_outcome, check_review_outcome, decide, enrich,
+    validate_customer_input, validate_photo, validate_tenant, validate_usage,
 };
 use crate::model::*;
 use crate::store::*;
@@ -490,6 +490,24 @@ impl CallStore for SqlJobStore {
              next_attempt_at = NULL, lease_owner = NULL, lease_until = NULL, last_error = NULL, updated_at = $1 \
              WHERE id = $2 AND tenant_id = $3 RETURNING *",
         )
+        .bind(now_())
+        .bind(id)
+        .bind(tenant)
+        .fetch_one(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        row.into_domain()
+    }
+
+    async fn finish_review(&self, tenant: TenantId, id: CallId, outcome: CallState) -> Result<Call> {
+        check_review_outcome(outcome)?;
+        let mut tx = begin_write(&self.pool).await?;
+        let call = call_in(&mut tx, tenant, id).await?;
+        check_in_review(&call)?;
+        let row = sqlx::query_as::<_, CallRow>(
+            "UPDATE calls SET state = $1, updated_at = $2 WHERE id = $3 AND tenant_id = $4 RETURNING *",
+        )
+        .bind(outcome.as_str())
         .bind(now_())
         .bind(id)
         .bind(tenant)
@@ -1279,6 +1297,21 @@ impl CustomerStore for SqlJobStore {
         row.into_domain()
     }
 
+    async fn list_merges(&self, tenant: TenantId, survivor: CustomerId) -> Result<Vec<CustomerMerge>> {
+        self.get_customer(tenant, survivor).await?;
+        sqlx::query_as::<_, MergeRow>(
+            "SELECT * FROM customer_merges WHERE tenant_id = $1 AND survivor_id = $2 AND undone_at IS NULL \
+             ORDER BY created_at DESC, id DESC",
+        )
+        .bind(tenant)
+        .bind(survivor)
+        .fetch_all(&self.pool)
+        .await?
+        .into_iter()
+        .map(MergeRow::into_domain)
+        .collect()
+    }
+
     async fn undo_merge(&self, tenant: TenantId, id: MergeId) -> Result<CustomerMerge> {
         let mut tx = begin_write(&self.pool).await?;
         super::lock_tenant_customers(&mut tx, tenant).await?;
@@ -2052,6 +2085,18 @@ impl ActivityStore for SqlJobStore {
         .into_iter()
         .map(notification)
         .collect())
+    }
+
+    async fn count_unread_notifications(&self, tenant: TenantId, user: Option<UserId>) -> Result<u64> {
+        let count: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM notifications WHERE tenant_id = $1 AND (user_id IS NULL OR user_id = $2) \
+             AND read_at IS NULL",
+        )
+        .bind(tenant)
+        .bind(user)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(u64::try_from(count).unwrap_or(0))
     }
 
     async fn mark_notification_read(&self, tenant: TenantId, id: NotificationId) -> Result<Notification> {

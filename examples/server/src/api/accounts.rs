@@ -7,8 +7,10 @@
 //!   session ends after [`Accounts::session_idle`] without use (each use, at most once a minute, moves the expiry
 //!   ahead); the cookie itself lives that long from the login, so a browser logs in again at least that often
 //!   (an absolute lifetime, as OWASP recommends). A login that exists in
-//!   several tenants with this password needs `tenant` (`400 tenant_required`); a wrong password is
-//!   `401 invalid_credentials` whether or not the login exists, so the answer never tells which tenants have it.
+//!   several tenants with this password needs `tenant` (`400 tenant_required`, whose problem document lists
+//!   those businesses in `tenants: [{id, name}]` so a login page can offer a choice); a wrong password is
+//!   `401 invalid_credentials` whether or not the login exists, so the answer never tells which tenants have it
+//!   (the list is only ever given after a correct password).
 //! * `POST /auth/logout` ends the session; `GET /auth/me` says who is logged in and gives the CSRF token that
 //!   cookie-authenticated writes send in `X-CSRF-Token` ([`super::auth`]).
 //! * `GET/POST /users`, `PATCH/DELETE /users/{id}` (admin or owner; only an owner makes or changes owners; no
@@ -141,7 +143,8 @@ pub struct LoginRequest {
     pub login: String,
     /// The password.
     pub password: String,
-    /// The tenant id, needed only when the login and password match users of several tenants.
+    /// The tenant id, needed only when the login and password match users of several tenants (the
+    /// `400 tenant_required` answer then lists them: [`TenantRequired`]).
     #[schema(value_type = Option<String>)]
     pub tenant: Option<String>,
 }
@@ -189,6 +192,29 @@ pub struct TenantView {
     pub id: TenantId,
     /// Name.
     pub name: String,
+}
+
+/// The `400 tenant_required` problem of a login whose login and password match users of several tenants: the
+/// usual problem document plus those tenants, so the client can ask which one and send its `id` as `tenant`.
+/// Only given after a correct password; a wrong one is a plain `401 invalid_credentials`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TenantRequired {
+    /// The problem (`code`: `tenant_required`).
+    #[serde(flatten)]
+    pub problem: Problem,
+    /// The tenants this login and password belong to, by name.
+    pub tenants: Vec<TenantView>,
+}
+
+impl IntoResponse for TenantRequired {
+    fn into_response(self) -> Response {
+        let mut response = (StatusCode::BAD_REQUEST, Json(self)).into_response();
+        response.headers_mut().insert(
+            header::CONTENT_TYPE,
+            header::HeaderValue::from_static(super::problem::PROBLEM_JSON),
+        );
+        response
+    }
 }
 
 /// Who is logged in.
@@ -248,7 +274,9 @@ async fn hash(state: &ApiState, password: Zeroizing<String>) -> ApiResult<String
 /// Logs in with a password; sets the session cookie.
 #[utoipa::path(post, path = "/auth/login", tag = "accounts", request_body = LoginRequest,
     responses((status = 200, body = Me, description = "Logged in; `Set-Cookie: callbook_session=…`"),
-        (status = 400, body = Problem, description = "`tenant_required`"),
+        (status = 400, body = TenantRequired,
+            description = "`tenant_required`: the login and password match users of several tenants, listed in \
+                `tenants`; send one's `id` as `tenant`"),
         (status = 401, body = Problem, description = "`invalid_credentials`"),
         (status = 422, body = Problem), (status = 429, body = Problem, description = "`Retry-After` seconds")))]
 pub async fn login(
@@ -301,11 +329,23 @@ pub async fn login(
             return Err(invalid_credentials());
         }
         [user] => (*user).clone(),
-        _ => {
-            return Err(ApiError::bad_request_code(
+        several => {
+            // The password was right for each: naming the businesses tells the user nothing they cannot reach.
+            let mut tenants = Vec::with_capacity(several.len());
+            for user in several {
+                let tenant = state.store.get_tenant(user.tenant_id).await?;
+                tenants.push(TenantView {
+                    id: tenant.id,
+                    name: tenant.name,
+                });
+            }
+            tenants.sort_by_key(|t| t.name.to_lowercase());
+            let problem = ApiError::bad_request_code(
                 "tenant_required",
-                "name the tenant (`tenant`: its id) to log in to",
-            ));
+                "name the tenant (`tenant`: its id, one of `tenants`) to log in to",
+            )
+            .problem();
+            return Ok(TenantRequired { problem, tenants }.into_response());
         }
     };
     let secret = Zeroizing::new(random_secret());

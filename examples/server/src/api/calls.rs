@@ -826,6 +826,129 @@ pub async fn not_an_appointment(
     }))
 }
 
+// ---- issue 9 review
+/// How a person ends the review of a call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ReviewOutcome {
+    /// The extraction (as corrected) stands: the call becomes `done`, or `no_appointment` when it was marked
+    /// not an appointment (its latest call-level correction) or its extraction holds no appointment.
+    Approved,
+    /// The call held no appointment: `no_appointment` (mark it "not an appointment" first to cancel jobs).
+    NoAppointment,
+}
+
+/// The body of `POST /calls/{id}/review`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReviewRequest {
+    /// `approved` or `no_appointment`.
+    pub outcome: ReviewOutcome,
+}
+
+/// What finishing a review did.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReviewResult {
+    /// The call in its new state (`done` or `no_appointment`).
+    #[schema(value_type = Object)]
+    pub call: Call,
+    /// The correction recorded for the audit trail (`field` = `review`, `before` = `needs_review`, `after` =
+    /// the new state).
+    #[schema(value_type = Object)]
+    pub correction: Correction,
+}
+
+/// The state an approved review ends in: `no_appointment` when the call's latest call-level correction marked
+/// it not an appointment (an override after that wins) or its extraction holds no appointment, else `done`.
+pub fn approved_state(corrections: &[Correction], extraction: Option<&StoredExtraction>) -> CallState {
+    let marked_not = corrections
+        .iter()
+        .rev()
+        .find(|c| c.field == "call_kind" || c.field == "extraction")
+        .is_some_and(|c| c.field == "call_kind");
+    let appointments = extraction.map(|e| e.appointment_count).unwrap_or(0);
+    if marked_not || appointments == 0 {
+        CallState::NoAppointment
+    } else {
+        CallState::Done
+    }
+}
+
+/// Finishes a person's review: a call in `needs_review` becomes `done` (or `no_appointment`, see
+/// [`ReviewOutcome`]) and leaves the Needs-review list. Recorded as a correction (`field` = `review`) and in the
+/// audit log, published live as `call.finished`. Staff and up. `409 invalid_state` when the call is not in
+/// `needs_review` (already reviewed, still processing, dead …).
+#[utoipa::path(post, path = "/calls/{id}/review", tag = "corrections",
+    params(("id" = String, Path, description = "Call id")),
+    request_body = ReviewRequest,
+    security(("bearer" = [])),
+    responses((status = 200, body = ReviewResult), (status = 401, body = Problem), (status = 403, body = Problem),
+        (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+pub async fn review_call(
+    State(state): State<ApiState>,
+    principal: Principal,
+    Path(id): Path<String>,
+    body: Result<Json<ReviewRequest>, axum::extract::rejection::JsonRejection>,
+) -> ApiResult<Json<ReviewResult>> {
+    principal.require(callbook_jobs::Role::Staff)?;
+    let id = parse_call_id(&id)?;
+    let tenant = principal.tenant;
+    let call = state.store.get_call(tenant, id).await?;
+    let Json(request) = body?;
+    if call.processing.state != CallState::NeedsReview {
+        return Err(ApiError::conflict(
+            "invalid_state",
+            format!(
+                "only a call that needs review can be marked reviewed (state {})",
+                call.processing.state
+            ),
+        ));
+    }
+    let outcome = match request.outcome {
+        ReviewOutcome::NoAppointment => CallState::NoAppointment,
+        ReviewOutcome::Approved => {
+            let corrections = state.store.list_corrections(tenant, id).await?;
+            let extraction = state.store.get_extraction(tenant, id).await?;
+            approved_state(&corrections, extraction.as_ref())
+        }
+    };
+    // Atomic: a concurrent review loses with `409 invalid_state` and writes nothing.
+    let call = state.store.finish_review(tenant, id, outcome).await?;
+    let correction = state
+        .store
+        .add_correction(
+            tenant,
+            NewCorrection {
+                call_id: id,
+                job_id: None,
+                field: "review".into(),
+                before: Value::String(CallState::NeedsReview.as_str().into()),
+                after: Value::String(outcome.as_str().into()),
+                user_id: user_of(&principal.actor),
+            },
+        )
+        .await?;
+    super::privacy::audit(
+        &state,
+        &principal,
+        "call.reviewed",
+        "call",
+        id.to_string(),
+        serde_json::json!({"state": outcome.as_str()}),
+    )
+    .await;
+    if let Some(notifier) = &state.notifier {
+        let event = callbook_pipeline::notify::Event::new(tenant, EventKind::CallFinished, Utc::now())
+            .with_call(id)
+            .with_data(serde_json::json!({"state": outcome.as_str(), "reviewed": true}));
+        if notifier.notify(&event).await.is_err() {
+            tracing::warn!("could not deliver a call event");
+        }
+    }
+    Ok(Json(ReviewResult { call, correction }))
+}
+// ---- end issue 9 review
+
 #[cfg(test)]
 mod tests {
     use super::*;

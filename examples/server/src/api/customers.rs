@@ -5,7 +5,7 @@ use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use callbook_jobs::{
-    Customer, CustomerHistory, CustomerId, CustomerMerge, MergeId, MergeSuggestion, MergeSuggestionId,
+    Actor, Customer, CustomerHistory, CustomerId, CustomerMerge, MergeId, MergeSuggestion, MergeSuggestionId,
     SuggestionStatus,
 };
 use serde::{Deserialize, Serialize};
@@ -169,3 +169,61 @@ pub async fn undo_merge(
     let id: MergeId = id.parse().map_err(|_| ApiError::not_found("merge"))?;
     Ok(Json(state.store.undo_merge(principal.tenant, id).await?))
 }
+
+// ---- issue 9 review
+/// A merge into a customer that can still be undone.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MergeView {
+    /// The merge id (undo with `POST /customers/merges/{id}/undo`).
+    #[schema(value_type = String)]
+    pub id: MergeId,
+    /// The customer merged into this one.
+    #[schema(value_type = String)]
+    pub merged_id: CustomerId,
+    /// That customer's name (empty when unknown).
+    pub merged_name: String,
+    /// When it was merged (RFC 3339).
+    #[schema(value_type = String)]
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    /// Who merged: `user:<id>` or `system:<name>`.
+    pub actor: String,
+    /// The merging user's login, when a user of the tenant merged.
+    pub actor_login: Option<String>,
+}
+
+/// The merges into this customer that can still be undone, newest first.
+#[utoipa::path(get, path = "/customers/{id}/merges", tag = "customers",
+    params(("id" = String, Path, description = "Customer id")), security(("bearer" = [])),
+    responses((status = 200, body = Vec<MergeView>), (status = 401, body = Problem), (status = 404, body = Problem)))]
+pub async fn list_merges(
+    State(state): State<ApiState>,
+    principal: Principal,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Vec<MergeView>>> {
+    let id: CustomerId = id.parse().map_err(|_| ApiError::not_found("customer"))?;
+    let tenant = principal.tenant;
+    let merges = state.store.list_merges(tenant, id).await?;
+    let mut views = Vec::with_capacity(merges.len());
+    for merge in merges {
+        let merged_name = state
+            .store
+            .get_customer(tenant, merge.merged_id)
+            .await
+            .map(|c| c.name)
+            .unwrap_or_default();
+        let actor_login = match &merge.actor {
+            Actor::User(user) => state.store.get_user(tenant, *user).await.ok().map(|u| u.login),
+            Actor::System(_) => None,
+        };
+        views.push(MergeView {
+            id: merge.id,
+            merged_id: merge.merged_id,
+            merged_name,
+            created_at: merge.created_at,
+            actor: merge.actor.to_string(),
+            actor_login,
+        });
+    }
+    Ok(Json(views))
+}
+// ---- end issue 9 review

@@ -395,8 +395,12 @@ pub fn openapi_router() -> (Router<ApiState>, utoipa::openapi::OpenApi) {
         // ---- issue 9 notifications
         .routes(routes!(notifications::list_notifications))
         .routes(routes!(notifications::mark_read))
-        .routes(routes!(notifications::mark_all_read));
-    // ---- end issue 9 notifications
+        .routes(routes!(notifications::mark_all_read))
+        // ---- end issue 9 notifications
+        // ---- issue 9 review
+        .routes(routes!(calls::review_call))
+        .routes(routes!(customers::list_merges));
+    // ---- end issue 9 review
     let (router, mut doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .nest(PREFIX, api)
         .split_for_parts();

@@ -1,6 +1,8 @@
 //! The pipeline board, `/app/board`: the five stages as columns (plus a Cancelled drawer), cards in board order
 //! (position, then id — the store's order), counts per column and filters (schedule date range, urgency, text)
-//! taken from the query string so a filtered board is a shareable URL.
+//! taken from the query string so a filtered board is a shareable URL. On phones (≤ 720 px) the filters fold into
+//! a `<details>` "Filters (n)", open when any is set; each column is `#stage-<stage>` so `/app/board#stage-…`
+//! (home's links) shows that column, and the header has "New job" (`/app/jobs/new`).
 //!
 //! `GET /app/board/cards/{id}` renders one card with the same template, for `assets/board.js` to place after a
 //! live event (another user's move or a new job) or after a rejected move. It takes the board's filters too:
@@ -140,6 +142,19 @@ impl Filters {
 
     fn active(&self) -> bool {
         self.from.is_some() || self.to.is_some() || self.urgency.is_some() || self.text.is_some()
+    }
+
+    /// How many filters are set (shown in the phone's "Filters" summary).
+    fn active_count(&self) -> usize {
+        [
+            self.from.is_some(),
+            self.to.is_some(),
+            self.urgency.is_some(),
+            self.text.is_some(),
+        ]
+        .into_iter()
+        .filter(|a| *a)
+        .count()
     }
 
     /// The store filter: the schedule window (`from`'s midnight to the midnight after `to`, in the zone).
@@ -291,6 +306,9 @@ async fn board(State(state): State<ApiState>, viewer: Viewer, Query(query): Quer
                 span #board-total { (total) } " " span #board-noun { (if total == 1 { "job" } else { "jobs" }) }
                 @if filters.active() { " match the filters" }
             }
+            div.actions {
+                a.button.primary.new-job href="/app/jobs/new" { "New job" }
+            }
         }
         (filter_form(&query, &filters))
         @if truncated {
@@ -360,7 +378,14 @@ async fn card_fragment(
 fn filter_form(query: &BoardQuery, filters: &Filters) -> Markup {
     let value = |v: &Option<String>| v.clone().unwrap_or_default();
     let urgency = non_empty(&query.urgency).unwrap_or("");
+    let active = filters.active_count();
     html! {
+        // on phones (board.css) the filters fold away behind "Filters (n)"; open when any is active or wrong
+        details.filters-drawer #board-filters-drawer open[active > 0 || !filters.errors.is_empty()] {
+            summary.filters-summary {
+                "Filters"
+                @if active > 0 { " " span.badge.filters-count aria-label=(format!("{active} active")) { (active) } }
+            }
         form.toolbar.board-filters #board-filters method="get" action="/app/board" role="search" aria-label="Filter the board" {
             div.field {
                 label for="filter-from" { "From" }
@@ -395,13 +420,14 @@ fn filter_form(query: &BoardQuery, filters: &Filters) -> Markup {
                 }
             }
         }
+        }
     }
 }
 
 fn column(viewer: &Viewer, stage: Stage, cards: &[Card]) -> Markup {
     let heading = format!("column-{}", stage.as_str());
     html! {
-        section.column data-stage=(stage.as_str()) aria-labelledby=(heading) {
+        section.column data-stage=(stage.as_str()) id={ "stage-" (stage.as_str()) } aria-labelledby=(heading) {
             h2 #(heading) {
                 span.stage-name { (stage_label(stage)) }
                 " "

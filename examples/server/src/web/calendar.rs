@@ -94,29 +94,22 @@ pub(crate) fn local_midnight(day: NaiveDate, zone: TimeZone) -> DateTime<Utc> {
     day.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc()
 }
 
+/// The most occurrences of one job a view shows (an hourly rule fills a month with 744).
+pub const MAX_OCCURRENCES_PER_JOB: u16 = 1_000;
+
+/// How far from today (in years) the calendar may be navigated; other dates show this week.
+pub const MAX_YEARS_AWAY: i32 = 20;
+
 /// Occurrence starts of `job` overlapping `[from, to)`. Recurring jobs are expanded with the jobs crate's
-/// `rrule` expansion, asking for more occurrences until one starts at or after `to` (or the rule ends); the
-/// expansion is capped at 65 535 occurrences from the first, which is 179 years of a daily rule.
+/// `rrule` expansion bounded to the window ([`callbook_jobs::calendar::occurrences_between`]): at most
+/// [`MAX_OCCURRENCES_PER_JOB`] per job and view, and `rrule`'s own iteration guard bounds the walk from the
+/// rule's first occurrence (the page also clamps the requested date to [`MAX_YEARS_AWAY`] of today).
 pub(crate) fn occurrences_in(job: &Job, from: DateTime<Utc>, to: DateTime<Utc>) -> Vec<Occurrence<'_>> {
     let Some(schedule) = &job.schedule else {
         return Vec::new();
     };
     let duration = schedule.end - schedule.start;
-    let starts = if job.recurrence.is_none() || schedule.start >= to {
-        vec![schedule.start]
-    } else {
-        let mut limit: u16 = 64;
-        loop {
-            let all = callbook_jobs::calendar::occurrences(job, limit);
-            if all.len() < usize::from(limit)
-                || all.last().is_some_and(|last| *last >= to)
-                || limit == u16::MAX
-            {
-                break all;
-            }
-            limit = limit.saturating_mul(8);
-        }
-    };
+    let starts = callbook_jobs::calendar::occurrences_between(job, from, to, MAX_OCCURRENCES_PER_JOB);
     starts
         .into_iter()
         .filter(|s| *s < to && *s + duration > from)
@@ -254,6 +247,8 @@ async fn calendar_page(
         .date
         .as_deref()
         .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
+        // far-away dates would make every recurring job walk its rule for centuries (and overflow date maths)
+        .filter(|d| (d.year() - today.year()).abs() <= MAX_YEARS_AWAY)
         .unwrap_or(today);
     let hide_closed = query.closed.as_deref() == Some("hide");
     let (first, days, prev, next) = match view {

@@ -9,7 +9,8 @@
 //! | `GET /app/calls/{id}` | the review page, rendered from [`api::calls::get_call`] |
 //!
 //! Corrections are written by `assets/review.js` through the API's correction routes
-//! (`POST /api/v1/calls/{id}/corrections`, `/override`, `/not-an-appointment`, `/retry`); the page shows the
+//! (`POST /api/v1/calls/{id}/corrections`, `/override`, `/not-an-appointment`, `/retry`, and `/review` from the
+//! "Mark reviewed" button, which takes the call out of `needs_review`); the page shows the
 //! latest correction of every field and the current values of the jobs booked from the call, so a saved fix
 //! is visible on the job at once.
 //!
@@ -312,9 +313,14 @@ async fn call_row(state: &ApiState, viewer: &Viewer, customers: &mut Customers, 
         .get_extraction(tenant, call.id)
         .await?
         .and_then(|e| e.confidence);
-    // The API has no "review finished" state: a call that needs review and has corrections was looked at.
-    let reviewed = call.processing.state == CallState::NeedsReview
-        && !state.store.list_corrections(tenant, call.id).await?.is_empty();
+    // ---- issue 9 review: a person finished its review (`POST /calls/{id}/review` records a `review` correction).
+    let reviewed = call.processing.state.is_final()
+        && state
+            .store
+            .list_corrections(tenant, call.id)
+            .await?
+            .iter()
+            .any(|c| c.field == "review");
     let href = format!("/app/calls/{}", call.id);
     Ok(html! {
         li.call-row data-call-id=(call.id) data-state=(call.processing.state.as_str()) {
@@ -956,7 +962,7 @@ fn field_row(view: &FieldView<'_>, viewer: &Viewer, call: CallId, evidence_found
                 button.button.small.fix #(format!("fixbtn-{}-{}", view.appointment, view.field)) type="button" data-action="fix" aria-expanded="false"
                     aria-controls=(prefix) aria-label={ "Fix " (label) } { "Fix" }
             }
-            form.fix-form.stack #(prefix) hidden data-call-id=(call) aria-label={ "Fix " (label) } novalidate {
+            form.fix-form.stack #(prefix) hidden method="post" data-call-id=(call) aria-label={ "Fix " (label) } novalidate {
                 (field_editor(view.field, &value, viewer, &prefix))
                 p.error data-error-for="value" role="alert" {}
                 div.cluster {
@@ -1093,7 +1099,13 @@ async fn review_page(State(state): State<ApiState>, viewer: Viewer, Path(id): Pa
         .and_then(|e| e.get("call_kind"))
         .and_then(Value::as_str)
         .unwrap_or("unknown");
-    let not_appointment = detail.corrections.last().is_some_and(|c| c.field == "call_kind");
+    // The latest call-level correction decides (an override after "not an appointment" undoes it).
+    let not_appointment = detail
+        .corrections
+        .iter()
+        .rev()
+        .find(|c| c.field == "call_kind" || c.field == "extraction")
+        .is_some_and(|c| c.field == "call_kind");
     let confidence = detail
         .extraction
         .as_ref()
@@ -1131,6 +1143,15 @@ async fn review_page(State(state): State<ApiState>, viewer: Viewer, Path(id): Pa
         div.page-header {
             h1 { (title) }
             div.actions.cluster.review-actions {
+                // ---- issue 9 review
+                @if detail.state == CallState::NeedsReview {
+                    button.button.primary #mark-reviewed type="button"
+                        data-api={ "POST /api/v1/calls/" (call_id) "/review" }
+                        data-body=r#"{"outcome":"approved"}"#
+                        data-confirm=[(uncertain > 0).then(|| review_confirm(uncertain))]
+                        data-then="refresh" data-success="Marked reviewed" { "Mark reviewed" }
+                }
+                // ---- end issue 9 review
                 @if !appointments.is_empty() || detail.extraction.is_some() {
                     button.button type="button" #override-open aria-haspopup="dialog" { "Override extraction" }
                 }
@@ -1257,10 +1278,23 @@ async fn review_page(State(state): State<ApiState>, viewer: Viewer, Path(id): Pa
     ))
 }
 
+/// The question before marking a call reviewed while fields are still uncertain.
+fn review_confirm(uncertain: usize) -> String {
+    if uncertain == 1 {
+        "1 field is still uncertain. Mark the call reviewed anyway?".to_owned()
+    } else {
+        format!("{uncertain} fields are still uncertain. Mark the call reviewed anyway?")
+    }
+}
+
 fn correction_text(c: &Correction, viewer: &Viewer) -> Markup {
     match c.field.as_str() {
         "extraction" => html! { "Extraction overridden" },
         "call_kind" => html! { "Marked not an appointment" },
+        "review" => match c.after.as_str() {
+            Some("no_appointment") => html! { "Review finished: no appointment" },
+            _ => html! { "Review finished" },
+        },
         path => {
             let field = api::calls::parse_field_path(path).map(|(_, f)| f).unwrap_or("");
             if c.after == c.before {

@@ -9,8 +9,9 @@
 //! | `GET /app/customers/{id}` | the profile |
 //!
 //! Merges, dismissals, undo, export and deletion go through the API (`/api/v1/customers/…`) from
-//! `assets/customers.js`. The API lists no past merges, so the browser remembers the merges it made
-//! (`localStorage`) to offer "Undo merge" on the profile until it is undone.
+//! `assets/customers.js`. The "Undo merge" box lists, from the server (`GET /api/v1/customers/{id}/merges`),
+//! the merges into this customer that can still be undone (on a merged customer's profile: the merge that
+//! merged it).
 
 use std::collections::HashSet;
 
@@ -367,6 +368,30 @@ async fn profile_page(State(state): State<ApiState>, viewer: Viewer, Path(id): P
             cards.push(suggestion_card(s, &customer, &other, counts, &viewer));
         }
     }
+    // ---- issue 9 review: undoable merges come from the API (one source of truth).
+    let merges = match customer.merged_into {
+        None => {
+            let axum::Json(merges) = crate::api::customers::list_merges(
+                State(state.clone()),
+                viewer.principal.clone(),
+                Path(id.to_string()),
+            )
+            .await?;
+            merges
+        }
+        Some(s) => match crate::api::customers::list_merges(
+            State(state.clone()),
+            viewer.principal.clone(),
+            Path(s.to_string()),
+        )
+        .await
+        {
+            Ok(axum::Json(merges)) => merges.into_iter().filter(|m| m.merged_id == id).collect(),
+            Err(_) => Vec::new(),
+        },
+    };
+    let undo_box = merge_undo_box(&merges, id, &viewer);
+    // ---- end issue 9 review
     let admin = viewer.principal.require(Role::Admin).is_ok();
     let name = display_name(&customer).to_owned();
     let address = customer.address.one_line();
@@ -386,7 +411,7 @@ async fn profile_page(State(state): State<ApiState>, viewer: Viewer, Path(id): P
                 a href={ "/app/customers/" (s.id) } { (display_name(s)) } "."
             }
         }
-        section #merge-undo.card hidden aria-live="polite" data-customer-id=(id) {}
+        (undo_box)
         section #contact.card aria-labelledby="contact-title" data-customer-id=(id) {
             h2 #contact-title { "Contact" }
             dl.facts {
@@ -451,6 +476,43 @@ async fn profile_page(State(state): State<ApiState>, viewer: Viewer, Path(id): P
         body,
     ))
 }
+
+// ---- issue 9 review
+/// The "Undo merge" box: one row per merge that can still be undone (`merges` from
+/// [`crate::api::customers::list_merges`]); absent when there is none.
+fn merge_undo_box(merges: &[crate::api::customers::MergeView], id: CustomerId, viewer: &Viewer) -> Markup {
+    html! {
+        @if !merges.is_empty() {
+            section #merge-undo.card aria-labelledby="merge-undo-title" data-customer-id=(id) {
+                h2 #merge-undo-title { "Merged customers" }
+                ul.list {
+                    @for m in merges {
+                        li.cluster data-merge-id=(m.id) {
+                            div.row-main {
+                                @if m.merged_id == id {
+                                    "This customer was merged into another one"
+                                } @else {
+                                    a href={ "/app/customers/" (m.merged_id) } {
+                                        @if m.merged_name.trim().is_empty() { "Unnamed customer" }
+                                        @else { (m.merged_name.trim()) }
+                                    }
+                                    " was merged into this customer"
+                                }
+                                " on " time datetime=(m.created_at.to_rfc3339()) { (viewer.local_time(m.created_at)) }
+                                @if let Some(login) = &m.actor_login { " by " (login) }
+                                "."
+                            }
+                            button.button.small type="button" data-action="undo-merge" data-merge-id=(m.id) {
+                                "Undo merge"
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+// ---- end issue 9 review
 
 #[cfg(test)]
 mod tests {

@@ -218,6 +218,7 @@ async fn home(State(state): State<ApiState>, viewer: Viewer) -> WebResult {
             a.button.primary href="/app/board" { "Board" }
             a.button href="/app/calls?state=needs_review" { "Review calls" }
             a.button href="/app/calendar" { "Calendar" }
+            a.button href="/app/jobs/new" { "New job" }
         }
         div.home-stats {
             (stat("calls-today", "Calls today", &g.calls_today.to_string(), None, Some(("/app/calls", "All calls"))))

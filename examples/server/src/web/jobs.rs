@@ -1,4 +1,4 @@
-//! The job page of the dashboard (see [`crate::web`]): `/app/jobs/{id}`.
+//! The job pages of the dashboard (see [`crate::web`]): `/app/jobs/{id}` and `/app/jobs/new`.
 //!
 //! Everything is rendered from the same store calls the API makes, in the viewer's tenant (another tenant's
 //! job is the `404` page). `assets/job.js` saves the form with `PATCH /api/v1/jobs/{id}` and `If-Match`, moves the
@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use axum::Router;
 use axum::extract::{Path, State};
 use axum::routing::get;
-use callbook_jobs::{Actor, Job, JobId, Stage, TimeZone, Urgency, UserId};
+use callbook_jobs::{Actor, Address, CustomerId, Job, JobId, Money, Stage, TimeZone, Urgency, UserId};
 use chrono::{DateTime, Utc};
 use maud::{Markup, html};
 
@@ -20,7 +20,9 @@ use crate::api::{ApiError, ApiState};
 
 /// The routes of this part of the dashboard.
 pub(crate) fn routes() -> Router<ApiState> {
-    Router::new().route("/app/jobs/{id}", get(job_page))
+    Router::new()
+        .route("/app/jobs/new", get(new_job_page))
+        .route("/app/jobs/{id}", get(job_page))
 }
 
 /// A stage's name as people say it.
@@ -210,6 +212,61 @@ fn error_for(field: &str) -> Markup {
     html! { p.error data-error-for=(field) id={ "error-" (field.replace('.', "-")) } aria-live="polite" {} }
 }
 
+/// `/app/jobs/new`: a job taken by hand (a walk-in, an e-mail, a call on a personal phone). `assets/job-new.js`
+/// posts it to `POST /api/v1/jobs` and opens the new job; it starts in Quote requested.
+async fn new_job_page(viewer: Viewer) -> WebResult {
+    let zone = viewer.tenant.timezone;
+    let zone_name = zone.name();
+    let body = html! {
+        div.page-header {
+            h1 { "New job" }
+        }
+        form #new-job-form.card.stack.job-new novalidate data-zone=(zone_name) data-endpoint="/api/v1/jobs" {
+            p.hint { "A job taken by hand: a walk-in, an e-mail, a call to a personal phone. It starts in Quote requested." }
+            div.field {
+                label for="job-title-input" { "Summary" }
+                input #job-title-input type="text" name="title" required maxlength="200" autocomplete="off"
+                    aria-describedby="error-title";
+                (error_for("title"))
+            }
+            div.field {
+                label for="job-description" { "Description" }
+                textarea #job-description name="description" rows="3" aria-describedby="error-description" {}
+                (error_for("description"))
+            }
+            (customer_field(None, None, "Choose a customer"))
+            p.hint.customer-hint {
+                "Not a customer yet? Leave this empty and put their name and phone number in the notes; "
+                "link the customer later from the job page."
+            }
+            (address_fieldset(&Address::default()))
+            (schedule_fieldset("", "", zone_name, None))
+            (recurrence_fieldset("", zone))
+            (urgency_and_price(Urgency::Normal, None))
+            div.field {
+                label for="job-notes-text" { "Notes" }
+                textarea #job-notes-text name="notes" rows="3" aria-describedby="error-notes" {}
+                (error_for("notes"))
+            }
+            p.error.form-error #job-form-error role="alert" {}
+            div.form-actions.save-bar {
+                a.button href="/app/board" { "Cancel" }
+                button.button.primary type="submit" { "Create job" }
+            }
+        }
+    };
+    Ok(layout(
+        &viewer,
+        Page {
+            title: "New job",
+            nav: Nav::Board,
+            scripts: &["job-new.js"],
+            styles: &["job.css"],
+        },
+        body,
+    ))
+}
+
 async fn job_page(State(state): State<ApiState>, viewer: Viewer, Path(id): Path<String>) -> WebResult {
     let tenant = viewer.principal.tenant;
     let id: JobId = id.parse().map_err(|_| ApiError::not_found("job"))?;
@@ -286,19 +343,6 @@ fn render(
         .map(|s| s.timezone.name())
         .filter(|z| *z != zone_name);
     let rule = job.recurrence.as_deref().unwrap_or("");
-    let picker = if rule.is_empty() {
-        Some(("none", None, None))
-    } else {
-        picker_state(rule, zone)
-    };
-    let (choice, count, until) = picker.clone().unwrap_or(("custom", None, None));
-    let ends = if count.is_some() {
-        "count"
-    } else if until.is_some() {
-        "until"
-    } else {
-        "never"
-    };
     let closed = job.stage.is_closed();
     html! {
         div.page-header {
@@ -349,162 +393,14 @@ fn render(
                         }
                         (error_for("description"))
                     }
-                    div.field.customer-field {
-                        span.label #customer-label { "Customer" }
-                        input type="hidden" name="customer_id" value=[job.customer_id.map(|c| c.to_string())];
-                        p.customer-current aria-labelledby="customer-label" {
-                            @match (job.customer_id, customer) {
-                                (Some(cid), Some(c)) => {
-                                    a.customer-link href={ "/app/customers/" (cid) } { (c.name) }
-                                }
-                                (Some(cid), None) => {
-                                    a.customer-link href={ "/app/customers/" (cid) } { "Customer" }
-                                }
-                                _ => { span.muted { "No customer" } }
-                            }
-                        }
-                        div.customer-change hidden {
-                            label for="customer-search" { "Find a customer" }
-                            input #customer-search type="search" autocomplete="off" placeholder="Name, phone or address";
-                            ul #customer-options.list role="listbox" aria-label="Matching customers" {}
-                        }
-                        div.cluster {
-                            button.button.small type="button" data-action="change-customer" { "Change customer" }
-                            @if job.customer_id.is_some() {
-                                button.button.small type="button" data-action="detach-customer" { "Remove customer" }
-                            }
-                        }
-                        (error_for("customer_id"))
-                    }
-                    fieldset.address {
-                        legend { "Address" }
-                        div.field {
-                            label for="job-line1" { "Address" }
-                            input #job-line1 type="text" name="address.line1" autocomplete="address-line1"
-                                value=[job.address.line1.as_deref()];
-                        }
-                        div.field {
-                            label for="job-line2" { "Apartment, suite or unit" }
-                            input #job-line2 type="text" name="address.line2" autocomplete="address-line2"
-                                value=[job.address.line2.as_deref()];
-                        }
-                        div.grid-2 {
-                            div.field {
-                                label for="job-city" { "City" }
-                                input #job-city type="text" name="address.city" autocomplete="address-level2"
-                                    value=[job.address.city.as_deref()];
-                            }
-                            div.field {
-                                label for="job-region" { "State or region" }
-                                input #job-region type="text" name="address.region" autocomplete="address-level1"
-                                    value=[job.address.region.as_deref()];
-                            }
-                            div.field {
-                                label for="job-postal" { "Postal code" }
-                                input #job-postal type="text" name="address.postal_code" autocomplete="postal-code"
-                                    value=[job.address.postal_code.as_deref()];
-                            }
-                            div.field {
-                                label for="job-country" { "Country" }
-                                input #job-country type="text" name="address.country" autocomplete="country-name"
-                                    value=[job.address.country.as_deref()];
-                            }
-                        }
-                        (error_for("address"))
-                    }
-                    fieldset.schedule {
-                        legend { "When" }
-                        p.hint #zone-hint {
-                            "Times are in the business's time zone, " strong { (zone_name) } "."
-                            @if let Some(z) = other_zone {
-                                " This job was agreed in " (z) "; it keeps repeating in that zone."
-                            }
-                        }
-                        div.grid-2 {
-                            div.field {
-                                label for="job-start" { "Start" }
-                                input #job-start type="datetime-local" name="start" value=(start)
-                                    aria-describedby="zone-hint error-scheduled_start";
-                                (error_for("scheduled_start"))
-                            }
-                            div.field {
-                                label for="job-end" { "End" }
-                                input #job-end type="datetime-local" name="end" value=(end)
-                                    aria-describedby="zone-hint error-scheduled_end";
-                                (error_for("scheduled_end"))
-                            }
-                        }
-                        (error_for("schedule"))
-                    }
-                    fieldset.recurrence #recurrence data-rule=(rule) {
-                        legend { "Repeats" }
-                        @if !rule.is_empty() {
-                            p.recurrence-words #recurrence-words { (recurrence_words(rule, zone)) }
-                        } @else {
-                            p.recurrence-words.muted #recurrence-words { "Does not repeat" }
-                        }
-                        div.field {
-                            label for="job-repeat" { "Repeat" }
-                            select #job-repeat name="repeat" {
-                                @for (value, label, _) in REPEATS {
-                                    option value=(value) selected[choice == value] { (label) }
-                                }
-                                @if choice == "custom" {
-                                    option value="custom" selected { "Custom rule (keep as is)" }
-                                }
-                            }
-                        }
-                        div.recurrence-end hidden[choice == "none" || choice == "custom"] {
-                            div.field {
-                                label for="job-repeat-ends" { "Stops" }
-                                select #job-repeat-ends name="repeat_ends" {
-                                    option value="never" selected[ends == "never"] { "Never" }
-                                    option value="count" selected[ends == "count"] { "After a number of visits" }
-                                    option value="until" selected[ends == "until"] { "On a date" }
-                                }
-                            }
-                            div.field.repeat-count hidden[ends != "count"] {
-                                label for="job-repeat-count" { "Number of visits" }
-                                input #job-repeat-count type="number" name="repeat_count" min="1" max="1000"
-                                    inputmode="numeric" value=(count.map(|c| c.to_string()).unwrap_or_else(|| "12".into()));
-                            }
-                            div.field.repeat-until hidden[ends != "until"] {
-                                label for="job-repeat-until" { "Last date" }
-                                input #job-repeat-until type="date" name="repeat_until" value=[until.as_deref()];
-                            }
-                        }
-                        p.hint {
-                            "Rule: " code #recurrence-rule { @if rule.is_empty() { "none" } @else { (rule) } }
-                        }
-                        (error_for("recurrence"))
-                    }
-                    div.grid-2 {
-                        div.field {
-                            label for="job-urgency" { "Urgency" }
-                            select #job-urgency name="urgency" {
-                                @for urgency in Urgency::ALL {
-                                    option value=(urgency.as_str()) selected[*urgency == job.urgency] { (urgency_label(*urgency)) }
-                                }
-                            }
-                            (error_for("urgency"))
-                        }
-                        div.field.price-field {
-                            label for="job-price" { "Price" }
-                            div.cluster.price-inputs {
-                                input #job-price type="text" name="price" inputmode="decimal" placeholder="0.00"
-                                    pattern="[0-9]+([.][0-9]{1,2})?" aria-describedby="error-price"
-                                    value=[job.price.as_ref().map(|p| amount(p.minor))];
-                                label.visually-hidden for="job-currency" { "Currency" }
-                                input #job-currency type="text" name="currency" maxlength="3" autocapitalize="characters"
-                                    value=(job.price.as_ref().map(|p| p.currency.as_str()).unwrap_or("USD"));
-                            }
-                            p.hint { "Leave empty for no price. Currency as a three-letter code, e.g. USD." }
-                            (error_for("price"))
-                        }
-                    }
+                    (customer_field(job.customer_id, customer, "Change customer"))
+                    (address_fieldset(&job.address))
+                    (schedule_fieldset(&start, &end, zone_name, other_zone))
+                    (recurrence_fieldset(rule, zone))
+                    (urgency_and_price(job.urgency, job.price.as_ref()))
                     div.field {
-                        label for="job-notes" { "Notes" }
-                        textarea #job-notes name="notes" rows="3" aria-describedby="error-notes" {
+                        label for="job-notes-text" { "Notes" }
+                        textarea #job-notes-text name="notes" rows="3" aria-describedby="error-notes" {
                             (job.notes.as_deref().unwrap_or(""))
                         }
                         (error_for("notes"))
@@ -610,6 +506,209 @@ fn render(
                         p.error #photo-error role="alert" {}
                     }
                 }
+            }
+        }
+    }
+}
+
+/// The customer of a job form: the current one (a link), "Change customer" opening a search of the tenant's
+/// customers (`job-form.js`), "Remove customer"; the choice is the hidden `customer_id`.
+fn customer_field(
+    customer_id: Option<CustomerId>,
+    customer: Option<&callbook_jobs::Customer>,
+    change_label: &str,
+) -> Markup {
+    html! {
+        div.field.customer-field {
+            span.label #customer-label { "Customer" }
+            input type="hidden" name="customer_id" value=[customer_id.map(|c| c.to_string())];
+            p.customer-current aria-labelledby="customer-label" {
+                @match (customer_id, customer) {
+                    (Some(cid), Some(c)) => {
+                        a.customer-link href={ "/app/customers/" (cid) } { (c.name) }
+                    }
+                    (Some(cid), None) => {
+                        a.customer-link href={ "/app/customers/" (cid) } { "Customer" }
+                    }
+                    _ => { span.muted { "No customer" } }
+                }
+            }
+            div.customer-change #customer-change hidden {
+                label for="customer-search" { "Find a customer" }
+                input #customer-search type="search" autocomplete="off" placeholder="Name, phone or address";
+                ul #customer-options.list role="listbox" aria-label="Matching customers" {}
+            }
+            div.cluster {
+                button.button.small type="button" data-action="change-customer" aria-controls="customer-change" { (change_label) }
+                button.button.small type="button" data-action="detach-customer" hidden[customer_id.is_none()] {
+                    "Remove customer"
+                }
+            }
+            (error_for("customer_id"))
+        }
+    }
+}
+
+/// The address inputs of a job form (`address.line1` …).
+fn address_fieldset(address: &Address) -> Markup {
+    html! {
+        fieldset.address {
+            legend { "Address" }
+            div.field {
+                label for="job-line1" { "Address" }
+                input #job-line1 type="text" name="address.line1" autocomplete="address-line1"
+                    value=[address.line1.as_deref()];
+            }
+            div.field {
+                label for="job-line2" { "Apartment, suite or unit" }
+                input #job-line2 type="text" name="address.line2" autocomplete="address-line2"
+                    value=[address.line2.as_deref()];
+            }
+            div.grid-2 {
+                div.field {
+                    label for="job-city" { "City" }
+                    input #job-city type="text" name="address.city" autocomplete="address-level2"
+                        value=[address.city.as_deref()];
+                }
+                div.field {
+                    label for="job-region" { "State or region" }
+                    input #job-region type="text" name="address.region" autocomplete="address-level1"
+                        value=[address.region.as_deref()];
+                }
+                div.field {
+                    label for="job-postal" { "Postal code" }
+                    input #job-postal type="text" name="address.postal_code" autocomplete="postal-code"
+                        value=[address.postal_code.as_deref()];
+                }
+                div.field {
+                    label for="job-country" { "Country" }
+                    input #job-country type="text" name="address.country" autocomplete="country-name"
+                        value=[address.country.as_deref()];
+                }
+            }
+            (error_for("address"))
+        }
+    }
+}
+
+/// Start and end as wall-clock times in the business's zone (`zone_name`); `other_zone` is the job's own zone
+/// when it differs.
+fn schedule_fieldset(start: &str, end: &str, zone_name: &str, other_zone: Option<&str>) -> Markup {
+    html! {
+        fieldset.schedule {
+            legend { "When" }
+            p.hint #zone-hint {
+                "Times are in the business's time zone, " strong { (zone_name) } "."
+                @if let Some(z) = other_zone {
+                    " This job was agreed in " (z) "; it keeps repeating in that zone."
+                }
+            }
+            div.grid-2 {
+                div.field {
+                    label for="job-start" { "Start" }
+                    input #job-start type="datetime-local" name="start" value=(start)
+                        aria-describedby="zone-hint error-scheduled_start";
+                    (error_for("scheduled_start"))
+                }
+                div.field {
+                    label for="job-end" { "End" }
+                    input #job-end type="datetime-local" name="end" value=(end)
+                        aria-describedby="zone-hint error-scheduled_end";
+                    (error_for("scheduled_end"))
+                }
+            }
+            (error_for("schedule"))
+        }
+    }
+}
+
+/// The recurrence picker (`fieldset#recurrence`): the friendly choices of [`REPEATS`] with an end (never, after
+/// a number of visits, on a date), or a custom rule kept as it is; `job-form.js` turns it into an RRULE.
+fn recurrence_fieldset(rule: &str, zone: TimeZone) -> Markup {
+    let picker = if rule.is_empty() {
+        Some(("none", None, None))
+    } else {
+        picker_state(rule, zone)
+    };
+    let (choice, count, until) = picker.unwrap_or(("custom", None, None));
+    let ends = if count.is_some() {
+        "count"
+    } else if until.is_some() {
+        "until"
+    } else {
+        "never"
+    };
+    html! {
+        fieldset.recurrence #recurrence data-rule=(rule) {
+            legend { "Repeats" }
+            @if !rule.is_empty() {
+                p.recurrence-words #recurrence-words { (recurrence_words(rule, zone)) }
+            } @else {
+                p.recurrence-words.muted #recurrence-words { "Does not repeat" }
+            }
+            div.field {
+                label for="job-repeat" { "Repeat" }
+                select #job-repeat name="repeat" {
+                    @for (value, label, _) in REPEATS {
+                        option value=(value) selected[choice == value] { (label) }
+                    }
+                    @if choice == "custom" {
+                        option value="custom" selected { "Custom rule (keep as is)" }
+                    }
+                }
+            }
+            div.recurrence-end hidden[choice == "none" || choice == "custom"] {
+                div.field {
+                    label for="job-repeat-ends" { "Stops" }
+                    select #job-repeat-ends name="repeat_ends" {
+                        option value="never" selected[ends == "never"] { "Never" }
+                        option value="count" selected[ends == "count"] { "After a number of visits" }
+                        option value="until" selected[ends == "until"] { "On a date" }
+                    }
+                }
+                div.field.repeat-count hidden[ends != "count"] {
+                    label for="job-repeat-count" { "Number of visits" }
+                    input #job-repeat-count type="number" name="repeat_count" min="1" max="1000"
+                        inputmode="numeric" value=(count.map(|c| c.to_string()).unwrap_or_else(|| "12".into()));
+                }
+                div.field.repeat-until hidden[ends != "until"] {
+                    label for="job-repeat-until" { "Last date" }
+                    input #job-repeat-until type="date" name="repeat_until" value=[until.as_deref()];
+                }
+            }
+            p.hint {
+                "Rule: " code #recurrence-rule { @if rule.is_empty() { "none" } @else { (rule) } }
+            }
+            (error_for("recurrence"))
+        }
+    }
+}
+
+/// Urgency and price (amount and currency) of a job form.
+fn urgency_and_price(urgency_now: Urgency, price: Option<&Money>) -> Markup {
+    html! {
+        div.grid-2 {
+            div.field {
+                label for="job-urgency" { "Urgency" }
+                select #job-urgency name="urgency" {
+                    @for urgency in Urgency::ALL {
+                        option value=(urgency.as_str()) selected[*urgency == urgency_now] { (urgency_label(*urgency)) }
+                    }
+                }
+                (error_for("urgency"))
+            }
+            div.field.price-field {
+                label for="job-price" { "Price" }
+                div.cluster.price-inputs {
+                    input #job-price type="text" name="price" inputmode="decimal" placeholder="0.00"
+                        pattern="[0-9]+([.][0-9]{1,2})?" aria-describedby="error-price"
+                        value=[price.map(|p| amount(p.minor))];
+                    label.visually-hidden for="job-currency" { "Currency" }
+                    input #job-currency type="text" name="currency" maxlength="3" autocapitalize="characters"
+                        value=(price.map(|p| p.currency.as_str()).unwrap_or("USD"));
+                }
+                p.hint { "Leave empty for no price. Currency as a three-letter code, e.g. USD." }
+                (error_for("price"))
             }
         }
     }

@@ -2,8 +2,9 @@
 //!
 //! The form posts nothing itself: `assets/login.js` sends `{login, password[, tenant]}` to
 //! `POST /api/v1/auth/login` (which sets the session cookie), shows the API's answer (wrong password, the
-//! `Retry-After` of a `429`, the "Business" field after `400 tenant_required`) and then goes to `next` — only
-//! a path under `/app` of this site, never another origin. A signed-in visitor goes straight to `next`.
+//! `Retry-After` of a `429`; after `400 tenant_required`, a "Business" choice of the businesses the answer
+//! lists) and then goes to `next` — only a path under `/app` of this site, never another origin. A signed-in
+//! visitor goes straight to `next`.
 
 use axum::Router;
 use axum::extract::Query;
@@ -66,12 +67,19 @@ async fn login_page(viewer: Result<Viewer, WebError>, Query(query): Query<LoginQ
                     span.error data-error-for="password" {}
                 }
                 div #tenant-field .field hidden {
-                    label for="tenant" { "Business" }
-                    input #tenant name="tenant" type="text" autocomplete="organization" spellcheck="false"
-                        aria-describedby="tenant-hint";
+                    // filled by login.js from the `tenants` of a `400 tenant_required` answer
+                    fieldset #tenant-choice .choice-group aria-describedby="tenant-hint" {
+                        legend { "Business" }
+                        div #tenant-options .stack {}
+                    }
+                    // without a list (an older server): the business ID by hand
+                    div #tenant-id .field hidden {
+                        label for="tenant" { "Business ID" }
+                        input #tenant name="tenant" type="text" autocomplete="off" spellcheck="false"
+                            aria-describedby="tenant-hint";
+                    }
                     span.hint #tenant-hint {
-                        "This login belongs to more than one business: enter the business ID (an administrator "
-                        "finds it under Settings → Profile)."
+                        "This login belongs to more than one business: choose the one to sign in to."
                     }
                     span.error data-error-for="tenant" {}
                 }

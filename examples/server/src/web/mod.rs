@@ -14,11 +14,14 @@
 //! | `/app` | home: today at a glance |
 //! | `/app/board` | the pipeline board |
 //! | `/app/jobs/{id}` | a job |
+//! | `/app/jobs/new` | a job taken by hand |
 //! | `/app/calls`, `/app/calls/{id}` | calls and the review page |
 //! | `/app/customers`, `/app/customers/{id}` | customers |
 //! | `/app/calendar` | week and month views |
 //! | `/app/settings` | settings |
 //! | `/app/notifications` | notifications |
+//!
+//! `/favicon.ico` redirects to the SVG icon in `assets/`, which every page names in its head.
 //!
 //! A request without a valid session is redirected to `/app/login?next=…` (any `/app/…` path, also one no page
 //! has); another tenant's ids are `404`, as in the API.
@@ -83,6 +86,11 @@ pub fn router(state: ApiState) -> Router {
         .route("/", get(|| async { Redirect::to(PREFIX) }))
         .route("/app/", get(|| async { Redirect::to(PREFIX) }))
         .route("/app/assets/{*file}", get(asset))
+        // browsers ask for /favicon.ico on their own (pages name the SVG icon; other documents do not)
+        .route(
+            "/favicon.ico",
+            get(|| async { Redirect::permanent("/app/assets/favicon.svg") }),
+        )
         // any other /app path: the login redirect without a session, else an HTML 404 page
         .route("/app/{*rest}", get(unknown_page))
         .merge(login::routes())
@@ -175,10 +183,10 @@ impl FromRequestParts<ApiState> for Viewer {
             .unwrap_or_default();
         let unread = state
             .store
-            .list_notifications(principal.tenant, principal.user, true)
+            .count_unread_notifications(principal.tenant, principal.user)
             .await
-            .map_err(ApiError::from)?
-            .len();
+            .map_err(ApiError::from)?;
+        let unread = usize::try_from(unread).unwrap_or(usize::MAX);
         Ok(Viewer {
             principal,
             tenant,
@@ -469,6 +477,7 @@ impl IntoResponse for WebError {
                             meta charset="utf-8";
                             meta name="viewport" content="width=device-width, initial-scale=1";
                             title { (title) " · Callbook" }
+                            link rel="icon" type="image/svg+xml" href=(asset_url("favicon.svg"));
                             link rel="stylesheet" href=(asset_url("app.css"));
                         }
                         body.error-page {
@@ -562,7 +571,7 @@ fn head(title: &str, csrf: &str, zone: Option<&str>, styles: &[&str], scripts: &
             meta charset="utf-8";
             meta name="viewport" content="width=device-width, initial-scale=1";
             meta name="color-scheme" content="light dark";
-            link rel="icon" href="data:,";
+            link rel="icon" type="image/svg+xml" href=(asset_url("favicon.svg"));
             meta name="csrf-token" content=(csrf);
             @if let Some(zone) = zone {
                 meta name="tenant-zone" content=(zone);

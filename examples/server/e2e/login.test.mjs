@@ -78,6 +78,23 @@ test("no session: a page redirects to the login page and back to it after signin
   await context.close();
 });
 
+test("every dashboard page redirects to the login page without a session", async () => {
+  const paths = ["/app", "/app/board", "/app/calls", "/app/customers", "/app/calendar", "/app/settings", "/app/notifications",
+    "/app/jobs/01a20f00-0000-7000-8000-000000000000", "/app/calls/01a20f00-0000-7000-8000-000000000000",
+    "/app/customers/01a20f00-0000-7000-8000-000000000000"];
+  const wrong = [];
+  for (const path of paths) {
+    const r = await httpFetch(`${server.url}${path}`);
+    const location = r.headers.location ? new URL(r.headers.location, server.url) : null;
+    if (r.status !== 303 || location?.pathname !== "/app/login" || location.searchParams.get("next") !== path) {
+      wrong.push(`${path}: ${r.status} → ${r.headers.location}`);
+    }
+    // and nothing of the page is in the redirect's body
+    if (/<main/.test(r.text)) wrong.push(`${path}: the redirect carries page HTML`);
+  }
+  assert.deepEqual(wrong, []);
+});
+
 test("a next pointing off the dashboard is ignored", async () => {
   const context = await newDesktop(browser);
   const page = await context.newPage();

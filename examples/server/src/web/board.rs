@@ -23,7 +23,7 @@ use chrono::{DateTime, NaiveDate, TimeZone as _, Utc};
 use maud::{Markup, html};
 use serde::Deserialize;
 
-use super::{Nav, Page, Viewer, WebError, WebResult, layout};
+use super::{Nav, Page, Viewer, WebError, WebResult, layout, urgency_label};
 use crate::api::{ApiError, ApiState};
 
 /// The board reads at most this many jobs (in board order); beyond it the page says the board is truncated.
@@ -57,15 +57,6 @@ pub fn stage_label(stage: Stage) -> &'static str {
         Stage::InProgress => "In Progress",
         Stage::Completed => "Completed",
         Stage::Cancelled => "Cancelled",
-    }
-}
-
-fn urgency_label(urgency: Urgency) -> &'static str {
-    match urgency {
-        Urgency::Emergency => "Emergency",
-        Urgency::Urgent => "Urgent",
-        Urgency::Normal => "Normal",
-        Urgency::Flexible => "Flexible",
     }
 }
 

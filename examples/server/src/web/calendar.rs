@@ -22,7 +22,8 @@ use chrono::{DateTime, Datelike, Duration, Months, NaiveDate, TimeZone as _, Tim
 use maud::{Markup, html};
 use serde::Deserialize;
 
-use super::jobs::{recurrence_words, stage_label};
+use super::jobs::recurrence_words;
+use super::stage_label;
 use super::{Nav, Page, Viewer, WebResult, layout};
 use crate::api::ApiState;
 

@@ -79,15 +79,9 @@ pub(crate) fn state_badge(call: &Call) -> Markup {
     }
 }
 
-/// `high`, `mid` or `low` for a confidence 0..1 (≥ 0.85, ≥ 0.6, else).
-pub(crate) fn conf_class(confidence: f64) -> &'static str {
-    if confidence >= 0.85 {
-        "high"
-    } else if confidence >= 0.6 {
-        "mid"
-    } else {
-        "low"
-    }
+/// `high`, `mid` or `low` for a confidence 0..1 (see [`super::confidence_class`]).
+fn conf_class(confidence: f64) -> &'static str {
+    super::confidence_class(confidence as f32)
 }
 
 /// A confidence badge: `.conf.high|mid|low` with the value as a percentage.

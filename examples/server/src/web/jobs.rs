@@ -14,7 +14,7 @@ use callbook_jobs::{Actor, Address, CustomerId, Job, JobId, Money, Stage, TimeZo
 use chrono::{DateTime, Utc};
 use maud::{Markup, html};
 
-use super::{Nav, Page, Viewer, WebResult, layout};
+use super::{Nav, Page, Viewer, WebResult, layout, stage_label, urgency_label};
 use crate::api::jobs::MAX_PHOTO_BYTES;
 use crate::api::{ApiError, ApiState};
 
@@ -23,27 +23,6 @@ pub(crate) fn routes() -> Router<ApiState> {
     Router::new()
         .route("/app/jobs/new", get(new_job_page))
         .route("/app/jobs/{id}", get(job_page))
-}
-
-/// A stage's name as people say it.
-pub(crate) fn stage_label(stage: Stage) -> &'static str {
-    match stage {
-        Stage::QuoteRequested => "Quote requested",
-        Stage::QuoteSent => "Quote sent",
-        Stage::Confirmed => "Confirmed",
-        Stage::InProgress => "In progress",
-        Stage::Completed => "Completed",
-        Stage::Cancelled => "Cancelled",
-    }
-}
-
-fn urgency_label(urgency: Urgency) -> &'static str {
-    match urgency {
-        Urgency::Emergency => "Emergency",
-        Urgency::Urgent => "Urgent",
-        Urgency::Normal => "Normal",
-        Urgency::Flexible => "Flexible",
-    }
 }
 
 /// The friendly recurrence choices of the picker: `(value, label, rule without COUNT/UNTIL)`.

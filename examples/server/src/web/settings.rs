@@ -353,12 +353,7 @@ struct Input<'a> {
 
 impl Input<'_> {
     fn render(&self) -> Markup {
-        let hint_id = format!("{}-hint", self.id);
-        let error_id = format!("{}-error", self.id);
-        let described = match self.hint {
-            Some(_) => format!("{hint_id} {error_id}"),
-            None => error_id.clone(),
-        };
+        let (hint_id, error_id, described) = described_by(self.id, self.hint.is_some());
         let kind = if self.kind.is_empty() { "text" } else { self.kind };
         html! {
             div.field {
@@ -374,6 +369,18 @@ impl Input<'_> {
             }
         }
     }
+}
+
+/// The ids of a field's hint and error paragraphs, and its `aria-describedby` (the hint only when it has one).
+fn described_by(id: &str, has_hint: bool) -> (String, String, String) {
+    let hint_id = format!("{id}-hint");
+    let error_id = format!("{id}-error");
+    let described = if has_hint {
+        format!("{hint_id} {error_id}")
+    } else {
+        error_id.clone()
+    };
+    (hint_id, error_id, described)
 }
 
 /// A labelled textarea.
@@ -393,12 +400,7 @@ struct Area<'a> {
 
 impl Area<'_> {
     fn render(&self) -> Markup {
-        let hint_id = format!("{}-hint", self.id);
-        let error_id = format!("{}-error", self.id);
-        let described = match self.hint {
-            Some(_) => format!("{hint_id} {error_id}"),
-            None => error_id.clone(),
-        };
+        let (hint_id, error_id, described) = described_by(self.id, self.hint.is_some());
         html! {
             div.field {
                 label for=(self.id) { (self.label) }
